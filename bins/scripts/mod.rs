@@ -1,0 +1,81 @@
+//! One tiny entry point per legacy script: parse the legacy arguments, call the library,
+//! print what the legacy script printed, return its exit status.
+
+use adt::cli::Ctx;
+
+mod check_build_style;
+mod check_config_datastore;
+mod check_config_value;
+mod delete_from_config_datastore;
+mod extract_build_style_values;
+mod extract_config_value;
+mod extract_config_values;
+mod get_db_credential;
+mod get_from_config_datastore;
+mod layout;
+mod list_from_config_datastore;
+mod put_to_config_datastore;
+mod store_config_value;
+mod store_config_value_webserver;
+mod store_database_credentials;
+mod sync_from_datastore_tunnel;
+mod sync_to_datastore_tunnel;
+
+pub type Entry = fn(&Ctx, &[String]) -> i32;
+
+pub const TABLE: &[(&str, Entry)] = &[
+    ("CheckBuildStyle", check_build_style::main),
+    ("CheckConfigDatastore", check_config_datastore::main),
+    ("CheckConfigValue", check_config_value::main),
+    (
+        "DeleteFromConfigDatastore",
+        delete_from_config_datastore::main,
+    ),
+    ("ExtractBuildStyleValues", extract_build_style_values::main),
+    ("ExtractConfigValue", extract_config_value::main),
+    ("ExtractConfigValues", extract_config_values::main),
+    ("GetDBCredential", get_db_credential::main),
+    ("GetFromConfigDatastore", get_from_config_datastore::main),
+    ("ListFromConfigDatastore", list_from_config_datastore::main),
+    ("PutToConfigDatastore", put_to_config_datastore::main),
+    ("StoreConfigValue", store_config_value::main),
+    (
+        "StoreConfigValueWebserver",
+        store_config_value_webserver::main,
+    ),
+    ("StoreDatabaseCredentials", store_database_credentials::main),
+    ("SyncFromDatastoreTunnel", sync_from_datastore_tunnel::main),
+    ("SyncToDatastoreTunnel", sync_to_datastore_tunnel::main),
+    ("layout", layout::main),
+];
+
+pub fn find(name: &str) -> Option<Entry> {
+    TABLE.iter().find(|(n, _)| *n == name).map(|(_, e)| *e)
+}
+
+/// The legacy scripts' positional arguments: a missing one is the empty string.
+pub fn arg(args: &[String], i: usize) -> &str {
+    args.get(i).map(String::as_str).unwrap_or("")
+}
+
+/// Print a wrapper's outcome and return its status.
+pub fn finish(o: adt::cli::Outcome) -> i32 {
+    adt::cli::out(o.stdout.as_bytes());
+    o.status
+}
+
+/// Open this machine's config datastore and run `f` on it; if it cannot be opened, report why
+/// and return `failed` (the status the legacy script gave when s3cmd failed).
+pub fn with_store(
+    ctx: &Ctx,
+    failed: i32,
+    f: impl FnOnce(&dyn adt::datastore::Backend) -> adt::cli::Outcome,
+) -> i32 {
+    match ctx.store() {
+        Ok(store) => finish(f(store.as_ref())),
+        Err(e) => {
+            ctx.report(&e);
+            failed
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! What every command needs: the toolkit home, the machine type, the generation, and a
+//! datastore opened on demand; plus the conventions for output and errors.
+
+use crate::datastore::{self, Backend};
+use crate::error::{Error, Result};
+use crate::home::{self, Machine};
+use crate::layout::{Generation, G2022};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub struct Ctx {
+    pub home: PathBuf,
+    pub machine: Machine,
+    pub gen: &'static Generation,
+    /// The directory legacy scripts hard-code as `/tmp` (`ADT_TMP` overrides, for tests).
+    pub tmp: PathBuf,
+    /// The program name used in error messages (the legacy script name).
+    pub prog: String,
+}
+
+impl Ctx {
+    /// Build the context from the launcher's fixed options (machine, generation) and the
+    /// environment. Without a machine type, it is detected from the settings files present.
+    pub fn new(prog: &str, machine: Option<Machine>, gen: Option<&'static Generation>) -> Ctx {
+        let home = home::toolkit_home();
+        let machine = machine
+            .or_else(|| {
+                std::env::var("ADT_MACHINE")
+                    .ok()
+                    .and_then(|m| Machine::parse(&m))
+            })
+            .or_else(|| Machine::detect(&home))
+            .unwrap_or(Machine::Webserver);
+        Ctx {
+            home,
+            machine,
+            gen: gen.unwrap_or(&G2022),
+            tmp: std::env::var_os("ADT_TMP")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
+            prog: prog.to_string(),
+        }
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.machine.settings_file(&self.home)
+    }
+
+    pub fn buildstyles_path(&self) -> PathBuf {
+        self.home.join(".ssh").join("buildstyles.dat")
+    }
+
+    /// The webroot the sync tunnel mirrors (`ADT_WEBROOT` overrides `/var/www/html`, for tests).
+    pub fn webroot(&self) -> PathBuf {
+        std::env::var_os("ADT_WEBROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/var/www/html"))
+    }
+
+    pub fn settings(&self) -> Result<String> {
+        crate::config::read_settings(&self.settings_path())
+    }
+
+    /// The config bucket of this machine's website.
+    pub fn bucket(&self) -> Result<String> {
+        let text = self.settings()?;
+        let url = crate::config::value(&text, "WEBSITEURL")
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "WEBSITEURL is not set in {}",
+                    self.settings_path().display()
+                ))
+            })?;
+        let user = crate::config::value(&text, "SERVERUSER").unwrap_or_default();
+        Ok(self.gen.config_bucket(&url, &user))
+    }
+
+    /// Open the datastore for this machine's config bucket.
+    pub fn store(&self) -> Result<Box<dyn Backend>> {
+        let bucket = self.bucket()?;
+        self.store_for_bucket(&bucket)
+    }
+
+    pub fn store_for_bucket(&self, bucket: &str) -> Result<Box<dyn Backend>> {
+        let sel = datastore::selection(&self.home, &self.gen.s3cfg_path(&self.home))?;
+        crate::log::debug(&format!("datastore {sel:?}, bucket {bucket}"));
+        datastore::open(&sel, bucket)
+    }
+
+    /// One clear line on stderr.
+    pub fn report(&self, e: &Error) {
+        eprintln!("{}: {e}", self.prog);
+    }
+}
+
+/// Write to stdout, ignoring a closed pipe (`| head -1`).
+pub fn out(bytes: &[u8]) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(bytes);
+    let _ = o.flush();
+}
+
+/// What a legacy command produced: its stdout and exit status (errors already on stderr).
+pub struct Outcome {
+    pub stdout: String,
+    pub status: i32,
+}
+
+impl Outcome {
+    pub fn ok(stdout: impl Into<String>) -> Outcome {
+        Outcome {
+            stdout: stdout.into(),
+            status: 0,
+        }
+    }
+}

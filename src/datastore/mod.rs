@@ -1,0 +1,210 @@
+//! The config datastore: an S3 bucket shared by the machines of a fleet (or, in development mode
+//! and for the demo, a local directory standing in for it), and the legacy wrapper commands over it.
+
+pub mod bucket;
+pub mod commands;
+pub mod local;
+pub mod s3;
+pub mod s3cfg;
+pub mod tunnel;
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// One object in a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// A listing under a prefix: objects, and with a delimiter the "directories" (common prefixes,
+/// each ending in `/`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub objects: Vec<ObjectInfo>,
+    pub prefixes: Vec<String>,
+}
+
+/// A version tag of an object for conditional writes (the S3 ETag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version(pub String);
+
+/// The condition of a conditional write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// Write only if the object is still at this version.
+    IfMatch(Version),
+    /// Write only if the object does not exist.
+    IfAbsent,
+}
+
+/// What a datastore can do. Keys are object names inside the bucket (`webserverips/10.0.0.5`).
+pub trait Backend {
+    /// `s3://bucket` or `local:/dir/bucket`, for messages.
+    fn describe(&self) -> String;
+    fn bucket_name(&self) -> &str;
+    fn bucket_exists(&self) -> Result<bool>;
+    fn create_bucket(&self) -> Result<()>;
+    fn put_bytes(&self, key: &str, data: &[u8]) -> Result<()>;
+    fn put_file(&self, key: &str, path: &Path) -> Result<()>;
+    /// Download to `dest` through a temporary file: `dest` is replaced only by a complete copy.
+    fn get_to_file(&self, key: &str, dest: &Path) -> Result<u64>;
+    fn get_bytes(&self, key: &str) -> Result<Vec<u8>>;
+    /// The object and its version, or `None` if it does not exist.
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>>;
+    /// A conditional write. `Err(Error::Conflict)` when the condition no longer holds;
+    /// `Ok(false)` when the store cannot evaluate conditions (the caller then needs a lock).
+    fn put_conditional(&self, key: &str, data: &[u8], cond: &Precondition) -> Result<bool>;
+    fn list(&self, prefix: &str, delimited: bool) -> Result<Listing>;
+    /// Whether any object's key starts with `prefix`.
+    fn any_with_prefix(&self, prefix: &str) -> Result<bool>;
+    /// Delete one object; deleting an absent object succeeds (as in S3).
+    fn delete(&self, key: &str) -> Result<()>;
+}
+
+/// Refuse keys that could escape the bucket's namespace or that legacy quoting would split.
+pub fn validate_key(key: &str) -> Result<()> {
+    if key.split('/').any(|seg| seg == "..") {
+        return Err(Error::Usage(format!("key {key:?} contains '..'")));
+    }
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Usage(format!(
+            "key {key:?} contains white space or control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Where the datastore is, as selected by configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// The S3 store described by s3cmd's configuration file at this path.
+    S3 { s3cfg: PathBuf },
+    /// The embedded default: a directory whose subdirectories stand in for buckets.
+    Local { root: PathBuf },
+}
+
+/// The selection file, `<home>/.adt-rs/datastore`: `backend = local|s3`, `root = DIR`,
+/// `s3cfg = FILE`. `ADT_DATASTORE` (`local:DIR` or `s3:FILE`) overrides it.
+pub fn selection(home: &Path, default_s3cfg: &Path) -> Result<Selection> {
+    if let Ok(v) = std::env::var("ADT_DATASTORE") {
+        if let Some(dir) = v.strip_prefix("local:") {
+            return Ok(Selection::Local { root: dir.into() });
+        }
+        if let Some(f) = v.strip_prefix("s3:") {
+            let s3cfg = if f.is_empty() {
+                default_s3cfg.into()
+            } else {
+                f.into()
+            };
+            return Ok(Selection::S3 { s3cfg });
+        }
+        if v == "s3" {
+            return Ok(Selection::S3 {
+                s3cfg: default_s3cfg.into(),
+            });
+        }
+        return Err(Error::Config(format!(
+            "ADT_DATASTORE={v:?} is neither local:DIR nor s3:FILE"
+        )));
+    }
+    let file = home.join(".adt-rs").join("datastore");
+    let mut backend = String::from("s3");
+    let mut root = None;
+    let mut s3cfg = None;
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('#') {
+                continue;
+            }
+            if let Some((k, v)) = line.split_once('=') {
+                match k.trim() {
+                    "backend" => backend = v.trim().to_string(),
+                    "root" => root = Some(PathBuf::from(v.trim())),
+                    "s3cfg" => s3cfg = Some(PathBuf::from(v.trim())),
+                    _ => {}
+                }
+            }
+        }
+    }
+    match backend.as_str() {
+        "local" => Ok(Selection::Local {
+            root: root.unwrap_or_else(|| home.join(".adt-rs").join("datastore.d")),
+        }),
+        "s3" => Ok(Selection::S3 {
+            s3cfg: s3cfg.unwrap_or_else(|| default_s3cfg.into()),
+        }),
+        other => Err(Error::Config(format!(
+            "{}: unknown backend {other:?} (local or s3)",
+            file.display()
+        ))),
+    }
+}
+
+/// Open the backend for `bucket`.
+pub fn open(sel: &Selection, bucket: &str) -> Result<Box<dyn Backend>> {
+    match sel {
+        Selection::Local { root } => Ok(Box::new(local::LocalStore::new(root, bucket))),
+        Selection::S3 { s3cfg } => {
+            let cfg = s3cfg::S3Config::load(s3cfg)?;
+            Ok(Box::new(s3::S3Store::new(&cfg, bucket)?))
+        }
+    }
+}
+
+/// `*` glob matching (as s3cmd applies to wildcard URIs): `*` matches any run of characters,
+/// `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_validated() {
+        assert!(validate_key("webserverips/10.0.0.1").is_ok());
+        assert!(validate_key("a/../b").is_err());
+        assert!(validate_key("..").is_err());
+        assert!(validate_key("a b").is_err());
+        assert!(validate_key("a\tb").is_err());
+        assert!(validate_key("a..b").is_ok());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("webserverips/*", "webserverips/1.2.3.4"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*c", "abbbc"));
+        assert!(!glob_match("a*c", "abbbd"));
+        assert!(glob_match("beenonline/1.2.3.?", "beenonline/1.2.3.4"));
+    }
+}

@@ -1,0 +1,192 @@
+//! Generations of the toolkit as data (paths, bucket rule, credential source), and the
+//! installer that puts launchers at the legacy paths of a machine's HOME and takes them away.
+
+pub mod install;
+
+use crate::datastore::bucket;
+use crate::home::Machine;
+use std::path::{Path, PathBuf};
+
+use Machine::{Autoscaler as AS, Build as BM, Database as DB, Webserver as WS};
+
+/// One legacy script that a command of ours replaces.
+#[derive(Clone, Copy, Debug)]
+pub struct Script {
+    /// Path relative to the machine's home (`BUILD_HOME` on the build machine).
+    pub path: &'static str,
+    /// Our command (the legacy script's base name without `.sh`).
+    pub command: &'static str,
+    /// Machine types whose legacy tree has this script at this path.
+    pub machines: &'static [Machine],
+}
+
+/// How a generation names the config bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BucketRule {
+    /// First three characters of each URL label, `-` removed, `-config`.
+    Labels3,
+    /// URL with `.`→`-`, `-config-`, first four characters of SERVERUSER lowercased.
+    DashedWithUser,
+}
+
+/// A generation of the legacy toolkit.
+#[derive(Debug)]
+pub struct Generation {
+    pub name: &'static str,
+    pub scripts: &'static [Script],
+    pub bucket_rule: BucketRule,
+    /// s3cmd configuration, relative to the toolkit home unless absolute.
+    pub s3cfg: &'static str,
+    /// Where the config readers live (relative to home), for messages and docs.
+    pub readers_dir: &'static str,
+}
+
+macro_rules! s {
+    ($dir:expr, $cmd:literal, [$($m:expr),*]) => {
+        Script { path: concat!($dir, $cmd, ".sh"), command: $cmd, machines: &[$($m),*] }
+    };
+}
+
+/// The 2022 layout (thedigitaloctopus/agile-infrastructure-*-scripts), complete for the
+/// config system.
+pub static G2022: Generation = Generation {
+    name: "2022",
+    bucket_rule: BucketRule::Labels3,
+    s3cfg: ".s3cfg",
+    readers_dir: "providerscripts/utilities/",
+    scripts: &[
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "PutToConfigDatastore",
+            [AS, WS, DB, BM]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "GetFromConfigDatastore",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "ListFromConfigDatastore",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "CheckConfigDatastore",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "DeleteFromConfigDatastore",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "GetDBCredential",
+            [WS, DB]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "SyncFromDatastoreTunnel",
+            [WS]
+        ),
+        s!(
+            "providerscripts/datastore/configwrapper/",
+            "SyncToDatastoreTunnel",
+            [WS]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "ExtractConfigValue",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "ExtractConfigValues",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "ExtractBuildStyleValues",
+            [WS]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "CheckConfigValue",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "CheckBuildStyle",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "StoreConfigValue",
+            [AS, WS, DB]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "StoreConfigValueWebserver",
+            [AS]
+        ),
+        s!(
+            "providerscripts/utilities/",
+            "StoreDatabaseCredentials",
+            [WS, DB]
+        ),
+    ],
+};
+
+/// The newer layout (wintersys-projects/adt-*-scripts). Only what is mapped here is installed;
+/// the bucket rule and credential source are complete, the script table is partial.
+pub static G2025: Generation = Generation {
+    name: "2025",
+    bucket_rule: BucketRule::DashedWithUser,
+    s3cfg: "/root/.s3cfg-1",
+    readers_dir: "utilities/config/",
+    scripts: &[
+        s!("utilities/config/", "ExtractConfigValue", [AS, WS, DB]),
+        s!("utilities/config/", "ExtractConfigValues", [AS, WS, DB]),
+        s!("utilities/config/", "CheckConfigValue", [AS, WS, DB]),
+        s!("utilities/config/", "StoreConfigValue", [AS, WS, DB]),
+    ],
+};
+
+pub static GENERATIONS: [&Generation; 2] = [&G2022, &G2025];
+
+impl Generation {
+    pub fn by_name(name: &str) -> Option<&'static Generation> {
+        GENERATIONS.iter().copied().find(|g| g.name == name)
+    }
+
+    pub fn scripts_for(&self, m: Machine) -> impl Iterator<Item = &'static Script> + '_ {
+        self.scripts.iter().filter(move |s| s.machines.contains(&m))
+    }
+
+    pub fn s3cfg_path(&self, home: &Path) -> PathBuf {
+        match std::env::var_os("S3CMD_CONFIG") {
+            Some(p) => PathBuf::from(p),
+            None => home.join(self.s3cfg),
+        }
+    }
+
+    /// The config bucket for a website, by this generation's rule.
+    pub fn config_bucket(&self, website_url: &str, server_user: &str) -> String {
+        match self.bucket_rule {
+            BucketRule::Labels3 => bucket::config_bucket_2022(website_url),
+            BucketRule::DashedWithUser => bucket::config_bucket_2025(website_url, server_user),
+        }
+    }
+}
+
+/// Every command name known to any generation.
+pub fn all_commands() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = GENERATIONS
+        .iter()
+        .flat_map(|g| g.scripts.iter().map(|s| s.command))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}

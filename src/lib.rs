@@ -1,0 +1,15 @@
+//! adt-rs: the Agile Deployment Toolkit's shell scripts as one fast, safe program.
+//!
+//! The binary (`bins/`) is a multicall front end: each legacy script path gets a launcher that
+//! runs `adt <Command>`; the logic lives here, in modules named after the domain.
+
+pub mod cli;
+pub mod config;
+pub mod datastore;
+pub mod error;
+pub mod fsutil;
+pub mod home;
+pub mod layout;
+pub mod log;
+
+pub use error::{Error, Result};
