@@ -26,7 +26,7 @@ fn stats(bytes: u64, started: Instant) -> String {
     } else {
         (bytes as f64 / secs, "")
     };
-    for u in ["k", "M", "G", "T"] {
+    for u in ["K", "M", "G", "T"] {
         if speed > 2048.0 {
             speed /= 1024.0;
             unit = u;

@@ -1,0 +1,241 @@
+//! Shared test harness: a real S3 server (s3s-fs) on 127.0.0.1, machine HOMEs laid out like a
+//! 2022 fleet with our launchers installed, and helpers to run launchers the way legacy shell
+//! code does.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCESS: &str = "AKADTTEST";
+pub const SECRET: &str = "SKadtTestSecret0123456789";
+
+pub fn adt_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_adt"))
+}
+
+fn find_s3s_fs() -> PathBuf {
+    if let Some(p) = std::env::var_os("S3S_FS") {
+        return p.into();
+    }
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("s3s-fs"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(h) = std::env::var_os("CARGO_HOME") {
+        candidates.push(PathBuf::from(h).join("bin/s3s-fs"));
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        candidates.push(PathBuf::from(h).join(".cargo/bin/s3s-fs"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+            "s3s-fs not found: these tests need a real S3 server. Install it with \
+             `cargo install --locked --features binary s3s-fs@0.14.1` (.ci/run does) or set S3S_FS."
+        )
+        })
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "server on port {port} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A real S3-compatible server on loopback, stopped when dropped.
+pub struct S3Server {
+    pub port: u16,
+    pub root: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl S3Server {
+    pub fn start() -> S3Server {
+        let root = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(find_s3s_fs())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS, "--secret-key", SECRET])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start s3s-fs");
+        wait_port(port);
+        S3Server {
+            port,
+            root,
+            child: Some(child),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn make_bucket(&self, name: &str) {
+        std::fs::create_dir_all(self.root.path().join(name)).unwrap();
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A machine of the fleet: its toolkit HOME, the homedir.dat that points at it, its /tmp.
+pub struct Host {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub homedir_file: PathBuf,
+    pub tmp: PathBuf,
+    pub machine: &'static str,
+}
+
+pub const WEBSITE: &str = "www.example.com";
+pub const BUCKET: &str = "wwwexacom-config";
+
+impl Host {
+    /// A HOME laid out like a 2022 machine of `machine` type talking to `port`.
+    pub fn new(machine: &'static str, port: u16) -> Host {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home").join("X1234X");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::create_dir_all(home.join("runtime")).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let homedir_file = dir.path().join("homedir.dat");
+        std::fs::write(&homedir_file, format!("{}\n", home.display())).unwrap();
+        let settings = format!(
+            "WEBSITEURL:{WEBSITE}\nSSHPORT:1035\nDBPORT:2035\nPRODUCTION:1\nDEVELOPMENT:0\n\
+             SNAPAUTOSCALE:0\nBUILDOS:ubuntu:20.04\nSERVERUSER:X1234X\n"
+        );
+        let file = format!("{machine}_configuration_settings.dat");
+        if machine != "build" {
+            std::fs::write(home.join(".ssh").join(file), settings).unwrap();
+        }
+        std::fs::write(
+            home.join(".ssh/buildstyles.dat"),
+            "NGINX:source:modsecurity\nPHP:7.4:fpm\n",
+        )
+        .unwrap();
+        let h = Host {
+            dir,
+            home,
+            homedir_file,
+            tmp,
+            machine,
+        };
+        h.write_s3cfg(port);
+        h
+    }
+
+    pub fn write_s3cfg(&self, port: u16) {
+        let text = format!(
+            "[default]\naccess_key = {ACCESS}\nsecret_key = {SECRET}\nhost_base = 127.0.0.1:{port}\n\
+             host_bucket = 127.0.0.1:{port}\nuse_https = False\nbucket_location = us-east-1\nsignature_v2 = False\n"
+        );
+        std::fs::write(self.home.join(".s3cfg"), text).unwrap();
+    }
+
+    /// Install our launchers at the legacy paths (the real installer, as an operator would).
+    pub fn install(&self) {
+        let out = Command::new(adt_bin())
+            .args(["layout", "install", "--home"])
+            .arg(&self.home)
+            .args(["--machine", self.machine])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.home.join(rel)
+    }
+
+    /// The environment a legacy call site has: only the homedir override and /tmp override are
+    /// ours (tests cannot write /home/homedir.dat); PATH is cron's bare one.
+    pub fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env("ADT_HOMEDIR_FILE", &self.homedir_file)
+            .env("ADT_TMP", &self.tmp)
+            .env("ADT_S3_BACKOFF_MS", "20")
+            .current_dir(self.dir.path());
+        c
+    }
+
+    /// Run a legacy script path (relative to HOME) with `/bin/sh`, as legacy code sometimes does.
+    pub fn sh(&self, script: &str, args: &[&str]) -> Output {
+        self.cmd("/bin/sh")
+            .arg(self.path(script))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Execute a legacy script path directly.
+    pub fn exec(&self, script: &str, args: &[&str]) -> Output {
+        self.cmd(self.path(script)).args(args).output().unwrap()
+    }
+
+    /// Run a shell snippet with HOME set, as legacy scripts call the wrappers.
+    pub fn shell(&self, snippet: &str) -> Output {
+        self.cmd("/bin/sh").arg("-c").arg(snippet).output().unwrap()
+    }
+
+    pub fn s3cmd(&self, args: &[&str]) -> Output {
+        self.cmd("s3cmd")
+            .arg("-c")
+            .arg(self.home.join(".s3cfg"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+pub const W: &str = "providerscripts/datastore/configwrapper/";
+pub const U: &str = "providerscripts/utilities/";
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A file's bytes, or None.
+pub fn read(p: &Path) -> Option<Vec<u8>> {
+    std::fs::read(p).ok()
+}
