@@ -20,7 +20,17 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     rt: tokio::runtime::Runtime,
     bucket: String,
+    endpoint: String,
     attempts: u32,
+}
+
+/// The innermost cause of an error, which is the readable part ("Connection refused").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -98,6 +108,7 @@ impl S3Store {
             client: aws_sdk_s3::Client::from_conf(conf),
             rt,
             bucket: bucket.to_string(),
+            endpoint: cfg.endpoint_url(),
             attempts,
         })
     }
@@ -117,11 +128,36 @@ impl S3Store {
             | (_, Some(412))
             | (Some("ConditionalRequestConflict"), _)
             | (_, Some(409)) => Error::Conflict(format!("s3://{}/{key} changed", self.bucket)),
-            _ => Error::Store(format!(
-                "{what} s3://{}/{key}: {}",
-                self.bucket,
-                DisplayErrorContext(&e)
-            )),
+            _ => {
+                let why = match &e {
+                    SdkError::DispatchFailure(d) if d.is_timeout() => {
+                        format!("cannot reach {}: timed out", self.endpoint)
+                    }
+                    SdkError::DispatchFailure(d) => match d.as_connector_error() {
+                        Some(c) => format!("cannot reach {}: {}", self.endpoint, root_cause(c)),
+                        None => format!("cannot reach {}", self.endpoint),
+                    },
+                    SdkError::TimeoutError(_) => format!("{} timed out", self.endpoint),
+                    SdkError::ServiceError(se) => {
+                        let msg = se.err().message().filter(|m| !m.is_empty());
+                        format!(
+                            "{} {}{}",
+                            se.raw().status().as_u16(),
+                            se.err().code().unwrap_or("error"),
+                            msg.map(|m| format!(": {m}")).unwrap_or_default()
+                        )
+                    }
+                    other => format!("{}", DisplayErrorContext(other)),
+                };
+                let transient =
+                    matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_));
+                let tries = if self.attempts > 1 && transient {
+                    format!(" (after {} attempts)", self.attempts)
+                } else {
+                    String::new()
+                };
+                Error::Store(format!("{what} s3://{}/{key}: {why}{tries}", self.bucket))
+            }
         }
     }
 

@@ -82,7 +82,7 @@ fn selected<'a>(gen: &'a Generation, machine: Machine, only: &[String]) -> Resul
             Some(s) => out.push(*s),
             None => {
                 return Err(Error::Usage(format!(
-                    "{want} is not a {} script of generation {}",
+                    "{want} is not one of the {} scripts of generation {}",
                     machine.name(),
                     gen.name
                 )))

@@ -239,3 +239,72 @@ pub fn stderr(o: &Output) -> String {
 pub fn read(p: &Path) -> Option<Vec<u8>> {
     std::fs::read(p).ok()
 }
+
+/// A TCP proxy in front of the S3 server that can break a transfer: the first `cut_conns`
+/// connections whose responses exceed `cut_after` bytes are cut there; with `die_on_cut`, every
+/// later connection is reset too (the server "stopped" in the middle of a transfer).
+pub struct FaultProxy {
+    pub port: u16,
+    pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultProxy {
+    pub fn start(
+        upstream: u16,
+        cut_after: usize,
+        cut_conns: usize,
+        die_on_cut: bool,
+    ) -> FaultProxy {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let dead = Arc::new(AtomicBool::new(false));
+        let c2 = cuts.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                if dead.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (cuts, dead) = (c2.clone(), dead.clone());
+                std::thread::spawn(move || {
+                    let mut c_in = client.try_clone().unwrap();
+                    let mut s_out = server.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c_in, &mut s_out);
+                    });
+                    let mut sent = 0usize;
+                    let mut buf = [0u8; 16384];
+                    loop {
+                        let n = match server.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if sent + n > cut_after && cuts.load(Ordering::SeqCst) < cut_conns {
+                            let _ = client.write_all(&buf[..cut_after.saturating_sub(sent)]);
+                            cuts.fetch_add(1, Ordering::SeqCst);
+                            if die_on_cut {
+                                dead.store(true, Ordering::SeqCst);
+                            }
+                            break;
+                        }
+                        if client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n;
+                    }
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        FaultProxy { port, cuts }
+    }
+}
