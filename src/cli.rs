@@ -23,18 +23,19 @@ impl Ctx {
     /// environment. Without a machine type, it is detected from the settings files present.
     pub fn new(prog: &str, machine: Option<Machine>, gen: Option<&'static Generation>) -> Ctx {
         let home = home::toolkit_home();
+        let gen = gen.unwrap_or(&G2022);
         let machine = machine
             .or_else(|| {
                 std::env::var("ADT_MACHINE")
                     .ok()
                     .and_then(|m| Machine::parse(&m))
             })
-            .or_else(|| Machine::detect(&home))
+            .or_else(|| Machine::detect(&home.join(gen.settings_dir)))
             .unwrap_or(Machine::Webserver);
         Ctx {
             home,
             machine,
-            gen: gen.unwrap_or(&G2022),
+            gen,
             tmp: std::env::var_os("ADT_TMP")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
@@ -43,11 +44,18 @@ impl Ctx {
     }
 
     pub fn settings_path(&self) -> PathBuf {
-        self.machine.settings_file(&self.home)
+        self.settings_path_of(self.machine)
+    }
+
+    /// The settings file of a machine type, where this generation keeps it.
+    pub fn settings_path_of(&self, m: Machine) -> PathBuf {
+        m.settings_file(&self.home.join(self.gen.settings_dir))
     }
 
     pub fn buildstyles_path(&self) -> PathBuf {
-        self.home.join(".ssh").join("buildstyles.dat")
+        self.home
+            .join(self.gen.settings_dir)
+            .join("buildstyles.dat")
     }
 
     /// The webroot the sync tunnel mirrors (`ADT_WEBROOT` overrides `/var/www/html`, for tests).

@@ -62,17 +62,16 @@ impl Machine {
         }
     }
 
-    /// The settings file this machine type's readers use.
-    pub fn settings_file(self, home: &std::path::Path) -> PathBuf {
-        home.join(".ssh")
-            .join(format!("{}_configuration_settings.dat", self.name()))
+    /// The settings file this machine type's readers use, in `dir` (`.ssh` in 2022).
+    pub fn settings_file(self, dir: &std::path::Path) -> PathBuf {
+        dir.join(format!("{}_configuration_settings.dat", self.name()))
     }
 
-    /// Guess the machine type from the settings files present in `home`. An autoscaler also keeps a
-    /// webserver settings file (for the webservers it builds), so it is tried first.
-    pub fn detect(home: &std::path::Path) -> Option<Machine> {
+    /// Guess the machine type from the settings files present in `dir`. An autoscaler also keeps
+    /// a webserver settings file (for the webservers it builds), so it is tried first.
+    pub fn detect(dir: &std::path::Path) -> Option<Machine> {
         [Machine::Autoscaler, Machine::Database, Machine::Webserver]
             .into_iter()
-            .find(|m| m.settings_file(home).is_file())
+            .find(|m| m.settings_file(dir).is_file())
     }
 }

@@ -235,3 +235,68 @@ fn repository_launchers_run_from_the_checkout() {
     // Falls back to the checkout's target/ build (present while tests run).
     assert_eq!(stdout(&missing), "1035\n", "{}", stderr(&missing));
 }
+
+/// compat/map-<generation>.tsv is the installer's own table.
+#[test]
+fn compat_maps_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for gen in ["2022", "2025"] {
+        let out = Command::new(adt_bin())
+            .args(["layout", "map", "--generation", gen])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let committed =
+            std::fs::read_to_string(root.join(format!("compat/map-{gen}.tsv"))).unwrap();
+        assert_eq!(
+            committed,
+            stdout(&out),
+            "compat/map-{gen}.tsv is stale: adt layout map --generation {gen}"
+        );
+        assert!(committed.lines().count() > 4);
+    }
+}
+
+/// The newer generation is a profile: settings under runtime/, readers under utilities/config/,
+/// everything after the first colon, StoreConfigValue a no-op without a settings file.
+#[test]
+fn generation_2025_readers_through_launchers() {
+    let host = Host::new("webserver", free_port());
+    std::fs::write(
+        host.path("runtime/webserver_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nBUILDOS:ubuntu:24.04\nSSHPORT:1035\n",
+    )
+    .unwrap();
+    std::fs::write(host.path("runtime/buildstyles.dat"), "NGINX:source\n").unwrap();
+    let out = Command::new(adt_bin())
+        .args([
+            "layout",
+            "install",
+            "--generation",
+            "2025",
+            "--machine",
+            "webserver",
+            "--home",
+        ])
+        .arg(&host.home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = host.exec("utilities/config/ExtractConfigValue.sh", &["BUILDOS"]);
+    assert_eq!(stdout(&v), "ubuntu:24.04\n");
+    let c = host.exec("utilities/config/CheckBuildStyle.sh", &["NGINX:source"]);
+    assert_eq!(stdout(&c), "1\n");
+    let s = host.exec("utilities/config/StoreConfigValue.sh", &["SSHPORT", "2222"]);
+    assert!(s.status.success());
+    let v = host.exec("utilities/config/ExtractConfigValue.sh", &["SSHPORT"]);
+    assert_eq!(stdout(&v), "2222\n");
+    // No settings file: nothing is created.
+    std::fs::remove_file(host.path("runtime/webserver_configuration_settings.dat")).unwrap();
+    let s = host.exec("utilities/config/StoreConfigValue.sh", &["SSHPORT", "2"]);
+    assert!(s.status.success());
+    assert!(!host
+        .path("runtime/webserver_configuration_settings.dat")
+        .exists());
+    // The 2022 tree was not touched.
+    assert!(!host.path(&format!("{U}ExtractConfigValue.sh")).exists());
+}

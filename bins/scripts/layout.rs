@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 const USAGE: &str = "usage: adt layout install --home DIR --machine TYPE [--generation GEN] [--bin PATH] [SCRIPT...]\n\
        adt layout uninstall --home DIR [SCRIPT...]\n\
-       adt layout render DIR [--generation GEN]\n";
+       adt layout render DIR [--generation GEN]\n\
+       adt layout map [--generation GEN]\n";
 
 pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
     let mut it = args.iter();
@@ -69,13 +70,13 @@ pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
                 .map(|w| w.iter().map(|p| format!("wrote {}", p.display())).collect()),
             None => Err(adt::Error::Usage("render needs a directory".into())),
         },
+        "map" => Ok(vec![adt::layout::map_tsv(gen).trim_end().to_string()]),
         _ => Err(adt::Error::Usage(format!("unknown action {action:?}"))),
     };
     match result {
         Ok(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            adt::cli::out(text.as_bytes());
             0
         }
         Err(e) => {

@@ -4,7 +4,7 @@ use adt::cli::Ctx;
 use adt::home::Machine;
 
 pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
-    let file = Machine::Webserver.settings_file(&ctx.home);
+    let file = ctx.settings_path_of(Machine::Webserver);
     finish(adt::config::commands::store_config_value(
         ctx,
         &file,

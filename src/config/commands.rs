@@ -1,7 +1,7 @@
 //! The config readers and writers as legacy commands: stdout and exit status as the grep/awk/sed
 //! pipelines of the 2022 scripts produced them.
 
-use super::{check_value, extract_value, extract_values, read_settings};
+use super::{check_value, extract_values, read_settings};
 use crate::cli::{Ctx, Outcome};
 use crate::error::Error;
 use crate::home::Machine;
@@ -13,7 +13,7 @@ pub fn extract_config_value(ctx: &Ctx, key: &str) -> Outcome {
         return Outcome::ok("");
     }
     match ctx.settings() {
-        Ok(t) => Outcome::ok(extract_value(&t, key)),
+        Ok(t) => Outcome::ok(super::extract_value_by(&t, key, ctx.gen.extract_rule)),
         Err(e) => {
             ctx.report(&e);
             Outcome::ok("")
@@ -84,7 +84,11 @@ fn check_value_anchored(text: &str, prefix: &str) -> String {
 /// StoreConfigValue / StoreConfigValueWebserver KEY [VALUE] on `file`.
 pub fn store_config_value(ctx: &Ctx, file: &Path, key: &str, value: &str) -> Outcome {
     let value = if value.is_empty() { None } else { Some(value) };
-    let ws = ctx.machine == Machine::Webserver && file == ctx.settings_path();
+    if ctx.gen.store_needs_file && !file.is_file() {
+        return Outcome::ok("");
+    }
+    let ws = (ctx.machine == Machine::Webserver || ctx.gen.store_needs_file)
+        && file == ctx.settings_path();
     match super::store_value(file, key, value, ws) {
         Ok(()) => Outcome::ok(""),
         Err(e) => {

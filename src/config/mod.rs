@@ -40,14 +40,24 @@ fn last_field(line: &str) -> &str {
     line.rsplit(':').next().unwrap_or("")
 }
 
-/// ExtractConfigValue KEY: for each line starting `KEY:`, its last `:`-separated field.
+/// ExtractConfigValue KEY: for each line starting `KEY:`, its last `:`-separated field (2022).
 pub fn extract_value(text: &str, key: &str) -> String {
+    extract_value_by(text, key, crate::layout::ExtractRule::LastField)
+}
+
+/// ExtractConfigValue KEY under a generation's rule.
+pub fn extract_value_by(text: &str, key: &str, rule: crate::layout::ExtractRule) -> String {
     if key.is_empty() {
         return String::new();
     }
     let mut out = String::new();
     for l in key_lines(text, key) {
-        out.push_str(last_field(l));
+        match rule {
+            crate::layout::ExtractRule::LastField => out.push_str(last_field(l)),
+            crate::layout::ExtractRule::AfterFirstColon => {
+                out.push_str(l.split_once(':').map(|(_, v)| v).unwrap_or(""))
+            }
+        }
         out.push('\n');
     }
     out
@@ -164,6 +174,12 @@ mod tests {
         assert_eq!(extract_value(S, "MISSING"), "");
         assert_eq!(extract_value(S, ""), "");
         assert_eq!(extract_value(S, "SSH"), "");
+        use crate::layout::ExtractRule::AfterFirstColon;
+        assert_eq!(
+            extract_value_by(S, "BUILDOS", AfterFirstColon),
+            "ubuntu:20.04\n"
+        );
+        assert_eq!(extract_value_by(S, "SSHPORT", AfterFirstColon), "1035\n");
     }
 
     #[test]

@@ -29,10 +29,24 @@ pub enum BucketRule {
     DashedWithUser,
 }
 
+/// How ExtractConfigValue turns a `KEY:value` line into the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtractRule {
+    /// 2022: the last `:`-separated field (`KEY:a:b` → `b`).
+    LastField,
+    /// Newer: everything after the first `:` (`KEY:a:b` → `a:b`).
+    AfterFirstColon,
+}
+
 /// A generation of the legacy toolkit.
 #[derive(Debug)]
 pub struct Generation {
     pub name: &'static str,
+    /// Where the settings files and buildstyles.dat live, relative to the toolkit home.
+    pub settings_dir: &'static str,
+    pub extract_rule: ExtractRule,
+    /// StoreConfigValue does nothing when the settings file does not exist (newer generation).
+    pub store_needs_file: bool,
     pub scripts: &'static [Script],
     pub bucket_rule: BucketRule,
     /// s3cmd configuration, relative to the toolkit home unless absolute.
@@ -51,6 +65,9 @@ macro_rules! s {
 /// config system.
 pub static G2022: Generation = Generation {
     name: "2022",
+    settings_dir: ".ssh",
+    extract_rule: ExtractRule::LastField,
+    store_needs_file: false,
     bucket_rule: BucketRule::Labels3,
     s3cfg: ".s3cfg",
     readers_dir: "providerscripts/utilities/",
@@ -138,17 +155,22 @@ pub static G2022: Generation = Generation {
     ],
 };
 
-/// The newer layout (wintersys-projects/adt-*-scripts). Only what is mapped here is installed;
-/// the bucket rule and credential source are complete, the script table is partial.
+/// The newer layout (wintersys-projects/adt-*-scripts): settings under `runtime/`, readers under
+/// `utilities/config/`, the newer bucket rule and credential file. Only the config readers are
+/// mapped so far (checked against adt-webserver-scripts); the datastore wrappers of this
+/// generation (`providerscripts/datastore/config/toolkit/`) are not installed yet.
 pub static G2025: Generation = Generation {
     name: "2025",
+    settings_dir: "runtime",
+    extract_rule: ExtractRule::AfterFirstColon,
+    store_needs_file: true,
     bucket_rule: BucketRule::DashedWithUser,
     s3cfg: "/root/.s3cfg-1",
     readers_dir: "utilities/config/",
     scripts: &[
         s!("utilities/config/", "ExtractConfigValue", [AS, WS, DB]),
-        s!("utilities/config/", "ExtractConfigValues", [AS, WS, DB]),
         s!("utilities/config/", "CheckConfigValue", [AS, WS, DB]),
+        s!("utilities/config/", "CheckBuildStyle", [AS, WS, DB]),
         s!("utilities/config/", "StoreConfigValue", [AS, WS, DB]),
     ],
 };
@@ -189,4 +211,20 @@ pub fn all_commands() -> Vec<&'static str> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The legacy-path map of a generation, as committed in `compat/map-<gen>.tsv`:
+/// `path<TAB>command<TAB>machine,machine…`, one script per line.
+pub fn map_tsv(gen: &Generation) -> String {
+    let mut out = String::from("# legacy path\tadt command\tmachine types\n");
+    for s in gen.scripts {
+        let machines: Vec<&str> = s.machines.iter().map(|m| m.name()).collect();
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            s.path,
+            s.command,
+            machines.join(",")
+        ));
+    }
+    out
 }
