@@ -38,6 +38,7 @@ fn main() {
 
     let mut machine: Option<Machine> = None;
     let mut gen: Option<&'static Generation> = None;
+    let mut script_path: Option<String> = None;
     let mut cmd = if scripts::find(&called).is_some() {
         Some(called)
     } else {
@@ -57,6 +58,8 @@ fn main() {
                 eprintln!("adt: unknown generation {g:?}");
                 std::process::exit(2);
             }
+        } else if let Some(p) = a.strip_prefix("--adt-argv0=") {
+            script_path = Some(p.to_string());
         } else if a == "--help" || a == "-h" || a == "help" {
             print!("{}", usage());
             return;
@@ -75,6 +78,7 @@ fn main() {
         eprintln!("adt: unknown command {cmd:?} (adt --help lists them)");
         std::process::exit(2);
     };
-    let ctx = adt::cli::Ctx::new(&format!("{cmd}.sh"), machine, gen);
+    let mut ctx = adt::cli::Ctx::new(&format!("{cmd}.sh"), machine, gen);
+    ctx.argv0 = script_path;
     std::process::exit(run(&ctx, &args));
 }

@@ -16,6 +16,8 @@ pub struct Ctx {
     pub tmp: PathBuf,
     /// The program name used in error messages (the legacy script name).
     pub prog: String,
+    /// The path the legacy script was invoked as (`$0`, passed by the launcher), for log lines.
+    pub argv0: Option<String>,
 }
 
 impl Ctx {
@@ -40,7 +42,13 @@ impl Ctx {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
             prog: prog.to_string(),
+            argv0: None,
         }
+    }
+
+    /// `$0` of the legacy script: the launcher's path, else the command name.
+    pub fn argv0(&self) -> String {
+        self.argv0.clone().unwrap_or_else(|| self.prog.clone())
     }
 
     pub fn settings_path(&self) -> PathBuf {

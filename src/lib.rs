@@ -11,5 +11,6 @@ pub mod fsutil;
 pub mod home;
 pub mod layout;
 pub mod log;
+pub mod scaling;
 
 pub use error::{Error, Result};

@@ -3,9 +3,11 @@
 
 use adt::cli::Ctx;
 
+mod adjust_scaling;
 mod check_build_style;
 mod check_config_datastore;
 mod check_config_value;
+mod daily_scale;
 mod delete_from_config_datastore;
 mod extract_build_style_values;
 mod extract_config_value;
@@ -14,7 +16,9 @@ mod get_db_credential;
 mod get_from_config_datastore;
 mod layout;
 mod list_from_config_datastore;
+mod manually_scale;
 mod put_to_config_datastore;
+mod scaling_profile;
 mod store_config_value;
 mod store_config_value_webserver;
 mod store_database_credentials;
@@ -24,6 +28,10 @@ mod sync_to_datastore_tunnel;
 pub type Entry = fn(&Ctx, &[String]) -> i32;
 
 pub const TABLE: &[(&str, Entry)] = &[
+    ("AdjustScaling", adjust_scaling::main),
+    ("DailyScaledown", daily_scale::down),
+    ("DailyScaleup", daily_scale::up),
+    ("ManuallyScale", manually_scale::main),
     ("CheckBuildStyle", check_build_style::main),
     ("CheckConfigDatastore", check_config_datastore::main),
     ("CheckConfigValue", check_config_value::main),
@@ -47,6 +55,7 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("SyncFromDatastoreTunnel", sync_from_datastore_tunnel::main),
     ("SyncToDatastoreTunnel", sync_to_datastore_tunnel::main),
     ("layout", layout::main),
+    ("scaling-profile", scaling_profile::main),
 ];
 
 pub fn find(name: &str) -> Option<Entry> {

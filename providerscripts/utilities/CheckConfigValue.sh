@@ -2,7 +2,7 @@
 # adt-rs launcher (2022 repository tree): providerscripts/utilities/CheckConfigValue.sh runs `adt CheckConfigValue`.
 d=$(dirname "$0")
 for b in "${ADT_BIN:-}" "$d/../../target/release/adt" "$d/../../target/debug/adt" /usr/local/bin/adt; do
-  [ -n "$b" ] && [ -x "$b" ] && exec "$b" --adt-generation=2022 CheckConfigValue "$@"
+  [ -n "$b" ] && [ -x "$b" ] && exec "$b" --adt-generation=2022 --adt-argv0="$0" CheckConfigValue "$@"
 done
 echo "providerscripts/utilities/CheckConfigValue.sh: adt binary not found (set ADT_BIN)" >&2
 exit 127

@@ -23,7 +23,7 @@ pub fn launcher(bin: &Path, machine: Machine, gen: &Generation, script: &Script)
         "#!/bin/sh\n{MARKER} ({gen} {machine}): {path} runs `adt {cmd}`.\n\
          # The replaced legacy script is kept beside this file as {base}{LEGACY_SUFFIX}.\n\
          # Undo: {bin} layout uninstall --home \"$HOME\"\n\
-         exec {qbin} --adt-machine={machine} --adt-generation={gen} {cmd} \"$@\"\n",
+         exec {qbin} --adt-machine={machine} --adt-generation={gen} --adt-argv0=\"$0\" {cmd} \"$@\"\n",
         gen = gen.name,
         machine = machine.name(),
         path = script.path,
@@ -47,7 +47,7 @@ pub fn repo_launcher(gen: &Generation, script: &Script) -> String {
         "#!/bin/sh\n{MARKER} ({gen} repository tree): {path} runs `adt {cmd}`.\n\
          d=$(dirname \"$0\")\n\
          for b in \"${{ADT_BIN:-}}\" \"$d/{up}target/release/adt\" \"$d/{up}target/debug/adt\" /usr/local/bin/adt; do\n\
-         \x20 [ -n \"$b\" ] && [ -x \"$b\" ] && exec \"$b\" --adt-generation={gen} {cmd} \"$@\"\n\
+         \x20 [ -n \"$b\" ] && [ -x \"$b\" ] && exec \"$b\" --adt-generation={gen} --adt-argv0=\"$0\" {cmd} \"$@\"\n\
          done\n\
          echo \"{path}: adt binary not found (set ADT_BIN)\" >&2\n\
          exit 127\n",

@@ -63,6 +63,7 @@ macro_rules! s {
 
 /// The 2022 layout (thedigitaloctopus/agile-infrastructure-*-scripts), complete for the
 /// config system.
+#[rustfmt::skip]
 pub static G2022: Generation = Generation {
     name: "2022",
     settings_dir: ".ssh",
@@ -72,86 +73,26 @@ pub static G2022: Generation = Generation {
     s3cfg: ".s3cfg",
     readers_dir: "providerscripts/utilities/",
     scripts: &[
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "PutToConfigDatastore",
-            [AS, WS, DB, BM]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "GetFromConfigDatastore",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "ListFromConfigDatastore",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "CheckConfigDatastore",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "DeleteFromConfigDatastore",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "GetDBCredential",
-            [WS, DB]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "SyncFromDatastoreTunnel",
-            [WS]
-        ),
-        s!(
-            "providerscripts/datastore/configwrapper/",
-            "SyncToDatastoreTunnel",
-            [WS]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "ExtractConfigValue",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "ExtractConfigValues",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "ExtractBuildStyleValues",
-            [WS]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "CheckConfigValue",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "CheckBuildStyle",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "StoreConfigValue",
-            [AS, WS, DB]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "StoreConfigValueWebserver",
-            [AS]
-        ),
-        s!(
-            "providerscripts/utilities/",
-            "StoreDatabaseCredentials",
-            [WS, DB]
-        ),
+        s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
+        s!("providerscripts/datastore/configwrapper/", "GetFromConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "ListFromConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "CheckConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "DeleteFromConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "GetDBCredential", [WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "SyncFromDatastoreTunnel", [WS]),
+        s!("providerscripts/datastore/configwrapper/", "SyncToDatastoreTunnel", [WS]),
+        s!("providerscripts/utilities/", "ExtractConfigValue", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "ExtractConfigValues", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "ExtractBuildStyleValues", [WS]),
+        s!("providerscripts/utilities/", "CheckConfigValue", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "CheckBuildStyle", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "StoreConfigValue", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "StoreConfigValueWebserver", [AS]),
+        s!("providerscripts/utilities/", "StoreDatabaseCredentials", [WS, DB]),
+        s!("providerscripts/utilities/", "ManuallyScale", [AS]),
+        s!("providerscripts/utilities/", "DailyScaleup", [AS]),
+        s!("providerscripts/utilities/", "DailyScaledown", [AS]),
+        s!("helperscripts/", "AdjustScaling", [BM]),
     ],
 };
 
@@ -159,6 +100,7 @@ pub static G2022: Generation = Generation {
 /// `utilities/config/`, the newer bucket rule and credential file. Only the config readers are
 /// mapped so far (checked against adt-webserver-scripts); the datastore wrappers of this
 /// generation (`providerscripts/datastore/config/toolkit/`) are not installed yet.
+#[rustfmt::skip]
 pub static G2025: Generation = Generation {
     name: "2025",
     settings_dir: "runtime",

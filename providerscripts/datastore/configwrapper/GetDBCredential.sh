@@ -2,7 +2,7 @@
 # adt-rs launcher (2022 repository tree): providerscripts/datastore/configwrapper/GetDBCredential.sh runs `adt GetDBCredential`.
 d=$(dirname "$0")
 for b in "${ADT_BIN:-}" "$d/../../../target/release/adt" "$d/../../../target/debug/adt" /usr/local/bin/adt; do
-  [ -n "$b" ] && [ -x "$b" ] && exec "$b" --adt-generation=2022 GetDBCredential "$@"
+  [ -n "$b" ] && [ -x "$b" ] && exec "$b" --adt-generation=2022 --adt-argv0="$0" GetDBCredential "$@"
 done
 echo "providerscripts/datastore/configwrapper/GetDBCredential.sh: adt binary not found (set ADT_BIN)" >&2
 exit 127

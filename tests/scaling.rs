@@ -1,0 +1,453 @@
+//! Scaling controls through installed launchers on a real S3 server: ManuallyScale,
+//! DailyScaleup/down, AdjustScaling (prompts and flags), bad counts, and concurrent writers.
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::process::Stdio;
+
+fn profile(h: &Host) -> Option<String> {
+    let o = h.s3cmd(&[
+        "--force",
+        "get",
+        &format!("s3://{BUCKET}/scalingprofile/profile.cnf"),
+        "-",
+    ]);
+    o.status.success().then(|| stdout(&o))
+}
+
+fn run_with_input(
+    h: &Host,
+    script: &str,
+    args: &[&str],
+    input: &str,
+    cwd: Option<&std::path::Path>,
+) -> std::process::Output {
+    let mut c = h.cmd(h.path(script));
+    c.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const MS: &str = "providerscripts/utilities/ManuallyScale.sh";
+
+fn autoscaler() -> (S3Server, Host) {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = Host::new("autoscaler", server.port);
+    h.install();
+    (server, h)
+}
+
+#[test]
+fn manually_scale_sets_the_profile_and_confirms() {
+    let (_s, h) = autoscaler();
+    let o = h.exec(MS, &["5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "Number of webservers is now successfully set to 5\n"
+    );
+    assert_eq!(
+        profile(&h).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=5\n"
+    );
+    // Only the count line changes; other lines are kept.
+    h.s3cmd(&[
+        "put",
+        "-",
+        &format!("s3://{BUCKET}/scalingprofile/profile.cnf"),
+    ]);
+    let f = h.dir.path().join("p");
+    std::fs::write(&f, "SCALING_MODE=static\nNO_WEBSERVERS=3\nEXTRA=1\n").unwrap();
+    assert!(h
+        .s3cmd(&[
+            "put",
+            f.to_str().unwrap(),
+            &format!("s3://{BUCKET}/scalingprofile/profile.cnf")
+        ])
+        .status
+        .success());
+    let o = h.sh(MS, &["2"]);
+    assert_eq!(
+        stdout(&o),
+        "Number of webservers is now successfully set to 2\n"
+    );
+    assert_eq!(
+        profile(&h).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=2\nEXTRA=1\n"
+    );
+    // The operator's stale ./profile.cnf (left by PerformScaling in cron's cwd) is not uploaded.
+    std::fs::write(
+        h.dir.path().join("profile.cnf"),
+        "SCALING_MODE=static\nNO_WEBSERVERS=9\n",
+    )
+    .unwrap();
+    let o = h.exec(MS, &["6"]);
+    assert_eq!(
+        stdout(&o),
+        "Number of webservers is now successfully set to 6\n"
+    );
+    assert_eq!(
+        profile(&h).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=6\nEXTRA=1\n"
+    );
+}
+
+#[test]
+fn bad_counts_change_nothing() {
+    let (_s, h) = autoscaler();
+    assert!(h.exec(MS, &["4"]).status.success());
+    let before = profile(&h).unwrap();
+    let etag = stdout(&h.s3cmd(&["info", &format!("s3://{BUCKET}/scalingprofile/profile.cnf")]));
+    for bad in ["1", "abc", "-3", "2.5", "0", " "] {
+        let o = run_with_input(&h, MS, &[bad], "", None);
+        assert_eq!(o.status.code(), Some(1), "{bad:?}");
+        assert_eq!(
+            stdout(&o),
+            "Number of webservers has to be 2 or more. Please supply a different value\n",
+            "{bad:?}"
+        );
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("the scaling profile is unchanged"), "{e}");
+    }
+    // Empty answer to the prompt, then end of input.
+    let o = run_with_input(&h, MS, &[], "\n", None);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run_with_input(&h, MS, &[], "", None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no number of webservers was given"));
+    assert_eq!(profile(&h).unwrap(), before);
+    let etag_after =
+        stdout(&h.s3cmd(&["info", &format!("s3://{BUCKET}/scalingprofile/profile.cnf")]));
+    let md5 = |t: &str| t.lines().find(|l| l.contains("MD5")).map(str::to_string);
+    assert_eq!(md5(&etag), md5(&etag_after));
+    // Daily scale with garbage: refused, logged, unchanged.
+    let o = h.exec("providerscripts/utilities/DailyScaleup.sh", &["abc"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(profile(&h).unwrap(), before);
+}
+
+#[test]
+fn interactive_reasking() {
+    let (_s, h) = autoscaler();
+    let o = run_with_input(&h, MS, &[], "1\nabc\n2.5\n-3\n\n7\n", None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let again = "Number of webservers has to be 2 or more. Please supply a different value\n";
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "Please enter the number of webservers you want to scale to, 2 or more, as an integer\n{}Number of webservers is now successfully set to 7\n",
+            again.repeat(5)
+        )
+    );
+    assert_eq!(
+        profile(&h).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=7\n"
+    );
+}
+
+#[test]
+fn daily_scaling_from_cron() {
+    let (_s, h) = autoscaler();
+    let up = h.exec("providerscripts/utilities/DailyScaleup.sh", &["3"]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    assert_eq!(
+        profile(&h).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=3\n"
+    );
+    let down = h.exec("providerscripts/utilities/DailyScaledown.sh", &["2"]);
+    assert!(down.status.success());
+    assert_eq!(
+        profile(&h).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=2\n"
+    );
+    let none = h.exec("providerscripts/utilities/DailyScaledown.sh", &[]);
+    assert_eq!(
+        (none.status.code(), stdout(&none)),
+        (Some(0), String::new())
+    );
+    let log = std::fs::read_to_string(h.path("logs/MonitoringLog.log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let p_up = h
+        .path("providerscripts/utilities/DailyScaleup.sh")
+        .display()
+        .to_string();
+    assert!(lines[0].starts_with(&format!("{p_up} ")), "{log}");
+    assert!(
+        lines[0].ends_with(": Running daily scale up. Scaling up to ..... 3 servers"),
+        "{log}"
+    );
+    assert!(
+        lines[1].ends_with(": Running daily scaledown. Scaling down to ..... 2 servers"),
+        "{log}"
+    );
+}
+
+fn build_machine(port: u16) -> Host {
+    let b = Host::new("build", port);
+    b.install();
+    std::fs::create_dir_all(b.path("buildconfiguration/digitalocean")).unwrap();
+    std::fs::write(b.path("buildconfiguration/digitalocean/mybuild"), "").unwrap();
+    std::fs::write(
+        b.path("buildconfiguration/digitalocean/mybuild-credentials"),
+        "",
+    )
+    .unwrap();
+    b
+}
+
+#[test]
+fn adjust_scaling_prompts_flags_and_switch() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let b = build_machine(server.port);
+    let hs = b.path("helperscripts");
+    let a = "helperscripts/AdjustScaling.sh";
+    // Not from helperscripts/: refused.
+    let o = run_with_input(&b, a, &[], "", Some(b.dir.path()));
+    assert_eq!(
+        stdout(&o),
+        "Sorry, this script has to be run from the helperscripts subdirectory\n"
+    );
+    // Interactive, no profile yet.
+    let o = run_with_input(&b, a, &[], "1\nmybuild\nwww.example.com\n1\n4\n", Some(&hs));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bar = "#".repeat(114);
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr 5)AWS. Please Enter the number for your cloudhost\n\
+             What is the build identifier you want to allow access for?\nYou have these builds to choose from: \nmybuild\n\
+             Please enter the name of the build of the server you wish to connect with\n\
+             OK, can you please tell me the FULL URL for the website you want to scale up/down is.\n\
+             Warning, couldn't find profile file, will try and create a new one for you\n\
+             {bar}\nYour number of webservers is currently set to: 0\n\
+             What do you want to set your number of webservers to, please enter the number (2 or more) of webservers you want - as an integer\n\
+             {bar}\nNumber of webservers has to be 2 or more. Please input a different value\n\
+             \nYour number of webservers has been successfully set to: 4\n\n"
+        )
+    );
+    assert_eq!(
+        profile(&b).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=4\n"
+    );
+    // Non-interactive flags, no prompts answered.
+    let o = run_with_input(
+        &b,
+        a,
+        &[
+            "x",
+            "",
+            "--cloudhost",
+            "digitalocean",
+            "--build-identifier",
+            "mybuild",
+            "--url",
+            "www.example.com",
+            "--count",
+            "6",
+        ],
+        "",
+        Some(&hs),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Your number of webservers is currently set to: 4\n"));
+    assert_eq!(
+        profile(&b).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=6\n"
+    );
+    // A bad count non-interactively fails and changes nothing.
+    let o = run_with_input(
+        &b,
+        a,
+        &[
+            "--cloudhost=1",
+            "--build-identifier=mybuild",
+            "--url=www.example.com",
+            "--count=1",
+        ],
+        "",
+        Some(&hs),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        profile(&b).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=6\n"
+    );
+    // Unknown bucket and unknown cloudhost.
+    let o = run_with_input(
+        &b,
+        a,
+        &[
+            "--cloudhost=3",
+            "--build-identifier=x",
+            "--url=www.other.org",
+        ],
+        "",
+        Some(&hs),
+    );
+    assert_eq!(
+        stdout(&o),
+        "Can't find the configuration bucket in your datastore for website: www.other.org\n\
+         I have to exit, run the script again using a URL with an existing configuration bucket\n"
+    );
+    let o = run_with_input(&b, a, &["--cloudhost=9"], "", Some(&hs));
+    assert_eq!(stdout(&o), "Unrecognised  cloudhost. Exiting ....\n");
+    // off: the marker appears and scaling is refused; on: it goes away and scaling works again.
+    let flags = [
+        "--cloudhost=1",
+        "--build-identifier=mybuild",
+        "--url=www.example.com",
+    ];
+    let mut off = vec!["ignored", "off"];
+    off.extend(flags);
+    let o = run_with_input(&b, a, &off, "", Some(&hs));
+    assert!(stdout(&o).starts_with("upload: '"), "{}", stdout(&o));
+    assert!(stdout(&o).contains(&format!("-> 's3://{BUCKET}/SWITCHOFFSCALING' (0 bytes in ")));
+    assert!(
+        stdout(&b.s3cmd(&["ls", &format!("s3://{BUCKET}/SWITCHOFFSCALING")]))
+            .contains("SWITCHOFFSCALING")
+    );
+    let mut set = flags.to_vec();
+    set.extend(["--count", "3"]);
+    let o = run_with_input(&b, a, &set, "", Some(&hs));
+    assert_eq!(
+        stdout(&o),
+        "Sorry, scaling is switched off at the moment. You can't switch it on using this script\n"
+    );
+    assert_eq!(
+        profile(&b).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=6\n"
+    );
+    let mut on = vec!["ignored", "on"];
+    on.extend(set.iter().copied());
+    let o = run_with_input(&b, a, &on, "", Some(&hs));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&b.s3cmd(&["ls", &format!("s3://{BUCKET}/SWITCHOFFSCALING")])),
+        ""
+    );
+    assert_eq!(
+        profile(&b).unwrap(),
+        "SCALING_MODE=static\nNO_WEBSERVERS=3\n"
+    );
+}
+
+/// Many writers at once, each making its own change; every change must be in the result.
+fn concurrent_writers(homes: &[&Host], per_home: usize) -> (usize, String) {
+    let mut children = Vec::new();
+    for (hi, h) in homes.iter().enumerate() {
+        for i in 0..per_home {
+            let c = h
+                .cmd(adt_bin())
+                .args([
+                    "--adt-machine=autoscaler",
+                    "scaling-profile",
+                    "set",
+                    &format!("W{hi}_{i}"),
+                    &i.to_string(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            children.push(c);
+        }
+        // A legacy-style control racing the writers.
+        children.push(
+            h.cmd(h.path(MS))
+                .arg("5")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "writer failed: {}", stderr(&o));
+    }
+    let p = profile(homes[0]).unwrap();
+    let applied = (0..homes.len())
+        .flat_map(|hi| (0..per_home).map(move |i| format!("W{hi}_{i}={i}")))
+        .filter(|line| p.lines().any(|l| l == line))
+        .count();
+    (applied, p)
+}
+
+#[test]
+fn concurrent_writers_on_one_machine_lose_nothing() {
+    let (_s, h) = autoscaler();
+    assert!(h.exec(MS, &["3"]).status.success());
+    let (applied, p) = concurrent_writers(&[&h], 24);
+    assert_eq!(applied, 24, "lost updates; profile:\n{p}");
+    assert!(p.contains("NO_WEBSERVERS=5\n"), "{p}");
+    assert!(p.starts_with("SCALING_MODE=static\n"), "{p}");
+}
+
+/// Two autoscalers (separate machines, separate local locks) meet only in the store: the
+/// conditional write must keep every change. On the local backend conditional writes are
+/// atomic; s3s-fs checks the condition before it writes (not atomically), see scaling/mod.rs.
+#[test]
+fn concurrent_writers_on_two_machines_lose_nothing_with_atomic_conditional_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(BUCKET)).unwrap();
+    let hosts: Vec<Host> = (0..2)
+        .map(|_| Host::new("autoscaler", free_port()))
+        .collect();
+    for h in &hosts {
+        h.install();
+        std::fs::create_dir_all(h.path(".adt-rs")).unwrap();
+        std::fs::write(
+            h.path(".adt-rs/datastore"),
+            format!("backend = local\nroot = {}\n", dir.path().display()),
+        )
+        .unwrap();
+    }
+    let out = hosts[0].exec(MS, &["3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut children = Vec::new();
+    for (hi, h) in hosts.iter().enumerate() {
+        for i in 0..12 {
+            children.push(
+                h.cmd(adt_bin())
+                    .args([
+                        "--adt-machine=autoscaler",
+                        "scaling-profile",
+                        "set",
+                        &format!("W{hi}_{i}"),
+                        "1",
+                    ])
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let p = std::fs::read_to_string(dir.path().join(BUCKET).join("scalingprofile/profile.cnf"))
+        .unwrap();
+    let applied = p
+        .lines()
+        .filter(|l| l.starts_with('W') && l.ends_with("=1"))
+        .count();
+    assert_eq!(applied, 24, "{p}");
+}
