@@ -5,10 +5,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod cron;
 pub mod datastore;
 pub mod error;
 pub mod fsutil;
 pub mod home;
+pub mod ips;
 pub mod layout;
 pub mod log;
 pub mod scaling;

@@ -14,16 +14,20 @@ mod extract_config_value;
 mod extract_config_values;
 mod get_db_credential;
 mod get_from_config_datastore;
+mod get_ip;
+mod initialise_cron;
 mod layout;
 mod list_from_config_datastore;
 mod manually_scale;
 mod put_to_config_datastore;
 mod scaling_profile;
+mod setup_infrastructure_ips;
 mod store_config_value;
 mod store_config_value_webserver;
 mod store_database_credentials;
 mod sync_from_datastore_tunnel;
 mod sync_to_datastore_tunnel;
+mod update_ip;
 
 pub type Entry = fn(&Ctx, &[String]) -> i32;
 
@@ -44,8 +48,12 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("ExtractConfigValues", extract_config_values::main),
     ("GetDBCredential", get_db_credential::main),
     ("GetFromConfigDatastore", get_from_config_datastore::main),
+    ("GetIP", get_ip::private),
+    ("GetPublicIP", get_ip::public),
+    ("InitialiseCron", initialise_cron::main),
     ("ListFromConfigDatastore", list_from_config_datastore::main),
     ("PutToConfigDatastore", put_to_config_datastore::main),
+    ("SetupInfrastructureIPs", setup_infrastructure_ips::main),
     ("StoreConfigValue", store_config_value::main),
     (
         "StoreConfigValueWebserver",
@@ -54,6 +62,7 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("StoreDatabaseCredentials", store_database_credentials::main),
     ("SyncFromDatastoreTunnel", sync_from_datastore_tunnel::main),
     ("SyncToDatastoreTunnel", sync_to_datastore_tunnel::main),
+    ("UpdateIP", update_ip::main),
     ("layout", layout::main),
     ("scaling-profile", scaling_profile::main),
 ];

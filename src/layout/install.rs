@@ -3,7 +3,7 @@
 //! `/bin/sh path.sh`. The legacy script it replaces is kept beside it as `<name>.adt-legacy`
 //! and put back on uninstall.
 
-use super::{Generation, Script};
+use super::{Generation, Kind, Script};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
@@ -17,13 +17,42 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// The line that runs the command, by launcher kind.
+fn run_line(kind: Kind, bin: &str, opts: &str, cmd: &str) -> String {
+    match kind {
+        Kind::Exec => format!("exec {bin} {opts} {cmd} \"$@\""),
+        Kind::Call => format!("{bin} {opts} {cmd}"),
+        Kind::Eval => format!("eval \"$({bin} {opts} {cmd})\""),
+    }
+}
+
+fn kind_note(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Exec => "",
+        Kind::Call | Kind::Eval => {
+            "# Legacy code sources this file: it neither execs nor takes arguments.\n"
+        }
+    }
+}
+
 /// The launcher installed on a machine: binary, machine type and generation fixed.
 pub fn launcher(bin: &Path, machine: Machine, gen: &Generation, script: &Script) -> String {
+    let opts = format!(
+        "--adt-machine={} --adt-generation={} --adt-argv0=\"$0\"",
+        machine.name(),
+        gen.name
+    );
     format!(
         "#!/bin/sh\n{MARKER} ({gen} {machine}): {path} runs `adt {cmd}`.\n\
          # The replaced legacy script is kept beside this file as {base}{LEGACY_SUFFIX}.\n\
-         # Undo: {bin} layout uninstall --home \"$HOME\"\n\
-         exec {qbin} --adt-machine={machine} --adt-generation={gen} --adt-argv0=\"$0\" {cmd} \"$@\"\n",
+         # Undo: {bin} layout uninstall --home \"$HOME\"\n{note}{run}\n",
+        note = kind_note(script.kind),
+        run = run_line(
+            script.kind,
+            &sh_quote(&bin.to_string_lossy()),
+            &opts,
+            script.command
+        ),
         gen = gen.name,
         machine = machine.name(),
         path = script.path,
@@ -33,7 +62,6 @@ pub fn launcher(bin: &Path, machine: Machine, gen: &Generation, script: &Script)
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         bin = bin.display(),
-        qbin = sh_quote(&bin.to_string_lossy()),
     )
 }
 
@@ -43,6 +71,24 @@ pub fn launcher(bin: &Path, machine: Machine, gen: &Generation, script: &Script)
 pub fn repo_launcher(gen: &Generation, script: &Script) -> String {
     let depth = script.path.matches('/').count();
     let up = "../".repeat(depth);
+    if script.kind != Kind::Exec {
+        // Sourced: $0 is the caller, so the checkout cannot be found from it; and it must not
+        // exit the caller's shell.
+        return format!(
+            "#!/bin/sh\n{MARKER} ({gen} repository tree): {path} runs `adt {cmd}`.\n{note}\
+             {run}\n",
+            gen = gen.name,
+            path = script.path,
+            cmd = script.command,
+            note = kind_note(script.kind),
+            run = run_line(
+                script.kind,
+                "\"${ADT_BIN:-/usr/local/bin/adt}\"",
+                &format!("--adt-generation={}", gen.name),
+                script.command
+            ),
+        );
+    }
     format!(
         "#!/bin/sh\n{MARKER} ({gen} repository tree): {path} runs `adt {cmd}`.\n\
          d=$(dirname \"$0\")\n\

@@ -9,9 +9,22 @@ use std::path::{Path, PathBuf};
 
 use Machine::{Autoscaler as AS, Build as BM, Database as DB, Webserver as WS};
 
+/// How a launcher runs our command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `exec adt CMD "$@"`: an ordinary script.
+    Exec,
+    /// `adt CMD`: a script legacy code *sources* (`. script`), which must not `exec` (that would
+    /// replace the caller's shell) and must not take the caller's `$@`.
+    Call,
+    /// `eval "$(adt CMD)"`: a sourced script whose job is to set variables in the caller.
+    Eval,
+}
+
 /// One legacy script that a command of ours replaces.
 #[derive(Clone, Copy, Debug)]
 pub struct Script {
+    pub kind: Kind,
     /// Path relative to the machine's home (`BUILD_HOME` on the build machine).
     pub path: &'static str,
     /// Our command (the legacy script's base name without `.sh`).
@@ -57,7 +70,10 @@ pub struct Generation {
 
 macro_rules! s {
     ($dir:expr, $cmd:literal, [$($m:expr),*]) => {
-        Script { path: concat!($dir, $cmd, ".sh"), command: $cmd, machines: &[$($m),*] }
+        Script { kind: Kind::Exec, path: concat!($dir, $cmd, ".sh"), command: $cmd, machines: &[$($m),*] }
+    };
+    ($dir:expr, $cmd:literal, [$($m:expr),*], $kind:ident) => {
+        Script { kind: Kind::$kind, path: concat!($dir, $cmd, ".sh"), command: $cmd, machines: &[$($m),*] }
     };
 }
 
@@ -93,6 +109,11 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/utilities/", "DailyScaleup", [AS]),
         s!("providerscripts/utilities/", "DailyScaledown", [AS]),
         s!("helperscripts/", "AdjustScaling", [BM]),
+        s!("providerscripts/utilities/", "GetIP", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "GetPublicIP", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "UpdateIP", [AS, WS, DB]),
+        s!("providerscripts/utilities/", "SetupInfrastructureIPs", [AS, WS, DB], Eval),
+        s!("providerscripts/utilities/", "InitialiseCron", [AS, WS, DB], Call),
     ],
 };
 

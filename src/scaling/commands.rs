@@ -111,6 +111,11 @@ pub fn manually_scale(ctx: &Ctx, arg: &str, input: &mut dyn BufRead, out: &mut d
 
 /// The legacy log line prefix: `<$0> <date>: `.
 fn log_line(ctx: &Ctx, text: &str) {
+    append_log(ctx, "MonitoringLog.log", text)
+}
+
+/// Append `<$0> <date>: <text>` to `${HOME}/logs/<file>`, as the legacy scripts log.
+pub fn append_log(ctx: &Ctx, file: &str, text: &str) {
     let date = std::process::Command::new("date")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
@@ -120,7 +125,7 @@ fn log_line(ctx: &Ctx, text: &str) {
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join("MonitoringLog.log"))
+        .open(dir.join(file))
     {
         let _ = writeln!(f, "{} {date}: {text}", ctx.argv0());
     }

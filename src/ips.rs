@@ -1,0 +1,261 @@
+//! The IPs machines publish to the config datastore (empty marker objects whose key carries the
+//! IP) and the library call later issues use to read them.
+//!
+//! 2022 keys: webserver `webserverips/<private>`, `bootedwebserverips/<private>`,
+//! `webserverpublicips/<public>`; autoscaler `autoscalerip/<private>`,
+//! `autoscalerpublicip/<public>`, `buildclientip/<BUILDCLIENTIP>`; database
+//! `databaseip/<private>`, `databasepublicip/<public>`. The IPs are the settings MYIP and
+//! MYPUBLICIP (2022 scripts never looked at the network, except the autoscaler's GetIP, which
+//! checks MYIP against `hostname -I`).
+//!
+//! Differences from the legacy UpdateIP: only missing markers are written (one listing per
+//! prefix instead of a blind re-upload every minute); markers this machine published earlier for
+//! an IP it no longer has are deleted (legacy left them until a reboot wiped the whole prefix,
+//! other machines' markers included); an empty or malformed IP is never published (legacy
+//! uploaded the bare prefix).
+
+use crate::cli::{Ctx, Outcome};
+use crate::config;
+use crate::datastore::Backend;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::home::Machine;
+use std::net::IpAddr;
+
+/// Parse an IP as published: a plain IPv4/IPv6 address, not unspecified, not a network.
+pub fn parse_ip(s: &str) -> Result<IpAddr> {
+    let t = s.trim();
+    let ip: IpAddr = t
+        .parse()
+        .map_err(|_| Error::Usage(format!("{s:?} is not an IP address")))?;
+    if ip.is_unspecified() {
+        return Err(Error::Usage(format!("{s:?} is the unspecified address")));
+    }
+    Ok(ip)
+}
+
+/// The IPs published under `prefix` (e.g. `webserverips/`). Entries that are not IP addresses
+/// are skipped and named on stderr; a failed listing is an error (never an empty list).
+pub fn list_ips(store: &dyn Backend, prefix: &str) -> Result<Vec<IpAddr>> {
+    let prefix = if prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    };
+    let listing = store.list(&prefix, true)?;
+    let mut out = Vec::new();
+    for o in listing.objects {
+        let name = &o.key[prefix.len()..];
+        match parse_ip(name) {
+            Ok(ip) if !out.contains(&ip) => out.push(ip),
+            Ok(_) => {}
+            Err(_) => eprintln!(
+                "adt: ignoring {} in the datastore: not an IP address",
+                o.key
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// The marker keys a machine publishes for its IPs.
+pub fn keys_for(
+    machine: Machine,
+    private: &str,
+    public: &str,
+    build_client: &str,
+) -> Vec<(String, String)> {
+    let pairs: Vec<(&str, &str)> = match machine {
+        Machine::Webserver => vec![
+            ("webserverips/", private),
+            ("bootedwebserverips/", private),
+            ("webserverpublicips/", public),
+        ],
+        Machine::Autoscaler => vec![
+            ("autoscalerip/", private),
+            ("autoscalerpublicip/", public),
+            ("buildclientip/", build_client),
+        ],
+        Machine::Database => vec![("databaseip/", private), ("databasepublicip/", public)],
+        Machine::Build => vec![],
+    };
+    pairs
+        .into_iter()
+        .map(|(p, ip)| (p.to_string(), ip.trim().to_string()))
+        .collect()
+}
+
+/// The machine's own addresses as `hostname -I` reports them.
+fn host_addresses() -> Option<Vec<String>> {
+    let o = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
+    o.status.success().then(|| {
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// GetIP: the private IP (MYIP). On the autoscaler, a MYIP that is not one of the host's
+/// addresses is replaced by the second address `hostname -I` reports and stored in the
+/// autoscaler's own settings (legacy stored it in the webserver template by mistake).
+pub fn get_ip(ctx: &Ctx) -> Result<String> {
+    let text = ctx.settings()?;
+    let ip = config::value(&text, "MYIP").unwrap_or_default();
+    if ctx.machine == Machine::Autoscaler {
+        if let Some(addrs) = host_addresses() {
+            if !addrs.contains(&ip) {
+                if let Some(second) = addrs.get(1) {
+                    config::store_value(&ctx.settings_path(), "MYIP", Some(second), false)?;
+                    return Ok(second.clone());
+                }
+            }
+        }
+    }
+    Ok(ip)
+}
+
+pub fn get_public_ip(ctx: &Ctx) -> Result<String> {
+    Ok(config::value(&ctx.settings()?, "MYPUBLICIP").unwrap_or_default())
+}
+
+const STATE: &str = "adt-published-ips";
+
+/// UpdateIP: publish this machine's markers; remove the ones it published for IPs it no longer
+/// has. Prints nothing (as the legacy); problems go to stderr and the exit status.
+pub fn update_ip(ctx: &Ctx) -> Outcome {
+    match update_ip_inner(ctx) {
+        Ok(()) => Outcome::ok(""),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}
+
+fn update_ip_inner(ctx: &Ctx) -> Result<()> {
+    let text = ctx.settings()?;
+    let private = get_ip(ctx)?;
+    let public = config::value(&text, "MYPUBLICIP").unwrap_or_default();
+    let bc = config::value(&text, "BUILDCLIENTIP").unwrap_or_default();
+    let store = ctx.store()?;
+    let mut wanted = Vec::new();
+    let mut bad = Vec::new();
+    for (prefix, ip) in keys_for(ctx.machine, &private, &public, &bc) {
+        match parse_ip(&ip) {
+            Ok(a) => wanted.push(format!("{prefix}{a}")),
+            Err(_) => bad.push(format!("{prefix}{ip:?}")),
+        }
+    }
+    let state_path = ctx.home.join("runtime").join(STATE);
+    let previous: Vec<String> = std::fs::read_to_string(&state_path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // One listing per prefix: publish only what is missing.
+    let mut prefixes: Vec<&str> = wanted.iter().map(|k| &k[..=k.find('/').unwrap()]).collect();
+    prefixes.dedup();
+    let mut present = Vec::new();
+    for p in prefixes {
+        present.extend(store.list(p, true)?.objects.into_iter().map(|o| o.key));
+    }
+    for k in &wanted {
+        if !present.contains(k) {
+            crate::log::debug(&format!("publishing {k}"));
+            store.put_bytes(k, b"")?;
+        }
+    }
+    for k in previous.iter().filter(|k| !wanted.contains(k)) {
+        crate::log::debug(&format!("removing stale {k}"));
+        store.delete(k)?;
+    }
+    std::fs::create_dir_all(ctx.home.join("runtime")).map_err(|e| Error::io("runtime", e))?;
+    let mut state = wanted.join("\n");
+    state.push('\n');
+    fsutil::write_atomic(&state_path, state.as_bytes(), None)?;
+    if ctx.machine == Machine::Webserver {
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(ctx.home.join("runtime").join("APP_CONFIG_UPDATED"));
+    }
+    if !bad.is_empty() {
+        return Err(Error::Config(format!(
+            "not published (no valid IP in the settings): {}",
+            bad.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// SetupInfrastructureIPs (sourced by the firewall scripts): the variables it exported, as
+/// `export NAME='value'` lines for the launcher to eval.
+pub fn infrastructure_exports(ctx: &Ctx) -> Result<String> {
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let mut vars = vec![("BUILD_CLIENT_IP", v("BUILDCLIENTIP"))];
+    if ctx.machine == Machine::Autoscaler {
+        vars = vec![
+            ("DATABASE_IP", v("DBIP")),
+            ("BUILD_CLIENT_IP", v("BUILDCLIENTIP")),
+            ("WEBSERVER_IP", v("WSIP")),
+            ("AUTOSCALER_IP", get_ip(ctx)?),
+        ];
+    }
+    Ok(vars
+        .into_iter()
+        .map(|(k, val)| format!("export {k}={}\n", sh_quote(&val)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips_are_validated() {
+        assert!(parse_ip("10.0.0.1").is_ok());
+        assert!(parse_ip("2001:db8::1").is_ok());
+        for bad in [
+            "",
+            "*",
+            "0.0.0.0",
+            "0.0.0.0/0",
+            "1.2.3",
+            "::/0",
+            "::",
+            "example.com",
+            "10.0.0.1 ",
+        ] {
+            if bad == "10.0.0.1 " {
+                assert!(parse_ip(bad).is_ok());
+                continue;
+            }
+            assert!(parse_ip(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn keys_per_machine() {
+        let k = keys_for(Machine::Database, "10.0.0.2", "203.0.113.2", "");
+        assert_eq!(
+            k,
+            vec![
+                ("databaseip/".to_string(), "10.0.0.2".to_string()),
+                ("databasepublicip/".to_string(), "203.0.113.2".to_string()),
+            ]
+        );
+        assert_eq!(keys_for(Machine::Webserver, "a", "b", "c").len(), 3);
+    }
+}
