@@ -8,6 +8,7 @@ pub mod config;
 pub mod cron;
 pub mod datastore;
 pub mod error;
+pub mod firewall;
 pub mod fsutil;
 pub mod home;
 pub mod ips;

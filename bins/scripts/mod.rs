@@ -21,6 +21,7 @@ mod list_from_config_datastore;
 mod manually_scale;
 mod put_to_config_datastore;
 mod scaling_profile;
+mod setup_firewall;
 mod setup_infrastructure_ips;
 mod store_config_value;
 mod store_config_value_webserver;
@@ -53,6 +54,8 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("InitialiseCron", initialise_cron::main),
     ("ListFromConfigDatastore", list_from_config_datastore::main),
     ("PutToConfigDatastore", put_to_config_datastore::main),
+    ("SetupFirewall", setup_firewall::main),
+    ("SetupFirewallFromCron", setup_firewall::from_cron),
     ("SetupInfrastructureIPs", setup_infrastructure_ips::main),
     ("StoreConfigValue", store_config_value::main),
     (
@@ -63,6 +66,7 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("SyncFromDatastoreTunnel", sync_from_datastore_tunnel::main),
     ("SyncToDatastoreTunnel", sync_to_datastore_tunnel::main),
     ("UpdateIP", update_ip::main),
+    ("cloudflare-ranges", setup_firewall::cloudflare),
     ("layout", layout::main),
     ("scaling-profile", scaling_profile::main),
 ];

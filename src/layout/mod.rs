@@ -114,6 +114,8 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/utilities/", "UpdateIP", [AS, WS, DB]),
         s!("providerscripts/utilities/", "SetupInfrastructureIPs", [AS, WS, DB], Eval),
         s!("providerscripts/utilities/", "InitialiseCron", [AS, WS, DB], Call),
+        s!("security/", "SetupFirewall", [AS, WS, DB]),
+        s!("cron/", "SetupFirewallFromCron", [AS, WS, DB]),
     ],
 };
 

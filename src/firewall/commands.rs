@@ -1,0 +1,424 @@
+//! SetupFirewall / SetupFirewallFromCron (every machine type) and `adt cloudflare-ranges`.
+//!
+//! A reconcile: read settings and every IP list (any failure: stop, rules untouched, exit 1);
+//! compute the desired set; read the firewall's state; apply the difference; write what was
+//! done to `${HOME}/logs/firewall/FIREWALL_CONFIGURATION.log` (replaced each run, as the legacy
+//! script's `exec >` did).
+//!
+//! A list that was non-empty at the previous reconcile and comes back empty freezes deletions
+//! on the ports it grants for up to 3 runs: legacy CleanupAtReboot wipes a whole prefix for
+//! about a minute while machines re-publish, and flushing on that would cut, say, every
+//! webserver off the database. Additions are never frozen.
+
+use super::model::{self, Inputs};
+use super::net::Net;
+use super::{cloudflare, iptables, ufw, Family, Rule, Runner};
+use crate::cli::{Ctx, Outcome};
+use crate::config;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::home::Machine;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Ufw,
+    Iptables,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub dry_run: bool,
+    pub tool: Option<Tool>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> std::result::Result<Options, String> {
+        let mut o = Options::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--dry-run" => o.dry_run = true,
+                "--tool" => {
+                    o.tool = Some(match it.next().map(String::as_str) {
+                        Some("ufw") => Tool::Ufw,
+                        Some("iptables") => Tool::Iptables,
+                        other => {
+                            return Err(format!("--tool takes ufw or iptables, not {other:?}"))
+                        }
+                    })
+                }
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn port_setting(text: &str, key: &str) -> Result<Option<u16>> {
+    match config::value(text, key) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .map(Some)
+            .ok_or_else(|| Error::Config(format!("{key} {v:?} is not a port"))),
+    }
+}
+
+/// Read everything the model needs. Any datastore failure is an error: no partial picture.
+pub fn gather(ctx: &Ctx, store: &dyn crate::datastore::Backend) -> Result<Inputs> {
+    let text = ctx.settings()?;
+    let ssh_port = port_setting(&text, "SSHPORT")?
+        .ok_or_else(|| Error::Config("SSHPORT is not set".into()))?;
+    let db_port = port_setting(&text, "DBPORT")?;
+    if ctx.machine == Machine::Database && db_port.is_none() {
+        return Err(Error::Config("DBPORT is not set".into()));
+    }
+    let mut build_client = Vec::new();
+    match config::value(&text, "BUILDCLIENTIP") {
+        Some(ip) if !ip.is_empty() => build_client.push(
+            Net::parse(&ip, 32, 128).map_err(|e| Error::Config(format!("BUILDCLIENTIP: {e}")))?,
+        ),
+        _ => eprintln!(
+            "{}: BUILDCLIENTIP is not set: no SSH rule for the build machine",
+            ctx.prog
+        ),
+    }
+    let mut lists = BTreeMap::new();
+    for name in model::LISTS {
+        let ips = crate::ips::list_ips(store, &format!("{name}/"))?;
+        let nets: Vec<Net> = ips.into_iter().map(Net::host).collect();
+        if name == "buildclientip" {
+            build_client.extend(nets.iter().copied());
+        }
+        lists.insert(name.to_string(), nets);
+    }
+    build_client.sort();
+    build_client.dedup();
+    Ok(Inputs {
+        ssh_port,
+        db_port,
+        production: config::value(&text, "PRODUCTION").as_deref() == Some("1"),
+        dns_choice: config::value(&text, "DNSCHOICE").unwrap_or_default(),
+        build_client,
+        lists,
+        cloudflare: cloudflare::ranges(&ctx.home.join(".adt-rs").join("cloudflare-ips")),
+    })
+}
+
+/// Ports whose deletions are frozen this run; updates the list memory.
+fn frozen_ports(ctx: &Ctx, inp: &Inputs, dry_run: bool) -> Result<BTreeSet<u16>> {
+    let path = ctx.home.join("runtime").join("adt-firewall-lists");
+    let mut prev: BTreeMap<String, (usize, u32)> = BTreeMap::new();
+    for l in std::fs::read_to_string(&path).unwrap_or_default().lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if let [name, count, runs] = w.as_slice() {
+            prev.insert(
+                name.to_string(),
+                (count.parse().unwrap_or(0), runs.parse().unwrap_or(0)),
+            );
+        }
+    }
+    let mut frozen = BTreeSet::new();
+    let mut next = String::new();
+    for (name, ips) in &inp.lists {
+        let (count, runs) = prev.get(name).copied().unwrap_or((0, 0));
+        if ips.is_empty() && count > 0 && runs < 3 {
+            eprintln!(
+                "{}: {name}/ came back empty (it had {count}); keeping its rules this run ({} of 3)",
+                ctx.prog,
+                runs + 1
+            );
+            frozen.extend(model::grants(ctx.machine, name, inp));
+            next.push_str(&format!("{name} {count} {}\n", runs + 1));
+        } else {
+            next.push_str(&format!("{name} {} 0\n", ips.len()));
+        }
+    }
+    if !dry_run {
+        std::fs::create_dir_all(ctx.home.join("runtime")).map_err(|e| Error::io("runtime", e))?;
+        fsutil::write_atomic(&path, next.as_bytes(), None)?;
+    }
+    Ok(frozen)
+}
+
+/// The tool: `--tool`, else `ADT_FIREWALL` (ufw|iptables), else ufw where installed, else iptables.
+fn choose(opts: &Options) -> Tool {
+    opts.tool
+        .or_else(|| match std::env::var("ADT_FIREWALL").as_deref() {
+            Ok("iptables") => Some(Tool::Iptables),
+            Ok("ufw") => Some(Tool::Ufw),
+            _ => None,
+        })
+        .unwrap_or(if super::which("ufw").is_some() {
+            Tool::Ufw
+        } else {
+            Tool::Iptables
+        })
+}
+
+/// What a reconcile did.
+pub struct Report {
+    pub lines: Vec<String>,
+    pub commands: Vec<String>,
+    pub invocations: usize,
+    pub changed: bool,
+}
+
+pub fn reconcile(ctx: &Ctx, opts: &Options) -> Result<Report> {
+    let store = ctx.store()?;
+    let inp = gather(ctx, store.as_ref())?;
+    reconcile_with(ctx, opts, &inp)
+}
+
+/// Every build machine IP this machine has known; their SSH rules are never removed by a
+/// reconcile (an operator removes an old build machine's access by hand).
+fn known_build_clients(ctx: &Ctx, inp: &Inputs, dry_run: bool) -> Result<Vec<Net>> {
+    let path = ctx.home.join("runtime").join("adt-firewall-buildclients");
+    let mut known: Vec<Net> = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Net::parse(l.trim(), 32, 128).ok())
+        .collect();
+    let before = known.len();
+    for n in &inp.build_client {
+        if !known.contains(n) {
+            known.push(*n);
+        }
+    }
+    if known.len() != before && !dry_run {
+        std::fs::create_dir_all(ctx.home.join("runtime")).map_err(|e| Error::io("runtime", e))?;
+        let text: String = known.iter().map(|n| format!("{n}\n")).collect();
+        fsutil::write_atomic(&path, text.as_bytes(), None)?;
+    }
+    Ok(known)
+}
+
+pub fn reconcile_with(ctx: &Ctx, opts: &Options, inp: &Inputs) -> Result<Report> {
+    let desired = model::desired(ctx.machine, inp);
+    let build_ssh: BTreeSet<Rule> = known_build_clients(ctx, inp, opts.dry_run)?
+        .into_iter()
+        .map(|n| Rule::from(n, inp.ssh_port))
+        .collect();
+    let frozen = frozen_ports(ctx, inp, opts.dry_run)?;
+    let mut run = Runner::default();
+    let mut rep = Report {
+        lines: vec![],
+        commands: vec![],
+        invocations: 0,
+        changed: false,
+    };
+    match choose(opts) {
+        Tool::Iptables => {
+            for fam in [Family::V4, Family::V6] {
+                let want: BTreeSet<Rule> = desired
+                    .iter()
+                    .filter(|r| r.family().is_none_or(|f| f == fam))
+                    .copied()
+                    .collect();
+                let state = iptables::read(&mut run, fam)?;
+                let mut protect = model::protected(inp);
+                protect.extend(build_ssh.iter().copied());
+                protect.extend(
+                    state
+                        .lines
+                        .iter()
+                        .filter_map(|l| iptables_rule(l))
+                        .filter(|r| frozen.contains(&r.port)),
+                );
+                let plan = iptables::plan(fam, &state, &want, &protect);
+                describe(&mut rep, &plan.add, &plan.delete);
+                rep.commands.extend(iptables::describe(fam, &plan));
+                if !plan.is_empty() {
+                    rep.changed = true;
+                    if !opts.dry_run {
+                        iptables::apply(&mut run, fam, &plan)?;
+                    }
+                }
+            }
+        }
+        Tool::Ufw => {
+            let paths = ufw::Paths::default();
+            let state = ufw::read(&paths)?;
+            let mut protect = model::protected(inp);
+            protect.extend(build_ssh.iter().copied());
+            protect.extend(
+                state
+                    .tuples
+                    .iter()
+                    .filter(|t| frozen.contains(&t.port))
+                    .map(|t| Rule {
+                        source: t.source,
+                        port: t.port,
+                    }),
+            );
+            let plan = ufw::plan(
+                &state,
+                &desired,
+                &protect,
+                &model::managed_ports(ctx.machine, inp),
+            );
+            let deleted: Vec<Rule> = plan.delete.iter().map(|(_, r)| *r).collect();
+            describe(&mut rep, &plan.plan.add, &deleted);
+            rep.commands.extend(
+                ufw::commands(&plan)
+                    .iter()
+                    .map(|c| format!("ufw {}", c.join(" "))),
+            );
+            if !plan.is_empty() {
+                rep.changed = true;
+                if !opts.dry_run {
+                    ufw::apply(&mut run, &plan)?;
+                }
+            }
+        }
+    }
+    rep.invocations = run.invocations;
+    if !rep.changed {
+        rep.lines
+            .push(format!("unchanged: {} rules in force", desired.len()));
+    }
+    rep.lines
+        .push(format!("firewall tool invocations: {}", rep.invocations));
+    Ok(rep)
+}
+
+fn iptables_rule(line: &str) -> Option<Rule> {
+    let st = iptables::parse_save(&format!("*filter\n{line}\nCOMMIT\n"));
+    let _ = st;
+    // Reuse the plan's parser through a one-line plan against an empty desired set.
+    let p = iptables::plan(
+        Family::V4,
+        &iptables::State {
+            chain_exists: true,
+            jump_exists: true,
+            policy_drop: true,
+            lines: vec![line.to_string()],
+        },
+        &BTreeSet::new(),
+        &BTreeSet::new(),
+    );
+    p.delete.first().copied()
+}
+
+fn describe(rep: &mut Report, add: &[Rule], del: &[Rule]) {
+    rep.lines.extend(add.iter().map(|r| format!("allow {r}")));
+    rep.lines.extend(del.iter().map(|r| format!("remove {r}")));
+}
+
+/// SetupFirewall.sh [--dry-run] [--tool ufw|iptables].
+pub fn setup_firewall(ctx: &Ctx, args: &[String]) -> Outcome {
+    let opts = match Options::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.report(&Error::Usage(e));
+            return Outcome {
+                stdout: String::new(),
+                status: 2,
+            };
+        }
+    };
+    let dir = ctx.home.join("logs").join("firewall");
+    let log = |text: &str| {
+        if !opts.dry_run {
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = fsutil::write_atomic(
+                &dir.join("FIREWALL_CONFIGURATION.log"),
+                text.as_bytes(),
+                None,
+            );
+        }
+    };
+    match reconcile(ctx, &opts) {
+        Ok(rep) => {
+            let mut text = rep.lines.join("\n");
+            text.push('\n');
+            log(&text);
+            let stdout = if opts.dry_run {
+                rep.commands.iter().map(|c| format!("{c}\n")).collect()
+            } else {
+                String::new()
+            };
+            Outcome::ok(stdout)
+        }
+        Err(e) => {
+            log(&format!("not changed: {e}\n"));
+            ctx.report(&Error::Store(format!(
+                "{e}; the firewall was left as it is"
+            )));
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}
+
+/// SetupFirewallFromCron.sh: one reconcile at a time (`runtime/firewalllock.file`, flock).
+pub fn setup_firewall_from_cron(ctx: &Ctx) -> Outcome {
+    let dir = ctx.home.join("runtime");
+    let _ = std::fs::create_dir_all(&dir);
+    let p = dir.join("firewalllock.file");
+    let f = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.report(&Error::io(p.display(), e));
+            return Outcome {
+                stdout: String::new(),
+                status: 1,
+            };
+        }
+    };
+    if f.try_lock().is_err() {
+        return Outcome::ok("script already running\n");
+    }
+    setup_firewall(ctx, &[])
+}
+
+/// adt cloudflare-ranges show | refresh [URL-V4 URL-V6]
+pub fn cloudflare_ranges(ctx: &Ctx, args: &[String]) -> Outcome {
+    let file = ctx.home.join(".adt-rs").join("cloudflare-ips");
+    match args.first().map(String::as_str) {
+        Some("show") | None => Outcome::ok(
+            cloudflare::ranges(&file)
+                .iter()
+                .map(|n| format!("{n}\n"))
+                .collect::<String>(),
+        ),
+        Some("refresh") => {
+            let v4 = args
+                .get(1)
+                .map(String::as_str)
+                .unwrap_or("https://www.cloudflare.com/ips-v4");
+            let v6 = args
+                .get(2)
+                .map(String::as_str)
+                .unwrap_or("https://www.cloudflare.com/ips-v6");
+            match cloudflare::refresh(&file, v4, v6) {
+                Ok(n) => Outcome::ok(format!("{n} ranges saved to {}\n", file.display())),
+                Err(e) => {
+                    ctx.report(&Error::Store(format!("{e}; the previous list is kept")));
+                    Outcome {
+                        stdout: String::new(),
+                        status: 1,
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            ctx.report(&Error::Usage(format!("{other:?}: use show or refresh")));
+            Outcome {
+                stdout: String::new(),
+                status: 2,
+            }
+        }
+    }
+}

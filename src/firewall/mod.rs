@@ -1,0 +1,136 @@
+//! Firewalling as a reconciler: compute the complete desired rule set of this machine (pure,
+//! [`model`]), read the firewall's current state once, apply exactly the difference.
+//!
+//! Appliers: [`iptables`] (own chain, one atomic batch) and [`ufw`]. Safety: the desired set is
+//! computed only from complete, validated inputs; any failure to read the datastore leaves the
+//! current rules as they are; no datastore entry can produce an allow-from-anywhere rule (only
+//! the model's fixed web-port rules have no source); rules protecting the build machine's SSH
+//! access are never deleted.
+
+pub mod cloudflare;
+pub mod commands;
+pub mod iptables;
+pub mod model;
+pub mod net;
+pub mod ufw;
+
+use crate::error::{Error, Result};
+use net::Net;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// One rule: accept TCP to `port` from `source` (None: from anywhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule {
+    pub source: Option<Net>,
+    pub port: u16,
+}
+
+impl Rule {
+    pub fn from(net: Net, port: u16) -> Rule {
+        Rule {
+            source: Some(net),
+            port,
+        }
+    }
+    pub fn anywhere(port: u16) -> Rule {
+        Rule { source: None, port }
+    }
+    pub fn family(&self) -> Option<Family> {
+        self.source
+            .map(|n| if n.is_v4() { Family::V4 } else { Family::V6 })
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Some(n) => write!(f, "tcp/{} from {n}", self.port),
+            None => write!(f, "tcp/{} from anywhere", self.port),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// What a reconcile changes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Structural lines (chain creation, base rules) before the rules.
+    pub setup: Vec<String>,
+    pub add: Vec<Rule>,
+    pub delete: Vec<Rule>,
+    /// Lines in our chain that are not rules of ours, to remove verbatim.
+    pub delete_raw: Vec<String>,
+    /// Structural lines after the rules (the jump from INPUT: last, once the chain is complete).
+    pub setup_after: Vec<String>,
+    /// Set the incoming policy to deny.
+    pub policy: bool,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.setup.is_empty()
+            && self.add.is_empty()
+            && self.delete.is_empty()
+            && self.delete_raw.is_empty()
+            && self.setup_after.is_empty()
+            && !self.policy
+    }
+}
+
+/// Runs the firewall tools; counts invocations (the benchmark reports them); in dry-run mode
+/// runs only the read-only ones.
+#[derive(Default)]
+pub struct Runner {
+    pub invocations: usize,
+}
+
+/// Find a system tool: PATH first (stand-ins in tests), then the sbin directories cron's bare
+/// PATH lacks.
+pub fn which(prog: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from));
+    dirs.into_iter().map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+impl Runner {
+    pub fn run(&mut self, prog: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
+        let path = which(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
+        self.invocations += 1;
+        crate::log::debug(&format!("run {prog} {}", args.join(" ")));
+        let mut child = Command::new(&path)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io(path.display(), e))?;
+        if let Some(input) = stdin {
+            let mut w = child.stdin.take().expect("stdin piped");
+            w.write_all(input.as_bytes())
+                .map_err(|e| Error::io(prog, e))?;
+        }
+        let out = child.wait_with_output().map_err(|e| Error::io(prog, e))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(Error::Io(format!(
+                "{prog} {} failed: {}",
+                args.join(" "),
+                err.lines().next().unwrap_or("")
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}

@@ -1,0 +1,573 @@
+//! Real packets: a machine namespace running our reconciler with real iptables or ufw, peer
+//! namespaces playing build machine, webservers, autoscaler and an outsider, all on a bridge
+//! in a hub namespace (10.77.0.0/24, inside the namespaces only). TCP connections prove what is
+//! allowed and what is dropped. The datastore is a real s3s-fs running inside the machine
+//! namespace. Everything is removed on drop, also when a test fails.
+
+mod common;
+use common::*;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+const LISTENER: &str = "import socket,sys,threading,time\n\
+def serve(p):\n s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',p)); s.listen(64)\n while True:\n  c,_=s.accept(); c.close()\n\
+for p in sys.argv[1:]: threading.Thread(target=serve,args=(int(p),),daemon=True).start()\n\
+time.sleep(600)\n";
+
+const CONNECT: &str = "import socket,sys\ntry:\n socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=0.7).close()\nexcept Exception:\n sys.exit(1)\n";
+
+struct Lab {
+    tag: String,
+    namespaces: Vec<String>,
+    children: Vec<Child>,
+    etc_dirs: Vec<std::path::PathBuf>,
+}
+
+fn ip(args: &[&str]) -> Output {
+    Command::new("ip").args(args).output().expect("ip")
+}
+
+fn must(o: Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+impl Lab {
+    /// None when namespaces cannot be made here (not root, or the kernel forbids them).
+    fn new() -> Option<Lab> {
+        let tag = format!(
+            "af{}{}",
+            std::process::id() % 10000,
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let probe = format!("{tag}p");
+        if !ip(&["netns", "add", &probe]).status.success() {
+            eprintln!("SKIP: cannot create network namespaces here (needs root and a kernel that allows them)");
+            return None;
+        }
+        must(ip(&["netns", "del", &probe]), "netns del");
+        let mut lab = Lab {
+            tag,
+            namespaces: vec![],
+            children: vec![],
+            etc_dirs: vec![],
+        };
+        let hub = lab.ns("hub");
+        must(
+            ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]),
+            "bridge",
+        );
+        must(ip(&["-n", &hub, "link", "set", "br0", "up"]), "bridge up");
+        Some(lab)
+    }
+
+    fn ns(&mut self, name: &str) -> String {
+        let n = format!("{}{}", self.tag, name);
+        must(ip(&["netns", "add", &n]), "netns add");
+        must(ip(&["-n", &n, "link", "set", "lo", "up"]), "lo up");
+        self.namespaces.push(n.clone());
+        n
+    }
+
+    /// A host on the hub with address 10.77.0.<octet>.
+    fn host(&mut self, name: &str, octet: u8) -> String {
+        let n = self.ns(name);
+        let hub = format!("{}hub", self.tag);
+        let (a, b) = (
+            format!("{}{}a", self.tag, octet),
+            format!("{}{}b", self.tag, octet),
+        );
+        must(
+            ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]),
+            "veth",
+        );
+        must(ip(&["link", "set", &a, "netns", &hub]), "veth to hub");
+        must(ip(&["link", "set", &b, "netns", &n]), "veth to host");
+        must(
+            ip(&["-n", &hub, "link", "set", &a, "master", "br0", "up"]),
+            "enslave",
+        );
+        must(
+            ip(&[
+                "-n",
+                &n,
+                "addr",
+                "add",
+                &format!("10.77.0.{octet}/24"),
+                "dev",
+                &b,
+            ]),
+            "addr",
+        );
+        must(ip(&["-n", &n, "link", "set", &b, "up"]), "up");
+        n
+    }
+
+    fn spawn(&mut self, ns: &str, cmd: &mut Command) {
+        let _ = ns;
+        self.children.push(
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn"),
+        );
+    }
+
+    fn listen(&mut self, ns: &str, ports: &[u16]) {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, "python3", "-c", LISTENER]);
+        c.args(ports.iter().map(|p| p.to_string()));
+        self.spawn(ns, &mut c);
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+
+    fn can_connect(&self, from: &str, to: &str, port: u16) -> bool {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                from,
+                "python3",
+                "-c",
+                CONNECT,
+                to,
+                &port.to_string(),
+            ])
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    /// Give a namespace its own copy of /etc/ufw and /etc/default (ip netns exec binds
+    /// /etc/netns/<ns>/* over /etc), so ufw in the test never touches the host's files.
+    fn private_ufw(&mut self, ns: &str) {
+        let d = std::path::PathBuf::from(format!("/etc/netns/{ns}"));
+        std::fs::create_dir_all(&d).unwrap();
+        for (src, dst) in [("/etc/ufw", "ufw"), ("/etc/default", "default")] {
+            let s = Command::new("cp")
+                .args(["-a", src, d.join(dst).to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(s.success());
+        }
+        // A pristine ufw: disabled, no user rules.
+        std::fs::write(d.join("ufw/ufw.conf"), "ENABLED=no\nLOGLEVEL=low\n").unwrap();
+        for f in ["user.rules", "user6.rules"] {
+            let t = std::fs::read_to_string(d.join("ufw").join(f)).unwrap();
+            let clean: String = t
+                .lines()
+                .filter(|l| {
+                    !(l.starts_with("### tuple")
+                        || (l.starts_with("-A ufw") && l.contains("-user-input")))
+                })
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(d.join("ufw").join(f), clean).unwrap();
+        }
+        self.etc_dirs.push(d);
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in self.namespaces.iter().rev() {
+            let _ = ip(&["netns", "del", n]);
+        }
+        for d in &self.etc_dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// The machine under test: its namespace, a real s3s-fs inside it, a HOME with launchers.
+struct Machine {
+    ns: String,
+    host: Host,
+    s3_port: u16,
+    s3_root: tempfile::TempDir,
+    s3: Option<Child>,
+}
+
+impl Machine {
+    fn new(lab: &mut Lab, kind: &'static str, settings: &str) -> Machine {
+        let ns = lab.host("m", 10);
+        let s3_root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(s3_root.path().join(BUCKET)).unwrap();
+        let s3_port = 9000;
+        let host = Host::new(kind, s3_port);
+        let f = host.path(&format!(".ssh/{kind}_configuration_settings.dat"));
+        let mut t = std::fs::read_to_string(&f).unwrap();
+        t.push_str(settings);
+        std::fs::write(&f, t).unwrap();
+        host.install();
+        let mut m = Machine {
+            ns,
+            host,
+            s3_port,
+            s3_root,
+            s3: None,
+        };
+        m.start_store();
+        m
+    }
+
+    fn start_store(&mut self) {
+        let bin = std::env::var("S3S_FS")
+            .ok()
+            .or_else(|| {
+                let p = format!(
+                    "{}/.cargo/bin/s3s-fs",
+                    std::env::var("HOME").unwrap_or_default()
+                );
+                std::path::Path::new(&p).exists().then_some(p)
+            })
+            .unwrap_or_else(|| "s3s-fs".into());
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns,
+                &bin,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.s3_port.to_string(),
+            ])
+            .args(["--access-key", ACCESS, "--secret-key", SECRET])
+            .arg(self.s3_root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.s3 = Some(child);
+        for _ in 0..100 {
+            if self
+                .run(
+                    "providerscripts/datastore/configwrapper/CheckConfigDatastore.sh",
+                    &["x"],
+                )
+                .status
+                .success()
+                && self
+                    .run_sh(&format!(
+                        "python3 -c \"{}\" 127.0.0.1 {}",
+                        CONNECT.replace('"', "\\\""),
+                        self.s3_port
+                    ))
+                    .status
+                    .success()
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("s3s-fs did not start in the machine namespace");
+    }
+
+    fn stop_store(&mut self) {
+        if let Some(mut c) = self.s3.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Run a legacy script path inside the machine namespace.
+    fn run(&self, script: &str, args: &[&str]) -> Output {
+        self.host
+            .cmd("ip")
+            .args(["netns", "exec", &self.ns, "/bin/sh"])
+            .arg(self.host.path(script))
+            .args(args)
+            .env("PATH", "/usr/bin:/bin")
+            .env("ADT_S3_ATTEMPTS", "2")
+            .output()
+            .unwrap()
+    }
+
+    fn run_sh(&self, snippet: &str) -> Output {
+        self.host
+            .cmd("ip")
+            .args(["netns", "exec", &self.ns, "/bin/sh", "-c", snippet])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .unwrap()
+    }
+
+    fn publish(&self, key: &str) {
+        let o = self.run(
+            "providerscripts/datastore/configwrapper/PutToConfigDatastore.sh",
+            &[key, key],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+
+    fn unpublish(&self, key: &str) {
+        let o = self.run(
+            "providerscripts/datastore/configwrapper/DeleteFromConfigDatastore.sh",
+            &[key],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+
+    fn firewall(&self, extra: &[&str]) -> Output {
+        self.run("security/SetupFirewall.sh", extra)
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        self.stop_store();
+    }
+}
+
+const SSH: u16 = 1035;
+const DB: u16 = 2035;
+
+fn rules_text(m: &Machine) -> String {
+    let t = stdout(&m.run_sh("iptables -S ADT-FIREWALL && iptables -S INPUT"));
+    assert!(t.contains("-N ADT-FIREWALL"), "no chain: {t}");
+    t
+}
+
+#[test]
+fn database_machine_with_iptables() {
+    let Some(mut lab) = Lab::new() else { return };
+    let mut m = Machine::new(
+        &mut lab,
+        "database",
+        "BUILDCLIENTIP:10.77.0.2\nDNSCHOICE:cloudflare\n",
+    );
+    let build = lab.host("b", 2);
+    let ws1 = lab.host("w1", 21);
+    let ws2 = lab.host("w2", 22);
+    let asc = lab.host("as", 30);
+    let out = lab.host("o", 99);
+    let mns = m.ns.clone();
+    lab.listen(&mns, &[SSH, DB, 443]);
+    let target = "10.77.0.10";
+    assert!(lab.can_connect(&out, target, DB), "no firewall yet: open");
+    for k in [
+        "webserverips/10.77.0.21",
+        "webserverips/10.77.0.22",
+        "autoscalerip/10.77.0.30",
+    ] {
+        m.publish(k);
+    }
+    let o = m.firewall(&["--tool", "iptables"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    assert!(lab.can_connect(&build, target, SSH), "build machine SSH");
+    assert!(
+        !lab.can_connect(&build, target, DB),
+        "build machine has no DB access"
+    );
+    for peer in [&ws1, &ws2, &asc] {
+        assert!(
+            lab.can_connect(peer, target, DB),
+            "fleet reaches the DB port"
+        );
+        assert!(lab.can_connect(peer, target, SSH), "fleet reaches SSH");
+    }
+    for port in [SSH, DB, 443] {
+        assert!(
+            !lab.can_connect(&out, target, port),
+            "outsider dropped on {port}"
+        );
+    }
+    let log =
+        std::fs::read_to_string(m.host.path("logs/firewall/FIREWALL_CONFIGURATION.log")).unwrap();
+    assert!(log.contains("allow tcp/2035 from 10.77.0.21/32"), "{log}");
+
+    // Nothing to change: the dry run has no commands, the real run changes nothing.
+    let before = rules_text(&m);
+    let dry = m.firewall(&["--tool", "iptables", "--dry-run"]);
+    assert_eq!(
+        (dry.status.code(), stdout(&dry)),
+        (Some(0), String::new()),
+        "{}",
+        stderr(&dry)
+    );
+    assert!(m.firewall(&["--tool", "iptables"]).status.success());
+    assert_eq!(rules_text(&m), before);
+
+    // A webserver leaves the fleet: the next reconcile cuts it off, and only it.
+    m.unpublish("webserverips/10.77.0.22");
+    let dry = m.firewall(&["--tool", "iptables", "--dry-run"]);
+    assert!(
+        stdout(&dry)
+            .contains("-D ADT-FIREWALL -s 10.77.0.22/32 -p tcp -m tcp --dport 2035 -j ACCEPT"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(m.firewall(&["--tool", "iptables"]).status.success());
+    assert!(
+        !lab.can_connect(&ws2, target, DB),
+        "departed webserver cut off"
+    );
+    assert!(
+        lab.can_connect(&ws1, target, DB),
+        "remaining webserver kept"
+    );
+
+    // Bad entries in the datastore never open anything.
+    for k in [
+        "webserverips/0.0.0.0",
+        "webserverips/1.2.3",
+        "webserverips/example.com",
+        "webserverips/::",
+        "autoscalerip/10.77.0.0",
+    ] {
+        m.publish(k);
+    }
+    let o = m.firewall(&["--tool", "iptables"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rules = rules_text(&m);
+    assert!(
+        !rules.contains("0.0.0.0/0") && !rules.contains("1.2.3") && !rules.contains("::/0"),
+        "{rules}"
+    );
+    assert!(
+        rules
+            .lines()
+            .filter(|l| l.contains("--dport"))
+            .all(|l| l.contains(" -s ")),
+        "{rules}"
+    );
+    for port in [SSH, DB] {
+        assert!(
+            !lab.can_connect(&out, target, port),
+            "outsider still dropped on {port}"
+        );
+    }
+    assert!(rules.contains("-P INPUT DROP"), "default deny: {rules}");
+
+    // The datastore fails: exit non-zero, rules untouched, traffic as before.
+    m.stop_store();
+    let o = m.firewall(&["--tool", "iptables"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the firewall was left as it is"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(rules_text(&m), rules);
+    assert!(lab.can_connect(&ws1, target, DB));
+    assert!(!lab.can_connect(&out, target, DB));
+}
+
+#[test]
+fn build_machine_ssh_is_never_removed_and_empty_lists_do_not_flush() {
+    let Some(mut lab) = Lab::new() else { return };
+    let m = Machine::new(&mut lab, "database", "BUILDCLIENTIP:10.77.0.2\n");
+    let build = lab.host("b", 2);
+    let ws1 = lab.host("w1", 21);
+    let mns = m.ns.clone();
+    lab.listen(&mns, &[SSH, DB]);
+    m.publish("webserverips/10.77.0.21");
+    assert!(m.firewall(&["--tool", "iptables"]).status.success());
+    assert!(lab.can_connect(&ws1, "10.77.0.10", DB));
+    // The whole prefix is wiped (legacy CleanupAtReboot on a rebooting webserver): rules stay.
+    m.unpublish("webserverips/*");
+    for _ in 0..3 {
+        let o = m.firewall(&["--tool", "iptables"]);
+        assert!(o.status.success());
+        assert!(
+            stderr(&o).contains("webserverips/ came back empty"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            lab.can_connect(&ws1, "10.77.0.10", DB),
+            "not flushed by an empty list"
+        );
+    }
+    // Empty for longer than that: it is believed.
+    assert!(m.firewall(&["--tool", "iptables"]).status.success());
+    assert!(!lab.can_connect(&ws1, "10.77.0.10", DB));
+    // BUILDCLIENTIP changes: the old build machine keeps SSH (never removed), the new one gets it.
+    let s = m.host.path(".ssh/database_configuration_settings.dat");
+    let t = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("BUILDCLIENTIP:10.77.0.2", "BUILDCLIENTIP:10.77.0.3");
+    std::fs::write(&s, t).unwrap();
+    let o = m.firewall(&["--tool", "iptables", "--dry-run"]);
+    assert!(
+        !stdout(&o).contains("-D ADT-FIREWALL -s 10.77.0.2/32"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(lab.can_connect(&build, "10.77.0.10", SSH));
+}
+
+#[test]
+fn webserver_with_ufw() {
+    if Command::new("ufw").arg("--version").output().is_err() {
+        eprintln!("SKIP: ufw is not installed");
+        return;
+    }
+    let Some(mut lab) = Lab::new() else { return };
+    let mut m = Machine::new(
+        &mut lab,
+        "webserver",
+        "BUILDCLIENTIP:10.77.0.2\nDNSCHOICE:linode\n",
+    );
+    lab.private_ufw(&m.ns.clone());
+    m.stop_store();
+    m.start_store(); // restart inside the namespace now that its /etc is private
+    let build = lab.host("b", 2);
+    let asc = lab.host("as", 30);
+    let out = lab.host("o", 99);
+    let mns = m.ns.clone();
+    lab.listen(&mns, &[SSH, 443, 80]);
+    m.publish("autoscalerip/10.77.0.30");
+    let o = m.firewall(&["--tool", "ufw"]);
+    let status = || stdout(&m.run_sh("ufw status verbose"));
+    assert!(
+        o.status.success(),
+        "stdout {} stderr {} status {}",
+        stdout(&o),
+        stderr(&o),
+        status()
+    );
+    assert!(lab.can_connect(&build, "10.77.0.10", SSH), "{}", status());
+    assert!(
+        lab.can_connect(&asc, "10.77.0.10", SSH),
+        "production: autoscaler reaches SSH"
+    );
+    assert!(
+        lab.can_connect(&out, "10.77.0.10", 443),
+        "non-Cloudflare DNS: 443 open to all"
+    );
+    assert!(lab.can_connect(&out, "10.77.0.10", 80));
+    assert!(
+        !lab.can_connect(&out, "10.77.0.10", SSH),
+        "outsider has no SSH"
+    );
+    // A second reconcile runs ufw zero times (state is read from ufw's files).
+    let dry = m.firewall(&["--tool", "ufw", "--dry-run"]);
+    assert_eq!(stdout(&dry), "", "{}", stderr(&dry));
+    // Switch DNS to Cloudflare: 443 from anywhere goes, the outsider is cut off.
+    let s = m.host.path(".ssh/webserver_configuration_settings.dat");
+    let t = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("DNSCHOICE:linode", "DNSCHOICE:cloudflare");
+    std::fs::write(&s, t).unwrap();
+    let o = m.firewall(&["--tool", "ufw"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!lab.can_connect(&out, "10.77.0.10", 443), "Cloudflare only");
+    assert!(
+        lab.can_connect(&asc, "10.77.0.10", 443),
+        "the autoscaler still health-checks"
+    );
+    let status = stdout(&m.run_sh("ufw status"));
+    assert!(status.contains("173.245.48.0/20"), "{status}");
+}
