@@ -4,6 +4,7 @@
 //! runs `adt <Command>`; the logic lives here, in modules named after the domain.
 
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod cron;
 pub mod datastore;

@@ -35,6 +35,7 @@ pub type Entry = fn(&Ctx, &[String]) -> i32;
 pub const TABLE: &[(&str, Entry)] = &[
     ("AdjustScaling", adjust_scaling::main),
     ("DailyScaledown", daily_scale::down),
+    ("DeleteFromNativeFirewall", setup_firewall::native_delete),
     ("DailyScaleup", daily_scale::up),
     ("ManuallyScale", manually_scale::main),
     ("CheckBuildStyle", check_build_style::main),
@@ -65,7 +66,9 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("StoreDatabaseCredentials", store_database_credentials::main),
     ("SyncFromDatastoreTunnel", sync_from_datastore_tunnel::main),
     ("SyncToDatastoreTunnel", sync_to_datastore_tunnel::main),
+    ("TightenDBaaSFirewall", setup_firewall::dbaas),
     ("UpdateIP", update_ip::main),
+    ("UpdateNativeFirewall", setup_firewall::native),
     ("cloudflare-ranges", setup_firewall::cloudflare),
     ("layout", layout::main),
     ("scaling-profile", scaling_profile::main),

@@ -13,3 +13,15 @@ pub fn from_cron(ctx: &Ctx, _args: &[String]) -> i32 {
 pub fn cloudflare(ctx: &Ctx, args: &[String]) -> i32 {
     finish(adt::firewall::commands::cloudflare_ranges(ctx, args))
 }
+
+pub fn native(ctx: &Ctx, args: &[String]) -> i32 {
+    finish(adt::firewall::commands::update_native_firewall(ctx, args))
+}
+
+pub fn native_delete(ctx: &Ctx, _args: &[String]) -> i32 {
+    finish(adt::firewall::commands::update_native_firewall(ctx, &[]))
+}
+
+pub fn dbaas(ctx: &Ctx, _args: &[String]) -> i32 {
+    finish(adt::firewall::commands::tighten_dbaas_firewall(ctx))
+}

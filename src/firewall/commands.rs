@@ -422,3 +422,100 @@ pub fn cloudflare_ranges(ctx: &Ctx, args: &[String]) -> Outcome {
         }
     }
 }
+
+/// UpdateNativeFirewall.sh [--dry-run] (autoscaler; legacy arguments are ignored, as before):
+/// reconcile the cloud host's firewall. DeleteFromNativeFirewall.sh PORT IP runs the same
+/// reconcile: the destroyed server's IPs are no longer in the datastore, so its rules go.
+pub fn update_native_firewall(ctx: &Ctx, args: &[String]) -> Outcome {
+    let dry_run = args.iter().any(|a| a == "--dry-run");
+    let r = (|| -> Result<String> {
+        let store = ctx.store()?;
+        if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
+            return Ok(String::new());
+        }
+        let text = ctx.settings()?;
+        let provider =
+            crate::cloud::Provider::detect(&ctx.home, config::value(&text, "CLOUDHOST").as_deref())
+                .ok_or_else(|| {
+                    Error::Config(
+                        "no cloud host marker (DROPLET, EXOSCALE, LINODE, VULTR, AWS) in HOME"
+                            .into(),
+                    )
+                })?;
+        let inp = gather(ctx, store.as_ref())?;
+        let mut cli = crate::cloud::Cli {
+            dry_run,
+            ..Default::default()
+        };
+        let rep = crate::cloud::firewall::reconcile(&mut cli, provider, &inp)?;
+        let dir = ctx.home.join("logs").join("firewall");
+        let _ = std::fs::create_dir_all(&dir);
+        crate::scaling::commands::append_log(
+            ctx,
+            "firewall/NATIVE_FIREWALL.log",
+            &format!(
+                "{provider:?}: {} rules added, {} removed",
+                rep.added, rep.removed
+            ),
+        );
+        Ok(if dry_run {
+            cli.ran.iter().map(|l| format!("{l}\n")).collect()
+        } else {
+            String::new()
+        })
+    })();
+    match r {
+        Ok(s) => Outcome::ok(s),
+        Err(e) => {
+            ctx.report(&Error::Store(format!(
+                "{e}; the native firewall was left as it is"
+            )));
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}
+
+/// TightenDBaaSFirewall.sh (sourced by BuildWebserver): the managed database's allow-list
+/// becomes exactly the fleet's public IPs.
+pub fn tighten_dbaas_firewall(ctx: &Ctx) -> Outcome {
+    let r = (|| -> Result<()> {
+        let text = ctx.settings()?;
+        let install = config::extract_values(&text, "DATABASEDBaaSINSTALLATIONTYPE", true);
+        let install = install.lines().next().unwrap_or("").to_string();
+        if install.is_empty() {
+            return Ok(());
+        }
+        let provider =
+            crate::cloud::Provider::detect(&ctx.home, config::value(&text, "CLOUDHOST").as_deref())
+                .ok_or_else(|| Error::Config("no cloud host marker in HOME".into()))?;
+        let store = ctx.store()?;
+        let mut public = Vec::new();
+        for l in [
+            "autoscalerpublicip/",
+            "webserverpublicips/",
+            "databasepublicip/",
+        ] {
+            public.extend(
+                crate::ips::list_ips(store.as_ref(), l)?
+                    .into_iter()
+                    .map(Net::host),
+            );
+        }
+        let mut cli = crate::cloud::Cli::default();
+        crate::cloud::firewall::tighten_dbaas(&mut cli, provider, &install, &public)?;
+        Ok(())
+    })();
+    match r {
+        Ok(()) => Outcome::ok(""),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}

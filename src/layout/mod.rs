@@ -116,6 +116,9 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/utilities/", "InitialiseCron", [AS, WS, DB], Call),
         s!("security/", "SetupFirewall", [AS, WS, DB]),
         s!("cron/", "SetupFirewallFromCron", [AS, WS, DB]),
+        s!("providerscripts/security/firewall/", "UpdateNativeFirewall", [AS]),
+        s!("providerscripts/security/firewall/", "DeleteFromNativeFirewall", [AS]),
+        s!("providerscripts/security/firewall/", "TightenDBaaSFirewall", [AS], Call),
     ],
 };
 
