@@ -3,6 +3,7 @@
 //! The binary (`bins/`) is a multicall front end: each legacy script path gets a launcher that
 //! runs `adt <Command>`; the logic lives here, in modules named after the domain.
 
+pub mod autoscaler;
 pub mod cli;
 pub mod cloud;
 pub mod config;

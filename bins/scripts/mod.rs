@@ -15,6 +15,7 @@ mod extract_config_values;
 mod get_db_credential;
 mod get_from_config_datastore;
 mod get_ip;
+mod health_sweep;
 mod initialise_cron;
 mod layout;
 mod list_from_config_datastore;
@@ -70,6 +71,7 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("UpdateIP", update_ip::main),
     ("UpdateNativeFirewall", setup_firewall::native),
     ("cloudflare-ranges", setup_firewall::cloudflare),
+    ("health-sweep", health_sweep::main),
     ("layout", layout::main),
     ("scaling-profile", scaling_profile::main),
 ];
