@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod config;
 pub mod cron;
 pub mod datastore;
+pub mod dns;
 pub mod error;
 pub mod firewall;
 pub mod fsutil;

@@ -9,6 +9,7 @@ mod check_config_datastore;
 mod check_config_value;
 mod daily_scale;
 mod delete_from_config_datastore;
+mod dns;
 mod extract_build_style_values;
 mod extract_config_value;
 mod extract_config_values;
@@ -34,6 +35,7 @@ mod update_ip;
 pub type Entry = fn(&Ctx, &[String]) -> i32;
 
 pub const TABLE: &[(&str, Entry)] = &[
+    ("AddIPToDNS", dns::add),
     ("AdjustScaling", adjust_scaling::main),
     ("DailyScaledown", daily_scale::down),
     ("DeleteFromNativeFirewall", setup_firewall::native_delete),
@@ -50,12 +52,14 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("ExtractConfigValue", extract_config_value::main),
     ("ExtractConfigValues", extract_config_values::main),
     ("GetDBCredential", get_db_credential::main),
+    ("GetDNSIPs", dns::get),
     ("GetFromConfigDatastore", get_from_config_datastore::main),
     ("GetIP", get_ip::private),
     ("GetPublicIP", get_ip::public),
     ("InitialiseCron", initialise_cron::main),
     ("ListFromConfigDatastore", list_from_config_datastore::main),
     ("PutToConfigDatastore", put_to_config_datastore::main),
+    ("RemoveIPFromDNS", dns::remove),
     ("SetupFirewall", setup_firewall::main),
     ("SetupFirewallFromCron", setup_firewall::from_cron),
     ("SetupInfrastructureIPs", setup_infrastructure_ips::main),

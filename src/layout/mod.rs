@@ -119,6 +119,9 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/security/firewall/", "UpdateNativeFirewall", [AS]),
         s!("providerscripts/security/firewall/", "DeleteFromNativeFirewall", [AS]),
         s!("providerscripts/security/firewall/", "TightenDBaaSFirewall", [AS], Call),
+        s!("autoscaler/", "GetDNSIPs", [AS]),
+        s!("autoscaler/", "AddIPToDNS", [AS]),
+        s!("autoscaler/", "RemoveIPFromDNS", [AS]),
     ],
 };
 

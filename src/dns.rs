@@ -1,0 +1,386 @@
+//! The DNS round robin: one A record per healthy webserver's public IP, on the full WEBSITEURL.
+//!
+//! Providers (by DNSCHOICE): `cloudflare` (HTTP API through curl; the key travels in curl's
+//! configuration on stdin, never on argv, where the legacy put it), and `local`: a hosts file
+//! served by a real DNS server (dnsmasq, reloaded with SIGHUP), for the local cloud and the
+//! demo. The cloud hosts' DNS (doctl, linode-cli, exo, vultr) are not implemented yet.
+//!
+//! Differences from the legacy glue: adding is idempotent on every provider (legacy checked only
+//! on DigitalOcean); addresses match exactly (legacy used substrings); Cloudflare listings follow
+//! every page (legacy saw at most 20 records).
+
+use crate::cli::{Ctx, Outcome};
+use crate::config;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// A record: provider id and address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub id: String,
+    pub ip: IpAddr,
+}
+
+pub trait Provider {
+    fn list(&mut self, name: &str) -> Result<Vec<Record>>;
+    fn add(&mut self, name: &str, ip: IpAddr) -> Result<()>;
+    fn delete(&mut self, name: &str, record: &Record) -> Result<()>;
+}
+
+// ---------- local: hosts file + dnsmasq ----------
+
+pub struct Local {
+    pub dir: PathBuf,
+}
+
+impl Local {
+    fn hosts(&self) -> PathBuf {
+        self.dir.join("hosts")
+    }
+
+    fn lines(&self) -> Result<Vec<(IpAddr, String)>> {
+        let text = match std::fs::read_to_string(self.hosts()) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(self.hosts().display(), e)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some((w.next()?.parse().ok()?, w.next()?.to_string()))
+            })
+            .collect())
+    }
+
+    fn write(&self, lines: &[(IpAddr, String)]) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
+        let text: String = lines.iter().map(|(ip, n)| format!("{ip} {n}\n")).collect();
+        fsutil::write_atomic(&self.hosts(), text.as_bytes(), None)?;
+        // Tell the DNS server (if one serves this zone) to re-read it.
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("dnsmasq.pid")) {
+            if let Ok(pid) = pid.trim().parse::<i32>() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-HUP", &pid.to_string()])
+                    .status();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Provider for Local {
+    fn list(&mut self, name: &str) -> Result<Vec<Record>> {
+        Ok(self
+            .lines()?
+            .into_iter()
+            .filter(|(_, n)| n == name)
+            .map(|(ip, _)| Record {
+                id: ip.to_string(),
+                ip,
+            })
+            .collect())
+    }
+    fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {
+        let mut l = self.lines()?;
+        l.push((ip, name.to_string()));
+        self.write(&l)
+    }
+    fn delete(&mut self, name: &str, record: &Record) -> Result<()> {
+        let mut l = self.lines()?;
+        l.retain(|(ip, n)| !(n == name && *ip == record.ip));
+        self.write(&l)
+    }
+}
+
+// ---------- Cloudflare ----------
+
+pub struct Cloudflare {
+    pub api: String,
+    pub email: String,
+    pub key: String,
+    pub zone: String,
+    zone_id: Option<String>,
+    pub proxied: bool,
+}
+
+fn curl_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl Cloudflare {
+    pub fn new(api: &str, email: &str, key: &str, zone: &str) -> Cloudflare {
+        Cloudflare {
+            api: api.trim_end_matches('/').to_string(),
+            email: email.into(),
+            key: key.into(),
+            zone: zone.into(),
+            zone_id: None,
+            proxied: true,
+        }
+    }
+
+    /// One API call. Credentials and body go in curl's config on stdin.
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<serde_json::Value> {
+        let mut config = String::new();
+        if self.email.is_empty() {
+            config.push_str(&format!(
+                "header = {}\n",
+                curl_quote(&format!("Authorization: Bearer {}", self.key))
+            ));
+        } else {
+            config.push_str(&format!(
+                "header = {}\n",
+                curl_quote(&format!("X-Auth-Email: {}", self.email))
+            ));
+            config.push_str(&format!(
+                "header = {}\n",
+                curl_quote(&format!("X-Auth-Key: {}", self.key))
+            ));
+        }
+        config.push_str("header = \"Content-Type: application/json\"\n");
+        if let Some(b) = body {
+            config.push_str(&format!("data = {}\n", curl_quote(b)));
+        }
+        let url = format!("{}{path}", self.api);
+        let mut child = std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "20", "-K", "-", "-X", method, &url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("curl", e))?;
+        {
+            use std::io::Write;
+            let mut w = child.stdin.take().expect("stdin");
+            w.write_all(config.as_bytes())
+                .map_err(|e| Error::io("curl", e))?;
+        }
+        let out = child.wait_with_output().map_err(|e| Error::io("curl", e))?;
+        if !out.status.success() {
+            return Err(Error::Store(format!(
+                "Cloudflare {method} {path}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+            Error::Store(format!(
+                "Cloudflare {method} {path}: unexpected answer: {e}"
+            ))
+        })?;
+        if v["success"] != true {
+            return Err(Error::Store(format!(
+                "Cloudflare {method} {path}: {}",
+                v["errors"]
+            )));
+        }
+        Ok(v)
+    }
+
+    fn zone_id(&mut self) -> Result<String> {
+        if let Some(z) = &self.zone_id {
+            return Ok(z.clone());
+        }
+        let v = self.call("GET", &format!("/zones?name={}", self.zone), None)?;
+        let id = v["result"][0]["id"]
+            .as_str()
+            .ok_or_else(|| Error::Config(format!("Cloudflare has no zone {}", self.zone)))?
+            .to_string();
+        self.zone_id = Some(id.clone());
+        Ok(id)
+    }
+}
+
+impl Provider for Cloudflare {
+    fn list(&mut self, name: &str) -> Result<Vec<Record>> {
+        let z = self.zone_id()?;
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let v = self.call(
+                "GET",
+                &format!("/zones/{z}/dns_records?type=A&name={name}&per_page=100&page={page}"),
+                None,
+            )?;
+            for r in v["result"].as_array().into_iter().flatten() {
+                if let (Some(id), Some(ip)) = (
+                    r["id"].as_str(),
+                    r["content"].as_str().and_then(|c| c.parse().ok()),
+                ) {
+                    out.push(Record {
+                        id: id.to_string(),
+                        ip,
+                    });
+                }
+            }
+            let pages = v["result_info"]["total_pages"].as_u64().unwrap_or(1);
+            if page >= pages {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {
+        let z = self.zone_id()?;
+        let body = serde_json::json!({"type": "A", "name": name, "content": ip.to_string(), "ttl": 120, "proxied": self.proxied});
+        self.call(
+            "POST",
+            &format!("/zones/{z}/dns_records"),
+            Some(&body.to_string()),
+        )
+        .map(|_| ())
+    }
+
+    fn delete(&mut self, _name: &str, record: &Record) -> Result<()> {
+        let z = self.zone_id()?;
+        self.call(
+            "DELETE",
+            &format!("/zones/{z}/dns_records/{}", record.id),
+            None,
+        )
+        .map(|_| ())
+    }
+}
+
+// ---------- the glue scripts ----------
+
+/// The record name (WEBSITEURL) and the provider chosen by DNSCHOICE.
+pub fn open(ctx: &Ctx) -> Result<(String, Box<dyn Provider>)> {
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let url = v("WEBSITEURL");
+    if url.is_empty() {
+        return Err(Error::Config("WEBSITEURL is not set".into()));
+    }
+    let zone = url
+        .split_once('.')
+        .map(|(_, z)| z.to_string())
+        .unwrap_or_default();
+    let provider: Box<dyn Provider> = match v("DNSCHOICE").as_str() {
+        "cloudflare" => {
+            // DNSSECURITYKEY, fields joined by ':' (a `key:secret` value survives).
+            let key = config::extract_values(&text, "DNSSECURITYKEY", true)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .replace(' ', ":");
+            let api = std::env::var("ADT_CLOUDFLARE_API")
+                .unwrap_or_else(|_| "https://api.cloudflare.com/client/v4".into());
+            Box::new(Cloudflare::new(&api, &v("DNSUSERNAME"), &key, &zone))
+        }
+        "local" => Box::new(Local {
+            dir: std::env::var_os("ADT_LOCAL_DNS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| ctx.home.join(".adt-rs").join("dns")),
+        }),
+        other => {
+            return Err(Error::Config(format!(
+                "DNS provider {other:?} is not implemented by adt (cloudflare and local are)"
+            )))
+        }
+    };
+    Ok((url, provider))
+}
+
+fn installed(ctx: &Ctx) -> Result<bool> {
+    ctx.store()?.any_with_prefix("INSTALLEDSUCCESSFULLY")
+}
+
+fn log(ctx: &Ctx, file: &str, text: &str) {
+    crate::scaling::commands::append_log(ctx, file, text);
+}
+
+/// GetDNSIPs: one line, the round robin's IPs joined by single spaces.
+pub fn get_dns_ips(ctx: &Ctx) -> Outcome {
+    let r = (|| -> Result<Option<String>> {
+        if !installed(ctx)? {
+            return Ok(None);
+        }
+        let (name, mut p) = open(ctx)?;
+        let ips: Vec<String> = p.list(&name)?.iter().map(|r| r.ip.to_string()).collect();
+        let line = ips.join(" ");
+        log(
+            ctx,
+            "DNSRetrievalLog.log",
+            &format!("Currently dns ip addresses are: {line}"),
+        );
+        Ok(Some(line))
+    })();
+    match r {
+        Ok(Some(l)) => Outcome::ok(format!("{l}\n")),
+        Ok(None) => Outcome::ok(""),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}
+
+/// AddIPToDNS IP: add the A record unless it is there, the server is still being built, or it
+/// was taken out by scale-down.
+pub fn add_ip(ctx: &Ctx, ip: &str) -> Outcome {
+    let r = (|| -> Result<()> {
+        let ip = crate::ips::parse_ip(ip)?;
+        if !installed(ctx)? {
+            return Ok(());
+        }
+        let rt = ctx.home.join("runtime");
+        if rt.join("beingbuiltpublicips").join(ip.to_string()).exists()
+            || rt.join(format!("IPREMOVED:{ip}")).exists()
+        {
+            return Ok(());
+        }
+        let (name, mut p) = open(ctx)?;
+        if p.list(&name)?.iter().any(|r| r.ip == ip) {
+            return Ok(());
+        }
+        p.add(&name, ip)?;
+        log(
+            ctx,
+            "DNSRegistrationLog.log",
+            &format!("Added IP {ip} to DNS"),
+        );
+        Ok(())
+    })();
+    finish(ctx, r)
+}
+
+/// RemoveIPFromDNS IP: delete every A record with exactly this address.
+pub fn remove_ip(ctx: &Ctx, ip: &str) -> Outcome {
+    let r = (|| -> Result<()> {
+        let ip = crate::ips::parse_ip(ip)?;
+        if !installed(ctx)? {
+            return Ok(());
+        }
+        let (name, mut p) = open(ctx)?;
+        for rec in p.list(&name)?.into_iter().filter(|r| r.ip == ip) {
+            p.delete(&name, &rec)?;
+            log(
+                ctx,
+                "RemovedDNSRecordsLog.log",
+                &format!("Removed IP {ip} ({}) from DNS", rec.id),
+            );
+        }
+        Ok(())
+    })();
+    finish(ctx, r)
+}
+
+fn finish(ctx: &Ctx, r: Result<()>) -> Outcome {
+    match r {
+        Ok(()) => Outcome::ok(""),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}

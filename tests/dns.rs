@@ -1,0 +1,203 @@
+//! The DNS round robin. Local provider: a hosts file served by a real dnsmasq on 127.0.0.1,
+//! queried with dig. Cloudflare: the API through a stand-in curl that records argv and the
+//! configuration on stdin (the key must never be on argv).
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn installed_host(dns: &str) -> (S3Server, Host) {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = Host::new("autoscaler", server.port);
+    h.install();
+    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
+    let mut t = std::fs::read_to_string(&s).unwrap();
+    t.push_str(dns);
+    std::fs::write(&s, t).unwrap();
+    assert!(h
+        .exec(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &["INSTALLEDSUCCESSFULLY"]
+        )
+        .status
+        .success());
+    (server, h)
+}
+
+struct Dnsmasq(std::process::Child, u16);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dig(port: u16) -> Vec<String> {
+    let o = Command::new("dig")
+        .args([
+            "+short",
+            "+time=1",
+            "+tries=1",
+            "-p",
+            &port.to_string(),
+            "@127.0.0.1",
+            "www.example.com",
+            "A",
+        ])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn wait_dig(port: u16, want: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = dig(port);
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dig answered {got:?}, want {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn local_round_robin_answers_real_dns_queries() {
+    let (_s, h) = installed_host("DNSCHOICE:local\n");
+    let dir = h.path(".adt-rs/dns");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hosts"), "").unwrap();
+    let port = free_port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+        ])
+        .arg(format!("--port={port}"))
+        .arg(format!("--addn-hosts={}", dir.join("hosts").display()))
+        .args(["--user=root", "--pid-file="])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq (apt-get install dnsmasq-base)");
+    std::fs::write(dir.join("dnsmasq.pid"), child.id().to_string()).unwrap();
+    let _dns = Dnsmasq(child, port);
+    std::thread::sleep(Duration::from_millis(300));
+    wait_dig(port, &[]);
+    let add = |ip: &str| h.exec("autoscaler/AddIPToDNS.sh", &[ip]);
+    for ip in ["203.0.113.5", "203.0.113.6", "203.0.113.5"] {
+        let o = add(ip);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    wait_dig(port, &["203.0.113.5", "203.0.113.6"]);
+    assert_eq!(
+        stdout(&h.exec("autoscaler/GetDNSIPs.sh", &[])),
+        "203.0.113.5 203.0.113.6\n"
+    );
+    // Still being built, or taken out by scale-down: not added.
+    std::fs::create_dir_all(h.path("runtime/beingbuiltpublicips")).unwrap();
+    std::fs::write(h.path("runtime/beingbuiltpublicips/203.0.113.7"), "").unwrap();
+    std::fs::write(h.path("runtime/IPREMOVED:203.0.113.8"), "").unwrap();
+    assert!(add("203.0.113.7").status.success() && add("203.0.113.8").status.success());
+    // Exact matching: removing 10.0.0.1 leaves 10.0.0.10.
+    assert!(add("10.0.0.1").status.success() && add("10.0.0.10").status.success());
+    let o = h.exec("autoscaler/RemoveIPFromDNS.sh", &["10.0.0.1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = h.exec("autoscaler/RemoveIPFromDNS.sh", &["203.0.113.5"]);
+    assert!(o.status.success());
+    wait_dig(port, &["10.0.0.10", "203.0.113.6"]);
+    let bad = add("not-an-ip");
+    assert_eq!(bad.status.code(), Some(1));
+    let log = std::fs::read_to_string(h.path("logs/DNSRegistrationLog.log")).unwrap();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.ends_with("Added IP 203.0.113.5 to DNS"))
+            .count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
+fn cloudflare_api_calls_keep_the_key_off_argv() {
+    let (_s, h) = installed_host(
+        "DNSCHOICE:cloudflare\nDNSUSERNAME:ops@example.com\nDNSSECURITYKEY:s3cr3tk3y\n",
+    );
+    let bin = h.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = h.dir.path().join("curl.log");
+    // A stand-in curl: records argv and stdin, answers like the API.
+    let script = format!(
+        r#"#!/bin/sh
+cfg=$(cat)
+{{ printf 'ARGV'; for a in "$@"; do printf ' [%s]' "$a"; done; echo; printf '%s\n' "$cfg" | sed 's/^/STDIN /'; }} >> '{log}'
+url=""; method=GET
+while [ $# -gt 0 ]; do case "$1" in -X) method=$2; shift;; http*) url=$1;; esac; shift; done
+case "$method $url" in
+  "GET "*"/zones?name=example.com") echo '{{"success":true,"result":[{{"id":"zone1"}}]}}' ;;
+  "GET "*"page=1") echo '{{"success":true,"result":[{{"id":"r1","content":"10.0.0.1"}}],"result_info":{{"total_pages":2}}}}' ;;
+  "GET "*"page=2") echo '{{"success":true,"result":[{{"id":"r2","content":"10.0.0.10"}}],"result_info":{{"total_pages":2}}}}' ;;
+  "POST "*|"DELETE "*) echo '{{"success":true,"result":{{}}}}' ;;
+  *) echo '{{"success":false,"errors":["unexpected"]}}' ;;
+esac
+"#,
+        log = log.display()
+    );
+    std::fs::write(bin.join("curl"), script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("curl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |script: &str, args: &[&str]| {
+        h.cmd(h.path(script))
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap()
+    };
+    let o = run("autoscaler/GetDNSIPs.sh", &[]);
+    assert_eq!(
+        stdout(&o),
+        "10.0.0.1 10.0.0.10\n",
+        "all pages: {}",
+        stderr(&o)
+    );
+    let o = run("autoscaler/AddIPToDNS.sh", &["10.0.0.1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run("autoscaler/AddIPToDNS.sh", &["203.0.113.5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run("autoscaler/RemoveIPFromDNS.sh", &["10.0.0.1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let argv: Vec<&str> = calls.lines().filter(|l| l.starts_with("ARGV")).collect();
+    assert!(
+        argv.iter().all(|l| !l.contains("s3cr3tk3y")),
+        "key on argv:\n{calls}"
+    );
+    assert!(
+        calls.contains("STDIN header = \"X-Auth-Key: s3cr3tk3y\""),
+        "{calls}"
+    );
+    let posts: Vec<&&str> = argv.iter().filter(|l| l.contains("[POST]")).collect();
+    assert_eq!(posts.len(), 1, "10.0.0.1 was already there:\n{calls}");
+    assert!(
+        posts[0].ends_with("[https://api.cloudflare.com/client/v4/zones/zone1/dns_records]"),
+        "{}",
+        posts[0]
+    );
+    assert!(calls.contains(r#"STDIN data = "{\"content\":\"203.0.113.5\",\"name\":\"www.example.com\",\"proxied\":true,\"ttl\":120,\"type\":\"A\"}""#), "{calls}");
+    let deletes: Vec<&&str> = argv.iter().filter(|l| l.contains("[DELETE]")).collect();
+    assert_eq!(deletes.len(), 1, "only the exact address:\n{calls}");
+    assert!(
+        deletes[0].ends_with("[https://api.cloudflare.com/client/v4/zones/zone1/dns_records/r1]")
+    );
+}
