@@ -26,7 +26,7 @@ fn installed_host(dns: &str) -> (S3Server, Host) {
     (server, h)
 }
 
-struct Dnsmasq(std::process::Child, u16);
+struct Dnsmasq(std::process::Child);
 
 impl Drop for Dnsmasq {
     fn drop(&mut self) {
@@ -92,7 +92,7 @@ fn local_round_robin_answers_real_dns_queries() {
         .spawn()
         .expect("dnsmasq (apt-get install dnsmasq-base)");
     std::fs::write(dir.join("dnsmasq.pid"), child.id().to_string()).unwrap();
-    let _dns = Dnsmasq(child, port);
+    let _dns = Dnsmasq(child);
     std::thread::sleep(Duration::from_millis(300));
     wait_dig(port, &[]);
     let add = |ip: &str| h.exec("autoscaler/AddIPToDNS.sh", &[ip]);
