@@ -4,6 +4,7 @@
 use adt::cli::Ctx;
 
 mod adjust_scaling;
+mod autoscaler;
 mod check_build_style;
 mod check_config_datastore;
 mod check_config_value;
@@ -37,7 +38,10 @@ pub type Entry = fn(&Ctx, &[String]) -> i32;
 pub const TABLE: &[(&str, Entry)] = &[
     ("AddIPToDNS", dns::add),
     ("AdjustScaling", adjust_scaling::main),
+    ("AutoscaleFromCron", autoscaler::autoscale_from_cron),
     ("DailyScaledown", daily_scale::down),
+    ("DeadOrAlive", autoscaler::dead_or_alive),
+    ("DeadOrAliveFromCron", autoscaler::dead_or_alive_from_cron),
     ("DeleteFromNativeFirewall", setup_firewall::native_delete),
     ("DailyScaleup", daily_scale::up),
     ("ManuallyScale", manually_scale::main),
@@ -59,6 +63,7 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("InitialiseCron", initialise_cron::main),
     ("ListFromConfigDatastore", list_from_config_datastore::main),
     ("PutToConfigDatastore", put_to_config_datastore::main),
+    ("PerformScaling", autoscaler::perform_scaling),
     ("RemoveIPFromDNS", dns::remove),
     ("SetupFirewall", setup_firewall::main),
     ("SetupFirewallFromCron", setup_firewall::from_cron),

@@ -242,6 +242,15 @@ pub fn record(runtime: &Path, verdicts: &[Verdict], now: SystemTime) -> Result<V
     Ok(down)
 }
 
+/// The toolkit home on the webservers: the same path as the autoscaler's on a real fleet (legacy
+/// expanded `${HOME}` on the autoscaler); `ADT_WEBSERVER_HOME` names another (tests with two
+/// autoscalers on one host).
+pub fn webserver_home(ctx: &crate::cli::Ctx) -> PathBuf {
+    std::env::var_os("ADT_WEBSERVER_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ctx.home.clone())
+}
+
 /// The sweep configuration from the autoscaler's settings (as DeadOrAlive derived it).
 pub fn config_from(ctx: &crate::cli::Ctx, timeout: Duration) -> Result<Config> {
     let text = ctx.settings()?;
@@ -264,8 +273,7 @@ pub fn config_from(ctx: &crate::cli::Ctx, timeout: Duration) -> Result<Config> {
             .home
             .join(".ssh")
             .join(format!("id_{}_AGILE_DEPLOYMENT_BUILD_KEY", v("ALGORITHM"))),
-        ready_file: ctx
-            .home
+        ready_file: webserver_home(ctx)
             .join("runtime")
             .join("WEBSERVER_READY")
             .to_string_lossy()

@@ -1,5 +1,81 @@
-//! The autoscaler. Done so far: the health sweep ([`health`]), the foundation of DeadOrAlive.
-//! Not yet: PerformScaling/BuildWebserver, the DNS round robin and the cloud server operations
-//! (see the issue notes); nothing here builds, destroys or changes DNS.
+//! The autoscaler: the health sweep ([`health`]) and the scaling loop with DeadOrAlive's actions
+//! ([`scaling`]), on the `local` cloud. The provider CLIs' server operations (DigitalOcean,
+//! Linode, Exoscale, Vultr) are not implemented yet.
 
 pub mod health;
+pub mod scaling;
+
+use crate::cli::{Ctx, Outcome};
+use crate::error::Error;
+
+fn outcome(ctx: &Ctx, r: crate::Result<String>) -> Outcome {
+    match r {
+        Ok(s) => Outcome::ok(s),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome {
+                stdout: String::new(),
+                status: 1,
+            }
+        }
+    }
+}
+
+/// autoscaler/PerformScaling.sh [--dry-run]
+pub fn perform_scaling(ctx: &Ctx, args: &[String]) -> Outcome {
+    let dry = args.iter().any(|a| a == "--dry-run");
+    outcome(ctx, scaling::perform_scaling(ctx, dry))
+}
+
+/// autoscaler/DeadOrAlive.sh
+pub fn dead_or_alive(ctx: &Ctx) -> Outcome {
+    let secs = std::env::var("ADT_HEALTH_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    outcome(
+        ctx,
+        scaling::dead_or_alive(ctx, std::time::Duration::from_secs_f64(secs)),
+    )
+}
+
+/// cron/AutoscaleFromCron.sh and cron/DeadOrAliveFromCron.sh: one run at a time (flock on the
+/// legacy lock file), gated on INSTALLEDSUCCESSFULLY, logged to MonitoringLog.log.
+pub fn from_cron(ctx: &Ctx, lock: &str, what: &str, run: impl FnOnce() -> Outcome) -> Outcome {
+    let rt = ctx.home.join("runtime");
+    let _ = std::fs::create_dir_all(&rt);
+    let f = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(rt.join(lock))
+    {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.report(&Error::io(lock, e));
+            return Outcome {
+                stdout: String::new(),
+                status: 1,
+            };
+        }
+    };
+    if f.try_lock().is_err() {
+        return Outcome::ok("");
+    }
+    match ctx
+        .store()
+        .and_then(|s| s.any_with_prefix("INSTALLEDSUCCESSFULLY"))
+    {
+        Ok(true) => {}
+        Ok(false) => return Outcome::ok(""),
+        Err(e) => {
+            ctx.report(&e);
+            return Outcome {
+                stdout: String::new(),
+                status: 1,
+            };
+        }
+    }
+    crate::scaling::commands::append_log(ctx, "MonitoringLog.log", what);
+    run()
+}

@@ -3,6 +3,7 @@
 //! executables on PATH and whose command lines are checked against fixtures.
 
 pub mod firewall;
+pub mod local;
 
 use crate::error::{Error, Result};
 use std::path::Path;

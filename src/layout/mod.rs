@@ -122,6 +122,10 @@ pub static G2022: Generation = Generation {
         s!("autoscaler/", "GetDNSIPs", [AS]),
         s!("autoscaler/", "AddIPToDNS", [AS]),
         s!("autoscaler/", "RemoveIPFromDNS", [AS]),
+        s!("autoscaler/", "PerformScaling", [AS]),
+        s!("autoscaler/", "DeadOrAlive", [AS]),
+        s!("cron/", "AutoscaleFromCron", [AS]),
+        s!("cron/", "DeadOrAliveFromCron", [AS]),
     ],
 };
 

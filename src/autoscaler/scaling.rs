@@ -1,0 +1,437 @@
+//! PerformScaling and DeadOrAlive's actions, on a cloud behind [`Cloud`] (only the `local`
+//! cloud is implemented; the provider CLIs' server operations are not yet).
+//!
+//! PerformScaling: gates as legacy (SWITCHOFFSCALING, syncpurge, switchoffscalingpriortosyncpurge,
+//! INSTALLEDSUCCESSFULLY); one autoscaler at a time through a lock object in the datastore
+//! (`adt-locks/autoscaling`, 30-minute expiry, taken with a conditional create and verified);
+//! the profile (created from NUMBERWS when missing, minimum 2); then build or destroy the
+//! difference between the webservers the cloud reports for this build and NO_WEBSERVERS.
+//! Differences from legacy: all missing webservers are built in one run, with bounded waits,
+//! and no autoscaler reboot; the cloud listing is filtered by build identifier; scale-down
+//! victims are servers missing from DNS first, then the newest; a server leaving is taken out of
+//! DNS, drained (`ADT_DNS_DRAIN_SECS`, default 120) and destroyed (the legacy MARKEDFORSHUTDOWN
+//! handshake with the webserver is not reproduced).
+
+use super::health;
+use crate::cli::Ctx;
+use crate::cloud::local::LocalCloud;
+use crate::config;
+use crate::datastore::{Backend, Precondition};
+use crate::error::{Error, Result};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const LOCK_KEY: &str = "adt-locks/autoscaling";
+const LOCK_TTL: u64 = 30 * 60;
+
+pub enum Cloud {
+    Local(LocalCloud),
+}
+
+impl Cloud {
+    pub fn open(ctx: &Ctx) -> Result<Cloud> {
+        let text = ctx.settings()?;
+        let v = |k: &str| config::value(&text, k).unwrap_or_default();
+        match v("CLOUDHOST").as_str() {
+            "local" => Ok(Cloud::Local(LocalCloud {
+                state: std::env::var_os("ADT_LOCAL_CLOUD")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
+                server_home: health::webserver_home(ctx),
+                ssh_port: v("SSHPORT").parse().map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
+                authorized_key: ctx.home.join(".ssh").join(format!("id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub", v("ALGORITHM"))),
+            })),
+            other => Err(Error::Config(format!(
+                "server operations on cloud host {other:?} are not implemented by adt (only CLOUDHOST:local)"
+            ))),
+        }
+    }
+
+    /// This build's webservers: (name, public ip).
+    pub fn webservers(&self, build_id: &str) -> Result<Vec<(String, IpAddr)>> {
+        let Cloud::Local(c) = self;
+        Ok(c.list()?
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}")))
+            .collect())
+    }
+    pub fn create(&self, name: &str) -> Result<IpAddr> {
+        let Cloud::Local(c) = self;
+        c.create(name)
+    }
+    pub fn destroy(&self, name: &str) -> Result<()> {
+        let Cloud::Local(c) = self;
+        c.destroy(name)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The autoscalers' lock object. Ok(Some(token)) when this process holds it.
+pub fn acquire_lock(store: &dyn Backend, holder: &str) -> Result<Option<String>> {
+    let token = format!("{holder} {}", now() + LOCK_TTL);
+    let taken = match store.put_conditional(LOCK_KEY, token.as_bytes(), &Precondition::IfAbsent) {
+        Ok(true) => true,
+        Ok(false) => {
+            // No conditional writes: best effort (write, then verify below).
+            if store.any_with_prefix(LOCK_KEY)? {
+                false
+            } else {
+                store.put_bytes(LOCK_KEY, token.as_bytes())?;
+                true
+            }
+        }
+        Err(Error::Conflict(_)) => {
+            // Held: take it over only if it expired (conditionally, against that version).
+            match store.get_versioned(LOCK_KEY)? {
+                Some((b, v)) => {
+                    let exp: u64 = String::from_utf8_lossy(&b)
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|x| x.parse().ok())
+                        .unwrap_or(0);
+                    exp < now()
+                        && matches!(
+                            store.put_conditional(
+                                LOCK_KEY,
+                                token.as_bytes(),
+                                &Precondition::IfMatch(v)
+                            ),
+                            Ok(true)
+                        )
+                }
+                None => false,
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    if !taken {
+        return Ok(None);
+    }
+    // Verify after the other writers' requests have landed: on stores whose conditional create
+    // is not atomic, both may have "succeeded"; only the one whose token is there holds it.
+    std::thread::sleep(Duration::from_millis(300));
+    let now_there = store.get_bytes(LOCK_KEY).unwrap_or_default();
+    Ok((now_there == token.as_bytes()).then_some(token))
+}
+
+pub fn release_lock(store: &dyn Backend, token: &str) {
+    if store
+        .get_bytes(LOCK_KEY)
+        .map(|b| b == token.as_bytes())
+        .unwrap_or(false)
+    {
+        let _ = store.delete(LOCK_KEY);
+    }
+}
+
+fn random4() -> String {
+    let mut b = [0u8; 64];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b.iter()
+        .map(|x| *x as char)
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(4)
+        .collect()
+}
+
+/// `webserver-<4 random>-<second label of WEBSITEURL>-<BUILDIDENTIFIER>`, cut to 32.
+pub fn webserver_name(url: &str, build_id: &str) -> String {
+    let site = url.split('.').nth(1).unwrap_or("site");
+    let mut n: String = format!("webserver-{}-{site}-{build_id}", random4())
+        .chars()
+        .take(32)
+        .collect();
+    if n.ends_with('-') {
+        n.pop();
+    }
+    n
+}
+
+fn scaling_log(ctx: &Ctx, text: &str) {
+    crate::scaling::commands::append_log(ctx, "ScalingEventsLog.log", text);
+}
+
+fn touch(p: PathBuf) {
+    if let Some(d) = p.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    let _ = std::fs::write(p, "");
+}
+
+/// Build one webserver: create it, publish and protect it, wait (bounded) until it is healthy,
+/// then put it in DNS. On failure it is destroyed again.
+pub fn build_webserver(
+    ctx: &Ctx,
+    store: &dyn Backend,
+    cloud: &Cloud,
+    url: &str,
+    build_id: &str,
+) -> Result<IpAddr> {
+    let name = webserver_name(url, build_id);
+    scaling_log(ctx, &format!("Building webserver {name}"));
+    let ip = cloud.create(&name)?;
+    let rt = ctx.home.join("runtime");
+    for d in [
+        "beingbuiltips",
+        "beingbuiltpublicips",
+        "protectedfromtermination",
+    ] {
+        touch(rt.join(d).join(ip.to_string()));
+    }
+    store.put_bytes(&format!("webserverips/{ip}"), b"")?;
+    store.put_bytes(&format!("webserverpublicips/{ip}"), b"")?;
+    let cfg = health::config_from(ctx, Duration::from_secs(3))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let healthy = loop {
+        if health::check(ip, &cfg).alive() {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for d in ["beingbuiltips", "beingbuiltpublicips"] {
+        let _ = std::fs::remove_file(rt.join(d).join(ip.to_string()));
+    }
+    if !healthy {
+        scaling_log(
+            ctx,
+            &format!("Server {name} ({ip}) did not come online: destroying it"),
+        );
+        retire(ctx, store, cloud, &name, ip, false)?;
+        return Err(Error::Store(format!(
+            "webserver {name} did not come online"
+        )));
+    }
+    let o = crate::dns::add_ip(ctx, &ip.to_string());
+    if o.status != 0 {
+        return Err(Error::Store(format!("could not add {ip} to DNS")));
+    }
+    scaling_log(ctx, &format!("Added the new IP ({ip}) to the DNS system"));
+    Ok(ip)
+}
+
+/// Take a webserver out: out of DNS, drained, destroyed, its keys and markers removed.
+pub fn retire(
+    ctx: &Ctx,
+    store: &dyn Backend,
+    cloud: &Cloud,
+    name: &str,
+    ip: IpAddr,
+    drain: bool,
+) -> Result<()> {
+    let rt = ctx.home.join("runtime");
+    store.put_bytes(&format!("shuttingdownwebserverips/{ip}"), b"")?;
+    let o = crate::dns::remove_ip(ctx, &ip.to_string());
+    if o.status != 0 {
+        return Err(Error::Store(format!(
+            "could not remove {ip} from DNS; not destroying it"
+        )));
+    }
+    touch(rt.join(format!("IPREMOVED:{ip}")));
+    if drain {
+        let secs = std::env::var("ADT_DNS_DRAIN_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(120);
+        std::thread::sleep(Duration::from_secs(secs));
+    }
+    cloud.destroy(name)?;
+    for k in [
+        "webserverips",
+        "webserverpublicips",
+        "bootedwebserverips",
+        "shuttingdownwebserverips",
+    ] {
+        store.delete(&format!("{k}/{ip}"))?;
+    }
+    for f in [
+        format!("IPREMOVED:{ip}"),
+        format!("protectedfromtermination/{ip}"),
+        format!("beingbuiltips/{ip}"),
+        format!("beingbuiltpublicips/{ip}"),
+    ] {
+        let _ = std::fs::remove_file(rt.join(f));
+    }
+    scaling_log(ctx, &format!("Destroyed webserver {name} ({ip})"));
+    Ok(())
+}
+
+/// What PerformScaling will do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub wanted: usize,
+    pub have: Vec<(String, IpAddr)>,
+    pub build: usize,
+    pub destroy: Vec<(String, IpAddr)>,
+}
+
+pub fn plan(ctx: &Ctx, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Plan>> {
+    for k in [
+        "syncpurge",
+        "switchoffscalingpriortosyncpurge",
+        crate::scaling::SWITCH_KEY,
+    ] {
+        if store.any_with_prefix(k)? {
+            return Ok(None);
+        }
+    }
+    if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
+        return Ok(None);
+    }
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let numberws = v("NUMBERWS");
+    let profile = crate::scaling::update_profile(store, &ctx.home, |cur| {
+        Ok(match cur {
+            Some(t) if !t.trim().is_empty() => t.to_string(),
+            _ => crate::scaling::default_profile(if numberws.is_empty() { "2" } else { &numberws }),
+        })
+    })?;
+    if crate::scaling::read_setting(&profile, "SCALING_MODE") != "static" {
+        return Ok(None);
+    }
+    let count = crate::scaling::read_setting(&profile, "NO_WEBSERVERS");
+    let wanted = match count.parse::<usize>() {
+        Ok(n) => n.max(2),
+        Err(_) => {
+            scaling_log(
+                ctx,
+                &format!("NO_WEBSERVERS {count:?} is not a number: not scaling"),
+            );
+            return Ok(None);
+        }
+    };
+    if numberws != wanted.to_string() {
+        config::store_value(
+            &ctx.settings_path(),
+            "NUMBERWS",
+            Some(&wanted.to_string()),
+            false,
+        )?;
+    }
+    let have = cloud.webservers(&v("BUILDIDENTIFIER"))?;
+    let mut p = Plan {
+        wanted,
+        have: have.clone(),
+        ..Default::default()
+    };
+    if have.len() < wanted {
+        p.build = wanted - have.len();
+    } else if have.len() > wanted {
+        let (name, mut dns) = crate::dns::open(ctx)?;
+        let in_dns: Vec<IpAddr> = dns.list(&name)?.iter().map(|r| r.ip).collect();
+        let mut victims = have.clone();
+        // Not in DNS first, then the newest (names sort by creation in the local cloud).
+        victims.sort_by_key(|(n, ip)| (in_dns.contains(ip), std::cmp::Reverse(n.clone())));
+        p.destroy = victims.into_iter().take(have.len() - wanted).collect();
+    }
+    Ok(Some(p))
+}
+
+/// PerformScaling [--dry-run].
+pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
+    let store = ctx.store()?;
+    let cloud = Cloud::open(ctx)?;
+    let holder = format!("{}-{}", ctx.home.display(), std::process::id());
+    let token = if dry_run {
+        None
+    } else {
+        match acquire_lock(store.as_ref(), &holder)? {
+            Some(t) => Some(t),
+            None => {
+                scaling_log(ctx, "Another autoscaler is scaling: not this time");
+                return Ok(String::new());
+            }
+        }
+    };
+    let result = (|| -> Result<String> {
+        let Some(p) = plan(ctx, store.as_ref(), &cloud)? else {
+            return Ok(String::new());
+        };
+        let mut out = String::new();
+        if dry_run {
+            out.push_str(&format!("wanted {} have {}\n", p.wanted, p.have.len()));
+            if p.build > 0 {
+                out.push_str(&format!("build {}\n", p.build));
+            }
+            for (n, ip) in &p.destroy {
+                out.push_str(&format!("destroy {n} {ip}\n"));
+            }
+            return Ok(out);
+        }
+        let url = config::value(&ctx.settings()?, "WEBSITEURL").unwrap_or_default();
+        let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
+        scaling_log(
+            ctx,
+            &format!("{} webservers are wanted, {} exist", p.wanted, p.have.len()),
+        );
+        for _ in 0..p.build {
+            build_webserver(ctx, store.as_ref(), &cloud, &url, &build_id)?;
+        }
+        for (n, ip) in &p.destroy {
+            retire(ctx, store.as_ref(), &cloud, n, *ip, true)?;
+        }
+        Ok(out)
+    })();
+    if let Some(t) = token {
+        release_lock(store.as_ref(), &t);
+    }
+    result
+}
+
+/// DeadOrAlive: sweep this build's webservers; healthy ones missing from DNS are added; strikes
+/// are recorded; servers down after three strikes are taken out and destroyed (PerformScaling
+/// replaces them).
+pub fn dead_or_alive(ctx: &Ctx, timeout: Duration) -> Result<String> {
+    let store = ctx.store()?;
+    if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
+        return Ok(String::new());
+    }
+    let cloud = Cloud::open(ctx)?;
+    let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
+    let servers = cloud.webservers(&build_id)?;
+    let ips: Vec<IpAddr> = servers.iter().map(|(_, ip)| *ip).collect();
+    let cfg = health::config_from(ctx, timeout)?;
+    let verdicts = health::sweep(&ips, &cfg);
+    let (name, mut dns) = crate::dns::open(ctx)?;
+    let in_dns: Vec<IpAddr> = dns.list(&name)?.iter().map(|r| r.ip).collect();
+    let rt = ctx.home.join("runtime");
+    let mut out = String::new();
+    for v in verdicts
+        .iter()
+        .filter(|v| v.alive() && !in_dns.contains(&v.ip))
+    {
+        if !rt
+            .join("beingbuiltpublicips")
+            .join(v.ip.to_string())
+            .exists()
+            && crate::dns::add_ip(ctx, &v.ip.to_string()).status == 0
+        {
+            out.push_str(&format!("IP ADDRESS {} added to DNS\n", v.ip));
+        }
+    }
+    for ip in health::record(&rt, &verdicts, SystemTime::now())? {
+        out.push_str(&format!("IP ADDRESS {ip} is DOWN\n"));
+        crate::scaling::commands::append_log(
+            ctx,
+            "UnresponsiveWebservers.log",
+            &format!("{ip} is being destroyed because it was unresponsive"),
+        );
+        if let Some((n, _)) = servers.iter().find(|(_, s)| *s == ip) {
+            retire(ctx, store.as_ref(), &cloud, n, ip, false)?;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,270 @@
+//! The `local` cloud: a server is a network namespace on this host running real services, an
+//! sshd that accepts the fleet key and an HTTPS server serving the probe file, on a bridge in a
+//! hub namespace (10.78.0.0/24, addresses inside the namespaces only). The autoscaler runs in
+//! a namespace on the same hub. Used by the autoscaler's end-to-end test and the demo.
+//!
+//! Each server's sshd has a private `<home>/runtime` (a tmpfs in its own mount namespace)
+//! holding `WEBSERVER_READY`, so readiness is per server although the filesystem is shared.
+//! State lives in a directory: `servers/<name>` holds `<n> <ip>`.
+
+use crate::error::{Error, Result};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub const HUB: &str = "adtlc-hub";
+pub const SUBNET: &str = "10.78.0";
+
+const HTTPS: &str = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_response(200); self.end_headers()
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok\n")
+    def log_message(self, *a): pass
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+s = S(("0.0.0.0", 443), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+"#;
+
+fn run(args: &[&str]) -> Result<()> {
+    let o = Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::io(args[0], e))?;
+    if !o.status.success() {
+        return Err(Error::Io(format!(
+            "{}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+pub struct LocalCloud {
+    pub state: PathBuf,
+    /// The toolkit home on the servers (for the readiness file path).
+    pub server_home: PathBuf,
+    pub ssh_port: u16,
+    /// The fleet's public key, authorized on every server.
+    pub authorized_key: PathBuf,
+}
+
+impl LocalCloud {
+    fn servers_dir(&self) -> PathBuf {
+        self.state.join("servers")
+    }
+
+    /// The hub bridge, and the namespace `ns` attached to it as 10.78.0.<n>.
+    pub fn attach(ns: &str, n: u8) -> Result<()> {
+        if !Path::new(&format!("/run/netns/{HUB}")).exists() {
+            run(&["ip", "netns", "add", HUB])?;
+            run(&["ip", "-n", HUB, "link", "add", "br0", "type", "bridge"])?;
+            run(&["ip", "-n", HUB, "link", "set", "br0", "up"])?;
+        }
+        if !Path::new(&format!("/run/netns/{ns}")).exists() {
+            run(&["ip", "netns", "add", ns])?;
+        }
+        let (a, b) = (format!("adtlc{n}a"), format!("adtlc{n}b"));
+        // A veth left behind by a server whose namespace outlived its deletion.
+        let _ = Command::new("ip")
+            .args(["-n", HUB, "link", "del", &a])
+            .stderr(Stdio::null())
+            .status();
+        run(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b])?;
+        run(&["ip", "link", "set", &a, "netns", HUB])?;
+        run(&["ip", "link", "set", &b, "netns", ns])?;
+        run(&["ip", "-n", HUB, "link", "set", &a, "master", "br0", "up"])?;
+        run(&[
+            "ip",
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{SUBNET}.{n}/24"),
+            "dev",
+            &b,
+        ])?;
+        run(&["ip", "-n", ns, "link", "set", &b, "up"])?;
+        run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
+        Ok(())
+    }
+
+    pub fn list(&self) -> Result<Vec<(String, IpAddr)>> {
+        let mut out = Vec::new();
+        let rd = match std::fs::read_dir(self.servers_dir()) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::io(self.servers_dir().display(), e)),
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            if let Some(ip) = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
+                out.push((name, ip));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn free_slot(&self) -> Result<u8> {
+        let used: Vec<u8> = self
+            .list()?
+            .iter()
+            .filter_map(|(_, ip)| {
+                ip.to_string()
+                    .rsplit('.')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+            })
+            .collect();
+        (20..=250)
+            .find(|n| !used.contains(n))
+            .ok_or_else(|| Error::Io("local cloud is full".into()))
+    }
+
+    /// Create a server: a namespace with sshd and HTTPS; returns its IP (public = private).
+    pub fn create(&self, name: &str) -> Result<IpAddr> {
+        std::fs::create_dir_all(self.servers_dir())
+            .map_err(|e| Error::io(self.servers_dir().display(), e))?;
+        let n = self.free_slot()?;
+        let ns = format!("adtlc{n}");
+        let dir = self.state.join("data").join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+        let d = dir.to_string_lossy().into_owned();
+        // Claim the slot first, so a concurrent create cannot take it.
+        let ip: IpAddr = format!("{SUBNET}.{n}").parse().expect("ip");
+        crate::fsutil::write_atomic(
+            &self.servers_dir().join(name),
+            format!("{n} {ip}\n").as_bytes(),
+            None,
+        )?;
+        Self::attach(&ns, n)?;
+        run(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            &format!("{d}/hostkey"),
+        ])?;
+        run(&[
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{d}/tls.key"),
+            "-out",
+            &format!("{d}/tls.crt"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=adt-local",
+        ])?;
+        std::fs::copy(&self.authorized_key, dir.join("authorized_keys"))
+            .map_err(|e| Error::io("authorized key", e))?;
+        std::fs::write(dir.join("https.py"), HTTPS).map_err(|e| Error::io(d.as_str(), e))?;
+        let cfg = format!(
+            "Port {}\nListenAddress 0.0.0.0\nHostKey {d}/hostkey\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nUseDNS no\nStrictModes no\nPidFile {d}/sshd.pid\n",
+            self.ssh_port
+        );
+        std::fs::write(dir.join("sshd_config"), cfg).map_err(|e| Error::io(d.as_str(), e))?;
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let rt = self.server_home.join("runtime");
+        let rc: Vec<String> = ["/root/.bashrc", "/root/.profile", "/root/.bash_profile"]
+            .iter()
+            .filter(|f| Path::new(f).exists())
+            .map(|f| format!("mount --bind /dev/null {f}; "))
+            .collect();
+        let script = format!(
+            "mkdir -p {rt} && mount -t tmpfs adtlc {rt} && touch {rt}/WEBSERVER_READY && {}exec /usr/sbin/sshd -f {d}/sshd_config",
+            rc.concat(),
+            rt = rt.display()
+        );
+        run(&["ip", "netns", "exec", &ns, "sh", "-c", &script])?;
+        let https = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "python3",
+                &format!("{d}/https.py"),
+                &format!("{d}/tls.crt"),
+                &format!("{d}/tls.key"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::io("python3", e))?;
+        std::fs::write(dir.join("https.pid"), https.id().to_string())
+            .map_err(|e| Error::io(d.as_str(), e))?;
+        Ok(ip)
+    }
+
+    /// Stop a server's web service (its HTTPS server), leaving the machine up.
+    pub fn stop_web(&self, name: &str) -> Result<()> {
+        let pid = std::fs::read_to_string(self.state.join("data").join(name).join("https.pid"))
+            .map_err(|e| Error::io(name, e))?;
+        let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+        Ok(())
+    }
+
+    /// Destroy a server: every process in its namespace, the namespace, its state.
+    pub fn destroy(&self, name: &str) -> Result<()> {
+        let text = std::fs::read_to_string(self.servers_dir().join(name))
+            .map_err(|e| Error::io(name, e))?;
+        let n = text.split_whitespace().next().unwrap_or("");
+        let ns = format!("adtlc{n}");
+        // Kill everything in the namespace and wait until it is gone (a namespace with live
+        // processes survives `ip netns del`, and so would its veth on the hub).
+        for _ in 0..50 {
+            let pids = Command::new("ip")
+                .args(["netns", "pids", &ns])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = run(&["ip", "netns", "del", &ns]);
+        let _ = Command::new("ip")
+            .args(["-n", HUB, "link", "del", &format!("adtlc{n}a")])
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(self.state.join("data").join(name));
+        std::fs::remove_file(self.servers_dir().join(name)).map_err(|e| Error::io(name, e))
+    }
+
+    /// Remove every server and the hub (tests and the demo clean up with this).
+    pub fn teardown(&self) {
+        if let Ok(list) = self.list() {
+            for (name, _) in list {
+                let _ = self.destroy(&name);
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", HUB]).status();
+    }
+}
