@@ -135,7 +135,7 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
         .map(|s| s.success())
         .unwrap_or(false)
     {
-        eprintln!("SKIP: cannot create network namespaces here");
+        skip("cannot create network namespaces here");
         return;
     }
     let _ = Command::new("ip")
@@ -372,6 +372,30 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
     );
     let o = run_in(&as2, "adte2e-as2", &w, "autoscaler/PerformScaling.sh", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
+    w.assert_dns_matches_cloud(2);
+    // A record for a machine that is not one of our webservers is purged; ours stay.
+    let add = run_in(
+        &as1,
+        "adte2e-as1",
+        &w,
+        "autoscaler/AddIPToDNS.sh",
+        &["10.78.0.240"],
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+    assert_eq!(w.dig().len(), 3);
+    let p = run_in(
+        &as1,
+        "adte2e-as1",
+        &w,
+        "autoscaler/PurgeDetachedIPs.sh",
+        &[],
+    );
+    assert_eq!(
+        stdout(&p),
+        "removed detached 10.78.0.240 from DNS\n",
+        "{}",
+        stderr(&p)
+    );
     w.assert_dns_matches_cloud(2);
     // The datastore's webserver markers follow the fleet.
     let l = run_in(

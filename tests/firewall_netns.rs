@@ -47,7 +47,9 @@ impl Lab {
         );
         let probe = format!("{tag}p");
         if !ip(&["netns", "add", &probe]).status.success() {
-            eprintln!("SKIP: cannot create network namespaces here (needs root and a kernel that allows them)");
+            skip(
+                "cannot create network namespaces here (needs root and a kernel that allows them)",
+            );
             return None;
         }
         must(ip(&["netns", "del", &probe]), "netns del");
@@ -511,7 +513,7 @@ fn build_machine_ssh_is_never_removed_and_empty_lists_do_not_flush() {
 #[test]
 fn webserver_with_ufw() {
     if Command::new("ufw").arg("--version").output().is_err() {
-        eprintln!("SKIP: ufw is not installed");
+        skip("ufw is not installed");
         return;
     }
     let Some(mut lab) = Lab::new() else { return };

@@ -20,7 +20,7 @@ impl Lab {
             .map(|s| !s.success())
             .unwrap_or(true)
         {
-            eprintln!("SKIP: cannot create network namespaces here");
+            skip("cannot create network namespaces here");
             return None;
         }
         let _ = Command::new("ip")

@@ -29,3 +29,11 @@ pub fn dead_or_alive_from_cron(ctx: &Ctx, _args: &[String]) -> i32 {
         || autoscaler::dead_or_alive(ctx),
     ))
 }
+
+pub fn purge_detached_ips(ctx: &Ctx, _args: &[String]) -> i32 {
+    finish(autoscaler::purge_detached_ips(ctx))
+}
+
+pub fn monitor_for_slow_builds(ctx: &Ctx, _args: &[String]) -> i32 {
+    finish(autoscaler::monitor_for_slow_builds(ctx))
+}

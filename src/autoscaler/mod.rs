@@ -39,6 +39,19 @@ pub fn dead_or_alive(ctx: &Ctx) -> Outcome {
     )
 }
 
+/// autoscaler/PurgeDetachedIPs.sh
+pub fn purge_detached_ips(ctx: &Ctx) -> Outcome {
+    outcome(ctx, scaling::purge_detached_ips(ctx))
+}
+
+/// autoscaler/MonitorForSlowBuilds.sh
+pub fn monitor_for_slow_builds(ctx: &Ctx) -> Outcome {
+    outcome(
+        ctx,
+        scaling::monitor_for_slow_builds(ctx, std::time::SystemTime::now()),
+    )
+}
+
 /// cron/AutoscaleFromCron.sh and cron/DeadOrAliveFromCron.sh: one run at a time (flock on the
 /// legacy lock file), gated on INSTALLEDSUCCESSFULLY, logged to MonitoringLog.log.
 pub fn from_cron(ctx: &Ctx, lock: &str, what: &str, run: impl FnOnce() -> Outcome) -> Outcome {

@@ -435,3 +435,78 @@ pub fn dead_or_alive(ctx: &Ctx, timeout: Duration) -> Result<String> {
     }
     Ok(out)
 }
+
+/// PurgeDetachedIPs: DNS records for IPs that are not this build's webservers are removed.
+/// Fixed: an empty cloud listing removes nothing (legacy wiped the whole round robin when the
+/// cloud CLI failed or answered nothing).
+pub fn purge_detached_ips(ctx: &Ctx) -> Result<String> {
+    let store = ctx.store()?;
+    if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
+        return Ok(String::new());
+    }
+    let cloud = Cloud::open(ctx)?;
+    let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
+    let live: Vec<IpAddr> = cloud
+        .webservers(&build_id)?
+        .into_iter()
+        .map(|(_, ip)| ip)
+        .collect();
+    if live.is_empty() {
+        return Err(Error::Store(
+            "the cloud lists no webservers: not touching DNS".into(),
+        ));
+    }
+    let (name, mut dns) = crate::dns::open(ctx)?;
+    let mut out = String::new();
+    for r in dns.list(&name)? {
+        if !live.contains(&r.ip) && crate::dns::remove_ip(ctx, &r.ip.to_string()).status == 0 {
+            out.push_str(&format!("removed detached {} from DNS\n", r.ip));
+        }
+    }
+    Ok(out)
+}
+
+/// MonitorForSlowBuilds: a webserver still being built 30 minutes after it started is taken
+/// out of DNS and destroyed.
+pub fn monitor_for_slow_builds(ctx: &Ctx, now: SystemTime) -> Result<String> {
+    let store = ctx.store()?;
+    if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
+        return Ok(String::new());
+    }
+    let rt = ctx.home.join("runtime");
+    let cloud = Cloud::open(ctx)?;
+    let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
+    let servers = cloud.webservers(&build_id)?;
+    let mut out = String::new();
+    for e in std::fs::read_dir(rt.join("beingbuiltips"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let Ok(ip) = e.file_name().to_string_lossy().parse::<IpAddr>() else {
+            continue;
+        };
+        let age = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| now.duration_since(t).unwrap_or_default())
+            .unwrap_or_default();
+        if age <= Duration::from_secs(30 * 60) {
+            continue;
+        }
+        crate::scaling::commands::append_log(
+            ctx,
+            "SlowBuildsLog.log",
+            &format!("WEBSERVER {ip} IS A SLOW BUILD: destroying it"),
+        );
+        out.push_str(&format!("WEBSERVER {ip} IS A SLOW BUILD\n"));
+        match servers.iter().find(|(_, s)| *s == ip) {
+            Some((n, _)) => retire(ctx, store.as_ref(), &cloud, n, ip, false)?,
+            None => {
+                let _ = std::fs::remove_file(e.path());
+                let _ = std::fs::remove_file(rt.join("beingbuiltpublicips").join(ip.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -124,6 +124,8 @@ pub static G2022: Generation = Generation {
         s!("autoscaler/", "RemoveIPFromDNS", [AS]),
         s!("autoscaler/", "PerformScaling", [AS]),
         s!("autoscaler/", "DeadOrAlive", [AS]),
+        s!("autoscaler/", "PurgeDetachedIPs", [AS]),
+        s!("autoscaler/", "MonitorForSlowBuilds", [AS]),
         s!("cron/", "AutoscaleFromCron", [AS]),
         s!("cron/", "DeadOrAliveFromCron", [AS]),
     ],
