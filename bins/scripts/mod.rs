@@ -21,6 +21,7 @@ mod health_sweep;
 mod initialise_cron;
 mod layout;
 mod list_from_config_datastore;
+mod local_cloud;
 mod manually_scale;
 mod put_to_config_datastore;
 mod scaling_profile;
@@ -84,6 +85,7 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("cloudflare-ranges", setup_firewall::cloudflare),
     ("health-sweep", health_sweep::main),
     ("layout", layout::main),
+    ("local-cloud", local_cloud::main),
     ("scaling-profile", scaling_profile::main),
 ];
 

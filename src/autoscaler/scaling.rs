@@ -8,7 +8,7 @@
 //! difference between the webservers the cloud reports for this build and NO_WEBSERVERS.
 //! Differences from legacy: all missing webservers are built in one run, with bounded waits,
 //! and no autoscaler reboot; the cloud listing is filtered by build identifier; scale-down
-//! victims are servers missing from DNS first, then the newest; a server leaving is taken out of
+//! victims are servers missing from DNS first, then by name; a server leaving is taken out of
 //! DNS, drained (`ADT_DNS_DRAIN_SECS`, default 120) and destroyed (the legacy MARKEDFORSHUTDOWN
 //! handshake with the webserver is not reproduced).
 
@@ -333,7 +333,7 @@ pub fn plan(ctx: &Ctx, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Plan
         let (name, mut dns) = crate::dns::open(ctx)?;
         let in_dns: Vec<IpAddr> = dns.list(&name)?.iter().map(|r| r.ip).collect();
         let mut victims = have.clone();
-        // Not in DNS first, then the newest (names sort by creation in the local cloud).
+        // Not in DNS first, then by name (a stable, if arbitrary, order).
         victims.sort_by_key(|(n, ip)| (in_dns.contains(ip), std::cmp::Reverse(n.clone())));
         p.destroy = victims.into_iter().take(have.len() - wanted).collect();
     }
