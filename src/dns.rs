@@ -3,7 +3,7 @@
 //! Providers (by DNSCHOICE): `cloudflare` (HTTP API through curl; the key travels in curl's
 //! configuration on stdin, never on argv, where the legacy put it), and `local`: a hosts file
 //! served by a real DNS server (dnsmasq, reloaded with SIGHUP), for the local cloud and the
-//! demo. The cloud hosts' DNS (doctl, linode-cli, exo, vultr) are not implemented yet.
+//! demo; and the cloud hosts' DNS through their CLIs (doctl, exo, linode-cli, vultr).
 //!
 //! Differences from the legacy glue: adding is idempotent on every provider (legacy checked only
 //! on DigitalOcean); addresses match exactly (legacy used substrings); Cloudflare listings follow
@@ -245,6 +245,205 @@ impl Provider for Cloudflare {
     }
 }
 
+// ---------- the cloud hosts' DNS, through their CLIs ----------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloudDns {
+    DigitalOcean,
+    Exoscale,
+    Linode,
+    Vultr,
+}
+
+/// A cloud host's DNS: records read as JSON and matched exactly (the legacy scripts grepped
+/// table output for substrings), added and deleted with the legacy command lines.
+pub struct CliDns {
+    pub kind: CloudDns,
+    pub domain: String,
+    pub cli: crate::cloud::Cli,
+}
+
+impl CliDns {
+    fn sub(&self, name: &str) -> String {
+        name.strip_suffix(&format!(".{}", self.domain))
+            .unwrap_or(name)
+            .to_string()
+    }
+
+    fn linode_domain_id(&mut self) -> Result<String> {
+        let v = crate::cloud::json(
+            &self
+                .cli
+                .query("linode-cli", &["--json", "domains", "list"])?,
+            "linode-cli domains list",
+        )?;
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["domain"] == self.domain.as_str())
+            .map(|d| d["id"].to_string())
+            .ok_or_else(|| Error::Config(format!("Linode has no domain {}", self.domain)))
+    }
+}
+
+impl Provider for CliDns {
+    fn list(&mut self, name: &str) -> Result<Vec<Record>> {
+        let sub = self.sub(name);
+        let d = self.domain.clone();
+        let (rows, name_key, ip_key) = match self.kind {
+            CloudDns::DigitalOcean => (
+                crate::cloud::json(
+                    &self.cli.query(
+                        "doctl",
+                        &["compute", "domain", "records", "list", &d, "-o", "json"],
+                    )?,
+                    "doctl",
+                )?,
+                "name",
+                "data",
+            ),
+            CloudDns::Exoscale => (
+                crate::cloud::json(
+                    &self.cli.query("exo", &["-O", "json", "dns", "show", &d])?,
+                    "exo",
+                )?,
+                "name",
+                "content",
+            ),
+            CloudDns::Linode => {
+                let id = self.linode_domain_id()?;
+                (
+                    crate::cloud::json(
+                        &self
+                            .cli
+                            .query("linode-cli", &["--json", "domains", "records-list", &id])?,
+                        "linode-cli",
+                    )?,
+                    "name",
+                    "target",
+                )
+            }
+            CloudDns::Vultr => (
+                crate::cloud::json(
+                    &self
+                        .cli
+                        .query("vultr", &["dns", "record", "list", &d, "-o", "json"])?,
+                    "vultr",
+                )?["records"]
+                    .clone(),
+                "name",
+                "data",
+            ),
+        };
+        Ok(rows
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["type"] == "A" && r[name_key] == sub.as_str())
+            .filter_map(|r| {
+                let ip = r[ip_key].as_str()?.parse().ok()?;
+                let id = match &r["id"] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Some(Record { id, ip })
+            })
+            .collect())
+    }
+
+    fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {
+        let (sub, d, ip) = (self.sub(name), self.domain.clone(), ip.to_string());
+        match self.kind {
+            CloudDns::DigitalOcean => self.cli.change(
+                "doctl",
+                &[
+                    "compute",
+                    "domain",
+                    "records",
+                    "create",
+                    "--record-type",
+                    "A",
+                    "--record-name",
+                    &sub,
+                    "--record-data",
+                    &ip,
+                    "--record-ttl",
+                    "120",
+                    &d,
+                ],
+            ),
+            CloudDns::Exoscale => self.cli.change(
+                "exo",
+                &["dns", "add", "A", &d, "-a", &ip, "-n", &sub, "-t", "120"],
+            ),
+            CloudDns::Linode => {
+                let id = self.linode_domain_id()?;
+                self.cli.change(
+                    "linode-cli",
+                    &[
+                        "domains",
+                        "records-create",
+                        &id,
+                        "--type",
+                        "A",
+                        "--name",
+                        &sub,
+                        "--target",
+                        &ip,
+                        "--ttl_sec",
+                        "120",
+                    ],
+                )
+            }
+            CloudDns::Vultr => self.cli.change(
+                "vultr",
+                &[
+                    "dns",
+                    "record",
+                    "create",
+                    "-m",
+                    &d,
+                    "-n",
+                    &sub,
+                    "-t",
+                    "A",
+                    "-d",
+                    &ip,
+                    "--priority=10",
+                    "--ttl=120",
+                ],
+            ),
+        }
+        .map(|_| ())
+    }
+
+    fn delete(&mut self, _name: &str, record: &Record) -> Result<()> {
+        let d = self.domain.clone();
+        match self.kind {
+            CloudDns::DigitalOcean => self.cli.change(
+                "doctl",
+                &[
+                    "compute", "domain", "records", "delete", "--force", &d, &record.id,
+                ],
+            ),
+            CloudDns::Exoscale => self
+                .cli
+                .change("exo", &["dns", "remove", &d, &record.id, "-Q", "-f"]),
+            CloudDns::Linode => {
+                let id = self.linode_domain_id()?;
+                self.cli.change(
+                    "linode-cli",
+                    &["domains", "records-delete", &id, &record.id],
+                )
+            }
+            CloudDns::Vultr => self
+                .cli
+                .change("vultr", &["dns", "record", "delete", &d, &record.id]),
+        }
+        .map(|_| ())
+    }
+}
+
 // ---------- the glue scripts ----------
 
 /// The record name (WEBSITEURL) and the provider chosen by DNSCHOICE.
@@ -276,9 +475,19 @@ pub fn open(ctx: &Ctx) -> Result<(String, Box<dyn Provider>)> {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| ctx.home.join(".adt-rs").join("dns")),
         }),
+        choice @ ("digitalocean" | "exoscale" | "linode" | "vultr") => Box::new(CliDns {
+            kind: match choice {
+                "digitalocean" => CloudDns::DigitalOcean,
+                "exoscale" => CloudDns::Exoscale,
+                "linode" => CloudDns::Linode,
+                _ => CloudDns::Vultr,
+            },
+            domain: zone.clone(),
+            cli: crate::cloud::Cli::default(),
+        }),
         other => {
             return Err(Error::Config(format!(
-                "DNS provider {other:?} is not implemented by adt (cloudflare and local are)"
+                "DNS provider {other:?} is not implemented by adt (cloudflare, digitalocean, exoscale, linode, vultr and local are)"
             )))
         }
     };

@@ -11,24 +11,8 @@ fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native")
 }
 
-/// A stand-in for `prog`: logs `prog [arg] [arg]…` and prints the first fixture whose pattern
-/// (a shell `case` glob over "$*") matches.
 fn stand_in(bin: &Path, prog: &str, log: &Path, answers: &[(&str, &str)]) {
-    let mut s = format!(
-        "#!/bin/sh\n{{ printf '%s' {prog}; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; }} >> '{}'\ncase \"$*\" in\n",
-        log.display()
-    );
-    for (pat, file) in answers {
-        s.push_str(&format!(
-            "  {pat}) cat '{}' ;;\n",
-            fixtures().join(file).display()
-        ));
-    }
-    s.push_str("  *) : ;;\nesac\n");
-    let p = bin.join(prog);
-    std::fs::write(&p, s).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::stand_in(bin, prog, log, &fixtures(), answers)
 }
 
 struct Case {
