@@ -1,6 +1,6 @@
 //! The autoscaler: the health sweep ([`health`]) and the scaling loop with DeadOrAlive's actions
-//! ([`scaling`]), on the `local` cloud. The provider CLIs' server operations (DigitalOcean,
-//! Linode, Exoscale, Vultr) are not implemented yet.
+//! ([`scaling`]), on the `local` cloud, or on DigitalOcean, Exoscale, Linode and Vultr for
+//! everything but building webservers (not implemented yet).
 
 pub mod health;
 pub mod scaling;

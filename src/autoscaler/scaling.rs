@@ -1,5 +1,5 @@
-//! PerformScaling and DeadOrAlive's actions, on a cloud behind [`Cloud`] (only the `local`
-//! cloud is implemented; the provider CLIs' server operations are not yet).
+//! PerformScaling and DeadOrAlive's actions, on a cloud behind [`Cloud`]: the `local` cloud
+//! (everything), or a cloud host's CLI (listing and destroying; building is not implemented).
 //!
 //! PerformScaling: gates as legacy (SWITCHOFFSCALING, syncpurge, switchoffscalingpriortosyncpurge,
 //! INSTALLEDSUCCESSFULLY); one autoscaler at a time through a lock object in the datastore
@@ -27,42 +27,90 @@ const LOCK_TTL: u64 = 30 * 60;
 
 pub enum Cloud {
     Local(LocalCloud),
+    /// A cloud host's CLI (listing and destroying; building is not implemented yet).
+    Cli(std::cell::RefCell<crate::cloud::servers::CliCloud>, String),
 }
 
 impl Cloud {
     pub fn open(ctx: &Ctx) -> Result<Cloud> {
         let text = ctx.settings()?;
         let v = |k: &str| config::value(&text, k).unwrap_or_default();
-        match v("CLOUDHOST").as_str() {
-            "local" => Ok(Cloud::Local(LocalCloud {
-                state: std::env::var_os("ADT_LOCAL_CLOUD")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
-                server_home: health::webserver_home(ctx),
-                ssh_port: v("SSHPORT").parse().map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
-                authorized_key: ctx.home.join(".ssh").join(format!("id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub", v("ALGORITHM"))),
-            })),
-            other => Err(Error::Config(format!(
-                "server operations on cloud host {other:?} are not implemented by adt (only CLOUDHOST:local)"
-            ))),
-        }
+        use crate::cloud::servers::{CliCloud, Host};
+        let site = v("WEBSITEURL").split('.').nth(1).unwrap_or("").to_string();
+        let host = match v("CLOUDHOST").as_str() {
+            "local" => {
+                return Ok(Cloud::Local(LocalCloud {
+                    state: std::env::var_os("ADT_LOCAL_CLOUD")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
+                    server_home: health::webserver_home(ctx),
+                    ssh_port: v("SSHPORT")
+                        .parse()
+                        .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
+                    authorized_key: ctx.home.join(".ssh").join(format!(
+                        "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+                        v("ALGORITHM")
+                    )),
+                }))
+            }
+            c => match crate::cloud::Provider::detect(&ctx.home, Some(c)) {
+                Some(crate::cloud::Provider::DigitalOcean) => Host::DigitalOcean,
+                Some(crate::cloud::Provider::Exoscale) => Host::Exoscale,
+                Some(crate::cloud::Provider::Linode) => Host::Linode,
+                Some(crate::cloud::Provider::Vultr) => Host::Vultr,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "server operations on cloud host {c:?} are not implemented by adt"
+                    )))
+                }
+            },
+        };
+        let cli = CliCloud {
+            host,
+            cli: crate::cloud::Cli::default(),
+            zone: v("REGION"),
+        };
+        Ok(Cloud::Cli(std::cell::RefCell::new(cli), site))
     }
 
     /// This build's webservers: (name, public ip).
     pub fn webservers(&self, build_id: &str) -> Result<Vec<(String, IpAddr)>> {
-        let Cloud::Local(c) = self;
-        Ok(c.list()?
-            .into_iter()
-            .filter(|(n, _)| n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}")))
-            .collect())
+        match self {
+            Cloud::Local(c) => Ok(c
+                .list()?
+                .into_iter()
+                .filter(|(n, _)| {
+                    n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}"))
+                })
+                .collect()),
+            Cloud::Cli(c, site) => Ok(c
+                .borrow_mut()
+                .list()?
+                .into_iter()
+                .filter(|s| crate::cloud::servers::is_our_webserver(&s.name, site, build_id))
+                .filter_map(|s| Some((s.name.clone(), s.public?)))
+                .collect()),
+        }
     }
     pub fn create(&self, name: &str) -> Result<IpAddr> {
-        let Cloud::Local(c) = self;
-        c.create(name)
+        match self {
+            Cloud::Local(c) => c.create(name),
+            Cloud::Cli(c, _) => c.borrow_mut().create(name),
+        }
     }
     pub fn destroy(&self, name: &str) -> Result<()> {
-        let Cloud::Local(c) = self;
-        c.destroy(name)
+        match self {
+            Cloud::Local(c) => c.destroy(name),
+            Cloud::Cli(c, _) => {
+                let mut c = c.borrow_mut();
+                let server = c
+                    .list()?
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| Error::NotFound(format!("server {name}")))?;
+                c.destroy(&server)
+            }
+        }
     }
 }
 

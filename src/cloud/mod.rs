@@ -4,6 +4,7 @@
 
 pub mod firewall;
 pub mod local;
+pub mod servers;
 
 use crate::error::{Error, Result};
 use std::path::Path;

@@ -1,0 +1,154 @@
+//! The cloud hosts' server listing and destroying behind PerformScaling, against stand-in CLIs
+//! answering from JSON fixtures: 3 webservers of this build (and one of another build, which is
+//! never counted or touched), profile 2, so one is taken out of DNS and destroyed. The IPs are
+//! documentation addresses that nothing here connects to.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn scale_down(
+    cloudhost: &str,
+    marker: &str,
+    prog: &str,
+    pattern: &str,
+    fixture: &str,
+    want_destroy: &[&str],
+) {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = Host::new("autoscaler", server.port);
+    h.install();
+    std::fs::write(h.path(marker), "").unwrap();
+    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
+    let mut t = std::fs::read_to_string(&s).unwrap();
+    t.push_str(&format!("CLOUDHOST:{cloudhost}\nDNSCHOICE:local\nBUILDIDENTIFIER:prod1\nREGION:ch-gva-2\nNUMBERWS:2\n"));
+    std::fs::write(&s, t).unwrap();
+    for k in [
+        "INSTALLEDSUCCESSFULLY",
+        "webserverips/192.0.2.13",
+        "webserverpublicips/192.0.2.13",
+    ] {
+        assert!(h
+            .exec(&format!("{W}PutToConfigDatastore.sh"), &[k, k])
+            .status
+            .success());
+    }
+    assert!(h
+        .exec("providerscripts/utilities/ManuallyScale.sh", &["2"])
+        .status
+        .success());
+    // In DNS: .11 and .12; .13 is not (so it is the one to go).
+    let dns = h.path(".adt-rs/dns");
+    std::fs::create_dir_all(&dns).unwrap();
+    std::fs::write(
+        dns.join("hosts"),
+        "192.0.2.11 www.example.com\n192.0.2.12 www.example.com\n",
+    )
+    .unwrap();
+    let bin = h.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = h.dir.path().join("calls.log");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
+    stand_in(&bin, prog, &log, &fixtures, &[(pattern, fixture)]);
+    let run = |args: &[&str]| {
+        h.cmd(h.path("autoscaler/PerformScaling.sh"))
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("ADT_DNS_DRAIN_SECS", "0")
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    assert_eq!(
+        stdout(&dry),
+        "wanted 2 have 3\ndestroy webserver-ef56-example-prod1 192.0.2.13\n",
+        "{cloudhost}: {}",
+        stderr(&dry)
+    );
+    let o = run(&[]);
+    assert!(o.status.success(), "{cloudhost}: {}", stderr(&o));
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let changes: Vec<String> = calls
+        .lines()
+        .filter(|l| !l.contains("[list]"))
+        .map(|l| l.replace(['[', ']'], ""))
+        .collect();
+    assert_eq!(changes, want_destroy, "{cloudhost}:\n{calls}");
+    assert!(
+        !calls.contains("zz99") && !calls.contains("599") && !calls.contains("-9"),
+        "another build's server touched"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dns.join("hosts")).unwrap(),
+        "192.0.2.11 www.example.com\n192.0.2.12 www.example.com\n"
+    );
+    let l = h.exec(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(stdout(&l), "", "its markers are gone");
+    // Building on a real cloud is not implemented: a clear error, nothing created.
+    assert!(h
+        .exec("providerscripts/utilities/ManuallyScale.sh", &["4"])
+        .status
+        .success());
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not implemented by adt yet"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn digitalocean_lists_and_destroys() {
+    scale_down(
+        "digitalocean",
+        "DROPLET",
+        "doctl",
+        "'compute droplet list -o json'",
+        "do.json",
+        &["doctl compute droplet delete 503 --force"],
+    );
+}
+
+#[test]
+fn exoscale_lists_and_destroys() {
+    scale_down(
+        "exoscale",
+        "EXOSCALE",
+        "exo",
+        "'-O json compute instance list -z ch-gva-2'",
+        "exo.json",
+        &["exo compute instance delete -f -z ch-gva-2 i-3"],
+    );
+}
+
+#[test]
+fn linode_lists_and_destroys() {
+    scale_down(
+        "linode",
+        "LINODE",
+        "linode-cli",
+        "'--json linodes list'",
+        "linode.json",
+        &[
+            "linode-cli linodes shutdown 73",
+            "linode-cli linodes delete 73",
+        ],
+    );
+}
+
+#[test]
+fn vultr_lists_and_destroys() {
+    scale_down(
+        "vultr",
+        "VULTR",
+        "vultr",
+        "'instance list -o json'",
+        "vultr.json",
+        &["vultr instance delete u-3"],
+    );
+}
