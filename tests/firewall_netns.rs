@@ -426,10 +426,20 @@ fn database_machine_with_iptables() {
         "webserverips/1.2.3",
         "webserverips/example.com",
         "webserverips/::",
-        "autoscalerip/10.77.0.0",
+        "webserverips/*",
+        "databasepublicip/0.0.0.0/0",
+        "webserverpublicips/::/0",
+        "databaseip/*",
+        "autoscalerip/10.77.0.0/8",
     ] {
         m.publish(k);
     }
+    // An empty name cannot even be published: the Put is refused.
+    let empty = m.run(
+        "providerscripts/datastore/configwrapper/PutToConfigDatastore.sh",
+        &["", "webserverips/"],
+    );
+    assert_ne!(empty.status.code(), Some(0), "empty marker refused");
     let o = m.firewall(&["--tool", "iptables"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rules = rules_text(&m);
