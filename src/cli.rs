@@ -124,6 +124,21 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A command's result as legacy callers see it: its stdout on success; on failure one
+    /// clear line on stderr and status 1.
+    pub fn from_result<S: Into<String>>(ctx: &Ctx, r: Result<S>) -> Outcome {
+        match r {
+            Ok(s) => Outcome::ok(s),
+            Err(e) => {
+                ctx.report(&e);
+                Outcome {
+                    stdout: String::new(),
+                    status: 1,
+                }
+            }
+        }
+    }
+
     pub fn ok(stdout: impl Into<String>) -> Outcome {
         Outcome {
             stdout: stdout.into(),

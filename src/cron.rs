@@ -380,14 +380,5 @@ pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> Outcome {
         }
         Ok(String::new())
     })();
-    match r {
-        Ok(s) => Outcome::ok(s),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
+    Outcome::from_result(ctx, r)
 }

@@ -557,7 +557,7 @@ pub fn add_ip(ctx: &Ctx, ip: &str) -> Outcome {
         );
         Ok(())
     })();
-    finish(ctx, r)
+    Outcome::from_result(ctx, r.map(|()| ""))
 }
 
 /// RemoveIPFromDNS IP: delete every A record with exactly this address.
@@ -578,18 +578,5 @@ pub fn remove_ip(ctx: &Ctx, ip: &str) -> Outcome {
         }
         Ok(())
     })();
-    finish(ctx, r)
-}
-
-fn finish(ctx: &Ctx, r: Result<()>) -> Outcome {
-    match r {
-        Ok(()) => Outcome::ok(""),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
+    Outcome::from_result(ctx, r.map(|()| ""))
 }

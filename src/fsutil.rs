@@ -94,3 +94,13 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
         .map_err(|e| Error::io(dest.display(), e))?;
     t.commit()
 }
+
+/// Open (creating it) a file used only for `flock`: callers then `lock()` or `try_lock()` it.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path.display(), e))
+}

@@ -127,16 +127,7 @@ const STATE: &str = "adt-published-ips";
 /// UpdateIP: publish this machine's markers; remove the ones it published for IPs it no longer
 /// has. Prints nothing (as the legacy); problems go to stderr and the exit status.
 pub fn update_ip(ctx: &Ctx) -> Outcome {
-    match update_ip_inner(ctx) {
-        Ok(()) => Outcome::ok(""),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
+    Outcome::from_result(ctx, update_ip_inner(ctx).map(|()| ""))
 }
 
 fn update_ip_inner(ctx: &Ctx) -> Result<()> {

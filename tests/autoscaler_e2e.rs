@@ -14,6 +14,7 @@ struct World {
     dns_dir: tempfile::TempDir,
     web_home: tempfile::TempDir,
     children: Vec<Child>,
+    dns: Option<Dnsmasq>,
     namespaces: Vec<String>,
     dns_port: u16,
 }
@@ -148,6 +149,7 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
         dns_dir: tempfile::tempdir().unwrap(),
         web_home: tempfile::tempdir().unwrap(),
         children: vec![],
+        dns: None,
         namespaces: vec![],
         dns_port: free_port(),
     };
@@ -186,28 +188,7 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
             .unwrap(),
     );
     // DNS: a real dnsmasq serving the local provider's hosts file.
-    std::fs::write(w.dns_dir.path().join("hosts"), "").unwrap();
-    let dns = Command::new("dnsmasq")
-        .args([
-            "--keep-in-foreground",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=127.0.0.1",
-            "--user=root",
-            "--pid-file=",
-        ])
-        .arg(format!("--port={}", w.dns_port))
-        .arg(format!(
-            "--addn-hosts={}",
-            w.dns_dir.path().join("hosts").display()
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::fs::write(w.dns_dir.path().join("dnsmasq.pid"), dns.id().to_string()).unwrap();
-    w.children.push(dns);
+    w.dns = Some(Dnsmasq::start(w.dns_dir.path(), w.dns_port));
     // Two autoscalers, one fleet key.
     let keydir = tempfile::tempdir().unwrap();
     let key = keydir.path().join("fleet");

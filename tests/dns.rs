@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn installed_host(dns: &str) -> (S3Server, Host) {
@@ -24,15 +24,6 @@ fn installed_host(dns: &str) -> (S3Server, Host) {
         .status
         .success());
     (server, h)
-}
-
-struct Dnsmasq(std::process::Child);
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn dig(port: u16) -> Vec<String> {
@@ -76,24 +67,7 @@ fn local_round_robin_answers_real_dns_queries() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hosts"), "").unwrap();
     let port = free_port();
-    let child = Command::new("dnsmasq")
-        .args([
-            "--keep-in-foreground",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=127.0.0.1",
-        ])
-        .arg(format!("--port={port}"))
-        .arg(format!("--addn-hosts={}", dir.join("hosts").display()))
-        .args(["--user=root", "--pid-file="])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq (apt-get install dnsmasq-base)");
-    std::fs::write(dir.join("dnsmasq.pid"), child.id().to_string()).unwrap();
-    let _dns = Dnsmasq(child);
-    std::thread::sleep(Duration::from_millis(300));
+    let _dns = Dnsmasq::start(&dir, port);
     wait_dig(port, &[]);
     let add = |ip: &str| h.exec("autoscaler/AddIPToDNS.sh", &[ip]);
     for ip in ["203.0.113.5", "203.0.113.6", "203.0.113.5"] {

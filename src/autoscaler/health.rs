@@ -199,12 +199,7 @@ pub const GRACE: Duration = Duration::from_secs(30 * 60);
 pub fn record(runtime: &Path, verdicts: &[Verdict], now: SystemTime) -> Result<Vec<IpAddr>> {
     std::fs::create_dir_all(runtime).map_err(|e| Error::io(runtime.display(), e))?;
     let log = runtime.join("POTENTIALLY_DOWN.log");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(runtime.join("POTENTIALLY_DOWN.adt-lock"))
-        .map_err(|e| Error::io(log.display(), e))?;
+    let lock = crate::fsutil::open_lock_file(&runtime.join("POTENTIALLY_DOWN.adt-lock"))?;
     lock.lock().map_err(|e| Error::io(log.display(), e))?;
     let mut lines: Vec<String> = std::fs::read_to_string(&log)
         .unwrap_or_default()

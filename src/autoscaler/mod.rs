@@ -6,25 +6,11 @@ pub mod health;
 pub mod scaling;
 
 use crate::cli::{Ctx, Outcome};
-use crate::error::Error;
-
-fn outcome(ctx: &Ctx, r: crate::Result<String>) -> Outcome {
-    match r {
-        Ok(s) => Outcome::ok(s),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
-}
 
 /// autoscaler/PerformScaling.sh [--dry-run]
 pub fn perform_scaling(ctx: &Ctx, args: &[String]) -> Outcome {
     let dry = args.iter().any(|a| a == "--dry-run");
-    outcome(ctx, scaling::perform_scaling(ctx, dry))
+    Outcome::from_result(ctx, scaling::perform_scaling(ctx, dry))
 }
 
 /// autoscaler/DeadOrAlive.sh
@@ -33,7 +19,7 @@ pub fn dead_or_alive(ctx: &Ctx) -> Outcome {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5.0);
-    outcome(
+    Outcome::from_result(
         ctx,
         scaling::dead_or_alive(ctx, std::time::Duration::from_secs_f64(secs)),
     )
@@ -41,12 +27,12 @@ pub fn dead_or_alive(ctx: &Ctx) -> Outcome {
 
 /// autoscaler/PurgeDetachedIPs.sh
 pub fn purge_detached_ips(ctx: &Ctx) -> Outcome {
-    outcome(ctx, scaling::purge_detached_ips(ctx))
+    Outcome::from_result(ctx, scaling::purge_detached_ips(ctx))
 }
 
 /// autoscaler/MonitorForSlowBuilds.sh
 pub fn monitor_for_slow_builds(ctx: &Ctx) -> Outcome {
-    outcome(
+    Outcome::from_result(
         ctx,
         scaling::monitor_for_slow_builds(ctx, std::time::SystemTime::now()),
     )
@@ -57,15 +43,10 @@ pub fn monitor_for_slow_builds(ctx: &Ctx) -> Outcome {
 pub fn from_cron(ctx: &Ctx, lock: &str, what: &str, run: impl FnOnce() -> Outcome) -> Outcome {
     let rt = ctx.home.join("runtime");
     let _ = std::fs::create_dir_all(&rt);
-    let f = match std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(rt.join(lock))
-    {
+    let f = match crate::fsutil::open_lock_file(&rt.join(lock)) {
         Ok(f) => f,
         Err(e) => {
-            ctx.report(&Error::io(lock, e));
+            ctx.report(&e);
             return Outcome {
                 stdout: String::new(),
                 status: 1,

@@ -89,16 +89,7 @@ pub fn store_config_value(ctx: &Ctx, file: &Path, key: &str, value: &str) -> Out
     }
     let ws = (ctx.machine == Machine::Webserver || ctx.gen.store_needs_file)
         && file == ctx.settings_path();
-    match super::store_value(file, key, value, ws) {
-        Ok(()) => Outcome::ok(""),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
+    Outcome::from_result(ctx, super::store_value(file, key, value, ws).map(|()| ""))
 }
 
 /// StoreDatabaseCredentials NAME PASSWORD USER. Webserver: `${HOME}/shit`. Database:

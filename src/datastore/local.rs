@@ -76,12 +76,7 @@ impl LocalStore {
     /// Serialise writers of this bucket (conditional writes compare then write).
     fn lock(&self) -> Result<fs::File> {
         let p = self.dir().join(LOCK_NAME);
-        let f = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .map_err(|e| Error::io(p.display(), e))?;
+        let f = crate::fsutil::open_lock_file(&p)?;
         f.lock().map_err(|e| Error::io(p.display(), e))?;
         Ok(f)
     }

@@ -362,15 +362,10 @@ pub fn setup_firewall_from_cron(ctx: &Ctx) -> Outcome {
     let dir = ctx.home.join("runtime");
     let _ = std::fs::create_dir_all(&dir);
     let p = dir.join("firewalllock.file");
-    let f = match std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&p)
-    {
+    let f = match crate::fsutil::open_lock_file(&p) {
         Ok(f) => f,
         Err(e) => {
-            ctx.report(&Error::io(p.display(), e));
+            ctx.report(&e);
             return Outcome {
                 stdout: String::new(),
                 status: 1,
@@ -508,14 +503,5 @@ pub fn tighten_dbaas_firewall(ctx: &Ctx) -> Outcome {
         crate::cloud::firewall::tighten_dbaas(&mut cli, provider, &install, &public)?;
         Ok(())
     })();
-    match r {
-        Ok(()) => Outcome::ok(""),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
+    Outcome::from_result(ctx, r.map(|()| ""))
 }

@@ -90,12 +90,7 @@ pub fn local_lock(home: &Path, name: &str) -> Result<std::fs::File> {
     let dir = home.join("runtime");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
     let p = dir.join(format!("{name}.adt-lock"));
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&p)
-        .map_err(|e| Error::io(p.display(), e))?;
+    let f = crate::fsutil::open_lock_file(&p)?;
     f.lock().map_err(|e| Error::io(p.display(), e))?;
     Ok(f)
 }

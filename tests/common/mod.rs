@@ -337,3 +337,41 @@ pub fn stand_in(bin: &Path, prog: &str, log: &Path, fixtures: &Path, answers: &[
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// A real DNS server (dnsmasq) on 127.0.0.1:`port` serving the local DNS provider's hosts file
+/// in `dir` (reloaded on SIGHUP through `dir/dnsmasq.pid`); stopped when dropped.
+pub struct Dnsmasq(Child);
+
+impl Dnsmasq {
+    pub fn start(dir: &Path, port: u16) -> Dnsmasq {
+        let hosts = dir.join("hosts");
+        if !hosts.exists() {
+            std::fs::write(&hosts, "").unwrap();
+        }
+        let child = Command::new("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                "--listen-address=127.0.0.1",
+            ])
+            .args(["--user=root", "--pid-file="])
+            .arg(format!("--port={port}"))
+            .arg(format!("--addn-hosts={}", hosts.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dnsmasq (apt-get install dnsmasq-base)");
+        std::fs::write(dir.join("dnsmasq.pid"), child.id().to_string()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        Dnsmasq(child)
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
