@@ -104,6 +104,15 @@ impl Ctx {
         datastore::open(&sel, bucket)
     }
 
+    /// A cron job's exclusive lock on `runtime/<name>` (the legacy lock file names), held until
+    /// the returned file is dropped; `Ok(None)` when another run holds it.
+    pub fn try_runtime_lock(&self, name: &str) -> Result<Option<std::fs::File>> {
+        let dir = self.home.join("runtime");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+        let f = crate::fsutil::open_lock_file(&dir.join(name))?;
+        Ok(f.try_lock().is_ok().then_some(f))
+    }
+
     /// One clear line on stderr.
     pub fn report(&self, e: &Error) {
         eprintln!("{}: {e}", self.prog);

@@ -32,22 +32,7 @@ impl World {
         self.cloud().list().unwrap()
     }
     fn dig(&self) -> Vec<String> {
-        let o = Command::new("dig")
-            .args([
-                "+short",
-                "+time=1",
-                "+tries=1",
-                "-p",
-                &self.dns_port.to_string(),
-                "@127.0.0.1",
-                "www.example.com",
-                "A",
-            ])
-            .output()
-            .unwrap();
-        let mut v: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
-        v.sort();
-        v
+        dig(self.dns_port)
     }
     /// DNS answers exactly the IPs of the servers the cloud has.
     fn assert_dns_matches_cloud(&self, n: usize) {

@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn installed_host(dns: &str) -> (S3Server, Host) {
@@ -24,25 +23,6 @@ fn installed_host(dns: &str) -> (S3Server, Host) {
         .status
         .success());
     (server, h)
-}
-
-fn dig(port: u16) -> Vec<String> {
-    let o = Command::new("dig")
-        .args([
-            "+short",
-            "+time=1",
-            "+tries=1",
-            "-p",
-            &port.to_string(),
-            "@127.0.0.1",
-            "www.example.com",
-            "A",
-        ])
-        .output()
-        .unwrap();
-    let mut v: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
-    v.sort();
-    v
 }
 
 fn wait_dig(port: u16, want: &[&str]) {

@@ -419,3 +419,70 @@ fn webserver_and_database_crontabs_follow_their_settings() {
         .unwrap()
         .contains("BackupFromCron"));
 }
+
+/// The cron wrappers run one at a time: with the legacy lock file held by another run,
+/// SetupFirewallFromCron says so and AutoscaleFromCron does nothing at all.
+#[test]
+fn cron_wrappers_run_one_at_a_time() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = Host::new("autoscaler", server.port);
+    h.install();
+    assert!(h
+        .exec(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &["INSTALLEDSUCCESSFULLY"]
+        )
+        .status
+        .success());
+    let hold = |name: &str| {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(h.path(&format!("runtime/{name}")))
+            .unwrap();
+        f.lock().unwrap();
+        f
+    };
+    // Inside a throwaway namespace with iptables: were the lock ever ignored, the reconcile
+    // would touch only that namespace's rules, never this host's.
+    let ns = format!("adtcronlock{}", std::process::id());
+    if std::process::Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+    {
+        let held = hold("firewalllock.file");
+        let o = h
+            .cmd("ip")
+            .args(["netns", "exec", &ns, "/bin/sh"])
+            .arg(h.path("cron/SetupFirewallFromCron.sh"))
+            .env("ADT_FIREWALL", "iptables")
+            .output()
+            .unwrap();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &ns])
+            .status();
+        assert_eq!(
+            (o.status.code(), stdout(&o)),
+            (Some(0), "script already running\n".to_string()),
+            "{}",
+            stderr(&o)
+        );
+        drop(held);
+    } else {
+        skip("cannot create a network namespace for the firewall lock check");
+    }
+    let held = hold("autoscalelock.file");
+    let o = h.exec("cron/AutoscaleFromCron.sh", &[]);
+    assert_eq!(
+        (o.status.code(), stdout(&o), stderr(&o)),
+        (Some(0), String::new(), String::new())
+    );
+    assert!(!h.path("logs/MonitoringLog.log").exists(), "nothing ran");
+    let p = h.s3cmd(&["ls", &format!("s3://{BUCKET}/scalingprofile/")]);
+    assert_eq!(stdout(&p), "", "no profile written");
+    drop(held);
+}

@@ -41,21 +41,11 @@ pub fn monitor_for_slow_builds(ctx: &Ctx) -> Outcome {
 /// cron/AutoscaleFromCron.sh and cron/DeadOrAliveFromCron.sh: one run at a time (flock on the
 /// legacy lock file), gated on INSTALLEDSUCCESSFULLY, logged to MonitoringLog.log.
 pub fn from_cron(ctx: &Ctx, lock: &str, what: &str, run: impl FnOnce() -> Outcome) -> Outcome {
-    let rt = ctx.home.join("runtime");
-    let _ = std::fs::create_dir_all(&rt);
-    let f = match crate::fsutil::open_lock_file(&rt.join(lock)) {
-        Ok(f) => f,
-        Err(e) => {
-            ctx.report(&e);
-            return Outcome {
-                stdout: String::new(),
-                status: 1,
-            };
-        }
+    let _held = match ctx.try_runtime_lock(lock) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Outcome::ok(""),
+        Err(e) => return Outcome::from_result(ctx, Err::<String, _>(e)),
     };
-    if f.try_lock().is_err() {
-        return Outcome::ok("");
-    }
     match ctx
         .store()
         .and_then(|s| s.any_with_prefix("INSTALLEDSUCCESSFULLY"))

@@ -359,23 +359,11 @@ pub fn setup_firewall(ctx: &Ctx, args: &[String]) -> Outcome {
 
 /// SetupFirewallFromCron.sh: one reconcile at a time (`runtime/firewalllock.file`, flock).
 pub fn setup_firewall_from_cron(ctx: &Ctx) -> Outcome {
-    let dir = ctx.home.join("runtime");
-    let _ = std::fs::create_dir_all(&dir);
-    let p = dir.join("firewalllock.file");
-    let f = match crate::fsutil::open_lock_file(&p) {
-        Ok(f) => f,
-        Err(e) => {
-            ctx.report(&e);
-            return Outcome {
-                stdout: String::new(),
-                status: 1,
-            };
-        }
-    };
-    if f.try_lock().is_err() {
-        return Outcome::ok("script already running\n");
+    match ctx.try_runtime_lock("firewalllock.file") {
+        Ok(Some(_held)) => setup_firewall(ctx, &[]),
+        Ok(None) => Outcome::ok("script already running\n"),
+        Err(e) => Outcome::from_result(ctx, Err::<String, _>(e)),
     }
-    setup_firewall(ctx, &[])
 }
 
 /// adt cloudflare-ranges show | refresh [URL-V4 URL-V6]

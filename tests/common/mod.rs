@@ -375,3 +375,23 @@ impl Drop for Dnsmasq {
         let _ = self.0.wait();
     }
 }
+
+/// The A records of www.example.com as the DNS server on 127.0.0.1:`port` answers them, sorted.
+pub fn dig(port: u16) -> Vec<String> {
+    let o = Command::new("dig")
+        .args([
+            "+short",
+            "+time=1",
+            "+tries=1",
+            "-p",
+            &port.to_string(),
+            "@127.0.0.1",
+            "www.example.com",
+            "A",
+        ])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
