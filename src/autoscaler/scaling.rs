@@ -419,8 +419,9 @@ pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
             }
             return Ok(out);
         }
-        let url = config::value(&ctx.settings()?, "WEBSITEURL").unwrap_or_default();
-        let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
+        let text = ctx.settings()?;
+        let url = config::value(&text, "WEBSITEURL").unwrap_or_default();
+        let build_id = config::value(&text, "BUILDIDENTIFIER").unwrap_or_default();
         scaling_log(
             ctx,
             &format!("{} webservers are wanted, {} exist", p.wanted, p.have.len()),

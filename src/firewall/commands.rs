@@ -226,7 +226,7 @@ pub fn reconcile_with(ctx: &Ctx, opts: &Options, inp: &Inputs) -> Result<Report>
                     state
                         .lines
                         .iter()
-                        .filter_map(|l| iptables_rule(l))
+                        .filter_map(|l| iptables::parse_rule(l))
                         .filter(|r| frozen.contains(&r.port)),
                 );
                 let plan = iptables::plan(fam, &state, &want, &protect);
@@ -284,24 +284,6 @@ pub fn reconcile_with(ctx: &Ctx, opts: &Options, inp: &Inputs) -> Result<Report>
     rep.lines
         .push(format!("firewall tool invocations: {}", rep.invocations));
     Ok(rep)
-}
-
-fn iptables_rule(line: &str) -> Option<Rule> {
-    let st = iptables::parse_save(&format!("*filter\n{line}\nCOMMIT\n"));
-    let _ = st;
-    // Reuse the plan's parser through a one-line plan against an empty desired set.
-    let p = iptables::plan(
-        Family::V4,
-        &iptables::State {
-            chain_exists: true,
-            jump_exists: true,
-            policy_drop: true,
-            lines: vec![line.to_string()],
-        },
-        &BTreeSet::new(),
-        &BTreeSet::new(),
-    );
-    p.delete.first().copied()
 }
 
 fn describe(rep: &mut Report, add: &[Rule], del: &[Rule]) {

@@ -71,7 +71,7 @@ pub fn parse_save(text: &str) -> State {
 }
 
 /// A rule from one of our chain's lines, if it is one of ours.
-fn parse_rule(line: &str) -> Option<Rule> {
+pub fn parse_rule(line: &str) -> Option<Rule> {
     let w: Vec<&str> = line.split_whitespace().collect();
     match w.as_slice() {
         ["-A", _, "-s", src, "-p", "tcp", "-m", "tcp", "--dport", port, "-j", "ACCEPT"] => {
