@@ -20,10 +20,7 @@ fn scale_down(
     let h = Host::new("autoscaler", server.port);
     h.install();
     std::fs::write(h.path(marker), "").unwrap();
-    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
-    let mut t = std::fs::read_to_string(&s).unwrap();
-    t.push_str(&format!("CLOUDHOST:{cloudhost}\nDNSCHOICE:local\nBUILDIDENTIFIER:prod1\nREGION:ch-gva-2\nNUMBERWS:2\n"));
-    std::fs::write(&s, t).unwrap();
+    h.add_settings(&format!("CLOUDHOST:{cloudhost}\nDNSCHOICE:local\nBUILDIDENTIFIER:prod1\nREGION:ch-gva-2\nNUMBERWS:2\n"));
     for k in [
         "INSTALLEDSUCCESSFULLY",
         "webserverips/192.0.2.13",

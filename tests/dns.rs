@@ -11,10 +11,7 @@ fn installed_host(dns: &str) -> (S3Server, Host) {
     server.make_bucket(BUCKET);
     let h = Host::new("autoscaler", server.port);
     h.install();
-    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
-    let mut t = std::fs::read_to_string(&s).unwrap();
-    t.push_str(dns);
-    std::fs::write(&s, t).unwrap();
+    h.add_settings(dns);
     assert!(h
         .exec(
             &format!("{W}PutToConfigDatastore.sh"),

@@ -15,10 +15,7 @@ fn provider(choice: &str, prog: &str, answers: &[(&str, &str)]) {
     server.make_bucket(BUCKET);
     let h = Host::new("autoscaler", server.port);
     h.install();
-    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
-    let mut t = std::fs::read_to_string(&s).unwrap();
-    t.push_str(&format!("DNSCHOICE:{choice}\n"));
-    std::fs::write(&s, t).unwrap();
+    h.add_settings(&format!("DNSCHOICE:{choice}\n"));
     assert!(h
         .exec(
             &format!("{W}PutToConfigDatastore.sh"),

@@ -206,10 +206,7 @@ impl Machine {
         std::fs::create_dir_all(s3_root.path().join(BUCKET)).unwrap();
         let s3_port = 9000;
         let host = Host::new(kind, s3_port);
-        let f = host.path(&format!(".ssh/{kind}_configuration_settings.dat"));
-        let mut t = std::fs::read_to_string(&f).unwrap();
-        t.push_str(settings);
-        std::fs::write(&f, t).unwrap();
+        host.add_settings(settings);
         host.install();
         let mut m = Machine {
             ns,

@@ -209,11 +209,8 @@ fn setup_infrastructure_ips_is_sourced() {
 fn cron_host(machine: &'static str, extra: &str) -> (Host, std::path::PathBuf) {
     let h = Host::new(machine, free_port());
     h.install();
-    let s = h.path(&format!(".ssh/{machine}_configuration_settings.dat"));
-    let mut t = std::fs::read_to_string(&s).unwrap();
-    t.push_str("SERVERTIMEZONECONTINENT:Europe\nSERVERTIMEZONECITY:London\nWEBSERVERCHOICE:NGINX\nBUILDIDENTIFIER:demo1\n");
-    t.push_str(extra);
-    std::fs::write(&s, t).unwrap();
+    h.add_settings("SERVERTIMEZONECONTINENT:Europe\nSERVERTIMEZONECITY:London\nWEBSERVERCHOICE:NGINX\nBUILDIDENTIFIER:demo1\n");
+    h.add_settings(extra);
     let file = h.dir.path().join("crontab");
     (h, file)
 }

@@ -28,10 +28,7 @@ fn case(marker: &str, dns: &str) -> Case {
     let host = Host::new("autoscaler", server.port);
     host.install();
     std::fs::write(host.path(marker), "").unwrap();
-    let s = host.path(".ssh/autoscaler_configuration_settings.dat");
-    let mut t = std::fs::read_to_string(&s).unwrap();
-    t.push_str(&format!("BUILDCLIENTIP:192.0.2.10\nDNSCHOICE:{dns}\n"));
-    std::fs::write(&s, t).unwrap();
+    host.add_settings(&format!("BUILDCLIENTIP:192.0.2.10\nDNSCHOICE:{dns}\n"));
     for k in [
         "INSTALLEDSUCCESSFULLY",
         "webserverips/10.0.0.5",
@@ -195,10 +192,7 @@ fn dry_run_prints_without_changing_and_failures_change_nothing() {
 #[test]
 fn dbaas_allow_lists() {
     let c = case("DROPLET", "cloudflare");
-    let s = c.host.path(".ssh/autoscaler_configuration_settings.dat");
-    let mut t = std::fs::read_to_string(&s).unwrap();
-    t.push_str("DATABASEDBaaSINSTALLATIONTYPE:DBaaS:mysql:lon1:1:db-s-1vcpu-1gb:adtcluster:0f3a-cluster-id\n");
-    std::fs::write(&s, t).unwrap();
+    c.host.add_settings("DATABASEDBaaSINSTALLATIONTYPE:DBaaS:mysql:lon1:1:db-s-1vcpu-1gb:adtcluster:0f3a-cluster-id\n");
     stand_in(
         &c.bin,
         "doctl",

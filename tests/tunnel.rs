@@ -12,10 +12,7 @@ fn webroot_changes_travel_through_the_tunnel() {
     let b = Host::new("webserver", server.port);
     a.install();
     b.install();
-    let settings = a.path(".ssh/webserver_configuration_settings.dat");
-    let mut s = std::fs::read_to_string(&settings).unwrap();
-    s.push_str("DIRECTORIESTOMOUNT:wp-content.uploads\n");
-    std::fs::write(&settings, s).unwrap();
+    a.add_settings("DIRECTORIESTOMOUNT:wp-content.uploads\n");
     let root_a = a.dir.path().join("www");
     let root_b = b.dir.path().join("www");
     std::fs::create_dir_all(root_a.join("wp-content/uploads")).unwrap();

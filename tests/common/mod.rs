@@ -177,6 +177,17 @@ impl Host {
         );
     }
 
+    /// Append lines to this machine's settings file (`KEY:value\n`…).
+    pub fn add_settings(&self, lines: &str) {
+        let f = self
+            .home
+            .join(".ssh")
+            .join(format!("{}_configuration_settings.dat", self.machine));
+        let mut t = std::fs::read_to_string(&f).unwrap_or_default();
+        t.push_str(lines);
+        std::fs::write(&f, t).unwrap();
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.home.join(rel)
     }
