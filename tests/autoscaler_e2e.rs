@@ -31,6 +31,15 @@ impl World {
     fn servers(&self) -> Vec<(String, IpAddr)> {
         self.cloud().list().unwrap()
     }
+    /// The server shut itself down (MARKEDFORSHUTDOWN handshake) before it was destroyed.
+    fn assert_shut_down_then_destroyed(&self, name: &str) {
+        let ev = self.cloud().events();
+        let pos = |what: &str| ev.iter().position(|l| *l == format!("{name} {what}"));
+        let (Some(s), Some(d)) = (pos("shutdown"), pos("destroyed")) else {
+            panic!("{name}: events {ev:?}");
+        };
+        assert!(s < d, "{name}: events {ev:?}");
+    }
     fn dig(&self) -> Vec<String> {
         dig(self.dns_port)
     }
@@ -106,6 +115,7 @@ fn start_in(h: &Host, ns: &str, w: &World, script: &str, args: &[&str]) -> Child
         .env("ADT_LOCAL_DNS_DIR", w.dns_dir.path())
         .env("ADT_WEBSERVER_HOME", w.web_home.path())
         .env("ADT_DNS_DRAIN_SECS", "0")
+        .env("ADT_SHUTDOWN_WAIT", "30")
         .env("ADT_HEALTH_TIMEOUT", "3")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -309,6 +319,7 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
         );
     }
     assert!(!w.servers().iter().any(|(n, _)| *n == victim), "destroyed");
+    w.assert_shut_down_then_destroyed(&victim);
     w.assert_dns_matches_cloud(2);
     // The next scaling run replaces it.
     let o = run_in(&as1, "adte2e-as1", &w, "cron/AutoscaleFromCron.sh", &[]);
@@ -336,9 +347,14 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
         "{}",
         stdout(&dry)
     );
+    let before = w.servers();
     let o = run_in(&as2, "adte2e-as2", &w, "autoscaler/PerformScaling.sh", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     w.assert_dns_matches_cloud(2);
+    let after = w.servers();
+    let gone: Vec<_> = before.iter().filter(|s| !after.contains(s)).collect();
+    assert_eq!(gone.len(), 1, "{before:?} -> {after:?}");
+    w.assert_shut_down_then_destroyed(&gone[0].0);
     // A record for a machine that is not one of our webservers is purged; ours stay.
     let add = run_in(
         &as1,

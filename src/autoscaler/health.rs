@@ -58,27 +58,37 @@ impl Verdict {
     }
 }
 
-/// Run a command with a hard deadline; returns (success, stdout).
-fn run_bounded(cmd: &mut Command, limit: Duration) -> (bool, String) {
+/// Run a command with a hard deadline, feeding it `input` on stdin; returns (success, stdout).
+pub fn run_bounded(cmd: &mut Command, input: Option<&[u8]>, limit: Duration) -> (bool, String) {
     let Ok(mut child) = cmd
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
     else {
         return (false, String::new());
     };
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        use std::io::Write;
+        let _ = stdin.write_all(bytes);
+    }
+    // Read stdout on a thread, so a chatty command cannot block on a full pipe.
+    let reader = child.stdout.take().map(|mut o| {
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            use std::io::Read;
+            let _ = o.read_to_string(&mut out);
+            out
+        })
+    });
     let start = Instant::now();
-    loop {
+    let ok = loop {
         match child.try_wait() {
-            Ok(Some(status)) => {
-                let mut out = String::new();
-                if let Some(mut o) = child.stdout.take() {
-                    use std::io::Read;
-                    let _ = o.read_to_string(&mut out);
-                }
-                return (status.success(), out);
-            }
+            Ok(Some(status)) => break status.success(),
             Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
             _ => {
                 let _ = child.kill();
@@ -86,12 +96,22 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> (bool, String) {
                 return (false, String::new());
             }
         }
-    }
+    };
+    let out = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    (ok, out)
 }
 
-fn ssh_ready(ip: IpAddr, c: &Config) -> bool {
+/// Run `remote` on a webserver over SSH with the fleet key (as SERVERUSER, on SSHPORT), within
+/// one timeout of the sweep configuration plus `extra`; `input` goes to its stdin (never argv).
+pub fn ssh(
+    ip: IpAddr,
+    c: &Config,
+    remote: &str,
+    input: Option<&[u8]>,
+    extra: Duration,
+) -> (bool, String) {
     let secs = c.timeout.as_secs().max(1).to_string();
-    let (ok, out) = run_bounded(
+    run_bounded(
         Command::new("ssh")
             .args(["-p", &c.ssh_port.to_string(), "-i"])
             .arg(&c.ssh_key)
@@ -119,8 +139,19 @@ fn ssh_ready(ip: IpAddr, c: &Config) -> bool {
                 "PreferredAuthentications=publickey",
             ])
             .arg(format!("{}@{ip}", c.ssh_user))
-            .arg(format!("/bin/ls {}", c.ready_file)),
-        c.timeout + Duration::from_secs(1),
+            .arg(remote),
+        input,
+        c.timeout + Duration::from_secs(1) + extra,
+    )
+}
+
+fn ssh_ready(ip: IpAddr, c: &Config) -> bool {
+    let (ok, out) = ssh(
+        ip,
+        c,
+        &format!("/bin/ls {}", c.ready_file),
+        None,
+        Duration::ZERO,
     );
     ok && !out.trim().is_empty()
 }
@@ -141,6 +172,7 @@ fn https_status(ip: IpAddr, c: &Config) -> std::result::Result<(), String> {
                 .args(["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "-m"])
                 .arg(format!("{:.1}", c.timeout.as_secs_f64()))
                 .arg(&url),
+            None,
             c.timeout + Duration::from_secs(1),
         );
         match code.trim() {
@@ -284,7 +316,7 @@ pub fn config_from(ctx: &crate::cli::Ctx, timeout: Duration) -> Result<Config> {
 /// `adt health-sweep [--timeout SECS] [--parallel N] [--record] [IP…]` (no IPs: `webserverpublicips/*`):
 /// one line per server, `<ip> alive` or `<ip> not alive: <why>`; with `--record`, strikes are
 /// written and `<ip> DOWN` printed for servers past 2 strikes. Nothing is destroyed or removed
-/// from DNS (DeadOrAlive's actions are not implemented yet).
+/// from DNS (that is DeadOrAlive's job).
 pub fn health_sweep(ctx: &crate::cli::Ctx, args: &[String]) -> crate::cli::Outcome {
     let r = (|| -> Result<String> {
         let mut timeout = Duration::from_secs(5);

@@ -270,7 +270,53 @@ pub fn build_webserver(
     Ok(ip)
 }
 
-/// Take a webserver out: out of DNS, drained, destroyed, its keys and markers removed.
+fn env_secs(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The legacy shutdown handshake: touch `<H>/runtime/MARKEDFORSHUTDOWN` on the webserver over
+/// SSH (through `sudo -S` with SERVERUSERPASSWORD on stdin when not root), whose per-minute
+/// MarkedForShutdown job removes its own datastore keys and halts; then wait, at most `wait`
+/// (legacy waited without bound), until SSH no longer shows the file. Returns whether the
+/// server went away in time; an unreachable server (a dead one) is not waited for.
+pub fn shut_down(ctx: &Ctx, ip: IpAddr, wait: Duration) -> Result<bool> {
+    let cfg = health::config_from(ctx, Duration::from_secs(5))?;
+    let text = ctx.settings()?;
+    let password = config::value(&text, "SERVERUSERPASSWORD").unwrap_or_default();
+    let file = health::webserver_home(ctx)
+        .join("runtime")
+        .join("MARKEDFORSHUTDOWN");
+    let file = crate::cloud::shell_word(&file.to_string_lossy());
+    let touch =
+        format!("if [ \"$(id -u)\" = 0 ]; then touch {file}; else sudo -S -p '' touch {file}; fi");
+    let (asked, _) = health::ssh(
+        ip,
+        &cfg,
+        &touch,
+        Some(format!("{password}\n").as_bytes()),
+        Duration::from_secs(5),
+    );
+    if !asked {
+        return Ok(false);
+    }
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let (ok, out) = health::ssh(ip, &cfg, &format!("/bin/ls {file}"), None, Duration::ZERO);
+        if !ok || out.trim().is_empty() {
+            return Ok(true);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// Take a webserver out: out of DNS, drained, asked to shut down (the MARKEDFORSHUTDOWN
+/// handshake), destroyed, its keys and markers removed.
 pub fn retire(
     ctx: &Ctx,
     store: &dyn Backend,
@@ -289,11 +335,22 @@ pub fn retire(
     }
     touch(rt.join(format!("IPREMOVED:{ip}")));
     if drain {
-        let secs = std::env::var("ADT_DNS_DRAIN_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(120);
-        std::thread::sleep(Duration::from_secs(secs));
+        std::thread::sleep(Duration::from_secs(env_secs("ADT_DNS_DRAIN_SECS", 120)));
+    }
+    if shut_down(
+        ctx,
+        ip,
+        Duration::from_secs(env_secs("ADT_SHUTDOWN_WAIT", 300)),
+    )? {
+        scaling_log(
+            ctx,
+            &format!("Webserver {name} ({ip}) has shut itself down"),
+        );
+    } else {
+        scaling_log(
+            ctx,
+            &format!("Webserver {name} ({ip}) did not shut itself down: destroying it anyway"),
+        );
     }
     cloud.destroy(name)?;
     for k in [

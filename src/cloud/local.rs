@@ -188,8 +188,16 @@ impl LocalCloud {
             .filter(|f| Path::new(f).exists())
             .map(|f| format!("mount --bind /dev/null {f}; "))
             .collect();
+        // The webserver's MarkedForShutdown job, as the server's own cron would run it: once
+        // `runtime/MARKEDFORSHUTDOWN` appears, log the shutdown and stop every service.
+        let events = self.state.join("events.log");
+        let watcher = format!(
+            "(while [ ! -e {rt}/MARKEDFORSHUTDOWN ]; do sleep 0.5; done; echo '{name} shutdown' >> {ev}; kill $(cat {d}/https.pid) $(cat {d}/sshd.pid)) </dev/null >/dev/null 2>&1 & ",
+            rt = rt.display(),
+            ev = events.display()
+        );
         let script = format!(
-            "mkdir -p {rt} && mount -t tmpfs adtlc {rt} && touch {rt}/WEBSERVER_READY && {}exec /usr/sbin/sshd -f {d}/sshd_config",
+            "mkdir -p {rt} && mount -t tmpfs adtlc {rt} && touch {rt}/WEBSERVER_READY && {}{watcher}exec /usr/sbin/sshd -f {d}/sshd_config",
             rc.concat(),
             rt = rt.display()
         );
@@ -255,7 +263,30 @@ impl LocalCloud {
             .stderr(Stdio::null())
             .status();
         let _ = std::fs::remove_dir_all(self.state.join("data").join(name));
-        std::fs::remove_file(self.servers_dir().join(name)).map_err(|e| Error::io(name, e))
+        std::fs::remove_file(self.servers_dir().join(name)).map_err(|e| Error::io(name, e))?;
+        self.event(&format!("{name} destroyed"));
+        Ok(())
+    }
+
+    fn event(&self, line: &str) {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.state.join("events.log"))
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+
+    /// What happened to the servers, one line each: `<name> shutdown` (a server acted on
+    /// MARKEDFORSHUTDOWN), `<name> destroyed`.
+    pub fn events(&self) -> Vec<String> {
+        std::fs::read_to_string(self.state.join("events.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// Remove every server and the hub (tests and the demo clean up with this).
