@@ -13,6 +13,7 @@ fn scale_down(
     prog: &str,
     pattern: &str,
     fixture: &str,
+    private: &str,
     want_destroy: &[&str],
 ) {
     let server = S3Server::start();
@@ -23,7 +24,7 @@ fn scale_down(
     h.add_settings(&format!("CLOUDHOST:{cloudhost}\nDNSCHOICE:local\nBUILDIDENTIFIER:prod1\nREGION:ch-gva-2\nNUMBERWS:2\n"));
     for k in [
         "INSTALLEDSUCCESSFULLY",
-        "webserverips/192.0.2.13",
+        &format!("webserverips/{private}"),
         "webserverpublicips/192.0.2.13",
     ] {
         assert!(h
@@ -85,17 +86,24 @@ fn scale_down(
         &["webserverips/*"],
     );
     assert_eq!(stdout(&l), "", "its markers are gone");
-    // Building on a real cloud is not implemented: a clear error, nothing created.
+    // Building needs SIZE (and the rest of the server's specification): a clear error and
+    // nothing created when it is missing (cloud_create.rs covers the builds).
     assert!(h
         .exec("providerscripts/utilities/ManuallyScale.sh", &["4"])
         .status
         .success());
+    let before = std::fs::read_to_string(&log).unwrap();
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("is not implemented by adt yet"),
+        stderr(&o).contains("SIZE is not set in the autoscaler's settings"),
         "{}",
         stderr(&o)
+    );
+    let after = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        after[before.len()..].lines().all(|l| l.contains("[list]")),
+        "only listed: {after}"
     );
 }
 
@@ -107,6 +115,7 @@ fn digitalocean_lists_and_destroys() {
         "doctl",
         "'compute droplet list -o json'",
         "do.json",
+        "10.0.0.13",
         &["doctl compute droplet delete 503 --force"],
     );
 }
@@ -119,6 +128,7 @@ fn exoscale_lists_and_destroys() {
         "exo",
         "'-O json compute instance list -z ch-gva-2'",
         "exo.json",
+        "192.0.2.13",
         &["exo compute instance delete -f -z ch-gva-2 i-3"],
     );
 }
@@ -131,6 +141,7 @@ fn linode_lists_and_destroys() {
         "linode-cli",
         "'--json linodes list'",
         "linode.json",
+        "192.168.1.13",
         &[
             "linode-cli linodes shutdown 73",
             "linode-cli linodes delete 73",
@@ -146,6 +157,7 @@ fn vultr_lists_and_destroys() {
         "vultr",
         "'instance list -o json'",
         "vultr.json",
+        "10.1.96.13",
         &["vultr instance delete u-3"],
     );
 }

@@ -15,6 +15,7 @@
 use super::health;
 use crate::cli::Ctx;
 use crate::cloud::local::LocalCloud;
+use crate::cloud::servers::{Server, ServerSpec};
 use crate::config;
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
@@ -27,17 +28,29 @@ const LOCK_TTL: u64 = 30 * 60;
 
 pub enum Cloud {
     Local(LocalCloud),
-    /// A cloud host's CLI (listing and destroying; building is not implemented yet).
-    Cli(std::cell::RefCell<crate::cloud::servers::CliCloud>, String),
+    /// A cloud host's CLI, and the site name (second label of WEBSITEURL).
+    Cli(std::sync::Mutex<crate::cloud::servers::CliCloud>, String),
 }
 
 impl Cloud {
     pub fn open(ctx: &Ctx) -> Result<Cloud> {
+        Cloud::open_as(ctx, "")
+    }
+
+    /// The cloud named `cloudhost` (the provider scripts' argument; empty: the CLOUDHOST
+    /// setting). As legacy, a marker file in the home (`DROPLET`, `LINODE`…) wins.
+    pub fn open_as(ctx: &Ctx, cloudhost: &str) -> Result<Cloud> {
         let text = ctx.settings()?;
         let v = |k: &str| config::value(&text, k).unwrap_or_default();
         use crate::cloud::servers::{CliCloud, Host};
         let site = v("WEBSITEURL").split('.').nth(1).unwrap_or("").to_string();
-        let host = match v("CLOUDHOST").as_str() {
+        let setting = v("CLOUDHOST");
+        let cloudhost = if cloudhost.is_empty() {
+            setting.as_str()
+        } else {
+            cloudhost
+        };
+        let host = match cloudhost {
             "local" => {
                 return Ok(Cloud::Local(LocalCloud {
                     state: std::env::var_os("ADT_LOCAL_CLOUD")
@@ -70,7 +83,40 @@ impl Cloud {
             cli: crate::cloud::Cli::default(),
             zone: v("REGION"),
         };
-        Ok(Cloud::Cli(std::cell::RefCell::new(cli), site))
+        Ok(Cloud::Cli(std::sync::Mutex::new(cli), site))
+    }
+
+    /// Every server the cloud lists (the local cloud's: public = private).
+    pub fn servers(&self) -> Result<Vec<Server>> {
+        match self {
+            Cloud::Local(c) => Ok(c
+                .list()?
+                .into_iter()
+                .map(|(name, ip)| Server {
+                    id: name.clone(),
+                    name,
+                    public: Some(ip),
+                    private: Some(ip),
+                })
+                .collect()),
+            Cloud::Cli(c, _) => lock(c).list(),
+        }
+    }
+
+    /// Destroy a server as listed by [`Cloud::servers`].
+    pub fn destroy_server(&self, s: &Server) -> Result<()> {
+        match self {
+            Cloud::Local(c) => c.destroy(&s.name),
+            Cloud::Cli(c, _) => lock(c).destroy(s),
+        }
+    }
+
+    /// The cloud host's CLI driver (None on the local cloud).
+    pub fn cli(&self) -> Option<std::sync::MutexGuard<'_, crate::cloud::servers::CliCloud>> {
+        match self {
+            Cloud::Local(_) => None,
+            Cloud::Cli(c, _) => Some(lock(c)),
+        }
     }
 
     /// This build's webservers: (name, public ip).
@@ -83,8 +129,7 @@ impl Cloud {
                     n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}"))
                 })
                 .collect()),
-            Cloud::Cli(c, site) => Ok(c
-                .borrow_mut()
+            Cloud::Cli(c, site) => Ok(lock(c)
                 .list()?
                 .into_iter()
                 .filter(|s| crate::cloud::servers::is_our_webserver(&s.name, site, build_id))
@@ -92,17 +137,41 @@ impl Cloud {
                 .collect()),
         }
     }
-    pub fn create(&self, name: &str) -> Result<IpAddr> {
-        match self {
-            Cloud::Local(c) => c.create(name),
-            Cloud::Cli(c, _) => c.borrow_mut().create(name),
+    /// Create a webserver (on a cloud host, as `spec` says); returns it with its IPs.
+    pub fn create(&self, name: &str, spec: Option<&ServerSpec>) -> Result<Server> {
+        match (self, spec) {
+            (Cloud::Local(c), _) => {
+                let ip = c.create(name)?;
+                Ok(Server {
+                    id: name.into(),
+                    name: name.into(),
+                    public: Some(ip),
+                    private: Some(ip),
+                })
+            }
+            (Cloud::Cli(c, _), Some(spec)) => crate::cloud::servers::create_and_wait(c, spec),
+            (Cloud::Cli(..), None) => {
+                Err(Error::Config(format!("no server specification for {name}")))
+            }
         }
     }
+
+    /// A cloud host's server specification for a new webserver (None on the local cloud).
+    pub fn spec(&self, ctx: &Ctx, name: &str) -> Result<Option<ServerSpec>> {
+        match self {
+            Cloud::Local(_) => Ok(None),
+            Cloud::Cli(c, _) => {
+                let host = lock(c).host;
+                ServerSpec::from_settings(ctx, host, name).map(Some)
+            }
+        }
+    }
+
     pub fn destroy(&self, name: &str) -> Result<()> {
         match self {
             Cloud::Local(c) => c.destroy(name),
             Cloud::Cli(c, _) => {
-                let mut c = c.borrow_mut();
+                let mut c = lock(c);
                 let server = c
                     .list()?
                     .into_iter()
@@ -112,6 +181,10 @@ impl Cloud {
             }
         }
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn now() -> u64 {
@@ -216,8 +289,11 @@ fn touch(p: PathBuf) {
     let _ = std::fs::write(p, "");
 }
 
-/// Build one webserver: create it, publish and protect it, wait (bounded) until it is healthy,
-/// then put it in DNS. On failure it is destroyed again.
+/// Build one webserver: create it, publish and protect it, wait (bounded: `ADT_BUILD_WAIT`
+/// seconds, default 90 on the local cloud and 1500 on a cloud host) until it is healthy, then put
+/// it in DNS. On failure it is destroyed again. Legacy bookkeeping: `runtime/beingbuiltips/<private>`,
+/// `runtime/beingbuiltpublicips/<public>`, `runtime/protectedfromtermination/<public>`, and the
+/// datastore markers `webserverips/<private>`, `webserverpublicips/<public>`.
 pub fn build_webserver(
     ctx: &Ctx,
     store: &dyn Backend,
@@ -226,20 +302,58 @@ pub fn build_webserver(
     build_id: &str,
 ) -> Result<IpAddr> {
     let name = webserver_name(url, build_id);
-    scaling_log(ctx, &format!("Building webserver {name}"));
-    let ip = cloud.create(&name)?;
-    let rt = ctx.home.join("runtime");
-    for d in [
-        "beingbuiltips",
-        "beingbuiltpublicips",
-        "protectedfromtermination",
-    ] {
-        touch(rt.join(d).join(ip.to_string()));
+    let spec = cloud.spec(ctx, &name)?;
+    if let Some(s) = &spec {
+        if !s.snapshot && s.user_data.is_none() {
+            return legacy_build(ctx, cloud, build_id);
+        }
     }
-    store.put_bytes(&format!("webserverips/{ip}"), b"")?;
-    store.put_bytes(&format!("webserverpublicips/{ip}"), b"")?;
+    scaling_log(ctx, &format!("Building webserver {name}"));
+    let server = cloud.create(&name, spec.as_ref())?;
+    let (Some(ip), Some(private)) = (server.public, server.private.or(server.public)) else {
+        let _ = cloud.destroy(&name);
+        return Err(Error::Store(format!(
+            "webserver {name} came up without an IP"
+        )));
+    };
+    scaling_log(
+        ctx,
+        &format!("Webserver {name} has IP {ip} (private {private})"),
+    );
+    let rt = ctx.home.join("runtime");
+    touch(rt.join("beingbuiltips").join(private.to_string()));
+    touch(rt.join("beingbuiltpublicips").join(ip.to_string()));
+    touch(rt.join("protectedfromtermination").join(ip.to_string()));
+    let unmark = || {
+        let _ = std::fs::remove_file(rt.join("beingbuiltips").join(private.to_string()));
+        let _ = std::fs::remove_file(rt.join("beingbuiltpublicips").join(ip.to_string()));
+    };
+    let published = store
+        .put_bytes(&format!("webserverips/{private}"), b"")
+        .and_then(|()| store.put_bytes(&format!("webserverpublicips/{ip}"), b""));
+    let provisioned = published.and_then(|()| match &spec {
+        Some(s) if s.snapshot => crate::cloud::provision::push_settings(ctx, ip, private),
+        _ => Ok(()),
+    });
+    if let Err(e) = provisioned {
+        unmark();
+        scaling_log(
+            ctx,
+            &format!("Webserver {name} ({ip}) failed: {e}; destroying it"),
+        );
+        let _ = retire(ctx, store, cloud, &name, ip, false);
+        return Err(e);
+    }
     let cfg = health::config_from(ctx, Duration::from_secs(3))?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let wait = env_secs(
+        "ADT_BUILD_WAIT",
+        if matches!(cloud, Cloud::Local(_)) {
+            90
+        } else {
+            1500
+        },
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(wait);
     let healthy = loop {
         if health::check(ip, &cfg).alive() {
             break true;
@@ -247,11 +361,13 @@ pub fn build_webserver(
         if std::time::Instant::now() > deadline {
             break false;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(if matches!(cloud, Cloud::Local(_)) {
+            500
+        } else {
+            10_000
+        }));
     };
-    for d in ["beingbuiltips", "beingbuiltpublicips"] {
-        let _ = std::fs::remove_file(rt.join(d).join(ip.to_string()));
-    }
+    unmark();
     if !healthy {
         scaling_log(
             ctx,
@@ -315,6 +431,56 @@ pub fn shut_down(ctx: &Ctx, ip: IpAddr, wait: Duration) -> Result<bool> {
     }
 }
 
+/// A regular build on a cloud host (no snapshot, no cloud-init user data) is the legacy SSH
+/// bootstrap: run the machine's own `autoscaler/BuildWebserver.sh` (which calls our
+/// CreateServer, GetServerIPAddresses, AddIPToDNS… drop-ins), one at a time, bounded by
+/// `ADT_BUILD_WAIT` (default 1500 s), and find the server it made by comparing the cloud's
+/// listings before and after.
+fn legacy_build(ctx: &Ctx, cloud: &Cloud, build_id: &str) -> Result<IpAddr> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = lock(&ONE_AT_A_TIME);
+    let script = ctx.home.join("autoscaler/BuildWebserver.sh");
+    if !script.is_file() {
+        return Err(Error::Config(format!(
+            "a regular (non-snapshot) build needs the legacy SSH bootstrap {}, which is not on this machine; set SNAPAUTOSCALE:1 with SNAPSHOTID, or provide runtime/cloud-init/webserver.yaml",
+            script.display()
+        )));
+    }
+    let before = cloud.webservers(build_id)?;
+    scaling_log(
+        ctx,
+        &format!("Building a webserver with {}", script.display()),
+    );
+    let wait = Duration::from_secs(env_secs("ADT_BUILD_WAIT", 1500));
+    let (ok, _) = health::run_bounded(
+        std::process::Command::new("/bin/sh")
+            .arg(&script)
+            .env("HOME", &ctx.home)
+            .current_dir(&ctx.home),
+        None,
+        wait,
+    );
+    let new: Vec<_> = cloud
+        .webservers(build_id)?
+        .into_iter()
+        .filter(|s| !before.contains(s))
+        .collect();
+    match (ok, new.first()) {
+        (true, Some((name, ip))) => {
+            scaling_log(
+                ctx,
+                &format!("{} built webserver {name} ({ip})", script.display()),
+            );
+            Ok(*ip)
+        }
+        _ => Err(Error::Store(format!(
+            "{} did not build a webserver (see its logs under {}/logs)",
+            script.display(),
+            ctx.home.display()
+        ))),
+    }
+}
+
 /// Take a webserver out: out of DNS, drained, asked to shut down (the MARKEDFORSHUTDOWN
 /// handshake), destroyed, its keys and markers removed.
 pub fn retire(
@@ -352,19 +518,26 @@ pub fn retire(
             &format!("Webserver {name} ({ip}) did not shut itself down: destroying it anyway"),
         );
     }
+    // Its private IP (the keys of webserverips/ and bootedwebserverips/), before it is gone.
+    let private = cloud
+        .servers()
+        .ok()
+        .and_then(|v| v.into_iter().find(|s| s.name == name))
+        .and_then(|s| s.private)
+        .unwrap_or(ip);
     cloud.destroy(name)?;
     for k in [
-        "webserverips",
-        "webserverpublicips",
-        "bootedwebserverips",
-        "shuttingdownwebserverips",
+        format!("webserverips/{private}"),
+        format!("webserverpublicips/{ip}"),
+        format!("bootedwebserverips/{private}"),
+        format!("shuttingdownwebserverips/{ip}"),
     ] {
-        store.delete(&format!("{k}/{ip}"))?;
+        store.delete(&k)?;
     }
     for f in [
         format!("IPREMOVED:{ip}"),
         format!("protectedfromtermination/{ip}"),
-        format!("beingbuiltips/{ip}"),
+        format!("beingbuiltips/{private}"),
         format!("beingbuiltpublicips/{ip}"),
     ] {
         let _ = std::fs::remove_file(rt.join(f));
@@ -483,8 +656,20 @@ pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
             ctx,
             &format!("{} webservers are wanted, {} exist", p.wanted, p.have.len()),
         );
-        for _ in 0..p.build {
-            build_webserver(ctx, store.as_ref(), &cloud, &url, &build_id)?;
+        // All missing webservers are built at once (legacy built one per autoscaler boot).
+        let built: Vec<Result<IpAddr>> = std::thread::scope(|s| {
+            let jobs: Vec<_> = (0..p.build)
+                .map(|_| s.spawn(|| build_webserver(ctx, store.as_ref(), &cloud, &url, &build_id)))
+                .collect();
+            jobs.into_iter()
+                .map(|j| {
+                    j.join()
+                        .unwrap_or_else(|_| Err(Error::Store("a build thread panicked".into())))
+                })
+                .collect()
+        });
+        if let Some(e) = built.into_iter().find_map(|r| r.err()) {
+            return Err(e);
         }
         for (n, ip) in &p.destroy {
             retire(ctx, store.as_ref(), &cloud, n, *ip, true)?;
@@ -582,7 +767,16 @@ pub fn monitor_for_slow_builds(ctx: &Ctx, now: SystemTime) -> Result<String> {
     let rt = ctx.home.join("runtime");
     let cloud = Cloud::open(ctx)?;
     let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
-    let servers = cloud.webservers(&build_id)?;
+    let ours: Vec<String> = cloud
+        .webservers(&build_id)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let servers: Vec<Server> = cloud
+        .servers()?
+        .into_iter()
+        .filter(|s| ours.contains(&s.name))
+        .collect();
     let mut out = String::new();
     for e in std::fs::read_dir(rt.join("beingbuiltips"))
         .into_iter()
@@ -606,9 +800,17 @@ pub fn monitor_for_slow_builds(ctx: &Ctx, now: SystemTime) -> Result<String> {
             &format!("WEBSERVER {ip} IS A SLOW BUILD: destroying it"),
         );
         out.push_str(&format!("WEBSERVER {ip} IS A SLOW BUILD\n"));
-        match servers.iter().find(|(_, s)| *s == ip) {
-            Some((n, _)) => retire(ctx, store.as_ref(), &cloud, n, ip, false)?,
-            None => {
+        // The marker is named by the private IP (legacy); the server goes by its public one.
+        match servers
+            .iter()
+            .find(|s| s.private == Some(ip) || s.public == Some(ip))
+        {
+            Some(Server {
+                name,
+                public: Some(public),
+                ..
+            }) => retire(ctx, store.as_ref(), &cloud, name, *public, false)?,
+            _ => {
                 let _ = std::fs::remove_file(e.path());
                 let _ = std::fs::remove_file(rt.join("beingbuiltpublicips").join(ip.to_string()));
             }

@@ -134,19 +134,24 @@ impl LocalCloud {
     pub fn create(&self, name: &str) -> Result<IpAddr> {
         std::fs::create_dir_all(self.servers_dir())
             .map_err(|e| Error::io(self.servers_dir().display(), e))?;
-        let n = self.free_slot()?;
+        // Claim a slot under a lock, so concurrent creates (threads or processes) differ.
+        let (n, ip) = {
+            let lock = crate::fsutil::open_lock_file(&self.state.join("slots.lock"))?;
+            lock.lock().map_err(|e| Error::io("slots.lock", e))?;
+            let n = self.free_slot()?;
+            let ip: IpAddr = format!("{SUBNET}.{n}").parse().expect("ip");
+            crate::fsutil::write_atomic(
+                &self.servers_dir().join(name),
+                format!("{n} {ip}\n").as_bytes(),
+                None,
+            )?;
+            Self::attach(&format!("adtlc{n}"), n)?;
+            (n, ip)
+        };
         let ns = format!("adtlc{n}");
         let dir = self.state.join("data").join(name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
         let d = dir.to_string_lossy().into_owned();
-        // Claim the slot first, so a concurrent create cannot take it.
-        let ip: IpAddr = format!("{SUBNET}.{n}").parse().expect("ip");
-        crate::fsutil::write_atomic(
-            &self.servers_dir().join(name),
-            format!("{n} {ip}\n").as_bytes(),
-            None,
-        )?;
-        Self::attach(&ns, n)?;
         run(&[
             "ssh-keygen",
             "-q",

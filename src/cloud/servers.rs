@@ -1,7 +1,10 @@
 //! The cloud hosts' server operations through their CLIs (JSON output, exact matching): list
-//! this build's webservers with their public and private IPs, and destroy one. Creating a
-//! webserver on a real cloud (the legacy BuildWebserver's provisioning over SSH, or cloud-init)
-//! is not implemented yet.
+//! servers with their public and private IPs, create one with the legacy CreateServer command
+//! lines (from a snapshot, from an OS image with cloud-init user data, or bare for the legacy
+//! SSH bootstrap), and destroy one.
+//!
+//! Exoscale: the 2022 scripts drove compute through CloudStack's `cs`, an API Exoscale has
+//! retired; this uses `exo compute` (as the newer generation does).
 
 use super::{json, Cli};
 use crate::error::{Error, Result};
@@ -159,12 +162,334 @@ impl CliCloud {
         }
     }
 
-    pub fn create(&mut self, name: &str) -> Result<IpAddr> {
-        Err(Error::Config(format!(
-            "building webserver {name} on {:?} is not implemented by adt yet (only CLOUDHOST:local)",
-            self.host
-        )))
+    /// Create a server with the legacy CreateServer command line of this cloud (JSON output
+    /// asked for where the CLI has it). Returns the CLI's output; the server's IPs come later
+    /// (see [`create_and_wait`]).
+    pub fn create(&mut self, spec: &ServerSpec) -> Result<String> {
+        let name = spec.name.as_str();
+        match self.host {
+            Host::DigitalOcean => {
+                let mut args = vec![
+                    "compute",
+                    "droplet",
+                    "create",
+                    name,
+                    "--size",
+                    &spec.size,
+                    "--image",
+                    &spec.image,
+                    "--region",
+                    &spec.region,
+                    "--ssh-keys",
+                    &spec.key_id,
+                    "--enable-private-networking",
+                ];
+                let ud;
+                if let Some(f) = &spec.user_data {
+                    ud = f.to_string_lossy().into_owned();
+                    args.extend(["--user-data-file", &ud]);
+                }
+                args.extend(["-o", "json"]);
+                self.cli.change("doctl", &args)
+            }
+            Host::Exoscale => {
+                if !spec.size.contains('.') {
+                    return Err(Error::Config(format!(
+                        "SIZE {:?} is not an Exoscale instance type (such as standard.medium); the 2022 disk-size offerings belonged to the retired CloudStack API",
+                        spec.size
+                    )));
+                }
+                let zone = self.zone.clone();
+                // The private network the legacy created on first use ("adt", 10.0.0.10-40).
+                if self
+                    .cli
+                    .query(
+                        "exo",
+                        &["compute", "private-network", "show", "adt", "-z", &zone],
+                    )
+                    .is_err()
+                {
+                    self.cli.change(
+                        "exo",
+                        &[
+                            "compute",
+                            "private-network",
+                            "create",
+                            "adt",
+                            "-z",
+                            &zone,
+                            "--start-ip",
+                            "10.0.0.10",
+                            "--end-ip",
+                            "10.0.0.40",
+                            "--netmask",
+                            "255.255.255.0",
+                        ],
+                    )?;
+                }
+                let visibility = if spec.snapshot { "private" } else { "public" };
+                let mut args = vec![
+                    "-O",
+                    "json",
+                    "compute",
+                    "instance",
+                    "create",
+                    name,
+                    "-z",
+                    &zone,
+                    "--instance-type",
+                    &spec.size,
+                    "--template",
+                    &spec.image,
+                    "--template-visibility",
+                    visibility,
+                    "--ssh-key",
+                    &spec.key_id,
+                    "--security-group",
+                    "adt",
+                    "--private-network",
+                    "adt",
+                ];
+                let ud;
+                if let Some(f) = &spec.user_data {
+                    ud = f.to_string_lossy().into_owned();
+                    args.extend(["--cloud-init", &ud]);
+                }
+                self.cli.change("exo", &args)
+            }
+            Host::Linode => {
+                if spec.user_data.is_some() {
+                    return Err(Error::Config(
+                        "linode-cli takes user data only on its command line, where secrets would show: use a snapshot (SNAPAUTOSCALE:1) on Linode".into(),
+                    ));
+                }
+                let label: String = name.chars().take(32).collect();
+                let image = if spec.snapshot {
+                    format!("private/{}", spec.image)
+                } else {
+                    spec.image.clone()
+                };
+                let mut args = vec![
+                    "--json",
+                    "linodes",
+                    "create",
+                    "--root_pass",
+                    &spec.root_password,
+                    "--region",
+                    &spec.region,
+                    "--image",
+                    &image,
+                    "--type",
+                    &spec.size,
+                    "--group",
+                    "Agile Deployment Toolkit",
+                    "--label",
+                    &label,
+                ];
+                if !spec.public_key.is_empty() {
+                    args.extend(["--authorized_keys", &spec.public_key]);
+                }
+                let out = self.cli.change("linode-cli", &args)?;
+                let id = if self.cli.dry_run {
+                    "<id>".to_string()
+                } else {
+                    json(&out, "linode-cli linodes create")?
+                        .get(0)
+                        .map(|l| l["id"].to_string())
+                        .ok_or_else(|| Error::Store("linode-cli linodes create: no id".into()))?
+                };
+                let ip = self.cli.change(
+                    "linode-cli",
+                    &[
+                        "linodes", "ip-add", &id, "--type", "ipv4", "--public", "false",
+                    ],
+                )?;
+                Ok(out + &ip)
+            }
+            Host::Vultr => {
+                if spec.user_data.is_some() {
+                    return Err(Error::Config(
+                        "the vultr CLI takes user data only on its command line, where secrets would show: use a snapshot (SNAPAUTOSCALE:1) on Vultr".into(),
+                    ));
+                }
+                let os;
+                let image = if spec.snapshot {
+                    format!("--snapshot={}", spec.image)
+                } else {
+                    os = self.vultr_os_id(&spec.image)?;
+                    format!("--os={os}")
+                };
+                self.cli.change(
+                    "vultr",
+                    &[
+                        "instance",
+                        "create",
+                        &format!("--label={name}"),
+                        &format!("--region={}", spec.region),
+                        &format!("--plan={}", spec.size),
+                        &image,
+                        "--private-network=true",
+                        "--ipv6=false",
+                        "-s",
+                        &spec.key_id,
+                        "-o",
+                        "json",
+                    ],
+                )
+            }
+        }
     }
+
+    /// Vultr's id for an OS name such as `Ubuntu 22.04 x64` (legacy: `vultr os list | grep`).
+    fn vultr_os_id(&mut self, os: &str) -> Result<String> {
+        let v = json(
+            &self.cli.query("vultr", &["os", "list", "-o", "json"])?,
+            "vultr os list",
+        )?;
+        let words: Vec<&str> = os.split_whitespace().collect();
+        v["os"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| {
+                let n = o["name"].as_str().unwrap_or("");
+                words.iter().all(|w| n.contains(w))
+            })
+            .map(|o| o["id"].to_string())
+            .ok_or_else(|| Error::Config(format!("Vultr has no OS named like {os:?}")))
+    }
+}
+
+/// What a new server is made from: the legacy CreateServer arguments, from the autoscaler's
+/// settings (SIZE, REGION, KEYID, BUILDOS, BUILDOSVERSION, SNAPAUTOSCALE, SNAPSHOTID).
+#[derive(Clone, Debug, Default)]
+pub struct ServerSpec {
+    pub name: String,
+    pub region: String,
+    pub size: String,
+    /// OS image (or, with `snapshot`, the snapshot's id).
+    pub image: String,
+    pub snapshot: bool,
+    pub key_id: String,
+    /// Linode's root password (legacy: CLOUDHOSTPASSWORD or a hard-coded default; here a
+    /// random one unless given, since SSH uses the fleet key).
+    pub root_password: String,
+    /// The fleet's public key (Linode's `--authorized_keys`).
+    pub public_key: String,
+    /// Cloud-init user data (newer generation: `runtime/cloud-init/webserver.yaml`).
+    pub user_data: Option<std::path::PathBuf>,
+}
+
+/// The OS image name each cloud wants for BUILDOS/BUILDOSVERSION (legacy
+/// GetOperatingSystemVersion, and Linode's mapping in CreateServer).
+pub fn os_image(host: Host, os: &str, version: &str) -> String {
+    let os = os.to_lowercase();
+    let cap = |s: &str| {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default()
+    };
+    match host {
+        Host::DigitalOcean => format!("{os}-{}-x64", version.replace('.', "-")),
+        Host::Linode => format!("linode/{os}{version}"),
+        Host::Vultr => format!("{} {version} x64", cap(&os)),
+        Host::Exoscale => format!("Linux {} {version}", cap(&os)),
+    }
+}
+
+fn random_password() -> String {
+    let mut b = [0u8; 256];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    let p: String = b
+        .iter()
+        .map(|x| *x as char)
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(28)
+        .collect();
+    format!("{p}#A9")
+}
+
+impl ServerSpec {
+    pub fn from_settings(ctx: &crate::cli::Ctx, host: Host, name: &str) -> Result<ServerSpec> {
+        let text = ctx.settings()?;
+        let v = |k: &str| crate::config::value(&text, k).unwrap_or_default();
+        let snapshot_id = v("SNAPSHOTID");
+        let snapshot = !snapshot_id.is_empty()
+            && crate::config::check_value(&text, "SNAPAUTOSCALE:1") == "1\n";
+        if snapshot_id.is_empty() && v("SNAPAUTOSCALE") != "0" {
+            // As legacy CreateServer: no snapshot, so no snapshot autoscaling.
+            crate::config::store_value(&ctx.settings_path(), "SNAPAUTOSCALE", Some("0"), false)?;
+        }
+        let user_data = ctx.home.join("runtime/cloud-init/webserver.yaml");
+        let public_key = std::fs::read_to_string(ctx.home.join(".ssh").join(format!(
+            "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+            v("ALGORITHM")
+        )))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+        let spec = ServerSpec {
+            name: name.into(),
+            region: v("REGION"),
+            size: v("SIZE"),
+            image: if snapshot {
+                snapshot_id
+            } else {
+                os_image(host, &v("BUILDOS"), &v("BUILDOSVERSION"))
+            },
+            snapshot,
+            key_id: v("KEYID"),
+            root_password: random_password(),
+            public_key,
+            user_data: (!snapshot && user_data.is_file()).then_some(user_data),
+        };
+        for (what, val) in [
+            ("SIZE", &spec.size),
+            ("REGION", &spec.region),
+            ("KEYID", &spec.key_id),
+        ] {
+            if val.is_empty() && !(what == "KEYID" && host == Host::Linode) {
+                return Err(Error::Config(format!(
+                    "{what} is not set in the autoscaler's settings"
+                )));
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// Create a server and wait (bounded: 15 polls 20 s apart, as legacy; `ADT_IP_POLL_SECS`
+/// changes the interval) until the cloud lists it with a public IP. A server that never gets
+/// one is destroyed (legacy leaked it).
+pub fn create_and_wait(cloud: &std::sync::Mutex<CliCloud>, spec: &ServerSpec) -> Result<Server> {
+    let lock = || cloud.lock().unwrap_or_else(|e| e.into_inner());
+    lock().create(spec)?;
+    let every = std::env::var("ADT_IP_POLL_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    for attempt in 0..15 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(every));
+        }
+        if let Some(s) = lock().list()?.into_iter().find(|s| s.name == spec.name) {
+            if s.public.is_some() {
+                return Ok(s);
+            }
+        }
+    }
+    let mut c = lock();
+    if let Some(s) = c.list()?.into_iter().find(|s| s.name == spec.name) {
+        let _ = c.destroy(&s);
+    }
+    Err(Error::Store(format!(
+        "server {} did not come online with an IP",
+        spec.name
+    )))
 }
 
 /// Whether a server name is one of this build's webservers:

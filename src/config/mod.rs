@@ -127,12 +127,18 @@ pub fn store_value(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io(path.display(), e)),
     };
+    let out = stored(&text, key, value, webserver_variant);
+    fsutil::write_atomic(path, out.as_bytes(), None)
+}
+
+/// The settings text after StoreConfigValue KEY [VALUE] (see [`store_value`]).
+pub fn stored(text: &str, key: &str, value: Option<&str>, webserver_variant: bool) -> String {
     let drop = match value {
         Some(_) => bre::Pattern::new(&format!(".*{key}:")),
         None => bre::Pattern::new(&format!(".*{key}$")),
     };
     let mut out = String::with_capacity(text.len() + key.len() + 16);
-    for l in lines(&text) {
+    for l in lines(text) {
         if l.contains(':') && (key.is_empty() || !drop.is_match(l)) {
             let l = if webserver_variant && !key.is_empty() {
                 l.strip_prefix(' ').unwrap_or(l)
@@ -151,7 +157,7 @@ pub fn store_value(
         }
         out.push('\n');
     }
-    fsutil::write_atomic(path, out.as_bytes(), None)
+    out
 }
 
 /// StoreDatabaseCredentials NAME PASSWORD USER: the three lines, in a file of mode 0600.

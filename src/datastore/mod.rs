@@ -42,7 +42,7 @@ pub enum Precondition {
 }
 
 /// What a datastore can do. Keys are object names inside the bucket (`webserverips/10.0.0.5`).
-pub trait Backend {
+pub trait Backend: Send + Sync {
     /// `s3://bucket` or `local:/dir/bucket`, for messages.
     fn describe(&self) -> String;
     fn bucket_name(&self) -> &str;
