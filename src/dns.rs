@@ -24,6 +24,10 @@ pub struct Record {
 }
 
 pub trait Provider {
+    /// The provider's id of the zone (Cloudflare's; the others have none).
+    fn zone(&mut self) -> Result<Option<String>> {
+        Ok(None)
+    }
     fn list(&mut self, name: &str) -> Result<Vec<Record>>;
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()>;
     fn delete(&mut self, name: &str, record: &Record) -> Result<()>;
@@ -194,6 +198,9 @@ impl Cloudflare {
 }
 
 impl Provider for Cloudflare {
+    fn zone(&mut self) -> Result<Option<String>> {
+        self.zone_id().map(Some)
+    }
     fn list(&mut self, name: &str) -> Result<Vec<Record>> {
         let z = self.zone_id()?;
         let mut out = Vec::new();
@@ -454,21 +461,37 @@ pub fn open(ctx: &Ctx) -> Result<(String, Box<dyn Provider>)> {
     if url.is_empty() {
         return Err(Error::Config("WEBSITEURL is not set".into()));
     }
+    // DNSSECURITYKEY, fields joined by ':' (a `key:secret` value survives).
+    let key = config::extract_values(&text, "DNSSECURITYKEY", true)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .replace(' ', ":");
+    let p = provider(ctx, &v("DNSCHOICE"), &url, &v("DNSUSERNAME"), &key, None)?;
+    Ok((url, p))
+}
+
+/// The DNS provider `choice` for the zone of `url` (the URL minus its first label), with the
+/// Cloudflare account `user`/`key` and, if known, the zone's id.
+pub fn provider(
+    ctx: &Ctx,
+    choice: &str,
+    url: &str,
+    user: &str,
+    key: &str,
+    zone_id: Option<&str>,
+) -> Result<Box<dyn Provider>> {
     let zone = url
         .split_once('.')
         .map(|(_, z)| z.to_string())
         .unwrap_or_default();
-    let provider: Box<dyn Provider> = match v("DNSCHOICE").as_str() {
+    Ok(match choice {
         "cloudflare" => {
-            // DNSSECURITYKEY, fields joined by ':' (a `key:secret` value survives).
-            let key = config::extract_values(&text, "DNSSECURITYKEY", true)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .replace(' ', ":");
             let api = std::env::var("ADT_CLOUDFLARE_API")
                 .unwrap_or_else(|_| "https://api.cloudflare.com/client/v4".into());
-            Box::new(Cloudflare::new(&api, &v("DNSUSERNAME"), &key, &zone))
+            let mut c = Cloudflare::new(&api, user, key, &zone);
+            c.zone_id = zone_id.filter(|z| !z.is_empty()).map(str::to_string);
+            Box::new(c)
         }
         "local" => Box::new(Local {
             dir: std::env::var_os("ADT_LOCAL_DNS_DIR")
@@ -482,7 +505,7 @@ pub fn open(ctx: &Ctx) -> Result<(String, Box<dyn Provider>)> {
                 "linode" => CloudDns::Linode,
                 _ => CloudDns::Vultr,
             },
-            domain: zone.clone(),
+            domain: zone,
             cli: crate::cloud::Cli::default(),
         }),
         other => {
@@ -490,8 +513,7 @@ pub fn open(ctx: &Ctx) -> Result<(String, Box<dyn Provider>)> {
                 "DNS provider {other:?} is not implemented by adt (cloudflare, digitalocean, exoscale, linode, vultr and local are)"
             )))
         }
-    };
-    Ok((url, provider))
+    })
 }
 
 fn installed(ctx: &Ctx) -> Result<bool> {
@@ -579,4 +601,109 @@ pub fn remove_ip(ctx: &Ctx, ip: &str) -> Outcome {
         Ok(())
     })();
     Outcome::from_result(ctx, r.map(|()| ""))
+}
+
+// ---------- the provider scripts (providerscripts/dns/*.sh) ----------
+//
+// Positional contracts as legacy (note their different argument orders). The key arrives on
+// argv because legacy callers pass it there; it goes no further (curl reads it on stdin).
+// Like the legacy scripts they exit 0 when the provider cannot be asked (reason on stderr).
+// AddRecord and DeleteRecord print nothing (legacy printed the provider's raw answer, which no
+// caller reads). Fixed: IPs match exactly (legacy grepped substrings) and Cloudflare lists
+// every page (legacy: the first 20 records).
+
+fn script(ctx: &Ctx, r: Result<String>) -> Outcome {
+    match r {
+        Ok(s) => Outcome::ok(s),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome::ok("")
+        }
+    }
+}
+
+fn lines_of(v: impl Iterator<Item = String>) -> String {
+    v.map(|l| l + "\n").collect()
+}
+
+/// GetZoneID ZONENAME USER KEY DNSCHOICE: Cloudflare's zone id (nothing for other providers).
+pub fn zone_id_script(ctx: &Ctx, zone: &str, user: &str, key: &str, choice: &str) -> Outcome {
+    script(
+        ctx,
+        (|| {
+            let mut p = provider(ctx, choice, &format!("www.{zone}"), user, key, None)?;
+            Ok(lines_of(p.zone()?.into_iter()))
+        })(),
+    )
+}
+
+/// GetRecordID ZONEID URL IP USER KEY DNSCHOICE: the ids of the A records of URL with this IP.
+pub fn record_id_script(ctx: &Ctx, a: &[&str; 6]) -> Outcome {
+    let [zone_id, url, ip, user, key, choice] = *a;
+    script(
+        ctx,
+        (|| {
+            let ip = crate::ips::parse_ip(ip)?;
+            let mut p = provider(ctx, choice, url, user, key, Some(zone_id))?;
+            Ok(lines_of(
+                p.list(url)?
+                    .into_iter()
+                    .filter(|r| r.ip == ip)
+                    .map(|r| r.id),
+            ))
+        })(),
+    )
+}
+
+/// GetIPAddresses ZONEID URL USER KEY DNSCHOICE: the A records' IPs, one per line.
+pub fn ip_addresses_script(ctx: &Ctx, a: &[&str; 5]) -> Outcome {
+    let [zone_id, url, user, key, choice] = *a;
+    script(
+        ctx,
+        (|| {
+            let mut p = provider(ctx, choice, url, user, key, Some(zone_id))?;
+            Ok(lines_of(p.list(url)?.into_iter().map(|r| r.ip.to_string())))
+        })(),
+    )
+}
+
+/// AddRecord ZONEID USER KEY URL IP DNSCHOICE: one A record, TTL 120 (Cloudflare: proxied).
+pub fn add_record_script(ctx: &Ctx, a: &[&str; 6]) -> Outcome {
+    let [zone_id, user, key, url, ip, choice] = *a;
+    script(
+        ctx,
+        (|| {
+            let ip = crate::ips::parse_ip(ip)?;
+            let mut p = provider(ctx, choice, url, user, key, Some(zone_id))?;
+            p.add(url, ip)?;
+            Ok(String::new())
+        })(),
+    )
+}
+
+/// DeleteRecord ZONEID RECORDID USER KEY DNSCHOICE: the domain comes from this machine's
+/// WEBSITEURL (as legacy).
+pub fn delete_record_script(ctx: &Ctx, a: &[&str; 5]) -> Outcome {
+    let [zone_id, record_id, user, key, choice] = *a;
+    script(
+        ctx,
+        (|| {
+            if record_id.trim().is_empty() {
+                return Ok(String::new());
+            }
+            let url = config::value(&ctx.settings()?, "WEBSITEURL").unwrap_or_default();
+            let mut p = provider(ctx, choice, &url, user, key, Some(zone_id))?;
+            // A multi-line id (legacy callers pass GetRecordID's whole output): each one.
+            for id in record_id.split_whitespace() {
+                let rec = Record {
+                    id: id.to_string(),
+                    ip: id
+                        .parse()
+                        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+                };
+                p.delete(&url, &rec)?;
+            }
+            Ok(String::new())
+        })(),
+    )
 }

@@ -80,11 +80,9 @@ fn local_round_robin_answers_real_dns_queries() {
     );
 }
 
-#[test]
-fn cloudflare_api_calls_keep_the_key_off_argv() {
-    let (_s, h) = installed_host(
-        "DNSCHOICE:cloudflare\nDNSUSERNAME:ops@example.com\nDNSSECURITYKEY:s3cr3tk3y\n",
-    );
+/// A stand-in curl in `<dir>/bin`: records argv and stdin in `<dir>/curl.log`, answers like the
+/// Cloudflare API (zone `zone1`; records r1 = 10.0.0.1 and r2 = 10.0.0.10 on two pages).
+fn cloudflare_stand_in(h: &Host) -> (std::path::PathBuf, std::path::PathBuf) {
     let bin = h.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let log = h.dir.path().join("curl.log");
@@ -108,6 +106,15 @@ esac
     std::fs::write(bin.join("curl"), script).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(bin.join("curl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, log)
+}
+
+#[test]
+fn cloudflare_api_calls_keep_the_key_off_argv() {
+    let (_s, h) = installed_host(
+        "DNSCHOICE:cloudflare\nDNSUSERNAME:ops@example.com\nDNSSECURITYKEY:s3cr3tk3y\n",
+    );
+    let (bin, log) = cloudflare_stand_in(&h);
     let run = |script: &str, args: &[&str]| {
         h.cmd(h.path(script))
             .args(args)
@@ -151,4 +158,89 @@ esac
     assert!(
         deletes[0].ends_with("[https://api.cloudflare.com/client/v4/zones/zone1/dns_records/r1]")
     );
+}
+
+/// providerscripts/dns/*.sh with the legacy positional arguments (each script its own order).
+#[test]
+fn provider_scripts_take_the_legacy_arguments() {
+    let (_s, h) = installed_host("DNSCHOICE:local\n");
+    let (bin, log) = cloudflare_stand_in(&h);
+    let run = |script: &str, args: &[&str]| {
+        let o = h
+            .cmd(h.path(&format!("providerscripts/dns/{script}.sh")))
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{script}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let (u, k, url) = ("ops@example.com", "s3cr3tk3y", "www.example.com");
+    // Cloudflare.
+    assert_eq!(
+        run("GetZoneID", &["example.com", u, k, "cloudflare"]),
+        "zone1\n"
+    );
+    assert_eq!(
+        run("GetIPAddresses", &["zone1", url, u, k, "cloudflare"]),
+        "10.0.0.1\n10.0.0.10\n"
+    );
+    assert_eq!(
+        run(
+            "GetRecordID",
+            &["zone1", url, "10.0.0.1", u, k, "cloudflare"]
+        ),
+        "r1\n",
+        "exact address, not 10.0.0.10's record too"
+    );
+    assert_eq!(
+        run(
+            "AddRecord",
+            &["zone1", u, k, url, "203.0.113.5", "cloudflare"]
+        ),
+        ""
+    );
+    assert_eq!(
+        run("DeleteRecord", &["zone1", "r2", u, k, "cloudflare"]),
+        ""
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let argv: Vec<&str> = calls.lines().filter(|l| l.starts_with("ARGV")).collect();
+    assert!(argv.iter().all(|l| !l.contains(k)), "key on argv:\n{calls}");
+    assert_eq!(
+        argv.iter().filter(|l| l.contains("/zones?name=")).count(),
+        1,
+        "the zone id given is used:\n{calls}"
+    );
+    assert!(calls.contains(r#"STDIN data = "{\"content\":\"203.0.113.5\",\"name\":\"www.example.com\",\"proxied\":true,\"ttl\":120,\"type\":\"A\"}""#), "{calls}");
+    assert!(
+        argv.iter().any(|l| l.ends_with(
+            "[DELETE] [https://api.cloudflare.com/client/v4/zones/zone1/dns_records/r2]"
+        )),
+        "{calls}"
+    );
+    // The local provider (a hosts file): zone id empty, as for every non-Cloudflare provider.
+    assert_eq!(run("GetZoneID", &["example.com", "", "", "local"]), "");
+    assert_eq!(
+        run("AddRecord", &["", "", "", url, "10.0.0.7", "local"]),
+        ""
+    );
+    assert_eq!(
+        run("AddRecord", &["", "", "", url, "10.0.0.70", "local"]),
+        ""
+    );
+    assert_eq!(
+        run("GetIPAddresses", &["", url, "", "", "local"]),
+        "10.0.0.7\n10.0.0.70\n"
+    );
+    let id = run("GetRecordID", &["", url, "10.0.0.7", "", "", "local"]);
+    assert_eq!(id, "10.0.0.7\n");
+    assert_eq!(run("DeleteRecord", &["", id.trim(), "", "", "local"]), "");
+    assert_eq!(
+        run("GetIPAddresses", &["", url, "", "", "local"]),
+        "10.0.0.70\n"
+    );
+    // Through the glue script, as legacy callers see it.
+    let o = h.exec("autoscaler/GetDNSIPs.sh", &[]);
+    assert_eq!(stdout(&o), "10.0.0.70\n");
 }

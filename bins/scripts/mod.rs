@@ -25,6 +25,7 @@ mod local_cloud;
 mod manually_scale;
 mod put_to_config_datastore;
 mod scaling_profile;
+mod server;
 mod setup_firewall;
 mod setup_infrastructure_ips;
 mod store_config_value;
@@ -45,6 +46,15 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("DeadOrAliveFromCron", autoscaler::dead_or_alive_from_cron),
     ("DeleteFromNativeFirewall", setup_firewall::native_delete),
     ("DailyScaleup", daily_scale::up),
+    ("CreateServer", server::create),
+    ("DestroyServer", server::destroy),
+    ("GetServerIPAddresses", server::public_ips),
+    ("GetServerPrivateIPAddresses", server::private_ips),
+    ("GetServerIPAddressByPrivateIP", server::public_by_private),
+    ("GetServerPrivateIPAddressByIP", server::private_by_public),
+    ("GetServerName", server::name),
+    ("ListServerIDs", server::ids),
+    ("NumberOfServers", server::count),
     ("ManuallyScale", manually_scale::main),
     ("CheckBuildStyle", check_build_style::main),
     ("CheckConfigDatastore", check_config_datastore::main),
@@ -58,6 +68,11 @@ pub const TABLE: &[(&str, Entry)] = &[
     ("ExtractConfigValues", extract_config_values::main),
     ("GetDBCredential", get_db_credential::main),
     ("GetDNSIPs", dns::get),
+    ("GetZoneID", dns::zone_id),
+    ("GetRecordID", dns::record_id),
+    ("GetIPAddresses", dns::ip_addresses),
+    ("AddRecord", dns::add_record),
+    ("DeleteRecord", dns::delete_record),
     ("GetFromConfigDatastore", get_from_config_datastore::main),
     ("GetIP", get_ip::private),
     ("GetPublicIP", get_ip::public),

@@ -2,8 +2,10 @@
 //! (doctl, linode-cli, exo, vultr) run through [`Cli`], which tests replace with stand-in
 //! executables on PATH and whose command lines are checked against fixtures.
 
+pub mod commands;
 pub mod firewall;
 pub mod local;
+pub mod provision;
 pub mod servers;
 
 use crate::error::{Error, Result};

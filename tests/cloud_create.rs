@@ -1,0 +1,483 @@
+//! Building webservers on the cloud hosts, and the `providerscripts/server/*.sh` drop-ins,
+//! against a stand-in CLI (tests/support/fakecloud.py, installed as doctl/exo/linode-cli/vultr)
+//! that records every command line and keeps its servers in a state file. Its servers get
+//! 127.0.0.5x addresses where nothing listens, so a snapshot build's SSH step fails at once and
+//! the build is undone; the command lines and the clean-up are what is asserted.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+struct Fake {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fakecloud.py");
+        for p in ["doctl", "exo", "linode-cli", "vultr"] {
+            std::os::unix::fs::symlink(&script, bin.join(p)).unwrap();
+        }
+        Fake { dir, bin }
+    }
+    /// Command lines that change something (lists and shows left out), random parts normalised.
+    fn changes(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("calls.log")).unwrap_or_default();
+        let name = regex_lite::Regex::new(r"webserver-[A-Za-z0-9]{4}-").unwrap();
+        let pass = regex_lite::Regex::new(r"\[--root_pass\] \[[^\]]*\]").unwrap();
+        let mut v: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains(" [list]") && !l.contains("[show]"))
+            .map(|l| {
+                let l = name.replace_all(l, "webserver-NAME-");
+                pass.replace_all(&l, "[--root_pass] [PW]").into_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+    fn servers(&self) -> Vec<serde_json::Value> {
+        let t = std::fs::read_to_string(self.dir.path().join("state.json"))
+            .unwrap_or_else(|_| "{\"servers\":[]}".into());
+        serde_json::from_str::<serde_json::Value>(&t).unwrap()["servers"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+    fn run(&self, h: &Host, script: &str, args: &[&str]) -> Output {
+        h.cmd(h.path(script))
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("FAKECLOUD_DIR", self.dir.path())
+            .env("ADT_BUILD_WAIT", "1")
+            .env("ADT_IP_POLL_SECS", "0")
+            .env("ADT_SHUTDOWN_WAIT", "0")
+            .env("ADT_DNS_DRAIN_SECS", "0")
+            .output()
+            .unwrap()
+    }
+}
+
+fn autoscaler(server: &S3Server, marker: &str, settings: &str) -> Host {
+    let h = Host::new("autoscaler", server.port);
+    h.install();
+    std::fs::write(h.path(marker), "").unwrap();
+    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
+    let t = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("SNAPAUTOSCALE:0\n", "");
+    std::fs::write(&s, t).unwrap();
+    h.add_settings(&format!(
+        "DNSCHOICE:local\nBUILDIDENTIFIER:prod1\nALGORITHM:ed25519\nNUMBERWS:2\nMYIP:10.0.0.2\nMYPUBLICIP:192.0.2.2\n{settings}"
+    ));
+    std::fs::write(
+        h.path(".ssh/id_ed25519_AGILE_DEPLOYMENT_BUILD_KEY.pub"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests adt\n",
+    )
+    .unwrap();
+    std::fs::write(
+        h.path(".ssh/webserver_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nMYIP:\n",
+    )
+    .unwrap();
+    assert!(h
+        .exec(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &["INSTALLEDSUCCESSFULLY", "INSTALLEDSUCCESSFULLY"]
+        )
+        .status
+        .success());
+    h
+}
+
+/// A snapshot build: two webservers wanted, none exist. Each is created with the cloud's legacy
+/// command line; SSH never answers, so each is destroyed again and nothing is left behind.
+fn snapshot_build(cloudhost: &str, marker: &str, settings: &str, want: &[&str]) {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = autoscaler(
+        &server,
+        marker,
+        &format!("CLOUDHOST:{cloudhost}\nSNAPAUTOSCALE:1\nSNAPSHOTID:snap-1\n{settings}"),
+    );
+    let fake = Fake::new();
+    let o = fake.run(&h, "autoscaler/PerformScaling.sh", &[]);
+    assert_eq!(o.status.code(), Some(1), "{cloudhost}: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not answer on SSH"),
+        "{cloudhost}: {}",
+        stderr(&o)
+    );
+    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(fake.changes(), want, "{cloudhost}");
+    assert!(fake.servers().is_empty(), "{cloudhost}: servers left");
+    for k in ["webserverips/*", "webserverpublicips/*"] {
+        let l = h.exec(&format!("{W}ListFromConfigDatastore.sh"), &[k]);
+        assert_eq!(stdout(&l), "", "{cloudhost}: {k} left");
+    }
+    for d in [
+        "beingbuiltips",
+        "beingbuiltpublicips",
+        "protectedfromtermination",
+    ] {
+        let left = std::fs::read_dir(h.path("runtime").join(d))
+            .map(|r| r.count())
+            .unwrap_or(0);
+        assert_eq!(left, 0, "{cloudhost}: runtime/{d} left");
+    }
+}
+
+#[test]
+fn digitalocean_snapshot_build() {
+    let create = "doctl [compute] [droplet] [create] [webserver-NAME-example-prod1] [--size] [s-1vcpu-1gb] [--image] [snap-1] [--region] [lon1] [--ssh-keys] [key-1] [--enable-private-networking] [-o] [json]";
+    snapshot_build(
+        "digitalocean",
+        "DROPLET",
+        "REGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
+        &[
+            create,
+            create,
+            "doctl [compute] [droplet] [delete] [1001] [--force]",
+            "doctl [compute] [droplet] [delete] [1002] [--force]",
+        ],
+    );
+}
+
+#[test]
+fn exoscale_snapshot_build() {
+    let create = "exo [-O] [json] [compute] [instance] [create] [webserver-NAME-example-prod1] [-z] [ch-gva-2] [--instance-type] [standard.medium] [--template] [snap-1] [--template-visibility] [private] [--ssh-key] [key-1] [--security-group] [adt] [--private-network] [adt]";
+    snapshot_build(
+        "exoscale",
+        "EXOSCALE",
+        "REGION:ch-gva-2\nSIZE:standard.medium\nKEYID:key-1\n",
+        &[
+            "exo [compute] [private-network] [create] [adt] [-z] [ch-gva-2] [--start-ip] [10.0.0.10] [--end-ip] [10.0.0.40] [--netmask] [255.255.255.0]",
+            create,
+            create,
+            "exo [compute] [instance] [delete] [-f] [-z] [ch-gva-2] [1001]",
+            "exo [compute] [instance] [delete] [-f] [-z] [ch-gva-2] [1002]",
+        ],
+    );
+}
+
+#[test]
+fn linode_snapshot_build() {
+    let create = "linode-cli [--json] [linodes] [create] [--root_pass] [PW] [--region] [eu-west] [--image] [private/snap-1] [--type] [g6-standard-1] [--group] [Agile Deployment Toolkit] [--label] [webserver-NAME-example-prod1] [--authorized_keys] [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests adt]";
+    snapshot_build(
+        "linode",
+        "LINODE",
+        "REGION:eu-west\nSIZE:g6-standard-1\n",
+        &[
+            create,
+            create,
+            "linode-cli [linodes] [ip-add] [1001] [--type] [ipv4] [--public] [false]",
+            "linode-cli [linodes] [ip-add] [1002] [--type] [ipv4] [--public] [false]",
+            "linode-cli [linodes] [shutdown] [1001]",
+            "linode-cli [linodes] [shutdown] [1002]",
+            "linode-cli [linodes] [delete] [1001]",
+            "linode-cli [linodes] [delete] [1002]",
+        ],
+    );
+}
+
+#[test]
+fn vultr_snapshot_build() {
+    let create = "vultr [instance] [create] [--label=webserver-NAME-example-prod1] [--region=ams] [--plan=vc2-1c-1gb] [--snapshot=snap-1] [--private-network=true] [--ipv6=false] [-s] [key-1] [-o] [json]";
+    snapshot_build(
+        "vultr",
+        "VULTR",
+        "REGION:ams\nSIZE:vc2-1c-1gb\nKEYID:key-1\n",
+        &[
+            create,
+            create,
+            "vultr [instance] [delete] [1001]",
+            "vultr [instance] [delete] [1002]",
+        ],
+    );
+}
+
+/// The provider scripts, called with the legacy arguments, answer in the legacy shapes.
+#[test]
+fn server_scripts_answer_like_legacy() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = autoscaler(
+        &server,
+        "DROPLET",
+        "CLOUDHOST:digitalocean\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
+    );
+    let fake = Fake::new();
+    let s = "providerscripts/server/";
+    for n in [
+        "webserver-ab12-example-prod1",
+        "webserver-cd34-example-prod1",
+    ] {
+        // BuildWebserver's call: os region size name key cloudhost user [password].
+        let o = fake.run(
+            &h,
+            &format!("{s}CreateServer.sh"),
+            &[
+                "ubuntu-20-04-x64",
+                "lon1",
+                "s-1vcpu-1gb",
+                n,
+                "key-1",
+                "digitalocean",
+                "root",
+            ],
+        );
+        assert!(
+            stdout(&o).ends_with("]\nSTANDARD\n"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    assert!(fake.changes().contains(&"doctl [compute] [droplet] [create] [webserver-NAME-example-prod1] [--size] [s-1vcpu-1gb] [--image] [ubuntu-20-04-x64] [--region] [lon1] [--ssh-keys] [key-1] [--enable-private-networking] [-o] [json]".to_string()));
+    let ask = |script: &str, args: &[&str]| stdout(&fake.run(&h, &format!("{s}{script}.sh"), args));
+    // The cloudhost argument left empty (as several legacy callers do): the marker decides.
+    for ch in ["digitalocean", ""] {
+        assert_eq!(
+            ask("GetServerIPAddresses", &["webserver", ch]),
+            "127.0.0.51\n127.0.0.52\n"
+        );
+        assert_eq!(
+            ask("GetServerPrivateIPAddresses", &["webserver*", ch]),
+            "10.0.0.51\n10.0.0.52\n"
+        );
+    }
+    assert_eq!(ask("GetServerIPAddresses", &["autoscaler", ""]), "");
+    assert_eq!(
+        ask("GetServerPrivateIPAddressByIP", &["127.0.0.52", ""]),
+        "10.0.0.52\n"
+    );
+    assert_eq!(
+        ask("GetServerIPAddressByPrivateIP", &["10.0.0.51", ""]),
+        "127.0.0.51\n"
+    );
+    // Exact IPs: 127.0.0.5 is a prefix of both, and matches neither.
+    assert_eq!(
+        ask("GetServerIPAddressByPrivateIP", &["10.0.0.5", ""]),
+        "\n"
+    );
+    assert_eq!(
+        ask("GetServerName", &["127.0.0.51", ""]),
+        "webserver-ab12-example-prod1\n"
+    );
+    assert_eq!(ask("GetServerName", &["not-an-ip", ""]), "");
+    assert_eq!(ask("ListServerIDs", &["webserver", ""]), "1001 1002\n");
+    assert_eq!(ask("NumberOfServers", &["webserver*", ""]), "2\n");
+    assert_eq!(ask("NumberOfServers", &["database", ""]), "0\n");
+
+    // DestroyServer: the cloud's delete, the server's datastore markers gone, nothing printed.
+    for k in [
+        "webserverips/10.0.0.51",
+        "webserverpublicips/127.0.0.51",
+        "bootedwebserverips/10.0.0.51",
+        "webserverips/10.0.0.52",
+    ] {
+        assert!(h
+            .exec(&format!("{W}PutToConfigDatastore.sh"), &[k, k])
+            .status
+            .success());
+    }
+    let o = fake.run(
+        &h,
+        &format!("{s}DestroyServer.sh"),
+        &["127.0.0.51", "digitalocean"],
+    );
+    assert_eq!(stdout(&o), "", "{}", stderr(&o));
+    assert!(fake
+        .changes()
+        .contains(&"doctl [compute] [droplet] [delete] [1001] [--force]".to_string()));
+    assert_eq!(fake.servers().len(), 1);
+    let l = h.exec(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(stdout(&l), "10.0.0.52\n");
+    let l = h.exec(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["bootedwebserverips/*"],
+    );
+    assert_eq!(stdout(&l), "");
+    assert!(h.path("runtime/FIREWALL-REFRESH").exists());
+    // A cloud that cannot be asked: nothing on stdout, the reason on stderr, exit 0 (legacy).
+    let o = h
+        .cmd(h.path(&format!("{s}GetServerIPAddresses.sh")))
+        .args(["webserver", "digitalocean"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).contains("doctl is not installed"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Exoscale's legacy scripts printed lists on one line and CreateServer's token first.
+#[test]
+fn exoscale_script_shapes() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = autoscaler(
+        &server,
+        "EXOSCALE",
+        "CLOUDHOST:exoscale\nREGION:ch-gva-2\nSIZE:standard.small\nKEYID:key-1\n",
+    );
+    let fake = Fake::new();
+    let s = "providerscripts/server/";
+    for n in [
+        "webserver-ab12-example-prod1",
+        "webserver-cd34-example-prod1",
+    ] {
+        let o = fake.run(
+            &h,
+            &format!("{s}CreateServer.sh"),
+            &[
+                "Linux Ubuntu 22.04 LTS 64-bit",
+                "ch-gva-2",
+                "standard.small",
+                n,
+                "key-1",
+                "exoscale",
+                "root",
+            ],
+        );
+        assert!(
+            stdout(&o).starts_with("STANDARD\n{"),
+            "{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    let o = fake.run(
+        &h,
+        &format!("{s}GetServerIPAddresses.sh"),
+        &["webserver", "exoscale"],
+    );
+    assert_eq!(stdout(&o), "127.0.0.51 127.0.0.52\n");
+    let o = fake.run(
+        &h,
+        &format!("{s}GetServerIPAddresses.sh"),
+        &["database", "exoscale"],
+    );
+    assert_eq!(stdout(&o), "\n");
+}
+
+/// A regular build (no snapshot, no cloud-init user data) runs the machine's own legacy
+/// autoscaler/BuildWebserver.sh, which calls our drop-ins with the legacy arguments.
+#[test]
+fn regular_build_runs_the_legacy_bootstrap_on_our_drop_ins() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = autoscaler(
+        &server,
+        "DROPLET",
+        "CLOUDHOST:digitalocean\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
+    );
+    let fake = Fake::new();
+    // Without the legacy bootstrap on the machine: a clear error, nothing created.
+    let o = fake.run(&h, "autoscaler/PerformScaling.sh", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("legacy SSH bootstrap"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(fake.servers().is_empty());
+    // The shape of the legacy script's cloud calls (its SSH provisioning is left out here).
+    std::fs::write(
+        h.path("autoscaler/BuildWebserver.sh"),
+        r#"#!/bin/sh
+name="webserver-$(head -c 64 /dev/urandom | tr -dc 'a-zA-Z0-9' | cut -c1-4)-example-prod1"
+${HOME}/providerscripts/server/CreateServer.sh "ubuntu-20-04-x64" "lon1" "s-1vcpu-1gb" "${name}" "key-1" digitalocean "root" > /dev/null
+ip="$(${HOME}/providerscripts/server/GetServerIPAddresses.sh ${name} digitalocean)"
+private_ip="$(${HOME}/providerscripts/server/GetServerPrivateIPAddresses.sh ${name} digitalocean)"
+${HOME}/providerscripts/datastore/configwrapper/PutToConfigDatastore.sh ${ip} webserverpublicips/${ip}
+${HOME}/providerscripts/datastore/configwrapper/PutToConfigDatastore.sh ${private_ip} webserverips/${private_ip}
+${HOME}/autoscaler/AddIPToDNS.sh ${ip}
+"#,
+    )
+    .unwrap();
+    let o = fake.run(&h, "autoscaler/PerformScaling.sh", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fake.servers().len(), 2);
+    let hosts = std::fs::read_to_string(h.path(".adt-rs/dns/hosts")).unwrap();
+    assert_eq!(
+        hosts,
+        "127.0.0.51 www.example.com\n127.0.0.52 www.example.com\n"
+    );
+    let l = h.exec(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(stdout(&l), "10.0.0.51\n10.0.0.52\n");
+    // Enough webservers now: nothing more is built.
+    let dry = fake.run(&h, "autoscaler/PerformScaling.sh", &["--dry-run"]);
+    assert_eq!(stdout(&dry), "wanted 2 have 2\n");
+}
+
+/// MonitorForSlowBuilds: a webserver still being built 30 minutes on (its private IP under
+/// runtime/beingbuiltips) is destroyed; a younger one is left alone.
+#[test]
+fn slow_builds_are_destroyed() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = autoscaler(
+        &server,
+        "DROPLET",
+        "CLOUDHOST:digitalocean\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
+    );
+    let fake = Fake::new();
+    for n in [
+        "webserver-ab12-example-prod1",
+        "webserver-cd34-example-prod1",
+    ] {
+        let o = fake.run(
+            &h,
+            "providerscripts/server/CreateServer.sh",
+            &[
+                "ubuntu-20-04-x64",
+                "lon1",
+                "s-1vcpu-1gb",
+                n,
+                "key-1",
+                "digitalocean",
+                "root",
+            ],
+        );
+        assert!(o.status.success());
+    }
+    let built = h.path("runtime/beingbuiltips");
+    std::fs::create_dir_all(&built).unwrap();
+    std::fs::write(built.join("10.0.0.51"), "").unwrap();
+    std::fs::write(built.join("10.0.0.52"), "").unwrap();
+    assert!(std::process::Command::new("touch")
+        .args(["-d", "40 minutes ago"])
+        .arg(built.join("10.0.0.51"))
+        .status()
+        .unwrap()
+        .success());
+    let o = fake.run(&h, "autoscaler/MonitorForSlowBuilds.sh", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "WEBSERVER 10.0.0.51 IS A SLOW BUILD\n");
+    let left: Vec<String> = fake
+        .servers()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["webserver-cd34-example-prod1"]);
+    assert!(!built.join("10.0.0.51").exists());
+    assert!(built.join("10.0.0.52").exists());
+    let log = std::fs::read_to_string(h.path("logs/SlowBuildsLog.log")).unwrap();
+    assert!(log.contains("10.0.0.51"), "{log}");
+}
