@@ -164,18 +164,18 @@ impl Cloudflare {
         }
         let out = child.wait_with_output().map_err(|e| Error::io("curl", e))?;
         if !out.status.success() {
-            return Err(Error::Store(format!(
+            return Err(Error::Remote(format!(
                 "Cloudflare {method} {path}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            Error::Store(format!(
+            Error::Remote(format!(
                 "Cloudflare {method} {path}: unexpected answer: {e}"
             ))
         })?;
         if v["success"] != true {
-            return Err(Error::Store(format!(
+            return Err(Error::Remote(format!(
                 "Cloudflare {method} {path}: {}",
                 v["errors"]
             )));

@@ -18,6 +18,8 @@ pub enum Error {
     Io(String),
     /// A conditional write lost against another writer.
     Conflict(String),
+    /// A cloud host, DNS provider or server (CLI, API or SSH) failed or answered unexpectedly.
+    Remote(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -32,6 +34,7 @@ impl fmt::Display for Error {
             Error::Store(m) => write!(f, "datastore error: {m}"),
             Error::Io(m) => write!(f, "file error: {m}"),
             Error::Conflict(m) => write!(f, "conflicting update: {m}"),
+            Error::Remote(m) => write!(f, "cloud error: {m}"),
         }
     }
 }

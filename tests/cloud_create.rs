@@ -481,3 +481,130 @@ fn slow_builds_are_destroyed() {
     let log = std::fs::read_to_string(h.path("logs/SlowBuildsLog.log")).unwrap();
     assert!(log.contains("10.0.0.51"), "{log}");
 }
+
+/// A snapshot build that succeeds: the stand-in cloud's servers are answered by real sshd and
+/// HTTPS servers (tests/support/sweeplab.py: every 127.0.0.0/8 address in a network namespace),
+/// so the new webservers get their settings over SSH, pass the health check and go into DNS.
+#[test]
+fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
+    let ns = format!("adtcc{}", std::process::id());
+    if !std::process::Command::new("ip")
+        .args(["netns", "add", &format!("{ns}probe")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+    {
+        skip("cannot create network namespaces here");
+        return;
+    }
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &format!("{ns}probe")])
+        .status();
+    let lab_dir = tempfile::tempdir().unwrap();
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sweeplab.py");
+    struct Down(PathBuf, String, PathBuf);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("python3")
+                .arg(&self.0)
+                .args(["down", &self.1])
+                .arg(&self.2)
+                .status();
+        }
+    }
+    assert!(std::process::Command::new("python3")
+        .arg(&lab)
+        .args(["up", &ns])
+        .arg(lab_dir.path())
+        .status()
+        .unwrap()
+        .success());
+    let _down = Down(lab.clone(), ns.clone(), lab_dir.path().to_path_buf());
+
+    // The datastore is the embedded local backend (the namespace has no route to an S3 server).
+    let h = Host::new("autoscaler", free_port());
+    std::fs::create_dir_all(h.path(".adt-rs")).unwrap();
+    std::fs::write(h.path(".adt-rs/datastore"), "backend = local\n").unwrap();
+    std::fs::create_dir_all(h.path(&format!(".adt-rs/datastore.d/{BUCKET}"))).unwrap();
+    h.install();
+    std::fs::write(h.path("DROPLET"), "").unwrap();
+    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
+    let t = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("SSHPORT:1035", "SSHPORT:2222")
+        .replace("SERVERUSER:X1234X", "SERVERUSER:root")
+        .replace("SNAPAUTOSCALE:0\n", "");
+    std::fs::write(&s, t).unwrap();
+    h.add_settings("CLOUDHOST:digitalocean\nDNSCHOICE:local\nBUILDIDENTIFIER:prod1\nALGORITHM:ed25519\nNUMBERWS:2\nMYIP:10.0.0.2\nMYPUBLICIP:192.0.2.2\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\nSNAPAUTOSCALE:1\nSNAPSHOTID:snap-1\n");
+    let key = h.path(".ssh/id_ed25519_AGILE_DEPLOYMENT_BUILD_KEY");
+    std::fs::copy(lab_dir.path().join("key"), &key).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        h.path(".ssh/webserver_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nMYIP:\nAUTOSCALED:0\n",
+    )
+    .unwrap();
+    // The webservers' home (shared by the lab's servers): ready, with a settings directory.
+    let web = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(web.path().join("runtime")).unwrap();
+    std::fs::create_dir_all(web.path().join(".ssh")).unwrap();
+    std::fs::write(web.path().join("runtime/WEBSERVER_READY"), "").unwrap();
+    assert!(h
+        .exec(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &["INSTALLEDSUCCESSFULLY", "INSTALLEDSUCCESSFULLY"]
+        )
+        .status
+        .success());
+    let fake = Fake::new();
+    let o = h
+        .cmd("ip")
+        .args(["netns", "exec", &ns, "/bin/sh"])
+        .arg(h.path("autoscaler/PerformScaling.sh"))
+        .env(
+            "PATH",
+            format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", fake.bin.display()),
+        )
+        .env("FAKECLOUD_DIR", fake.dir.path())
+        .env("ADT_WEBSERVER_HOME", web.path())
+        .env("ADT_BUILD_WAIT", "20")
+        .env("ADT_IP_POLL_SECS", "0")
+        .env("ADT_SHUTDOWN_WAIT", "0")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fake.servers().len(), 2);
+    let hosts = std::fs::read_to_string(h.path(".adt-rs/dns/hosts")).unwrap();
+    let mut lines: Vec<&str> = hosts.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["127.0.0.51 www.example.com", "127.0.0.52 www.example.com"]
+    );
+    // The settings a new webserver got (both wrote the same shared file here).
+    let f = web.path().join(".ssh/webserver_configuration_settings.dat");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let n = if text.contains("MYPUBLICIP:127.0.0.51") {
+        51
+    } else {
+        52
+    };
+    assert_eq!(
+        text,
+        format!("WEBSITEURL:www.example.com\nAUTOSCALED:1\nMYPUBLICIP:127.0.0.{n}\nMYIP:10.0.0.{n}\nASIP:10.0.0.2\nASPUBLICIP:192.0.2.2\n")
+    );
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let l = h.exec(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(stdout(&l), "10.0.0.51\n10.0.0.52\n");
+    assert!(h
+        .path("runtime/protectedfromtermination/127.0.0.51")
+        .exists());
+    assert!(!h.path("runtime/beingbuiltips/10.0.0.51").exists());
+}

@@ -176,7 +176,7 @@ impl Cloud {
                     .list()?
                     .into_iter()
                     .find(|s| s.name == name)
-                    .ok_or_else(|| Error::NotFound(format!("server {name}")))?;
+                    .ok_or_else(|| Error::Remote(format!("the cloud lists no server {name}")))?;
                 c.destroy(&server)
             }
         }
@@ -312,7 +312,7 @@ pub fn build_webserver(
     let server = cloud.create(&name, spec.as_ref())?;
     let (Some(ip), Some(private)) = (server.public, server.private.or(server.public)) else {
         let _ = cloud.destroy(&name);
-        return Err(Error::Store(format!(
+        return Err(Error::Remote(format!(
             "webserver {name} came up without an IP"
         )));
     };
@@ -374,13 +374,13 @@ pub fn build_webserver(
             &format!("Server {name} ({ip}) did not come online: destroying it"),
         );
         retire(ctx, store, cloud, &name, ip, false)?;
-        return Err(Error::Store(format!(
+        return Err(Error::Remote(format!(
             "webserver {name} did not come online"
         )));
     }
     let o = crate::dns::add_ip(ctx, &ip.to_string());
     if o.status != 0 {
-        return Err(Error::Store(format!("could not add {ip} to DNS")));
+        return Err(Error::Remote(format!("could not add {ip} to DNS")));
     }
     scaling_log(ctx, &format!("Added the new IP ({ip}) to the DNS system"));
     Ok(ip)
@@ -473,7 +473,7 @@ fn legacy_build(ctx: &Ctx, cloud: &Cloud, build_id: &str) -> Result<IpAddr> {
             );
             Ok(*ip)
         }
-        _ => Err(Error::Store(format!(
+        _ => Err(Error::Remote(format!(
             "{} did not build a webserver (see its logs under {}/logs)",
             script.display(),
             ctx.home.display()
@@ -495,7 +495,7 @@ pub fn retire(
     store.put_bytes(&format!("shuttingdownwebserverips/{ip}"), b"")?;
     let o = crate::dns::remove_ip(ctx, &ip.to_string());
     if o.status != 0 {
-        return Err(Error::Store(format!(
+        return Err(Error::Remote(format!(
             "could not remove {ip} from DNS; not destroying it"
         )));
     }
@@ -664,7 +664,7 @@ pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
             jobs.into_iter()
                 .map(|j| {
                     j.join()
-                        .unwrap_or_else(|_| Err(Error::Store("a build thread panicked".into())))
+                        .unwrap_or_else(|_| Err(Error::Remote("a build thread panicked".into())))
                 })
                 .collect()
         });
@@ -743,7 +743,7 @@ pub fn purge_detached_ips(ctx: &Ctx) -> Result<String> {
         .map(|(_, ip)| ip)
         .collect();
     if live.is_empty() {
-        return Err(Error::Store(
+        return Err(Error::Remote(
             "the cloud lists no webservers: not touching DNS".into(),
         ));
     }

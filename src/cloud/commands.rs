@@ -184,7 +184,9 @@ pub fn destroy_server(ctx: &Ctx, ip: &str, cloudhost: &str, private: &str) -> Ou
             };
             forget(store.as_ref())?;
             let Some(server) = server else {
-                return Err(Error::NotFound(format!("no server has the IP {ip}")));
+                return Err(Error::Remote(format!(
+                    "the cloud lists no server with the IP {ip}"
+                )));
             };
             cloud.destroy_server(&server)?;
             forget(store.as_ref())?;

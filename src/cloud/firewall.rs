@@ -486,7 +486,7 @@ fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> 
         &["-O", "json", "compute", "security-group", "show", "adt"],
     ) {
         Ok(t) => json(&t, "exo compute security-group show")?,
-        Err(Error::Store(_)) => {
+        Err(Error::Remote(_)) => {
             cli.change("exo", &["compute", "security-group", "create", "adt"])?;
             serde_json::json!({"ingress_rules": []})
         }

@@ -125,9 +125,20 @@ impl LocalCloud {
                     .and_then(|s| s.parse().ok())
             })
             .collect();
-        (20..=250)
+        // Round robin from the last slot handed out: a destroyed server's address is not
+        // reused at once (neighbours still hold its old MAC address for a while, as on a real
+        // network), so a replacement is reachable as soon as it runs.
+        let last: u8 = std::fs::read_to_string(self.state.join("last-slot"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(19);
+        let last = last.clamp(19, 250);
+        let n = (last + 1..=250)
+            .chain(20..=last)
             .find(|n| !used.contains(n))
-            .ok_or_else(|| Error::Io("local cloud is full".into()))
+            .ok_or_else(|| Error::Io("local cloud is full".into()))?;
+        let _ = std::fs::write(self.state.join("last-slot"), n.to_string());
+        Ok(n)
     }
 
     /// Create a server: a namespace with sshd and HTTPS; returns its IP (public = private).

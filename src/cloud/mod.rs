@@ -89,7 +89,7 @@ impl Cli {
             .output()
             .map_err(|e| Error::io(prog, e))?;
         if !out.status.success() {
-            return Err(Error::Store(format!(
+            return Err(Error::Remote(format!(
                 "{prog} {} failed: {}",
                 args.first().copied().unwrap_or(""),
                 String::from_utf8_lossy(&out.stderr)
@@ -116,5 +116,5 @@ pub fn shell_word(s: &str) -> String {
 
 /// Parse a CLI's JSON answer.
 pub fn json(text: &str, what: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| Error::Store(format!("{what}: unexpected answer: {e}")))
+    serde_json::from_str(text).map_err(|e| Error::Remote(format!("{what}: unexpected answer: {e}")))
 }

@@ -46,7 +46,7 @@ pub fn push_settings(ctx: &Ctx, public: IpAddr, private: IpAddr) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(wait);
     while !health::ssh(public, &cfg, "true", None, Duration::ZERO).0 {
         if Instant::now() >= deadline {
-            return Err(Error::Store(format!("{public} does not answer on SSH")));
+            return Err(Error::Remote(format!("{public} does not answer on SSH")));
         }
         std::thread::sleep(Duration::from_secs(5));
     }
@@ -59,13 +59,13 @@ pub fn push_settings(ctx: &Ctx, public: IpAddr, private: IpAddr) -> Result<()> {
     let (ok, _) = health::ssh(
         public,
         &cfg,
-        "umask 077 && cat > .adt-webserver-settings.tmp",
+        &format!("umask 077 && cat > .adt-webserver-settings.{public}.tmp"),
         Some(text.as_bytes()),
         Duration::from_secs(10),
     );
     let password = config::value(&ctx.settings()?, "SERVERUSERPASSWORD").unwrap_or_default();
     let install = format!(
-        "f=\"$HOME/.adt-webserver-settings.tmp\"; if [ \"$(id -u)\" = 0 ]; then install -m 600 \"$f\" {dest}; else sudo -S -p '' install -m 600 \"$f\" {dest}; fi; s=$?; rm -f \"$f\"; exit $s"
+        "f=\"$HOME/.adt-webserver-settings.{public}.tmp\"; if [ \"$(id -u)\" = 0 ]; then install -m 600 \"$f\" {dest}; else sudo -S -p '' install -m 600 \"$f\" {dest}; fi; s=$?; rm -f \"$f\"; exit $s"
     );
     let installed = ok
         && health::ssh(
@@ -77,7 +77,7 @@ pub fn push_settings(ctx: &Ctx, public: IpAddr, private: IpAddr) -> Result<()> {
         )
         .0;
     if !installed {
-        return Err(Error::Store(format!(
+        return Err(Error::Remote(format!(
             "could not install the webserver settings on {public}"
         )));
     }

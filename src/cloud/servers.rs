@@ -296,7 +296,7 @@ impl CliCloud {
                     json(&out, "linode-cli linodes create")?
                         .get(0)
                         .map(|l| l["id"].to_string())
-                        .ok_or_else(|| Error::Store("linode-cli linodes create: no id".into()))?
+                        .ok_or_else(|| Error::Remote("linode-cli linodes create: no id".into()))?
                 };
                 let ip = self.cli.change(
                     "linode-cli",
@@ -486,7 +486,7 @@ pub fn create_and_wait(cloud: &std::sync::Mutex<CliCloud>, spec: &ServerSpec) ->
     if let Some(s) = c.list()?.into_iter().find(|s| s.name == spec.name) {
         let _ = c.destroy(&s);
     }
-    Err(Error::Store(format!(
+    Err(Error::Remote(format!(
         "server {} did not come online with an IP",
         spec.name
     )))
