@@ -1,6 +1,5 @@
 //! The autoscaler: the health sweep ([`health`]) and the scaling loop with DeadOrAlive's actions
-//! ([`scaling`]), on the `local` cloud, or on DigitalOcean, Exoscale, Linode and Vultr for
-//! everything but building webservers (not implemented yet).
+//! ([`scaling`]), on the `local` cloud or on DigitalOcean, Exoscale, Linode and Vultr.
 
 pub mod health;
 pub mod scaling;

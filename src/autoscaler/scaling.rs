@@ -1,16 +1,16 @@
-//! PerformScaling and DeadOrAlive's actions, on a cloud behind [`Cloud`]: the `local` cloud
-//! (everything), or a cloud host's CLI (listing and destroying; building is not implemented).
+//! PerformScaling and DeadOrAlive's actions, on a cloud behind [`Cloud`]: the `local` cloud, or
+//! a cloud host's CLI (see `crate::cloud::servers` for how a webserver is built there).
 //!
 //! PerformScaling: gates as legacy (SWITCHOFFSCALING, syncpurge, switchoffscalingpriortosyncpurge,
 //! INSTALLEDSUCCESSFULLY); one autoscaler at a time through a lock object in the datastore
 //! (`adt-locks/autoscaling`, 30-minute expiry, taken with a conditional create and verified);
 //! the profile (created from NUMBERWS when missing, minimum 2); then build or destroy the
 //! difference between the webservers the cloud reports for this build and NO_WEBSERVERS.
-//! Differences from legacy: all missing webservers are built in one run, with bounded waits,
-//! and no autoscaler reboot; the cloud listing is filtered by build identifier; scale-down
-//! victims are servers missing from DNS first, then by name; a server leaving is taken out of
-//! DNS, drained (`ADT_DNS_DRAIN_SECS`, default 120) and destroyed (the legacy MARKEDFORSHUTDOWN
-//! handshake with the webserver is not reproduced).
+//! Differences from legacy: all missing webservers are built at once, with bounded waits, and no
+//! autoscaler reboot; the cloud listing is filtered by build identifier; scale-down victims are
+//! servers missing from DNS first, then by name; a server leaving is taken out of DNS, drained
+//! (`ADT_DNS_DRAIN_SECS`, default 120), asked to shut down (MARKEDFORSHUTDOWN, bounded wait)
+//! and destroyed.
 
 use super::health;
 use crate::cli::Ctx;
