@@ -148,6 +148,14 @@ impl Outcome {
         }
     }
 
+    /// For scripts whose legacy version exits 0 whatever happens (the provider scripts): an
+    /// error goes to stderr, stdout stays empty, the status is 0.
+    pub fn from_legacy_result(ctx: &Ctx, r: Result<String>) -> Outcome {
+        let mut o = Outcome::from_result(ctx, r);
+        o.status = 0;
+        o
+    }
+
     pub fn ok(stdout: impl Into<String>) -> Outcome {
         Outcome {
             stdout: stdout.into(),

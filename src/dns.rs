@@ -612,23 +612,13 @@ pub fn remove_ip(ctx: &Ctx, ip: &str) -> Outcome {
 // caller reads). Fixed: IPs match exactly (legacy grepped substrings) and Cloudflare lists
 // every page (legacy: the first 20 records).
 
-fn script(ctx: &Ctx, r: Result<String>) -> Outcome {
-    match r {
-        Ok(s) => Outcome::ok(s),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome::ok("")
-        }
-    }
-}
-
 fn lines_of(v: impl Iterator<Item = String>) -> String {
     v.map(|l| l + "\n").collect()
 }
 
 /// GetZoneID ZONENAME USER KEY DNSCHOICE: Cloudflare's zone id (nothing for other providers).
 pub fn zone_id_script(ctx: &Ctx, zone: &str, user: &str, key: &str, choice: &str) -> Outcome {
-    script(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             let mut p = provider(ctx, choice, &format!("www.{zone}"), user, key, None)?;
@@ -640,7 +630,7 @@ pub fn zone_id_script(ctx: &Ctx, zone: &str, user: &str, key: &str, choice: &str
 /// GetRecordID ZONEID URL IP USER KEY DNSCHOICE: the ids of the A records of URL with this IP.
 pub fn record_id_script(ctx: &Ctx, a: &[&str; 6]) -> Outcome {
     let [zone_id, url, ip, user, key, choice] = *a;
-    script(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             let ip = crate::ips::parse_ip(ip)?;
@@ -658,7 +648,7 @@ pub fn record_id_script(ctx: &Ctx, a: &[&str; 6]) -> Outcome {
 /// GetIPAddresses ZONEID URL USER KEY DNSCHOICE: the A records' IPs, one per line.
 pub fn ip_addresses_script(ctx: &Ctx, a: &[&str; 5]) -> Outcome {
     let [zone_id, url, user, key, choice] = *a;
-    script(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             let mut p = provider(ctx, choice, url, user, key, Some(zone_id))?;
@@ -670,7 +660,7 @@ pub fn ip_addresses_script(ctx: &Ctx, a: &[&str; 5]) -> Outcome {
 /// AddRecord ZONEID USER KEY URL IP DNSCHOICE: one A record, TTL 120 (Cloudflare: proxied).
 pub fn add_record_script(ctx: &Ctx, a: &[&str; 6]) -> Outcome {
     let [zone_id, user, key, url, ip, choice] = *a;
-    script(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             let ip = crate::ips::parse_ip(ip)?;
@@ -685,7 +675,7 @@ pub fn add_record_script(ctx: &Ctx, a: &[&str; 6]) -> Outcome {
 /// WEBSITEURL (as legacy).
 pub fn delete_record_script(ctx: &Ctx, a: &[&str; 5]) -> Outcome {
     let [zone_id, record_id, user, key, choice] = *a;
-    script(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             if record_id.trim().is_empty() {

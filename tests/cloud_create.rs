@@ -63,6 +63,41 @@ impl Fake {
     }
 }
 
+/// Two webservers made through the CreateServer drop-in with BuildWebserver's arguments
+/// (os region size name key cloudhost user); their outputs.
+fn create_two(
+    fake: &Fake,
+    h: &Host,
+    os: &str,
+    region: &str,
+    size: &str,
+    cloud: &str,
+) -> Vec<String> {
+    [
+        "webserver-ab12-example-prod1",
+        "webserver-cd34-example-prod1",
+    ]
+    .iter()
+    .map(|n| {
+        let o = fake.run(
+            h,
+            "providerscripts/server/CreateServer.sh",
+            &[os, region, size, n, "key-1", cloud, "root"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o) + &stderr(&o)
+    })
+    .collect()
+}
+
+/// An S3 server, an autoscaler on the cloud of `marker` with `settings`, a stand-in cloud.
+fn setup(marker: &str, settings: &str) -> (S3Server, Host, Fake) {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = autoscaler(&server, marker, settings);
+    (server, h, Fake::new())
+}
+
 fn autoscaler(server: &S3Server, marker: &str, settings: &str) -> Host {
     let h = Host::new("autoscaler", server.port);
     h.install();
@@ -98,14 +133,10 @@ fn autoscaler(server: &S3Server, marker: &str, settings: &str) -> Host {
 /// A snapshot build: two webservers wanted, none exist. Each is created with the cloud's legacy
 /// command line; SSH never answers, so each is destroyed again and nothing is left behind.
 fn snapshot_build(cloudhost: &str, marker: &str, settings: &str, want: &[&str]) {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = autoscaler(
-        &server,
+    let (_server, h, fake) = setup(
         marker,
         &format!("CLOUDHOST:{cloudhost}\nSNAPAUTOSCALE:1\nSNAPSHOTID:snap-1\n{settings}"),
     );
-    let fake = Fake::new();
     let o = fake.run(&h, "autoscaler/PerformScaling.sh", &[]);
     assert_eq!(o.status.code(), Some(1), "{cloudhost}: {}", stderr(&o));
     assert!(
@@ -205,39 +236,21 @@ fn vultr_snapshot_build() {
 /// The provider scripts, called with the legacy arguments, answer in the legacy shapes.
 #[test]
 fn server_scripts_answer_like_legacy() {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = autoscaler(
-        &server,
+    let (_server, h, fake) = setup(
         "DROPLET",
         "CLOUDHOST:digitalocean\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
     );
-    let fake = Fake::new();
     let s = "providerscripts/server/";
-    for n in [
-        "webserver-ab12-example-prod1",
-        "webserver-cd34-example-prod1",
-    ] {
-        // BuildWebserver's call: os region size name key cloudhost user [password].
-        let o = fake.run(
-            &h,
-            &format!("{s}CreateServer.sh"),
-            &[
-                "ubuntu-20-04-x64",
-                "lon1",
-                "s-1vcpu-1gb",
-                n,
-                "key-1",
-                "digitalocean",
-                "root",
-            ],
-        );
-        assert!(
-            stdout(&o).ends_with("]\nSTANDARD\n"),
-            "{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+    // BuildWebserver's call: os region size name key cloudhost user [password].
+    for out in create_two(
+        &fake,
+        &h,
+        "ubuntu-20-04-x64",
+        "lon1",
+        "s-1vcpu-1gb",
+        "digitalocean",
+    ) {
+        assert!(out.ends_with("]\nSTANDARD\n"), "{out}");
     }
     assert!(fake.changes().contains(&"doctl [compute] [droplet] [create] [webserver-NAME-example-prod1] [--size] [s-1vcpu-1gb] [--image] [ubuntu-20-04-x64] [--region] [lon1] [--ssh-keys] [key-1] [--enable-private-networking] [-o] [json]".to_string()));
     let ask = |script: &str, args: &[&str]| stdout(&fake.run(&h, &format!("{s}{script}.sh"), args));
@@ -326,38 +339,20 @@ fn server_scripts_answer_like_legacy() {
 /// Exoscale's legacy scripts printed lists on one line and CreateServer's token first.
 #[test]
 fn exoscale_script_shapes() {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = autoscaler(
-        &server,
+    let (_server, h, fake) = setup(
         "EXOSCALE",
         "CLOUDHOST:exoscale\nREGION:ch-gva-2\nSIZE:standard.small\nKEYID:key-1\n",
     );
-    let fake = Fake::new();
     let s = "providerscripts/server/";
-    for n in [
-        "webserver-ab12-example-prod1",
-        "webserver-cd34-example-prod1",
-    ] {
-        let o = fake.run(
-            &h,
-            &format!("{s}CreateServer.sh"),
-            &[
-                "Linux Ubuntu 22.04 LTS 64-bit",
-                "ch-gva-2",
-                "standard.small",
-                n,
-                "key-1",
-                "exoscale",
-                "root",
-            ],
-        );
-        assert!(
-            stdout(&o).starts_with("STANDARD\n{"),
-            "{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+    for out in create_two(
+        &fake,
+        &h,
+        "Linux Ubuntu 22.04 LTS 64-bit",
+        "ch-gva-2",
+        "standard.small",
+        "exoscale",
+    ) {
+        assert!(out.starts_with("STANDARD\n{"), "{out}");
     }
     let o = fake.run(
         &h,
@@ -377,14 +372,10 @@ fn exoscale_script_shapes() {
 /// autoscaler/BuildWebserver.sh, which calls our drop-ins with the legacy arguments.
 #[test]
 fn regular_build_runs_the_legacy_bootstrap_on_our_drop_ins() {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = autoscaler(
-        &server,
+    let (_server, h, fake) = setup(
         "DROPLET",
         "CLOUDHOST:digitalocean\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
     );
-    let fake = Fake::new();
     // Without the legacy bootstrap on the machine: a clear error, nothing created.
     let o = fake.run(&h, "autoscaler/PerformScaling.sh", &[]);
     assert_eq!(o.status.code(), Some(1));
@@ -430,33 +421,18 @@ ${HOME}/autoscaler/AddIPToDNS.sh ${ip}
 /// runtime/beingbuiltips) is destroyed; a younger one is left alone.
 #[test]
 fn slow_builds_are_destroyed() {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = autoscaler(
-        &server,
+    let (_server, h, fake) = setup(
         "DROPLET",
         "CLOUDHOST:digitalocean\nREGION:lon1\nSIZE:s-1vcpu-1gb\nKEYID:key-1\n",
     );
-    let fake = Fake::new();
-    for n in [
-        "webserver-ab12-example-prod1",
-        "webserver-cd34-example-prod1",
-    ] {
-        let o = fake.run(
-            &h,
-            "providerscripts/server/CreateServer.sh",
-            &[
-                "ubuntu-20-04-x64",
-                "lon1",
-                "s-1vcpu-1gb",
-                n,
-                "key-1",
-                "digitalocean",
-                "root",
-            ],
-        );
-        assert!(o.status.success());
-    }
+    create_two(
+        &fake,
+        &h,
+        "ubuntu-20-04-x64",
+        "lon1",
+        "s-1vcpu-1gb",
+        "digitalocean",
+    );
     let built = h.path("runtime/beingbuiltips");
     std::fs::create_dir_all(&built).unwrap();
     std::fs::write(built.join("10.0.0.51"), "").unwrap();

@@ -34,14 +34,16 @@ fn print(values: &[String], one_line: bool) -> String {
     }
 }
 
-fn run(ctx: &Ctx, r: Result<String>) -> Outcome {
-    match r {
-        Ok(s) => Outcome::ok(s),
-        Err(e) => {
-            ctx.report(&e);
-            Outcome::ok("")
-        }
-    }
+/// Ask the cloud for its servers and answer with `f` (exit 0 whatever happens, as legacy).
+fn answer(
+    ctx: &Ctx,
+    cloudhost: &str,
+    f: impl FnOnce(Option<Host>, Vec<Server>) -> String,
+) -> Outcome {
+    Outcome::from_legacy_result(
+        ctx,
+        Cloud::open_as(ctx, cloudhost).and_then(|cloud| Ok(f(host_of(&cloud), cloud.servers()?))),
+    )
 }
 
 fn by_ip<'a>(servers: &'a [Server], ip: &str, private: bool) -> Option<&'a Server> {
@@ -61,20 +63,15 @@ fn ip_strings(v: impl Iterator<Item = Option<IpAddr>>) -> Vec<String> {
 
 /// GetServerIPAddresses PATTERN CLOUDHOST / GetServerPrivateIPAddresses PATTERN CLOUDHOST.
 pub fn ip_addresses(ctx: &Ctx, pattern: &str, cloudhost: &str, private: bool) -> Outcome {
-    run(
-        ctx,
-        (|| {
-            let cloud = Cloud::open_as(ctx, cloudhost)?;
-            let servers = cloud.servers()?;
-            let ips = ip_strings(
-                servers
-                    .iter()
-                    .filter(|s| matches(&s.name, pattern))
-                    .map(|s| if private { s.private } else { s.public }),
-            );
-            Ok(print(&ips, host_of(&cloud) == Some(Host::Exoscale)))
-        })(),
-    )
+    answer(ctx, cloudhost, |host, servers| {
+        let ips = ip_strings(
+            servers
+                .iter()
+                .filter(|s| matches(&s.name, pattern))
+                .map(|s| if private { s.private } else { s.public }),
+        );
+        print(&ips, host == Some(Host::Exoscale))
+    })
 }
 
 /// GetServerIPAddressByPrivateIP IP CLOUDHOST / GetServerPrivateIPAddressByIP IP CLOUDHOST:
@@ -83,24 +80,18 @@ pub fn ip_by_ip(ctx: &Ctx, ip: &str, cloudhost: &str, from_private: bool) -> Out
     if ip.parse::<std::net::Ipv4Addr>().is_err() {
         return Outcome::ok("");
     }
-    run(
-        ctx,
-        (|| {
-            let cloud = Cloud::open_as(ctx, cloudhost)?;
-            let servers = cloud.servers()?;
-            let found = by_ip(&servers, ip, from_private);
-            let ips = ip_strings(
-                found
-                    .map(|s| if from_private { s.public } else { s.private })
-                    .into_iter(),
-            );
-            let one_line = matches!(
-                host_of(&cloud),
-                Some(Host::DigitalOcean) | Some(Host::Exoscale)
-            );
-            Ok(print(&ips, one_line))
-        })(),
-    )
+    answer(ctx, cloudhost, |host, servers| {
+        let found = by_ip(&servers, ip, from_private);
+        let ips = ip_strings(
+            found
+                .map(|s| if from_private { s.public } else { s.private })
+                .into_iter(),
+        );
+        print(
+            &ips,
+            matches!(host, Some(Host::DigitalOcean) | Some(Host::Exoscale)),
+        )
+    })
 }
 
 /// GetServerName IP CLOUDHOST.
@@ -108,51 +99,33 @@ pub fn server_name(ctx: &Ctx, ip: &str, cloudhost: &str) -> Outcome {
     if ip.parse::<std::net::Ipv4Addr>().is_err() {
         return Outcome::ok("");
     }
-    run(
-        ctx,
-        (|| {
-            let cloud = Cloud::open_as(ctx, cloudhost)?;
-            let servers = cloud.servers()?;
-            let s = by_ip(&servers, ip, false).or_else(|| by_ip(&servers, ip, true));
-            Ok(print(
-                &s.map(|s| s.name.clone()).into_iter().collect::<Vec<_>>(),
-                false,
-            ))
-        })(),
-    )
+    answer(ctx, cloudhost, |_, servers| {
+        let s = by_ip(&servers, ip, false).or_else(|| by_ip(&servers, ip, true));
+        print(
+            &s.map(|s| s.name.clone()).into_iter().collect::<Vec<_>>(),
+            false,
+        )
+    })
 }
 
 /// ListServerIDs PATTERN CLOUDHOST.
 pub fn server_ids(ctx: &Ctx, pattern: &str, cloudhost: &str) -> Outcome {
-    run(
-        ctx,
-        (|| {
-            let cloud = Cloud::open_as(ctx, cloudhost)?;
-            let ids: Vec<String> = cloud
-                .servers()?
-                .into_iter()
-                .filter(|s| matches(&s.name, pattern))
-                .map(|s| s.id)
-                .collect();
-            Ok(print(&ids, host_of(&cloud) == Some(Host::DigitalOcean)))
-        })(),
-    )
+    answer(ctx, cloudhost, |host, servers| {
+        let ids: Vec<String> = servers
+            .into_iter()
+            .filter(|s| matches(&s.name, pattern))
+            .map(|s| s.id)
+            .collect();
+        print(&ids, host == Some(Host::DigitalOcean))
+    })
 }
 
 /// NumberOfServers PATTERN CLOUDHOST: a count.
 pub fn number_of_servers(ctx: &Ctx, pattern: &str, cloudhost: &str) -> Outcome {
-    run(
-        ctx,
-        (|| {
-            let cloud = Cloud::open_as(ctx, cloudhost)?;
-            let n = cloud
-                .servers()?
-                .iter()
-                .filter(|s| matches(&s.name, pattern))
-                .count();
-            Ok(format!("{n}\n"))
-        })(),
-    )
+    answer(ctx, cloudhost, |_, servers| {
+        let n = servers.iter().filter(|s| matches(&s.name, pattern)).count();
+        format!("{n}\n")
+    })
 }
 
 /// DestroyServer PUBLIC_IP CLOUDHOST [PRIVATE_IP]: the server's datastore markers
@@ -163,7 +136,7 @@ pub fn destroy_server(ctx: &Ctx, ip: &str, cloudhost: &str, private: &str) -> Ou
     if ip.parse::<std::net::Ipv4Addr>().is_err() {
         return Outcome::ok("");
     }
-    run(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             let cloud = Cloud::open_as(ctx, cloudhost)?;
@@ -211,7 +184,7 @@ pub fn destroy_server(ctx: &Ctx, ip: &str, cloudhost: &str, private: &str) -> Ou
 /// password is PASSWORD, or a random one (legacy: a default written in the script).
 pub fn create_server(ctx: &Ctx, args: &[String]) -> Outcome {
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
-    run(
+    Outcome::from_legacy_result(
         ctx,
         (|| {
             let cloud = Cloud::open_as(ctx, a(5))?;
