@@ -582,12 +582,22 @@ pub fn add_ip(ctx: &Ctx, ip: &str) -> Outcome {
     Outcome::from_result(ctx, r.map(|()| ""))
 }
 
-/// RemoveIPFromDNS IP: delete every A record with exactly this address.
+/// RemoveIPFromDNS IP: delete every A record with exactly this address, and (as legacy) the
+/// server's `bootedwebserverips/<private>` marker when the cloud knows its private IP. Not
+/// reproduced: the `shuttingdownwebserverips/<private>` marker legacy wrote and never removed.
 pub fn remove_ip(ctx: &Ctx, ip: &str) -> Outcome {
     let r = (|| -> Result<()> {
         let ip = crate::ips::parse_ip(ip)?;
         if !installed(ctx)? {
             return Ok(());
+        }
+        let private = crate::cloud::Cloud::open(ctx)
+            .and_then(|c| c.servers())
+            .ok()
+            .and_then(|v| v.into_iter().find(|s| s.public == Some(ip)))
+            .and_then(|s| s.private);
+        if let Some(p) = private {
+            ctx.store()?.delete(&format!("bootedwebserverips/{p}"))?;
         }
         let (name, mut p) = open(ctx)?;
         for rec in p.list(&name)?.into_iter().filter(|r| r.ip == ip) {

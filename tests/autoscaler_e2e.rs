@@ -243,7 +243,21 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
         [&as1, &as2]
             .iter()
             .map(|h| {
-                std::fs::read_to_string(h.path("logs/ScalingEventsLog.log")).unwrap_or_default()
+                // logs/scaling-events-<date>/ScalingEventsLog.log, as legacy.
+                std::fs::read_dir(h.path("logs"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("scaling-events-")
+                    })
+                    .map(|e| {
+                        std::fs::read_to_string(e.path().join("ScalingEventsLog.log"))
+                            .unwrap_or_default()
+                    })
+                    .collect::<String>()
             })
             .collect::<Vec<_>>()
             .join("\n----\n")

@@ -90,6 +90,40 @@ fn create_two(
     .collect()
 }
 
+/// A stand-in for the legacy e-mail script: each call appends `SUBJECT|BODY` to the returned file.
+fn mail_catcher(h: &Host) -> PathBuf {
+    let sent = h.dir.path().join("mail.log");
+    let script = h.path("providerscripts/email/SendEmail.sh");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >> '{}'\n",
+            sent.display()
+        ),
+    )
+    .unwrap();
+    sent
+}
+
+/// The subjects of the e-mails sent, in order.
+fn subjects(sent: &Path) -> Vec<String> {
+    std::fs::read_to_string(sent)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('|').next().unwrap().to_string())
+        .collect()
+}
+
+/// The legacy scaling log, `logs/scaling-events-<date fields 1,2,3,last>/ScalingEventsLog.log`.
+fn scaling_log(h: &Host) -> String {
+    let d = String::from_utf8(std::process::Command::new("date").output().unwrap().stdout).unwrap();
+    let f: Vec<&str> = d.split_whitespace().collect();
+    let dir = format!("{}{}{}{}", f[0], f[1], f[2], f[f.len() - 1]);
+    std::fs::read_to_string(h.path(&format!("logs/scaling-events-{dir}/ScalingEventsLog.log")))
+        .unwrap_or_default()
+}
+
 /// An S3 server, an autoscaler on the cloud of `marker` with `settings`, a stand-in cloud.
 fn setup(marker: &str, settings: &str) -> (S3Server, Host, Fake) {
     let server = S3Server::start();
@@ -137,8 +171,24 @@ fn snapshot_build(cloudhost: &str, marker: &str, settings: &str, want: &[&str]) 
         marker,
         &format!("CLOUDHOST:{cloudhost}\nSNAPAUTOSCALE:1\nSNAPSHOTID:snap-1\n{settings}"),
     );
+    let sent = mail_catcher(&h);
     let o = fake.run(&h, "autoscaler/PerformScaling.sh", &[]);
     assert_eq!(o.status.code(), Some(1), "{cloudhost}: {}", stderr(&o));
+    assert_eq!(
+        subjects(&sent),
+        [
+            "NO SCALING CONFIG FOUND",
+            "A WEBSERVER HAS FAILED TO COME ONLINE",
+            "A WEBSERVER HAS FAILED TO COME ONLINE"
+        ],
+        "{cloudhost}"
+    );
+    let log = scaling_log(&h);
+    assert!(
+        log.contains("NO SCALING CONFIG FOUND USING DEFAULT SCALING VALUE OF 2")
+            && log.matches("does not answer on SSH; destroying it").count() == 2,
+        "{cloudhost}: {log}"
+    );
     assert!(
         stderr(&o).contains("does not answer on SSH"),
         "{cloudhost}: {}",
@@ -294,12 +344,16 @@ fn server_scripts_answer_like_legacy() {
         "webserverpublicips/127.0.0.51",
         "bootedwebserverips/10.0.0.51",
         "webserverips/10.0.0.52",
+        "bootedwebserverips/10.0.0.52",
     ] {
         assert!(h
             .exec(&format!("{W}PutToConfigDatastore.sh"), &[k, k])
             .status
             .success());
     }
+    // RemoveIPFromDNS drops the server's bootedwebserverips/<private> marker, as legacy.
+    let o = fake.run(&h, "autoscaler/RemoveIPFromDNS.sh", &["127.0.0.52"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let o = fake.run(
         &h,
         &format!("{s}DestroyServer.sh"),
@@ -443,7 +497,9 @@ fn slow_builds_are_destroyed() {
         .status()
         .unwrap()
         .success());
+    let sent = mail_catcher(&h);
     let o = fake.run(&h, "autoscaler/MonitorForSlowBuilds.sh", &[]);
+    assert_eq!(subjects(&sent), ["WEBSERVER 10.0.0.51 IS A SLOW BUILD"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "WEBSERVER 10.0.0.51 IS A SLOW BUILD\n");
     let left: Vec<String> = fake
@@ -534,6 +590,7 @@ fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
         .status
         .success());
     let fake = Fake::new();
+    let sent = mail_catcher(&h);
     let o = h
         .cmd("ip")
         .args(["netns", "exec", &ns, "/bin/sh"])
@@ -551,6 +608,14 @@ fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fake.servers().len(), 2);
+    assert_eq!(
+        subjects(&sent),
+        [
+            "NO SCALING CONFIG FOUND",
+            "A WEBSERVER HAS BEEN DEPLOYED",
+            "A WEBSERVER HAS BEEN DEPLOYED"
+        ]
+    );
     let hosts = std::fs::read_to_string(h.path(".adt-rs/dns/hosts")).unwrap();
     let mut lines: Vec<&str> = hosts.lines().collect();
     lines.sort();

@@ -6,6 +6,32 @@ pub mod scaling;
 
 use crate::cli::{Ctx, Outcome};
 
+/// Tell the operator, as legacy did: the machine's own `providerscripts/email/SendEmail.sh
+/// SUBJECT BODY` (its SMTP settings are the legacy ones; adt does not replace it), bounded to
+/// 60 s, its output discarded. Nothing happens where the script is missing. The subjects are
+/// the legacy ones, which operators may filter on.
+pub fn notify(ctx: &Ctx, subject: &str, body: &str) {
+    let script = ctx.home.join("providerscripts/email/SendEmail.sh");
+    if !script.is_file() {
+        return;
+    }
+    let (ok, _) = health::run_bounded(
+        std::process::Command::new("/bin/sh")
+            .arg(&script)
+            .args([subject, body])
+            .env("HOME", &ctx.home),
+        None,
+        std::time::Duration::from_secs(60),
+    );
+    if !ok {
+        crate::scaling::commands::append_log(
+            ctx,
+            "MonitoringLog.log",
+            &format!("could not send the e-mail {subject:?}"),
+        );
+    }
+}
+
 /// autoscaler/PerformScaling.sh [--dry-run]
 pub fn perform_scaling(ctx: &Ctx, args: &[String]) -> Outcome {
     let dry = args.iter().any(|a| a == "--dry-run");

@@ -14,8 +14,9 @@
 
 use super::health;
 use crate::cli::Ctx;
-use crate::cloud::local::LocalCloud;
-use crate::cloud::servers::{Server, ServerSpec};
+use crate::cloud::lock;
+use crate::cloud::servers::Server;
+pub use crate::cloud::Cloud;
 use crate::config;
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
@@ -25,167 +26,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const LOCK_KEY: &str = "adt-locks/autoscaling";
 const LOCK_TTL: u64 = 30 * 60;
-
-pub enum Cloud {
-    Local(LocalCloud),
-    /// A cloud host's CLI, and the site name (second label of WEBSITEURL).
-    Cli(std::sync::Mutex<crate::cloud::servers::CliCloud>, String),
-}
-
-impl Cloud {
-    pub fn open(ctx: &Ctx) -> Result<Cloud> {
-        Cloud::open_as(ctx, "")
-    }
-
-    /// The cloud named `cloudhost` (the provider scripts' argument; empty: the CLOUDHOST
-    /// setting). As legacy, a marker file in the home (`DROPLET`, `LINODE`…) wins.
-    pub fn open_as(ctx: &Ctx, cloudhost: &str) -> Result<Cloud> {
-        let text = ctx.settings()?;
-        let v = |k: &str| config::value(&text, k).unwrap_or_default();
-        use crate::cloud::servers::{CliCloud, Host};
-        let site = v("WEBSITEURL").split('.').nth(1).unwrap_or("").to_string();
-        let setting = v("CLOUDHOST");
-        let cloudhost = if cloudhost.is_empty() {
-            setting.as_str()
-        } else {
-            cloudhost
-        };
-        let host = match cloudhost {
-            "local" => {
-                return Ok(Cloud::Local(LocalCloud {
-                    state: std::env::var_os("ADT_LOCAL_CLOUD")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
-                    server_home: health::webserver_home(ctx),
-                    ssh_port: v("SSHPORT")
-                        .parse()
-                        .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
-                    authorized_key: ctx.home.join(".ssh").join(format!(
-                        "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
-                        v("ALGORITHM")
-                    )),
-                }))
-            }
-            c => match crate::cloud::Provider::detect(&ctx.home, Some(c)) {
-                Some(crate::cloud::Provider::DigitalOcean) => Host::DigitalOcean,
-                Some(crate::cloud::Provider::Exoscale) => Host::Exoscale,
-                Some(crate::cloud::Provider::Linode) => Host::Linode,
-                Some(crate::cloud::Provider::Vultr) => Host::Vultr,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "server operations on cloud host {c:?} are not implemented by adt"
-                    )))
-                }
-            },
-        };
-        let cli = CliCloud {
-            host,
-            cli: crate::cloud::Cli::default(),
-            zone: v("REGION"),
-        };
-        Ok(Cloud::Cli(std::sync::Mutex::new(cli), site))
-    }
-
-    /// Every server the cloud lists (the local cloud's: public = private).
-    pub fn servers(&self) -> Result<Vec<Server>> {
-        match self {
-            Cloud::Local(c) => Ok(c
-                .list()?
-                .into_iter()
-                .map(|(name, ip)| Server {
-                    id: name.clone(),
-                    name,
-                    public: Some(ip),
-                    private: Some(ip),
-                })
-                .collect()),
-            Cloud::Cli(c, _) => lock(c).list(),
-        }
-    }
-
-    /// Destroy a server as listed by [`Cloud::servers`].
-    pub fn destroy_server(&self, s: &Server) -> Result<()> {
-        match self {
-            Cloud::Local(c) => c.destroy(&s.name),
-            Cloud::Cli(c, _) => lock(c).destroy(s),
-        }
-    }
-
-    /// The cloud host's CLI driver (None on the local cloud).
-    pub fn cli(&self) -> Option<std::sync::MutexGuard<'_, crate::cloud::servers::CliCloud>> {
-        match self {
-            Cloud::Local(_) => None,
-            Cloud::Cli(c, _) => Some(lock(c)),
-        }
-    }
-
-    /// This build's webservers: (name, public ip).
-    pub fn webservers(&self, build_id: &str) -> Result<Vec<(String, IpAddr)>> {
-        match self {
-            Cloud::Local(c) => Ok(c
-                .list()?
-                .into_iter()
-                .filter(|(n, _)| {
-                    n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}"))
-                })
-                .collect()),
-            Cloud::Cli(c, site) => Ok(lock(c)
-                .list()?
-                .into_iter()
-                .filter(|s| crate::cloud::servers::is_our_webserver(&s.name, site, build_id))
-                .filter_map(|s| Some((s.name.clone(), s.public?)))
-                .collect()),
-        }
-    }
-    /// Create a webserver (on a cloud host, as `spec` says); returns it with its IPs.
-    pub fn create(&self, name: &str, spec: Option<&ServerSpec>) -> Result<Server> {
-        match (self, spec) {
-            (Cloud::Local(c), _) => {
-                let ip = c.create(name)?;
-                Ok(Server {
-                    id: name.into(),
-                    name: name.into(),
-                    public: Some(ip),
-                    private: Some(ip),
-                })
-            }
-            (Cloud::Cli(c, _), Some(spec)) => crate::cloud::servers::create_and_wait(c, spec),
-            (Cloud::Cli(..), None) => {
-                Err(Error::Config(format!("no server specification for {name}")))
-            }
-        }
-    }
-
-    /// A cloud host's server specification for a new webserver (None on the local cloud).
-    pub fn spec(&self, ctx: &Ctx, name: &str) -> Result<Option<ServerSpec>> {
-        match self {
-            Cloud::Local(_) => Ok(None),
-            Cloud::Cli(c, _) => {
-                let host = lock(c).host;
-                ServerSpec::from_settings(ctx, host, name).map(Some)
-            }
-        }
-    }
-
-    pub fn destroy(&self, name: &str) -> Result<()> {
-        match self {
-            Cloud::Local(c) => c.destroy(name),
-            Cloud::Cli(c, _) => {
-                let mut c = lock(c);
-                let server = c
-                    .list()?
-                    .into_iter()
-                    .find(|s| s.name == name)
-                    .ok_or_else(|| Error::Remote(format!("the cloud lists no server {name}")))?;
-                c.destroy(&server)
-            }
-        }
-    }
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -279,7 +119,12 @@ pub fn webserver_name(url: &str, build_id: &str) -> String {
 }
 
 fn scaling_log(ctx: &Ctx, text: &str) {
-    crate::scaling::commands::append_log(ctx, "ScalingEventsLog.log", text);
+    use crate::scaling::commands::{append_log, scaling_events_dir};
+    append_log(
+        ctx,
+        &format!("{}/ScalingEventsLog.log", scaling_events_dir()),
+        text,
+    );
 }
 
 fn touch(p: PathBuf) {
@@ -335,6 +180,13 @@ pub fn build_webserver(
         Some(s) if s.snapshot => crate::cloud::provision::push_settings(ctx, ip, private),
         _ => Ok(()),
     });
+    let failed = |why: &str| {
+        super::notify(
+            ctx,
+            "A WEBSERVER HAS FAILED TO COME ONLINE",
+            &format!("Webserver {name} ({ip}) {why}; it has been destroyed"),
+        );
+    };
     if let Err(e) = provisioned {
         unmark();
         scaling_log(
@@ -342,6 +194,7 @@ pub fn build_webserver(
             &format!("Webserver {name} ({ip}) failed: {e}; destroying it"),
         );
         let _ = retire(ctx, store, cloud, &name, ip, false);
+        failed(&format!("could not be provisioned ({e})"));
         return Err(e);
     }
     let cfg = health::config_from(ctx, Duration::from_secs(3))?;
@@ -374,6 +227,7 @@ pub fn build_webserver(
             &format!("Server {name} ({ip}) did not come online: destroying it"),
         );
         retire(ctx, store, cloud, &name, ip, false)?;
+        failed("was not healthy in time");
         return Err(Error::Remote(format!(
             "webserver {name} did not come online"
         )));
@@ -383,6 +237,11 @@ pub fn build_webserver(
         return Err(Error::Remote(format!("could not add {ip} to DNS")));
     }
     scaling_log(ctx, &format!("Added the new IP ({ip}) to the DNS system"));
+    super::notify(
+        ctx,
+        "A WEBSERVER HAS BEEN DEPLOYED",
+        &format!("Webserver {name} ({ip}) is built, healthy and in DNS"),
+    );
     Ok(ip)
 }
 
@@ -571,12 +430,22 @@ pub fn plan(ctx: &Ctx, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Plan
     let text = ctx.settings()?;
     let v = |k: &str| config::value(&text, k).unwrap_or_default();
     let numberws = v("NUMBERWS");
+    let fallback = if numberws.is_empty() { "2" } else { &numberws };
+    let created = std::cell::Cell::new(false);
     let profile = crate::scaling::update_profile(store, &ctx.home, |cur| {
         Ok(match cur {
             Some(t) if !t.trim().is_empty() => t.to_string(),
-            _ => crate::scaling::default_profile(if numberws.is_empty() { "2" } else { &numberws }),
+            _ => {
+                created.set(true);
+                crate::scaling::default_profile(fallback)
+            }
         })
     })?;
+    if created.get() {
+        let what = format!("NO SCALING CONFIG FOUND USING DEFAULT SCALING VALUE OF {fallback}");
+        scaling_log(ctx, &what);
+        super::notify(ctx, "NO SCALING CONFIG FOUND", &what);
+    }
     if crate::scaling::read_setting(&profile, "SCALING_MODE") != "static" {
         return Ok(None);
     }
@@ -673,6 +542,18 @@ pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
         }
         for (n, ip) in &p.destroy {
             retire(ctx, store.as_ref(), &cloud, n, *ip, true)?;
+            super::notify(
+                ctx,
+                "A WEBSERVER HAS BEEN DESTROYED",
+                &format!("Webserver {n} ({ip}) was surplus: shut down and destroyed"),
+            );
+        }
+        if !p.destroy.is_empty() {
+            super::notify(
+                ctx,
+                "UPDATE IN NUMBER OF ACTIVE WEBSERVERS",
+                &format!("There is now {} webservers running", p.wanted),
+            );
         }
         Ok(out)
     })();
@@ -719,6 +600,11 @@ pub fn dead_or_alive(ctx: &Ctx, timeout: Duration) -> Result<String> {
             ctx,
             "UnresponsiveWebservers.log",
             &format!("{ip} is being destroyed because it was unresponsive"),
+        );
+        super::notify(
+            ctx,
+            "UNRESPONSIVE WEBSERVER",
+            &format!("Webserver {ip} stopped answering; it is taken out of DNS and destroyed"),
         );
         if let Some((n, _)) = servers.iter().find(|(_, s)| *s == ip) {
             retire(ctx, store.as_ref(), &cloud, n, ip, false)?;
@@ -800,6 +686,11 @@ pub fn monitor_for_slow_builds(ctx: &Ctx, now: SystemTime) -> Result<String> {
             &format!("WEBSERVER {ip} IS A SLOW BUILD: destroying it"),
         );
         out.push_str(&format!("WEBSERVER {ip} IS A SLOW BUILD\n"));
+        super::notify(
+            ctx,
+            &format!("WEBSERVER {ip} IS A SLOW BUILD"),
+            "Still being built after 30 minutes: taken out of DNS and destroyed",
+        );
         // The marker is named by the private IP (legacy); the server goes by its public one.
         match servers
             .iter()

@@ -10,7 +10,7 @@
 //! matched 10.0.0.10), and Exoscale's NumberOfServers counts `webserver*` (legacy: always 0).
 
 use super::servers::{Host, Server, ServerSpec};
-use crate::autoscaler::scaling::Cloud;
+use super::Cloud;
 use crate::cli::{Ctx, Outcome};
 use crate::error::{Error, Result};
 use std::net::IpAddr;

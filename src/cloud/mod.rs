@@ -8,8 +8,14 @@ pub mod local;
 pub mod provision;
 pub mod servers;
 
+use crate::autoscaler::health;
+use crate::cli::Ctx;
+use crate::config;
 use crate::error::{Error, Result};
-use std::path::Path;
+use local::LocalCloud;
+use servers::{Server, ServerSpec};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 /// The cloud host of a machine, from the legacy marker files in its home (`DROPLET`,
 /// `EXOSCALE`, `LINODE`, `VULTR`, `AWS`) or the CLOUDHOST setting.
@@ -117,4 +123,170 @@ pub fn shell_word(s: &str) -> String {
 /// Parse a CLI's JSON answer.
 pub fn json(text: &str, what: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| Error::Remote(format!("{what}: unexpected answer: {e}")))
+}
+
+// ---------- the cloud a machine is on ----------
+
+/// The cloud the autoscaler and the provider scripts work on: the `local` cloud, or a cloud
+/// host's CLI.
+pub enum Cloud {
+    Local(LocalCloud),
+    /// A cloud host's CLI, and the site name (second label of WEBSITEURL).
+    Cli(std::sync::Mutex<servers::CliCloud>, String),
+}
+
+impl Cloud {
+    pub fn open(ctx: &Ctx) -> Result<Cloud> {
+        Cloud::open_as(ctx, "")
+    }
+
+    /// The cloud named `cloudhost` (the provider scripts' argument; empty: the CLOUDHOST
+    /// setting). As legacy, a marker file in the home (`DROPLET`, `LINODE`…) wins.
+    pub fn open_as(ctx: &Ctx, cloudhost: &str) -> Result<Cloud> {
+        let text = ctx.settings()?;
+        let v = |k: &str| config::value(&text, k).unwrap_or_default();
+        use servers::{CliCloud, Host};
+        let site = v("WEBSITEURL").split('.').nth(1).unwrap_or("").to_string();
+        let setting = v("CLOUDHOST");
+        let cloudhost = if cloudhost.is_empty() {
+            setting.as_str()
+        } else {
+            cloudhost
+        };
+        let host = match cloudhost {
+            "local" => {
+                return Ok(Cloud::Local(LocalCloud {
+                    state: std::env::var_os("ADT_LOCAL_CLOUD")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
+                    server_home: health::webserver_home(ctx),
+                    ssh_port: v("SSHPORT")
+                        .parse()
+                        .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
+                    authorized_key: ctx.home.join(".ssh").join(format!(
+                        "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+                        v("ALGORITHM")
+                    )),
+                }))
+            }
+            c => match Provider::detect(&ctx.home, Some(c)) {
+                Some(Provider::DigitalOcean) => Host::DigitalOcean,
+                Some(Provider::Exoscale) => Host::Exoscale,
+                Some(Provider::Linode) => Host::Linode,
+                Some(Provider::Vultr) => Host::Vultr,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "server operations on cloud host {c:?} are not implemented by adt"
+                    )))
+                }
+            },
+        };
+        let cli = CliCloud {
+            host,
+            cli: Cli::default(),
+            zone: v("REGION"),
+        };
+        Ok(Cloud::Cli(std::sync::Mutex::new(cli), site))
+    }
+
+    /// Every server the cloud lists (the local cloud's: public = private).
+    pub fn servers(&self) -> Result<Vec<Server>> {
+        match self {
+            Cloud::Local(c) => Ok(c
+                .list()?
+                .into_iter()
+                .map(|(name, ip)| Server {
+                    id: name.clone(),
+                    name,
+                    public: Some(ip),
+                    private: Some(ip),
+                })
+                .collect()),
+            Cloud::Cli(c, _) => lock(c).list(),
+        }
+    }
+
+    /// Destroy a server as listed by [`Cloud::servers`].
+    pub fn destroy_server(&self, s: &Server) -> Result<()> {
+        match self {
+            Cloud::Local(c) => c.destroy(&s.name),
+            Cloud::Cli(c, _) => lock(c).destroy(s),
+        }
+    }
+
+    /// The cloud host's CLI driver (None on the local cloud).
+    pub fn cli(&self) -> Option<std::sync::MutexGuard<'_, servers::CliCloud>> {
+        match self {
+            Cloud::Local(_) => None,
+            Cloud::Cli(c, _) => Some(lock(c)),
+        }
+    }
+
+    /// This build's webservers: (name, public ip).
+    pub fn webservers(&self, build_id: &str) -> Result<Vec<(String, IpAddr)>> {
+        match self {
+            Cloud::Local(c) => Ok(c
+                .list()?
+                .into_iter()
+                .filter(|(n, _)| {
+                    n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}"))
+                })
+                .collect()),
+            Cloud::Cli(c, site) => Ok(lock(c)
+                .list()?
+                .into_iter()
+                .filter(|s| servers::is_our_webserver(&s.name, site, build_id))
+                .filter_map(|s| Some((s.name.clone(), s.public?)))
+                .collect()),
+        }
+    }
+    /// Create a webserver (on a cloud host, as `spec` says); returns it with its IPs.
+    pub fn create(&self, name: &str, spec: Option<&ServerSpec>) -> Result<Server> {
+        match (self, spec) {
+            (Cloud::Local(c), _) => {
+                let ip = c.create(name)?;
+                Ok(Server {
+                    id: name.into(),
+                    name: name.into(),
+                    public: Some(ip),
+                    private: Some(ip),
+                })
+            }
+            (Cloud::Cli(c, _), Some(spec)) => servers::create_and_wait(c, spec),
+            (Cloud::Cli(..), None) => {
+                Err(Error::Config(format!("no server specification for {name}")))
+            }
+        }
+    }
+
+    /// A cloud host's server specification for a new webserver (None on the local cloud).
+    pub fn spec(&self, ctx: &Ctx, name: &str) -> Result<Option<ServerSpec>> {
+        match self {
+            Cloud::Local(_) => Ok(None),
+            Cloud::Cli(c, _) => {
+                let host = lock(c).host;
+                ServerSpec::from_settings(ctx, host, name).map(Some)
+            }
+        }
+    }
+
+    pub fn destroy(&self, name: &str) -> Result<()> {
+        match self {
+            Cloud::Local(c) => c.destroy(name),
+            Cloud::Cli(c, _) => {
+                let mut c = lock(c);
+                let server = c
+                    .list()?
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| Error::Remote(format!("the cloud lists no server {name}")))?;
+                c.destroy(&server)
+            }
+        }
+    }
+}
+
+/// A mutex's guard, also after a panic in another holder.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

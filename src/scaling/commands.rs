@@ -116,19 +116,35 @@ fn log_line(ctx: &Ctx, text: &str) {
 
 /// Append `<$0> <date>: <text>` to `${HOME}/logs/<file>`, as the legacy scripts log.
 pub fn append_log(ctx: &Ctx, file: &str, text: &str) {
-    let date = std::process::Command::new("date")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
-        .unwrap_or_default();
-    let dir = ctx.home.join("logs");
-    let _ = std::fs::create_dir_all(&dir);
+    let date = date();
+    let path = ctx.home.join("logs").join(file);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join(file))
+        .open(&path)
     {
         let _ = writeln!(f, "{} {date}: {text}", ctx.argv0());
     }
+}
+
+/// `date`'s output, as legacy log lines carry it.
+fn date() -> String {
+    std::process::Command::new("date")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
+        .unwrap_or_default()
+}
+
+/// The legacy scaling log's directory, `scaling-events-<D>`, D being `date`'s fields 1, 2, 3 and
+/// the last run together (`WedNov252026`).
+pub fn scaling_events_dir() -> String {
+    let d = date();
+    let f: Vec<&str> = d.split_whitespace().collect();
+    let day: String = f.iter().take(3).copied().collect();
+    format!("scaling-events-{day}{}", f.last().copied().unwrap_or(""))
 }
 
 /// DailyScaleup.sh N / DailyScaledown.sh N (autoscaler cron).
