@@ -82,6 +82,61 @@ pub fn acquire_lock(store: &dyn Backend, holder: &str) -> Result<Option<String>>
     Ok((now_there == token.as_bytes()).then_some(token))
 }
 
+/// Extend a held lock by another TTL, conditionally against the version that holds our token.
+/// Returns the new token, or None when the lock is no longer ours (it expired and was taken).
+pub fn renew_lock(store: &dyn Backend, token: &str) -> Result<Option<String>> {
+    let holder = token.rsplit_once(' ').map(|(h, _)| h).unwrap_or(token);
+    match store.get_versioned(LOCK_KEY)? {
+        Some((b, v)) if b == token.as_bytes() => {
+            let new = format!("{holder} {}", now() + LOCK_TTL);
+            match store.put_conditional(LOCK_KEY, new.as_bytes(), &Precondition::IfMatch(v)) {
+                Ok(true) => Ok(Some(new)),
+                Ok(false) => {
+                    store.put_bytes(LOCK_KEY, new.as_bytes())?;
+                    Ok(Some(new))
+                }
+                Err(Error::Conflict(_)) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Keep renewing the lock (every `ADT_LOCK_RENEW_SECS`, default 300) while `work` runs, so a
+/// long build on a real cloud never outlives it; then release it.
+fn holding_lock<T>(store: &dyn Backend, token: String, work: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let every = Duration::from_secs(env_secs("ADT_LOCK_RENEW_SECS", 300).max(1));
+    let current = std::sync::Mutex::new(Some(token));
+    let done = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut last = std::time::Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(200));
+                if last.elapsed() < every {
+                    continue;
+                }
+                last = std::time::Instant::now();
+                let mut t = lock(&current);
+                if let Some(tok) = t.clone() {
+                    if let Ok(renewed) = renew_lock(store, &tok) {
+                        *t = renewed;
+                    }
+                }
+            }
+        });
+        let out = work();
+        done.store(true, Ordering::SeqCst);
+        out
+    });
+    if let Some(t) = lock(&current).take() {
+        release_lock(store, &t);
+    }
+    out
+}
+
 pub fn release_lock(store: &dyn Backend, token: &str) {
     if store
         .get_bytes(LOCK_KEY)
@@ -503,7 +558,7 @@ pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
             }
         }
     };
-    let result = (|| -> Result<String> {
+    let run = || -> Result<String> {
         let Some(p) = plan(ctx, store.as_ref(), &cloud)? else {
             return Ok(String::new());
         };
@@ -556,11 +611,11 @@ pub fn perform_scaling(ctx: &Ctx, dry_run: bool) -> Result<String> {
             );
         }
         Ok(out)
-    })();
-    if let Some(t) = token {
-        release_lock(store.as_ref(), &t);
+    };
+    match token {
+        Some(t) => holding_lock(store.as_ref(), t, run),
+        None => run(),
     }
-    result
 }
 
 /// DeadOrAlive: sweep this build's webservers; healthy ones missing from DNS are added; strikes
@@ -708,4 +763,49 @@ pub fn monitor_for_slow_builds(ctx: &Ctx, now: SystemTime) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datastore::local::LocalStore;
+
+    fn expiry(store: &dyn Backend) -> u64 {
+        String::from_utf8(store.get_bytes(LOCK_KEY).unwrap())
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_lock_is_renewed_only_by_its_holder_and_released() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let store = LocalStore::new(dir.path(), "b");
+        let token = acquire_lock(&store, "as1")
+            .unwrap()
+            .expect("free lock taken");
+        assert!(acquire_lock(&store, "as2").unwrap().is_none(), "held");
+        // Wind the expiry back, as if the holder had been building for a while.
+        let old = format!("as1 {}", now() + 5);
+        store.put_bytes(LOCK_KEY, old.as_bytes()).unwrap();
+        assert!(renew_lock(&store, &token).unwrap().is_none(), "stale token");
+        let new = renew_lock(&store, &old).unwrap().expect("renewed");
+        assert!(new.starts_with("as1 "));
+        assert!(expiry(&store) >= now() + LOCK_TTL - 1);
+        // The renewer hands the latest token to the release.
+        std::env::set_var("ADT_LOCK_RENEW_SECS", "1");
+        let seen = holding_lock(&store, new.clone(), || {
+            std::thread::sleep(Duration::from_millis(1500));
+            String::from_utf8(store.get_bytes(LOCK_KEY).unwrap()).unwrap()
+        });
+        assert!(
+            seen.starts_with("as1 ") && seen != new,
+            "renewed while held: {seen}"
+        );
+        assert!(!store.any_with_prefix(LOCK_KEY).unwrap(), "released");
+    }
 }
