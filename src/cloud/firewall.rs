@@ -131,8 +131,24 @@ pub fn reconcile(cli: &mut Cli, provider: Provider, inp: &Inputs) -> Result<Nati
     let (fleet, web) = desired(provider, inp);
     match provider {
         Provider::DigitalOcean => {
-            let mut r = digitalocean(cli, "adt", &fleet, &["autoscaler", "webserver", "database"])?;
-            let w = digitalocean(cli, "adt-webserver-machines", &web, &["webserver"])?;
+            // One listing of the firewalls and one of the droplets serve both firewalls.
+            let firewalls = json(
+                &cli.query("doctl", &["compute", "firewall", "list", "-o", "json"])?,
+                "doctl compute firewall list",
+            )?;
+            let droplets = json(
+                &cli.query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
+                "doctl compute droplet list",
+            )?;
+            let seen = (&firewalls, &droplets);
+            let mut r = digitalocean(
+                cli,
+                seen,
+                "adt",
+                &fleet,
+                &["autoscaler", "webserver", "database"],
+            )?;
+            let w = digitalocean(cli, seen, "adt-webserver-machines", &web, &["webserver"])?;
             r.added += w.added;
             r.removed += w.removed;
             Ok(r)
@@ -167,16 +183,14 @@ fn do_spec(r: &NativeRule) -> String {
 
 const DO_OUTBOUND: &str = "protocol:tcp,ports:all,address:0.0.0.0/0 protocol:udp,ports:all,address:0.0.0.0/0 protocol:icmp,address:0.0.0.0/0";
 
+/// One DigitalOcean firewall, given the account's firewalls and droplets as listed.
 fn digitalocean(
     cli: &mut Cli,
+    (list, droplets): (&serde_json::Value, &serde_json::Value),
     name: &str,
     want: &BTreeSet<NativeRule>,
     roles: &[&str],
 ) -> Result<NativeReport> {
-    let list = json(
-        &cli.query("doctl", &["compute", "firewall", "list", "-o", "json"])?,
-        "doctl compute firewall list",
-    )?;
     let fw = list
         .as_array()
         .into_iter()
@@ -271,10 +285,6 @@ fn digitalocean(
             (id, attached)
         }
     };
-    let droplets = json(
-        &cli.query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
-        "doctl compute droplet list",
-    )?;
     let missing: Vec<String> = droplets
         .as_array()
         .into_iter()
