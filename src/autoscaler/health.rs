@@ -60,7 +60,10 @@ impl Verdict {
 
 /// Run a command with a hard deadline, feeding it `input` on stdin; returns (success, stdout).
 pub fn run_bounded(cmd: &mut Command, input: Option<&[u8]>, limit: Duration) -> (bool, String) {
+    use std::os::unix::process::CommandExt;
+    // Its own process group, so a timeout takes its children (a script's ssh calls) too.
     let Ok(mut child) = cmd
+        .process_group(0)
         .stdin(if input.is_some() {
             Stdio::piped()
         } else {
@@ -91,6 +94,14 @@ pub fn run_bounded(cmd: &mut Command, input: Option<&[u8]>, limit: Duration) -> 
             Ok(Some(status)) => break status.success(),
             Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
             _ => {
+                // `--` matters: procps-ng's kill reads `-KILL -<pgid>` as a signal to -1,
+                // i.e. to every process.
+                if child.id() > 1 {
+                    let _ = Command::new("kill")
+                        .args(["-s", "KILL", "--", &format!("-{}", child.id())])
+                        .stderr(Stdio::null())
+                        .status();
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 return (false, String::new());
@@ -387,6 +398,41 @@ pub fn health_sweep(ctx: &crate::cli::Ctx, args: &[String]) -> crate::cli::Outco
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_timeout_kills_the_command_and_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let start = Instant::now();
+        let (ok, _) = run_bounded(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("sleep 30 & echo $! > {}; wait", pidfile.display())),
+            None,
+            Duration::from_millis(500),
+        );
+        assert!(!ok);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .unwrap_or_default()
+                .contains(") Z ");
+        assert!(!alive, "the script's child outlived the timeout");
+    }
+
+    #[test]
+    fn input_reaches_stdin_and_output_comes_back() {
+        let (ok, out) = run_bounded(
+            &mut Command::new("cat"),
+            Some(b"secret\n"),
+            Duration::from_secs(5),
+        );
+        assert!(ok);
+        assert_eq!(out, "secret\n");
+    }
+
     use super::*;
 
     #[test]
