@@ -65,9 +65,10 @@ impl Local {
         fsutil::write_atomic(&self.hosts(), text.as_bytes(), None)?;
         // Tell the DNS server (if one serves this zone) to re-read it.
         if let Ok(pid) = std::fs::read_to_string(self.dir.join("dnsmasq.pid")) {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
+            // A process id, never a group or "every process" (-1).
+            if let Ok(pid @ 2..) = pid.trim().parse::<u32>() {
                 let _ = std::process::Command::new("kill")
-                    .args(["-HUP", &pid.to_string()])
+                    .args(["-s", "HUP", "--", &pid.to_string()])
                     .status();
             }
         }

@@ -242,8 +242,15 @@ impl LocalCloud {
     pub fn stop_web(&self, name: &str) -> Result<()> {
         let pid = std::fs::read_to_string(self.state.join("data").join(name).join("https.pid"))
             .map_err(|e| Error::io(name, e))?;
-        let _ = Command::new("kill").args(["-9", pid.trim()]).status();
-        Ok(())
+        match pid.trim().parse::<u32>() {
+            Ok(pid @ 2..) => {
+                let _ = Command::new("kill")
+                    .args(["-s", "KILL", "--", &pid.to_string()])
+                    .status();
+                Ok(())
+            }
+            _ => Err(Error::Io(format!("{name}: no web service process id"))),
+        }
     }
 
     /// Destroy a server: every process in its namespace, the namespace, its state.
@@ -268,8 +275,13 @@ impl LocalCloud {
             if pids.is_empty() {
                 break;
             }
-            for pid in pids {
-                let _ = Command::new("kill").args(["-9", &pid]).status();
+            for pid in pids
+                .iter()
+                .filter(|p| p.parse::<u32>().is_ok_and(|n| n > 1))
+            {
+                let _ = Command::new("kill")
+                    .args(["-s", "KILL", "--", pid])
+                    .status();
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
