@@ -395,7 +395,8 @@ fn server_scripts_answer_like_legacy() {
 fn exoscale_script_shapes() {
     let (_server, h, fake) = setup(
         "EXOSCALE",
-        "CLOUDHOST:exoscale\nREGION:ch-gva-2\nSIZE:standard.small\nKEYID:key-1\n",
+        // SIZE and KEYID come from the arguments only.
+        "CLOUDHOST:exoscale\nREGION:ch-gva-2\n",
     );
     let s = "providerscripts/server/";
     for out in create_two(

@@ -194,7 +194,7 @@ pub fn create_server(ctx: &Ctx, args: &[String]) -> Outcome {
                 }
                 return Ok("STANDARD\n".into());
             };
-            let mut spec = ServerSpec::from_settings(ctx, host, a(3))?;
+            let mut spec = ServerSpec::from_settings_unchecked(ctx, host, a(3))?;
             if !spec.snapshot {
                 spec.image = match host {
                     Host::Linode if !a(0).contains('/') => {
@@ -214,6 +214,7 @@ pub fn create_server(ctx: &Ctx, args: &[String]) -> Outcome {
             }
             // The legacy caller does its own bootstrap over SSH: no user data.
             spec.user_data = None;
+            spec.check(host)?;
             let token = if spec.snapshot { "SNAPPED" } else { "STANDARD" };
             let out = cloud.cli().expect("a CLI cloud").create(&spec)?;
             let out = if out.is_empty() || out.ends_with('\n') {

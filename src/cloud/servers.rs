@@ -414,7 +414,35 @@ fn random_password() -> String {
 }
 
 impl ServerSpec {
+    /// The specification from the settings, checked complete.
     pub fn from_settings(ctx: &crate::cli::Ctx, host: Host, name: &str) -> Result<ServerSpec> {
+        let spec = Self::from_settings_unchecked(ctx, host, name)?;
+        spec.check(host)?;
+        Ok(spec)
+    }
+
+    /// SIZE, REGION and (except on Linode) KEYID are needed.
+    pub fn check(&self, host: Host) -> Result<()> {
+        for (what, val) in [
+            ("SIZE", &self.size),
+            ("REGION", &self.region),
+            ("KEYID", &self.key_id),
+        ] {
+            if val.is_empty() && !(what == "KEYID" && host == Host::Linode) {
+                return Err(Error::Config(format!(
+                    "{what} is not set in the autoscaler's settings"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The specification from the settings, as far as they go.
+    pub fn from_settings_unchecked(
+        ctx: &crate::cli::Ctx,
+        host: Host,
+        name: &str,
+    ) -> Result<ServerSpec> {
         let text = ctx.settings()?;
         let v = |k: &str| crate::config::value(&text, k).unwrap_or_default();
         let snapshot_id = v("SNAPSHOTID");
@@ -447,17 +475,6 @@ impl ServerSpec {
             public_key,
             user_data: (!snapshot && user_data.is_file()).then_some(user_data),
         };
-        for (what, val) in [
-            ("SIZE", &spec.size),
-            ("REGION", &spec.region),
-            ("KEYID", &spec.key_id),
-        ] {
-            if val.is_empty() && !(what == "KEYID" && host == Host::Linode) {
-                return Err(Error::Config(format!(
-                    "{what} is not set in the autoscaler's settings"
-                )));
-            }
-        }
         Ok(spec)
     }
 }
