@@ -59,6 +59,17 @@ impl Local {
             .collect())
     }
 
+    /// Read, change and write the hosts file under a lock: concurrent builds (threads or
+    /// autoscalers) adding records must not lose each other's.
+    fn edit(&self, f: impl FnOnce(&mut Vec<(IpAddr, String)>)) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
+        let lock = fsutil::open_lock_file(&self.dir.join("hosts.lock"))?;
+        lock.lock().map_err(|e| Error::io("hosts.lock", e))?;
+        let mut l = self.lines()?;
+        f(&mut l);
+        self.write(&l)
+    }
+
     fn write(&self, lines: &[(IpAddr, String)]) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
         let text: String = lines.iter().map(|(ip, n)| format!("{ip} {n}\n")).collect();
@@ -89,14 +100,14 @@ impl Provider for Local {
             .collect())
     }
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {
-        let mut l = self.lines()?;
-        l.push((ip, name.to_string()));
-        self.write(&l)
+        self.edit(|l| {
+            if !l.iter().any(|(i, n)| *i == ip && n == name) {
+                l.push((ip, name.to_string()));
+            }
+        })
     }
     fn delete(&mut self, name: &str, record: &Record) -> Result<()> {
-        let mut l = self.lines()?;
-        l.retain(|(ip, n)| !(n == name && *ip == record.ip));
-        self.write(&l)
+        self.edit(|l| l.retain(|(ip, n)| !(n == name && *ip == record.ip)))
     }
 }
 
@@ -707,4 +718,30 @@ pub fn delete_record_script(ctx: &Ctx, a: &[&str; 5]) -> Outcome {
             Ok(String::new())
         })(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_local_adds_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for i in 0..16u8 {
+                let d = dir.path().to_path_buf();
+                s.spawn(move || {
+                    let mut p = Local { dir: d };
+                    let ip: IpAddr = format!("10.9.0.{i}").parse().unwrap();
+                    p.add("www.example.com", ip).unwrap();
+                    p.add("www.example.com", ip).unwrap();
+                });
+            }
+        });
+        let mut p = Local {
+            dir: dir.path().to_path_buf(),
+        };
+        let got = p.list("www.example.com").unwrap();
+        assert_eq!(got.len(), 16, "{got:?}");
+    }
 }
