@@ -598,31 +598,41 @@ pub fn add_ip(ctx: &Ctx, ip: &str) -> Outcome {
 /// server's `bootedwebserverips/<private>` marker when the cloud knows its private IP. Not
 /// reproduced: the `shuttingdownwebserverips/<private>` marker legacy wrote and never removed.
 pub fn remove_ip(ctx: &Ctx, ip: &str) -> Outcome {
-    let r = (|| -> Result<()> {
-        let ip = crate::ips::parse_ip(ip)?;
-        if !installed(ctx)? {
-            return Ok(());
-        }
-        let private = crate::cloud::Cloud::open(ctx)
-            .and_then(|c| c.servers())
-            .ok()
-            .and_then(|v| v.into_iter().find(|s| s.public == Some(ip)))
-            .and_then(|s| s.private);
-        if let Some(p) = private {
-            ctx.store()?.delete(&format!("bootedwebserverips/{p}"))?;
-        }
-        let (name, mut p) = open(ctx)?;
-        for rec in p.list(&name)?.into_iter().filter(|r| r.ip == ip) {
-            p.delete(&name, &rec)?;
-            log(
-                ctx,
-                "RemovedDNSRecordsLog.log",
-                &format!("Removed IP {ip} ({}) from DNS", rec.id),
-            );
-        }
-        Ok(())
-    })();
+    let r = crate::ips::parse_ip(ip).and_then(|ip| {
+        remove_records(ctx, ip, || {
+            crate::cloud::Cloud::open(ctx)
+                .and_then(|c| c.servers())
+                .ok()
+                .and_then(|v| v.into_iter().find(|s| s.public == Some(ip)))
+                .and_then(|s| s.private)
+        })
+    });
     Outcome::from_result(ctx, r.map(|()| ""))
+}
+
+/// RemoveIPFromDNS for callers that already know the server (or know there is none):
+/// `private` is asked only once the datastore says the toolkit is installed.
+pub fn remove_records(
+    ctx: &Ctx,
+    ip: IpAddr,
+    private: impl FnOnce() -> Option<IpAddr>,
+) -> Result<()> {
+    if !installed(ctx)? {
+        return Ok(());
+    }
+    if let Some(p) = private() {
+        ctx.store()?.delete(&format!("bootedwebserverips/{p}"))?;
+    }
+    let (name, mut p) = open(ctx)?;
+    for rec in p.list(&name)?.into_iter().filter(|r| r.ip == ip) {
+        p.delete(&name, &rec)?;
+        log(
+            ctx,
+            "RemovedDNSRecordsLog.log",
+            &format!("Removed IP {ip} ({}) from DNS", rec.id),
+        );
+    }
+    Ok(())
 }
 
 // ---------- the provider scripts (providerscripts/dns/*.sh) ----------

@@ -13,7 +13,7 @@
 //! and destroyed.
 
 use super::health;
-use crate::cli::Ctx;
+use crate::cli::{Ctx, Outcome};
 use crate::cloud::lock;
 use crate::cloud::servers::Server;
 pub use crate::cloud::Cloud;
@@ -407,7 +407,11 @@ pub fn retire(
 ) -> Result<()> {
     let rt = ctx.home.join("runtime");
     store.put_bytes(&format!("shuttingdownwebserverips/{ip}"), b"")?;
-    let o = crate::dns::remove_ip(ctx, &ip.to_string());
+    // Its bootedwebserverips/<private> marker goes with the others once it is destroyed.
+    let o = Outcome::from_result(
+        ctx,
+        crate::dns::remove_records(ctx, ip, || None).map(|()| ""),
+    );
     if o.status != 0 {
         return Err(Error::Remote(format!(
             "could not remove {ip} from DNS; not destroying it"
@@ -432,14 +436,15 @@ pub fn retire(
             &format!("Webserver {name} ({ip}) did not shut itself down: destroying it anyway"),
         );
     }
-    // Its private IP (the keys of webserverips/ and bootedwebserverips/), before it is gone.
-    let private = cloud
-        .servers()
-        .ok()
-        .and_then(|v| v.into_iter().find(|s| s.name == name))
-        .and_then(|s| s.private)
-        .unwrap_or(ip);
-    cloud.destroy(name)?;
+    // One listing: the server to destroy, and its private IP (the keys of webserverips/ and
+    // bootedwebserverips/).
+    let server = cloud
+        .servers()?
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| Error::Remote(format!("the cloud lists no server {name}")))?;
+    let private = server.private.unwrap_or(ip);
+    cloud.destroy_server(&server)?;
     for k in [
         format!("webserverips/{private}"),
         format!("webserverpublicips/{ip}"),
@@ -678,10 +683,12 @@ pub fn purge_detached_ips(ctx: &Ctx) -> Result<String> {
     }
     let cloud = Cloud::open(ctx)?;
     let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
-    let live: Vec<IpAddr> = cloud
-        .webservers(&build_id)?
-        .into_iter()
-        .map(|(_, ip)| ip)
+    // One listing serves both: which IPs are ours, and a detached IP's server (if any).
+    let all = cloud.servers()?;
+    let live: Vec<IpAddr> = all
+        .iter()
+        .filter(|s| cloud.is_our_webserver(s, &build_id))
+        .filter_map(|s| s.public)
         .collect();
     if live.is_empty() {
         return Err(Error::Remote(
@@ -691,7 +698,19 @@ pub fn purge_detached_ips(ctx: &Ctx) -> Result<String> {
     let (name, mut dns) = crate::dns::open(ctx)?;
     let mut out = String::new();
     for r in dns.list(&name)? {
-        if !live.contains(&r.ip) && crate::dns::remove_ip(ctx, &r.ip.to_string()).status == 0 {
+        let private = || {
+            all.iter()
+                .find(|s| s.public == Some(r.ip))
+                .and_then(|s| s.private)
+        };
+        if !live.contains(&r.ip)
+            && Outcome::from_result(
+                ctx,
+                crate::dns::remove_records(ctx, r.ip, private).map(|()| ""),
+            )
+            .status
+                == 0
+        {
             out.push_str(&format!("removed detached {} from DNS\n", r.ip));
         }
     }
@@ -708,16 +727,7 @@ pub fn monitor_for_slow_builds(ctx: &Ctx, now: SystemTime) -> Result<String> {
     let rt = ctx.home.join("runtime");
     let cloud = Cloud::open(ctx)?;
     let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
-    let ours: Vec<String> = cloud
-        .webservers(&build_id)?
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    let servers: Vec<Server> = cloud
-        .servers()?
-        .into_iter()
-        .filter(|s| ours.contains(&s.name))
-        .collect();
+    let servers = cloud.our_webservers(&build_id)?;
     let mut out = String::new();
     for e in std::fs::read_dir(rt.join("beingbuiltips"))
         .into_iter()

@@ -222,23 +222,32 @@ impl Cloud {
         }
     }
 
+    /// This build's webservers (legacy names ending in the build identifier), with a public IP.
+    pub fn our_webservers(&self, build_id: &str) -> Result<Vec<Server>> {
+        Ok(self
+            .servers()?
+            .into_iter()
+            .filter(|s| self.is_our_webserver(s, build_id) && s.public.is_some())
+            .collect())
+    }
+
+    /// Whether a listed server is one of this build's webservers (by its legacy name).
+    pub fn is_our_webserver(&self, s: &Server, build_id: &str) -> bool {
+        match self {
+            Cloud::Local(_) => {
+                s.name.starts_with("webserver-") && s.name.ends_with(&format!("-{build_id}"))
+            }
+            Cloud::Cli(_, site) => servers::is_our_webserver(&s.name, site, build_id),
+        }
+    }
+
     /// This build's webservers: (name, public ip).
     pub fn webservers(&self, build_id: &str) -> Result<Vec<(String, IpAddr)>> {
-        match self {
-            Cloud::Local(c) => Ok(c
-                .list()?
-                .into_iter()
-                .filter(|(n, _)| {
-                    n.starts_with("webserver-") && n.ends_with(&format!("-{build_id}"))
-                })
-                .collect()),
-            Cloud::Cli(c, site) => Ok(lock(c)
-                .list()?
-                .into_iter()
-                .filter(|s| servers::is_our_webserver(&s.name, site, build_id))
-                .filter_map(|s| Some((s.name.clone(), s.public?)))
-                .collect()),
-        }
+        Ok(self
+            .our_webservers(build_id)?
+            .into_iter()
+            .filter_map(|s| Some((s.name, s.public?)))
+            .collect())
     }
     /// Create a webserver (on a cloud host, as `spec` says); returns it with its IPs.
     pub fn create(&self, name: &str, spec: Option<&ServerSpec>) -> Result<Server> {
