@@ -147,26 +147,16 @@ pub fn release_lock(store: &dyn Backend, token: &str) {
     }
 }
 
-fn random4() -> String {
-    let mut b = [0u8; 64];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut b);
-    }
-    b.iter()
-        .map(|x| *x as char)
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(4)
-        .collect()
-}
-
 /// `webserver-<4 random>-<second label of WEBSITEURL>-<BUILDIDENTIFIER>`, cut to 32.
 pub fn webserver_name(url: &str, build_id: &str) -> String {
     let site = url.split('.').nth(1).unwrap_or("site");
-    let mut n: String = format!("webserver-{}-{site}-{build_id}", random4())
-        .chars()
-        .take(32)
-        .collect();
+    let mut n: String = format!(
+        "webserver-{}-{site}-{build_id}",
+        crate::cloud::random_alnum(4)
+    )
+    .chars()
+    .take(32)
+    .collect();
     if n.ends_with('-') {
         n.pop();
     }

@@ -120,6 +120,25 @@ pub fn shell_word(s: &str) -> String {
     }
 }
 
+/// `n` random ASCII letters and digits from /dev/urandom (server names, one-off passwords).
+pub fn random_alnum(n: usize) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    let Ok(mut f) = std::fs::File::open("/dev/urandom") else {
+        return out;
+    };
+    let mut b = [0u8; 64];
+    while out.len() < n && f.read_exact(&mut b).is_ok() {
+        out.extend(
+            b.iter()
+                .map(|x| *x as char)
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(n - out.len()),
+        );
+    }
+    out
+}
+
 /// Parse a CLI's JSON answer.
 pub fn json(text: &str, what: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| Error::Remote(format!("{what}: unexpected answer: {e}")))
@@ -298,4 +317,17 @@ impl Cloud {
 /// A mutex's guard, also after a panic in another holder.
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_alnum_gives_what_is_asked() {
+        for n in [0, 4, 28, 200] {
+            let r = super::random_alnum(n);
+            assert_eq!(r.len(), n);
+            assert!(r.chars().all(|c| c.is_ascii_alphanumeric()), "{r}");
+        }
+        assert_ne!(super::random_alnum(28), super::random_alnum(28));
+    }
 }

@@ -398,21 +398,6 @@ pub fn os_image(host: Host, os: &str, version: &str) -> String {
     }
 }
 
-fn random_password() -> String {
-    let mut b = [0u8; 256];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut b);
-    }
-    let p: String = b
-        .iter()
-        .map(|x| *x as char)
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(28)
-        .collect();
-    format!("{p}#A9")
-}
-
 impl ServerSpec {
     /// The specification from the settings, checked complete.
     pub fn from_settings(ctx: &crate::cli::Ctx, host: Host, name: &str) -> Result<ServerSpec> {
@@ -471,7 +456,8 @@ impl ServerSpec {
             },
             snapshot,
             key_id: v("KEYID"),
-            root_password: random_password(),
+            // Linode wants upper, lower, digit and symbol in a root password.
+            root_password: format!("{}#A9", super::random_alnum(28)),
             public_key,
             user_data: (!snapshot && user_data.is_file()).then_some(user_data),
         };
