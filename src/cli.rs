@@ -119,6 +119,14 @@ impl Ctx {
     }
 }
 
+/// A number from the environment (tuning knobs such as `ADT_BUILD_WAIT`), else `default`.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Write to stdout, ignoring a closed pipe (`| head -1`).
 pub fn out(bytes: &[u8]) {
     let mut o = std::io::stdout().lock();

@@ -107,7 +107,7 @@ pub fn renew_lock(store: &dyn Backend, token: &str) -> Result<Option<String>> {
 /// long build on a real cloud never outlives it; then release it.
 fn holding_lock<T>(store: &dyn Backend, token: String, work: impl FnOnce() -> T) -> T {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let every = Duration::from_secs(env_secs("ADT_LOCK_RENEW_SECS", 300).max(1));
+    let every = Duration::from_secs(crate::cli::env_u64("ADT_LOCK_RENEW_SECS", 300).max(1));
     let current = std::sync::Mutex::new(Some(token));
     let done = AtomicBool::new(false);
     let out = std::thread::scope(|s| {
@@ -243,7 +243,7 @@ pub fn build_webserver(
         return Err(e);
     }
     let cfg = health::config_from(ctx, Duration::from_secs(3))?;
-    let wait = env_secs(
+    let wait = crate::cli::env_u64(
         "ADT_BUILD_WAIT",
         if matches!(cloud, Cloud::Local(_)) {
             90
@@ -288,13 +288,6 @@ pub fn build_webserver(
         &format!("Webserver {name} ({ip}) is built, healthy and in DNS"),
     );
     Ok(ip)
-}
-
-fn env_secs(var: &str, default: u64) -> u64 {
-    std::env::var(var)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The legacy shutdown handshake: touch `<H>/runtime/MARKEDFORSHUTDOWN` on the webserver over
@@ -355,7 +348,7 @@ fn legacy_build(ctx: &Ctx, cloud: &Cloud, build_id: &str) -> Result<IpAddr> {
         ctx,
         &format!("Building a webserver with {}", script.display()),
     );
-    let wait = Duration::from_secs(env_secs("ADT_BUILD_WAIT", 1500));
+    let wait = Duration::from_secs(crate::cli::env_u64("ADT_BUILD_WAIT", 1500));
     let (ok, _) = health::run_bounded(
         std::process::Command::new("/bin/sh")
             .arg(&script)
@@ -409,12 +402,15 @@ pub fn retire(
     }
     touch(rt.join(format!("IPREMOVED:{ip}")));
     if drain {
-        std::thread::sleep(Duration::from_secs(env_secs("ADT_DNS_DRAIN_SECS", 120)));
+        std::thread::sleep(Duration::from_secs(crate::cli::env_u64(
+            "ADT_DNS_DRAIN_SECS",
+            120,
+        )));
     }
     if shut_down(
         ctx,
         ip,
-        Duration::from_secs(env_secs("ADT_SHUTDOWN_WAIT", 300)),
+        Duration::from_secs(crate::cli::env_u64("ADT_SHUTDOWN_WAIT", 300)),
     )? {
         scaling_log(
             ctx,

@@ -39,10 +39,7 @@ pub fn webserver_settings(ctx: &Ctx, public: IpAddr, private: IpAddr) -> Result<
 pub fn push_settings(ctx: &Ctx, public: IpAddr, private: IpAddr) -> Result<()> {
     let text = webserver_settings(ctx, public, private)?;
     let cfg = health::config_from(ctx, Duration::from_secs(10))?;
-    let wait = std::env::var("ADT_BUILD_WAIT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1500);
+    let wait = crate::cli::env_u64("ADT_BUILD_WAIT", 1500);
     let deadline = Instant::now() + Duration::from_secs(wait);
     while !health::ssh(public, &cfg, "true", None, Duration::ZERO).0 {
         if Instant::now() >= deadline {

@@ -471,10 +471,7 @@ impl ServerSpec {
 pub fn create_and_wait(cloud: &std::sync::Mutex<CliCloud>, spec: &ServerSpec) -> Result<Server> {
     let lock = || cloud.lock().unwrap_or_else(|e| e.into_inner());
     lock().create(spec)?;
-    let every = std::env::var("ADT_IP_POLL_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let every = crate::cli::env_u64("ADT_IP_POLL_SECS", 20);
     for attempt in 0..15 {
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_secs(every));

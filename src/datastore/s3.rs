@@ -3,6 +3,7 @@
 
 use super::s3cfg::S3Config;
 use super::{Backend, Listing, ObjectInfo, Precondition, Version};
+use crate::cli::env_u64;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use aws_sdk_s3::config::{
@@ -31,13 +32,6 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The S3 error code of a failed call, if the service answered.
@@ -94,7 +88,10 @@ impl S3Store {
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(attempts)
-                    .with_initial_backoff(Duration::from_millis(env_u64("ADT_S3_BACKOFF_MS", 200)))
+                    .with_initial_backoff(Duration::from_millis(crate::cli::env_u64(
+                        "ADT_S3_BACKOFF_MS",
+                        200,
+                    )))
                     .with_max_backoff(Duration::from_secs(5)),
             )
             .timeout_config(
