@@ -156,6 +156,12 @@ pub fn ssh(
     )
 }
 
+/// A remote shell command that runs `cmd` as root: directly when SSH logged in as root, else
+/// through `sudo -S`, which reads SERVERUSERPASSWORD from stdin (never argv).
+pub fn as_root(cmd: &str) -> String {
+    format!("if [ \"$(id -u)\" = 0 ]; then {cmd}; else sudo -S -p '' {cmd}; fi")
+}
+
 fn ssh_ready(ip: IpAddr, c: &Config) -> bool {
     let (ok, out) = ssh(
         ip,

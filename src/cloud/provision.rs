@@ -62,7 +62,8 @@ pub fn push_settings(ctx: &Ctx, public: IpAddr, private: IpAddr) -> Result<()> {
     );
     let password = config::value(&ctx.settings()?, "SERVERUSERPASSWORD").unwrap_or_default();
     let install = format!(
-        "f=\"$HOME/.adt-webserver-settings.{public}.tmp\"; if [ \"$(id -u)\" = 0 ]; then install -m 600 \"$f\" {dest}; else sudo -S -p '' install -m 600 \"$f\" {dest}; fi; s=$?; rm -f \"$f\"; exit $s"
+        "f=\"$HOME/.adt-webserver-settings.{public}.tmp\"; {}; s=$?; rm -f \"$f\"; exit $s",
+        health::as_root(&format!("install -m 600 \"$f\" {dest}"))
     );
     let installed = ok
         && health::ssh(
