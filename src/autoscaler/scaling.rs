@@ -164,12 +164,7 @@ pub fn webserver_name(url: &str, build_id: &str) -> String {
 }
 
 fn scaling_log(ctx: &Ctx, text: &str) {
-    use crate::scaling::commands::{append_log, scaling_events_dir};
-    append_log(
-        ctx,
-        &format!("{}/ScalingEventsLog.log", scaling_events_dir()),
-        text,
-    );
+    crate::scaling::commands::append_scaling_log(ctx, text);
 }
 
 fn touch(p: PathBuf) {

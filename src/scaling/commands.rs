@@ -116,7 +116,24 @@ fn log_line(ctx: &Ctx, text: &str) {
 
 /// Append `<$0> <date>: <text>` to `${HOME}/logs/<file>`, as the legacy scripts log.
 pub fn append_log(ctx: &Ctx, file: &str, text: &str) {
-    let date = date();
+    append_dated(ctx, file, text, &date());
+}
+
+/// The scaling events log at its legacy path, `logs/scaling-events-<D>/ScalingEventsLog.log`,
+/// D being `date`'s fields 1, 2, 3 and the last run together (`WedNov252026`). One `date`
+/// serves the directory and the line.
+pub fn append_scaling_log(ctx: &Ctx, text: &str) {
+    let d = date();
+    let f: Vec<&str> = d.split_whitespace().collect();
+    let day: String = f.iter().take(3).copied().collect();
+    let file = format!(
+        "scaling-events-{day}{}/ScalingEventsLog.log",
+        f.last().copied().unwrap_or("")
+    );
+    append_dated(ctx, &file, text, &d);
+}
+
+fn append_dated(ctx: &Ctx, file: &str, text: &str, date: &str) {
     let path = ctx.home.join("logs").join(file);
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -136,15 +153,6 @@ fn date() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
         .unwrap_or_default()
-}
-
-/// The legacy scaling log's directory, `scaling-events-<D>`, D being `date`'s fields 1, 2, 3 and
-/// the last run together (`WedNov252026`).
-pub fn scaling_events_dir() -> String {
-    let d = date();
-    let f: Vec<&str> = d.split_whitespace().collect();
-    let day: String = f.iter().take(3).copied().collect();
-    format!("scaling-events-{day}{}", f.last().copied().unwrap_or(""))
 }
 
 /// DailyScaleup.sh N / DailyScaledown.sh N (autoscaler cron).
