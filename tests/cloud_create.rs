@@ -50,9 +50,8 @@ impl Fake {
             .clone()
     }
     fn run(&self, h: &Host, script: &str, args: &[&str]) -> Output {
-        h.cmd(h.path(script))
+        h.cmd_with(&self.bin, script)
             .args(args)
-            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
             .env("FAKECLOUD_DIR", self.dir.path())
             .env("ADT_BUILD_WAIT", "1")
             .env("ADT_IP_POLL_SECS", "0")
@@ -154,13 +153,7 @@ fn autoscaler(server: &S3Server, marker: &str, settings: &str) -> Host {
         "WEBSITEURL:www.example.com\nMYIP:\n",
     )
     .unwrap();
-    assert!(h
-        .exec(
-            &format!("{W}PutToConfigDatastore.sh"),
-            &["INSTALLEDSUCCESSFULLY", "INSTALLEDSUCCESSFULLY"]
-        )
-        .status
-        .success());
+    h.mark_installed();
     h
 }
 
@@ -583,13 +576,7 @@ fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
     std::fs::create_dir_all(web.path().join("runtime")).unwrap();
     std::fs::create_dir_all(web.path().join(".ssh")).unwrap();
     std::fs::write(web.path().join("runtime/WEBSERVER_READY"), "").unwrap();
-    assert!(h
-        .exec(
-            &format!("{W}PutToConfigDatastore.sh"),
-            &["INSTALLEDSUCCESSFULLY", "INSTALLEDSUCCESSFULLY"]
-        )
-        .status
-        .success());
+    h.mark_installed();
     let fake = Fake::new();
     let sent = mail_catcher(&h);
     let o = h

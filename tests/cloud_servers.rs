@@ -50,9 +50,8 @@ fn scale_down(
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
     stand_in(&bin, prog, &log, &fixtures, &[(pattern, fixture)]);
     let run = |args: &[&str]| {
-        h.cmd(h.path("autoscaler/PerformScaling.sh"))
+        h.cmd_with(&bin, "autoscaler/PerformScaling.sh")
             .args(args)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .env("ADT_DNS_DRAIN_SECS", "0")
             .output()
             .unwrap()

@@ -6,22 +6,6 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-fn installed_host(dns: &str) -> (S3Server, Host) {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = Host::new("autoscaler", server.port);
-    h.install();
-    h.add_settings(dns);
-    assert!(h
-        .exec(
-            &format!("{W}PutToConfigDatastore.sh"),
-            &["INSTALLEDSUCCESSFULLY"]
-        )
-        .status
-        .success());
-    (server, h)
-}
-
 fn wait_dig(port: u16, want: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -39,7 +23,7 @@ fn wait_dig(port: u16, want: &[&str]) {
 
 #[test]
 fn local_round_robin_answers_real_dns_queries() {
-    let (_s, h) = installed_host("DNSCHOICE:local\n");
+    let (_s, h) = installed_autoscaler("DNSCHOICE:local\n");
     let dir = h.path(".adt-rs/dns");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hosts"), "").unwrap();
@@ -111,17 +95,11 @@ esac
 
 #[test]
 fn cloudflare_api_calls_keep_the_key_off_argv() {
-    let (_s, h) = installed_host(
+    let (_s, h) = installed_autoscaler(
         "DNSCHOICE:cloudflare\nDNSUSERNAME:ops@example.com\nDNSSECURITYKEY:s3cr3tk3y\n",
     );
     let (bin, log) = cloudflare_stand_in(&h);
-    let run = |script: &str, args: &[&str]| {
-        h.cmd(h.path(script))
-            .args(args)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .output()
-            .unwrap()
-    };
+    let run = |script: &str, args: &[&str]| h.cmd_with(&bin, script).args(args).output().unwrap();
     let o = run("autoscaler/GetDNSIPs.sh", &[]);
     assert_eq!(
         stdout(&o),
@@ -163,13 +141,12 @@ fn cloudflare_api_calls_keep_the_key_off_argv() {
 /// providerscripts/dns/*.sh with the legacy positional arguments (each script its own order).
 #[test]
 fn provider_scripts_take_the_legacy_arguments() {
-    let (_s, h) = installed_host("DNSCHOICE:local\n");
+    let (_s, h) = installed_autoscaler("DNSCHOICE:local\n");
     let (bin, log) = cloudflare_stand_in(&h);
     let run = |script: &str, args: &[&str]| {
         let o = h
-            .cmd(h.path(&format!("providerscripts/dns/{script}.sh")))
+            .cmd_with(&bin, &format!("providerscripts/dns/{script}.sh"))
             .args(args)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .output()
             .unwrap();
         assert!(o.status.success(), "{script}: {}", stderr(&o));

@@ -11,29 +11,12 @@ fn fixtures() -> std::path::PathBuf {
 }
 
 fn provider(choice: &str, prog: &str, answers: &[(&str, &str)]) {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = Host::new("autoscaler", server.port);
-    h.install();
-    h.add_settings(&format!("DNSCHOICE:{choice}\n"));
-    assert!(h
-        .exec(
-            &format!("{W}PutToConfigDatastore.sh"),
-            &["INSTALLEDSUCCESSFULLY"]
-        )
-        .status
-        .success());
+    let (_server, h) = installed_autoscaler(&format!("DNSCHOICE:{choice}\n"));
     let bin = h.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let log = h.dir.path().join("calls.log");
     stand_in(&bin, prog, &log, &fixtures(), answers);
-    let run = |script: &str, args: &[&str]| {
-        h.cmd(h.path(script))
-            .args(args)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .output()
-            .unwrap()
-    };
+    let run = |script: &str, args: &[&str]| h.cmd_with(&bin, script).args(args).output().unwrap();
     let o = run("autoscaler/GetDNSIPs.sh", &[]);
     assert_eq!(
         stdout(&o),

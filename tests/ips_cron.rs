@@ -421,17 +421,7 @@ fn webserver_and_database_crontabs_follow_their_settings() {
 /// SetupFirewallFromCron says so and AutoscaleFromCron does nothing at all.
 #[test]
 fn cron_wrappers_run_one_at_a_time() {
-    let server = S3Server::start();
-    server.make_bucket(BUCKET);
-    let h = Host::new("autoscaler", server.port);
-    h.install();
-    assert!(h
-        .exec(
-            &format!("{W}PutToConfigDatastore.sh"),
-            &["INSTALLEDSUCCESSFULLY"]
-        )
-        .status
-        .success());
+    let (_server, h) = installed_autoscaler("");
     let hold = |name: &str| {
         let f = std::fs::OpenOptions::new()
             .create(true)

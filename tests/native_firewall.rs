@@ -52,12 +52,7 @@ fn case(marker: &str, dns: &str) -> Case {
 }
 
 fn run(c: &Case, script: &str, args: &[&str]) -> std::process::Output {
-    c.host
-        .cmd(c.host.path(script))
-        .args(args)
-        .env("PATH", format!("{}:/usr/bin:/bin", c.bin.display()))
-        .output()
-        .unwrap()
+    c.host.cmd_with(&c.bin, script).args(args).output().unwrap()
 }
 
 fn check(c: &Case, name: &str) {

@@ -206,6 +206,24 @@ impl Host {
         c
     }
 
+    /// A legacy script path (relative to HOME) to run with the stand-in executables in `bin`
+    /// first on PATH.
+    pub fn cmd_with(&self, bin: &Path, script: &str) -> Command {
+        let mut c = self.cmd(self.path(script));
+        c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+        c
+    }
+
+    /// Mark the fleet installed, as the build machine does (the INSTALLEDSUCCESSFULLY marker
+    /// the autoscaler's scripts wait for).
+    pub fn mark_installed(&self) {
+        let o = self.exec(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &["INSTALLEDSUCCESSFULLY"],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
     /// Run a legacy script path (relative to HOME) with `/bin/sh`, as legacy code sometimes does.
     pub fn sh(&self, script: &str, args: &[&str]) -> Output {
         self.cmd("/bin/sh")
@@ -233,6 +251,18 @@ impl Host {
             .output()
             .unwrap()
     }
+}
+
+/// An S3 server with the config bucket, and an installed autoscaler (launchers in place,
+/// `settings` appended, INSTALLEDSUCCESSFULLY in the datastore) talking to it.
+pub fn installed_autoscaler(settings: &str) -> (S3Server, Host) {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = Host::new("autoscaler", server.port);
+    h.install();
+    h.add_settings(settings);
+    h.mark_installed();
+    (server, h)
 }
 
 pub const W: &str = "providerscripts/datastore/configwrapper/";
