@@ -104,3 +104,13 @@ pub fn open_lock_file(path: &Path) -> Result<File> {
         .open(path)
         .map_err(|e| Error::io(path.display(), e))
 }
+
+/// A program on PATH (where tests put stand-ins), else in `fallback` directories that cron's
+/// bare PATH lacks.
+pub fn find_program(prog: &str, fallback: &[&str]) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(fallback.iter().map(PathBuf::from));
+    dirs.into_iter().map(|d| d.join(prog)).find(|p| p.is_file())
+}

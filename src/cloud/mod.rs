@@ -60,12 +60,9 @@ pub struct Cli {
     pub ran: Vec<String>,
 }
 
-fn find(prog: &str) -> Option<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/local/bin", "/usr/bin", "/snap/bin"].map(Into::into));
-    dirs.into_iter().map(|d| d.join(prog)).find(|p| p.is_file())
+/// A provider CLI: PATH, then where the legacy installers put them.
+fn find(prog: &str) -> Option<PathBuf> {
+    crate::fsutil::find_program(prog, &["/usr/local/bin", "/usr/bin", "/snap/bin"])
 }
 
 impl Cli {

@@ -94,11 +94,7 @@ pub struct Runner {
 /// Find a system tool: PATH first (stand-ins in tests), then the sbin directories cron's bare
 /// PATH lacks.
 pub fn which(prog: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from));
-    dirs.into_iter().map(|d| d.join(prog)).find(|p| p.is_file())
+    crate::fsutil::find_program(prog, &["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
 }
 
 impl Runner {
