@@ -632,46 +632,17 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     let (add, del) = diff(&current, want);
     for r in &add {
         let (subnet, size) = (r.source.addr.to_string(), r.source.len.to_string());
+        let port;
+        let mut args = vec!["firewall", "rule", "create", "--id", &gid];
         match r.proto {
-            Proto::Tcp(p) => cli.change(
-                "vultr",
-                &[
-                    "firewall",
-                    "rule",
-                    "create",
-                    "--id",
-                    &gid,
-                    "--port",
-                    &p.to_string(),
-                    "--protocol",
-                    "tcp",
-                    "--size",
-                    &size,
-                    "--type",
-                    "v4",
-                    "-s",
-                    &subnet,
-                ],
-            )?,
-            Proto::Icmp => cli.change(
-                "vultr",
-                &[
-                    "firewall",
-                    "rule",
-                    "create",
-                    "--id",
-                    &gid,
-                    "--protocol",
-                    "icmp",
-                    "--size",
-                    &size,
-                    "--type",
-                    "v4",
-                    "-s",
-                    &subnet,
-                ],
-            )?,
-        };
+            Proto::Tcp(p) => {
+                port = p.to_string();
+                args.extend(["--port", &port, "--protocol", "tcp"]);
+            }
+            Proto::Icmp => args.extend(["--protocol", "icmp"]),
+        }
+        args.extend(["--size", &size, "--type", "v4", "-s", &subnet]);
+        cli.change("vultr", &args)?;
     }
     for r in &del {
         cli.change("vultr", &["firewall", "rule", "delete", &gid, &ids[r]])?;
