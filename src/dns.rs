@@ -161,20 +161,20 @@ impl Cloudflare {
             config.push_str(&format!("data = {}\n", curl_quote(b)));
         }
         let url = format!("{}{path}", self.api);
-        let mut child = std::process::Command::new("curl")
-            .args(["-sS", "--max-time", "20", "-K", "-", "-X", method, &url])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io("curl", e))?;
-        {
-            use std::io::Write;
-            let mut w = child.stdin.take().expect("stdin");
-            w.write_all(config.as_bytes())
-                .map_err(|e| Error::io("curl", e))?;
-        }
-        let out = child.wait_with_output().map_err(|e| Error::io("curl", e))?;
+        let out = fsutil::output_with_input(
+            std::process::Command::new("curl").args([
+                "-sS",
+                "--max-time",
+                "20",
+                "-K",
+                "-",
+                "-X",
+                method,
+                &url,
+            ]),
+            Some(config.as_bytes()),
+        )
+        .map_err(|e| Error::io("curl", e))?;
         if !out.status.success() {
             return Err(Error::Remote(format!(
                 "Cloudflare {method} {path}: {}",

@@ -114,3 +114,26 @@ pub fn find_program(prog: &str, fallback: &[&str]) -> Option<PathBuf> {
     dirs.extend(fallback.iter().map(PathBuf::from));
     dirs.into_iter().map(|d| d.join(prog)).find(|p| p.is_file())
 }
+
+/// Run `cmd` to completion with `input` on its stdin (none: stdin is /dev/null), capturing
+/// stdout and stderr.
+pub fn output_with_input(
+    cmd: &mut std::process::Command,
+    input: Option<&[u8]>,
+) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let (Some(bytes), Some(mut w)) = (input, child.stdin.take()) {
+        w.write_all(bytes)?;
+    }
+    child.wait_with_output()
+}

@@ -86,11 +86,9 @@ impl Cli {
             return Ok(String::new());
         }
         let path = find(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
-        let out = std::process::Command::new(path)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| Error::io(prog, e))?;
+        let out =
+            crate::fsutil::output_with_input(std::process::Command::new(path).args(args), None)
+                .map_err(|e| Error::io(prog, e))?;
         if !out.status.success() {
             return Err(Error::Remote(format!(
                 "{prog} {} failed: {}",

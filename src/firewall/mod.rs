@@ -16,9 +16,8 @@ pub mod ufw;
 
 use crate::error::{Error, Result};
 use net::Net;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// One rule: accept TCP to `port` from `source` (None: from anywhere).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,23 +101,11 @@ impl Runner {
         let path = which(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
         self.invocations += 1;
         crate::log::debug(&format!("run {prog} {}", args.join(" ")));
-        let mut child = Command::new(&path)
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io(path.display(), e))?;
-        if let Some(input) = stdin {
-            let mut w = child.stdin.take().expect("stdin piped");
-            w.write_all(input.as_bytes())
-                .map_err(|e| Error::io(prog, e))?;
-        }
-        let out = child.wait_with_output().map_err(|e| Error::io(prog, e))?;
+        let out = crate::fsutil::output_with_input(
+            Command::new(&path).args(args),
+            stdin.map(str::as_bytes),
+        )
+        .map_err(|e| Error::io(path.display(), e))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             return Err(Error::Io(format!(
