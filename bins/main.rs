@@ -1,11 +1,13 @@
-//! `adt`: one multicall binary behind every legacy script path.
+//! `adt`: one multicall binary behind every legacy script path. A dispatcher only: the
+//! commands are `adt::commands::REGISTRY`.
 //!
 //! Dispatch: on the name it was called by (argv[0], `.sh` dropped: a link named
 //! `ExtractConfigValue.sh` runs ExtractConfigValue), else on the first argument. Launchers put
-//! `--adt-machine=TYPE` and `--adt-generation=GEN` before the command.
+//! `--adt-machine=TYPE`, `--adt-generation=GEN` and `--adt-argv0="$0"` before the command.
+//! `--help` or `-h` as a legacy command's only argument prints its usage and exits 0 without
+//! touching anything; every other argument keeps its legacy meaning.
 
-mod scripts;
-
+use adt::commands::{self, Ctx};
 use adt::home::Machine;
 use adt::layout::Generation;
 
@@ -13,15 +15,26 @@ fn usage() -> String {
     let mut s = String::from(
         "adt: the Agile Deployment Toolkit's scripts as one program\n\n\
          usage: adt [--adt-machine=TYPE] [--adt-generation=GEN] COMMAND [ARGS...]\n\
-         \x20      adt layout install --home DIR --machine TYPE [--generation 2022] [--bin PATH] [SCRIPT...]\n\
-         \x20      adt layout uninstall --home DIR [SCRIPT...]\n\
-         \x20      adt layout render DIR [--generation 2022]\n\n\
-         Commands (each takes the legacy script's arguments):\n",
+         \x20      adt COMMAND --help\n\n\
+         Legacy commands (each takes the legacy script's arguments):\n",
     );
-    for (name, _) in scripts::TABLE {
-        s.push_str("  ");
-        s.push_str(name);
-        s.push('\n');
+    let width = commands::REGISTRY
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in commands::REGISTRY
+        .iter()
+        .filter(|c| !commands::is_own(c.name))
+    {
+        s.push_str(&format!("  {:width$}  {}\n", c.name, c.usage));
+    }
+    s.push_str("\nadt's own commands:\n");
+    for c in commands::REGISTRY
+        .iter()
+        .filter(|c| commands::is_own(c.name))
+    {
+        s.push_str(&format!("  {:width$}  {}\n", c.name, c.usage));
     }
     s.push_str(
         "\nEnvironment: ADT_HOMEDIR_FILE (default /home/homedir.dat), ADT_MACHINE, ADT_DATASTORE\n\
@@ -39,11 +52,7 @@ fn main() {
     let mut machine: Option<Machine> = None;
     let mut gen: Option<&'static Generation> = None;
     let mut script_path: Option<String> = None;
-    let mut cmd = if scripts::find(&called).is_some() {
-        Some(called)
-    } else {
-        None
-    };
+    let mut cmd = commands::find(&called).map(|c| c.name.to_string());
     while cmd.is_none() && !args.is_empty() {
         let a = args.remove(0);
         if let Some(m) = a.strip_prefix("--adt-machine=") {
@@ -74,11 +83,24 @@ fn main() {
         eprint!("{}", usage());
         std::process::exit(2);
     };
-    let Some(run) = scripts::find(&cmd) else {
+    let Some(command) = commands::find(&cmd) else {
         eprintln!("adt: unknown command {cmd:?} (adt --help lists them)");
         std::process::exit(2);
     };
-    let mut ctx = adt::cli::Ctx::new(&format!("{cmd}.sh"), machine, gen);
-    ctx.argv0 = script_path;
-    std::process::exit(run(&ctx, &args));
+    let prog = if commands::is_own(command.name) {
+        format!("adt {}", command.name)
+    } else {
+        format!("{}.sh", command.name)
+    };
+    adt::logging::init(script_path.as_deref().unwrap_or(&prog));
+    // A legacy command's usage; adt's own commands answer --help through clap.
+    if !commands::is_own(command.name)
+        && args.len() == 1
+        && (args[0] == "--help" || args[0] == "-h")
+    {
+        print!("{}", commands::usage_of(command));
+        return;
+    }
+    let ctx = Ctx::new(&prog, machine, gen);
+    std::process::exit((command.run)(&ctx, &args));
 }

@@ -6,11 +6,11 @@
 //! truncated the file, the webserver's appended duplicates on every run); a second run with
 //! the same settings changes nothing and does not reinstall; the file is replaced atomically.
 
-use crate::cli::{Ctx, Outcome};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::process::Run;
 use std::path::{Path, PathBuf};
 
 /// When a line is written.
@@ -259,7 +259,8 @@ pub enum Target {
     User(String),
 }
 
-fn read_target(t: &Target) -> Result<String> {
+/// The crontab as it is now (none yet: empty).
+pub fn read_target(t: &Target) -> Result<String> {
     match t {
         Target::File { path, .. } => match std::fs::read_to_string(path) {
             Ok(s) => Ok(s),
@@ -267,21 +268,15 @@ fn read_target(t: &Target) -> Result<String> {
             Err(e) => Err(Error::io(path.display(), e)),
         },
         Target::User(u) => {
-            let o = std::process::Command::new("crontab")
-                .args(["-u", u, "-l"])
-                .output()
-                .map_err(|e| Error::io("crontab", e))?;
+            let o = Run::new("crontab").args(["-u", u, "-l"]).output()?;
             // `crontab -l` fails when the user has none yet: start empty.
-            Ok(if o.status.success() {
-                String::from_utf8_lossy(&o.stdout).into_owned()
-            } else {
-                String::new()
-            })
+            Ok(if o.success() { o.stdout } else { String::new() })
         }
     }
 }
 
-fn write_target(t: &Target, text: &str) -> Result<()> {
+/// Replace the crontab with `text`.
+pub fn write_target(t: &Target, text: &str) -> Result<()> {
     match t {
         Target::File { path, install } => {
             if let Some(d) = path.parent() {
@@ -289,96 +284,14 @@ fn write_target(t: &Target, text: &str) -> Result<()> {
             }
             fsutil::write_atomic(path, text.as_bytes(), Some(0o600))?;
             if *install {
-                let s = std::process::Command::new("crontab")
-                    .arg(path)
-                    .status()
-                    .map_err(|e| Error::io("crontab", e))?;
-                if !s.success() {
-                    return Err(Error::Io(format!("crontab {} failed", path.display())));
-                }
+                Run::new("crontab").arg(path).stdout_or(Error::Io)?;
             }
             Ok(())
         }
-        Target::User(u) => {
-            use std::io::Write;
-            let mut c = std::process::Command::new("crontab")
-                .args(["-u", u, "-"])
-                .stdin(std::process::Stdio::piped())
-                .spawn()
-                .map_err(|e| Error::io("crontab", e))?;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::io("crontab", e))?;
-            let s = c.wait().map_err(|e| Error::io("crontab", e))?;
-            if !s.success() {
-                return Err(Error::Io(format!("crontab -u {u} - failed")));
-            }
-            Ok(())
-        }
+        Target::User(u) => Run::new("crontab")
+            .args(["-u", u, "-"])
+            .stdin(text)
+            .stdout_or(Error::Io)
+            .map(|_| ()),
     }
-}
-
-/// InitialiseCron [--file PATH [--no-install] | --user NAME] [--dry-run].
-pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> Outcome {
-    let r = (|| -> Result<String> {
-        let mut target = Target::File {
-            path: std::env::var_os("ADT_CRONTAB_FILE")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/var/spool/cron/crontabs/root")),
-            install: std::env::var_os("ADT_CRONTAB_FILE").is_none(),
-        };
-        let mut dry = false;
-        let mut no_install = false;
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            match a.as_str() {
-                "--file" => {
-                    let p = it
-                        .next()
-                        .ok_or_else(|| Error::Usage("--file needs a path".into()))?;
-                    target = Target::File {
-                        path: p.into(),
-                        install: true,
-                    };
-                }
-                "--user" => {
-                    let u = it
-                        .next()
-                        .ok_or_else(|| Error::Usage("--user needs a name".into()))?;
-                    target = Target::User(u.clone());
-                }
-                "--no-install" => no_install = true,
-                "--dry-run" => dry = true,
-                other => return Err(Error::Usage(format!("unknown argument {other:?}"))),
-            }
-        }
-        if no_install {
-            if let Target::File { install, .. } = &mut target {
-                *install = false;
-            }
-        }
-        let settings = ctx.settings()?;
-        let inp = Inputs {
-            home: &ctx.home,
-            settings: &settings,
-        };
-        let existing = read_target(&target)?;
-        let new = merge(&existing, ctx.machine, &inp);
-        if dry {
-            return Ok(new);
-        }
-        let (log, text) = match ctx.machine {
-            Machine::Webserver => ("WEBSERVER_BUILD.log", "Installing cron"),
-            Machine::Database => ("MonitoringLog.dat", "Configuring crontab"),
-            _ => ("MonitoringLog.log", "Configuring crontab"),
-        };
-        crate::scaling::commands::append_log(ctx, log, text);
-        if new != existing {
-            write_target(&target, &new)?;
-        }
-        Ok(String::new())
-    })();
-    Outcome::from_result(ctx, r)
 }

@@ -95,45 +95,35 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
     t.commit()
 }
 
-/// Open (creating it) a file used only for `flock`: callers then `lock()` or `try_lock()` it.
-pub fn open_lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io(path.display(), e))
-}
+/// An exclusive `flock` on a lock file (created when missing), held until dropped.
+pub struct Lock(#[allow(dead_code)] nix::fcntl::Flock<File>);
 
-/// A program on PATH (where tests put stand-ins), else in `fallback` directories that cron's
-/// bare PATH lacks.
-pub fn find_program(prog: &str, fallback: &[&str]) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(fallback.iter().map(PathBuf::from));
-    dirs.into_iter().map(|d| d.join(prog)).find(|p| p.is_file())
-}
-
-/// Run `cmd` to completion with `input` on its stdin (none: stdin is /dev/null), capturing
-/// stdout and stderr.
-pub fn output_with_input(
-    cmd: &mut std::process::Command,
-    input: Option<&[u8]>,
-) -> std::io::Result<std::process::Output> {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    if let (Some(bytes), Some(mut w)) = (input, child.stdin.take()) {
-        w.write_all(bytes)?;
+impl Lock {
+    fn open(path: &Path) -> Result<File> {
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path.display(), e))
     }
-    child.wait_with_output()
+
+    /// Wait for the lock.
+    pub fn exclusive(path: &Path) -> Result<Lock> {
+        nix::fcntl::Flock::lock(Self::open(path)?, nix::fcntl::FlockArg::LockExclusive)
+            .map(Lock)
+            .map_err(|(_, e)| Error::io(format!("locking {}", path.display()), e.into()))
+    }
+
+    /// Take the lock if it is free; `Ok(None)` when another process holds it.
+    pub fn try_exclusive(path: &Path) -> Result<Option<Lock>> {
+        match nix::fcntl::Flock::lock(
+            Self::open(path)?,
+            nix::fcntl::FlockArg::LockExclusiveNonblock,
+        ) {
+            Ok(f) => Ok(Some(Lock(f))),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(Error::io(format!("locking {}", path.display()), e.into())),
+        }
+    }
 }

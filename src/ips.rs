@@ -14,12 +14,12 @@
 //! other machines' markers included); an empty or malformed IP is never published (legacy
 //! uploaded the bare prefix).
 
-use crate::cli::{Ctx, Outcome};
 use crate::config;
 use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::site::Site;
 use std::net::IpAddr;
 
 /// Parse an IP as published: a plain IPv4/IPv6 address, not unspecified, not a network.
@@ -87,22 +87,18 @@ pub fn keys_for(
 
 /// The machine's own addresses as `hostname -I` reports them.
 fn host_addresses() -> Option<Vec<String>> {
-    let o = std::process::Command::new("hostname")
+    let o = crate::process::Run::new("hostname")
         .arg("-I")
         .output()
         .ok()?;
-    o.status.success().then(|| {
-        String::from_utf8_lossy(&o.stdout)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
-    })
+    o.success()
+        .then(|| o.stdout.split_whitespace().map(str::to_string).collect())
 }
 
 /// GetIP: the private IP (MYIP). On the autoscaler, a MYIP that is not one of the host's
 /// addresses is replaced by the second address `hostname -I` reports and stored in the
 /// autoscaler's own settings (legacy stored it in the webserver template by mistake).
-pub fn get_ip(ctx: &Ctx) -> Result<String> {
+pub fn get_ip(ctx: &Site) -> Result<String> {
     let text = ctx.settings()?;
     let ip = config::value(&text, "MYIP").unwrap_or_default();
     if ctx.machine == Machine::Autoscaler {
@@ -118,19 +114,15 @@ pub fn get_ip(ctx: &Ctx) -> Result<String> {
     Ok(ip)
 }
 
-pub fn get_public_ip(ctx: &Ctx) -> Result<String> {
+pub fn get_public_ip(ctx: &Site) -> Result<String> {
     Ok(config::value(&ctx.settings()?, "MYPUBLICIP").unwrap_or_default())
 }
 
 const STATE: &str = "adt-published-ips";
 
 /// UpdateIP: publish this machine's markers; remove the ones it published for IPs it no longer
-/// has. Prints nothing (as the legacy); problems go to stderr and the exit status.
-pub fn update_ip(ctx: &Ctx) -> Outcome {
-    Outcome::from_result(ctx, update_ip_inner(ctx).map(|()| ""))
-}
-
-fn update_ip_inner(ctx: &Ctx) -> Result<()> {
+/// has.
+pub fn update_ip(ctx: &Site) -> Result<()> {
     let text = ctx.settings()?;
     let private = get_ip(ctx)?;
     let public = config::value(&text, "MYPUBLICIP").unwrap_or_default();
@@ -159,12 +151,12 @@ fn update_ip_inner(ctx: &Ctx) -> Result<()> {
     }
     for k in &wanted {
         if !present.contains(k) {
-            crate::log::debug(&format!("publishing {k}"));
+            log::debug!("publishing {k}");
             store.put_bytes(k, b"")?;
         }
     }
     for k in previous.iter().filter(|k| !wanted.contains(k)) {
-        crate::log::debug(&format!("removing stale {k}"));
+        log::debug!("removing stale {k}");
         store.delete(k)?;
     }
     std::fs::create_dir_all(ctx.home.join("runtime")).map_err(|e| Error::io("runtime", e))?;
@@ -192,7 +184,7 @@ fn sh_quote(s: &str) -> String {
 
 /// SetupInfrastructureIPs (sourced by the firewall scripts): the variables it exported, as
 /// `export NAME='value'` lines for the launcher to eval.
-pub fn infrastructure_exports(ctx: &Ctx) -> Result<String> {
+pub fn infrastructure_exports(ctx: &Site) -> Result<String> {
     let text = ctx.settings()?;
     let v = |k: &str| config::value(&text, k).unwrap_or_default();
     let mut vars = vec![("BUILD_CLIENT_IP", v("BUILDCLIENTIP"))];

@@ -1,11 +1,23 @@
 //! adt-rs: the Agile Deployment Toolkit's shell scripts as one fast, safe program.
 //!
-//! The binary (`bins/`) is a multicall front end: each legacy script path gets a launcher that
-//! runs `adt <Command>`; the logic lives here, in modules named after the domain.
+//! Layers, each using only those below it (a test in `tests/architecture.rs` holds the code to
+//! this order):
+//!
+//! 1. [`commands`]: the command layer, one file per legacy script family: argv positions,
+//!    stdout bytes, legacy exit statuses, and the command registry. The binary (`bins/`) only
+//!    dispatches into it.
+//! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive.
+//! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls.
+//! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
+//! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
+//! 6. [`datastore`]: the config datastore (S3, local directory).
+//! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types.
+//! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
+//!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
 pub mod autoscaler;
-pub mod cli;
 pub mod cloud;
+pub mod commands;
 pub mod config;
 pub mod cron;
 pub mod datastore;
@@ -15,8 +27,11 @@ pub mod firewall;
 pub mod fsutil;
 pub mod home;
 pub mod ips;
+pub mod knobs;
 pub mod layout;
-pub mod log;
+pub mod logging;
+pub mod process;
 pub mod scaling;
+pub mod site;
 
 pub use error::{Error, Result};

@@ -15,17 +15,17 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::process::{self, Run, SshTarget};
+use crate::site::Site;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 #[derive(Clone, Debug)]
 pub struct Config {
     pub home: PathBuf,
-    pub ssh_user: String,
-    pub ssh_port: u16,
-    pub ssh_key: PathBuf,
+    /// The fleet's SSH user, port and key; its timeout is each check's.
+    pub ssh: SshTarget,
     /// Path of the readiness file on the webserver.
     pub ready_file: String,
     pub probe: String,
@@ -58,114 +58,10 @@ impl Verdict {
     }
 }
 
-/// Run a command with a hard deadline, feeding it `input` on stdin; returns (success, stdout).
-pub fn run_bounded(cmd: &mut Command, input: Option<&[u8]>, limit: Duration) -> (bool, String) {
-    use std::os::unix::process::CommandExt;
-    // Its own process group, so a timeout takes its children (a script's ssh calls) too.
-    let Ok(mut child) = cmd
-        .process_group(0)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return (false, String::new());
-    };
-    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-        use std::io::Write;
-        let _ = stdin.write_all(bytes);
-    }
-    // Read stdout on a thread, so a chatty command cannot block on a full pipe.
-    let reader = child.stdout.take().map(|mut o| {
-        std::thread::spawn(move || {
-            let mut out = String::new();
-            use std::io::Read;
-            let _ = o.read_to_string(&mut out);
-            out
-        })
-    });
-    let start = Instant::now();
-    let ok = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status.success(),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                // `--` matters: procps-ng's kill reads `-KILL -<pgid>` as a signal to -1,
-                // i.e. to every process.
-                if child.id() > 1 {
-                    let _ = Command::new("kill")
-                        .args(["-s", "KILL", "--", &format!("-{}", child.id())])
-                        .stderr(Stdio::null())
-                        .status();
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-                return (false, String::new());
-            }
-        }
-    };
-    let out = reader.and_then(|r| r.join().ok()).unwrap_or_default();
-    (ok, out)
-}
-
-/// Run `remote` on a webserver over SSH with the fleet key (as SERVERUSER, on SSHPORT), within
-/// one timeout of the sweep configuration plus `extra`; `input` goes to its stdin (never argv).
-pub fn ssh(
-    ip: IpAddr,
-    c: &Config,
-    remote: &str,
-    input: Option<&[u8]>,
-    extra: Duration,
-) -> (bool, String) {
-    let secs = c.timeout.as_secs().max(1).to_string();
-    run_bounded(
-        Command::new("ssh")
-            .args(["-p", &c.ssh_port.to_string(), "-i"])
-            .arg(&c.ssh_key)
-            .args([
-                "-o",
-                &format!("ConnectTimeout={secs}"),
-                "-o",
-                "ConnectionAttempts=1",
-                "-o",
-                "BatchMode=yes",
-            ])
-            .args([
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "LogLevel=ERROR",
-            ])
-            // Only the fleet key counts; no Kerberos or DNS round trips before it is tried.
-            .args([
-                "-o",
-                "GSSAPIAuthentication=no",
-                "-o",
-                "PreferredAuthentications=publickey",
-            ])
-            .arg(format!("{}@{ip}", c.ssh_user))
-            .arg(remote),
-        input,
-        c.timeout + Duration::from_secs(1) + extra,
-    )
-}
-
-/// A remote shell command that runs `cmd` as root: directly when SSH logged in as root, else
-/// through `sudo -S`, which reads SERVERUSERPASSWORD from stdin (never argv).
-pub fn as_root(cmd: &str) -> String {
-    format!("if [ \"$(id -u)\" = 0 ]; then {cmd}; else sudo -S -p '' {cmd}; fi")
-}
-
 fn ssh_ready(ip: IpAddr, c: &Config) -> bool {
-    let (ok, out) = ssh(
+    let (ok, out) = process::ssh(
         ip,
-        c,
+        &c.ssh,
         &format!("/bin/ls {}", c.ready_file),
         None,
         Duration::ZERO,
@@ -184,14 +80,14 @@ fn https_status(ip: IpAddr, c: &Config) -> std::result::Result<(), String> {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(500));
         }
-        let (_, code) = run_bounded(
-            Command::new("curl")
-                .args(["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "-m"])
-                .arg(format!("{:.1}", c.timeout.as_secs_f64()))
-                .arg(&url),
-            None,
-            c.timeout + Duration::from_secs(1),
-        );
+        let code = Run::new("curl")
+            .args(["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "-m"])
+            .arg(format!("{:.1}", c.timeout.as_secs_f64()))
+            .arg(&url)
+            .deadline(c.timeout + Duration::from_secs(1))
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
         match code.trim() {
             "200" | "301" => return Ok(()),
             "" | "000" => last = "no HTTPS answer".into(),
@@ -248,8 +144,7 @@ pub const GRACE: Duration = Duration::from_secs(30 * 60);
 pub fn record(runtime: &Path, verdicts: &[Verdict], now: SystemTime) -> Result<Vec<IpAddr>> {
     std::fs::create_dir_all(runtime).map_err(|e| Error::io(runtime.display(), e))?;
     let log = runtime.join("POTENTIALLY_DOWN.log");
-    let lock = crate::fsutil::open_lock_file(&runtime.join("POTENTIALLY_DOWN.adt-lock"))?;
-    lock.lock().map_err(|e| Error::io(log.display(), e))?;
+    let _lock = fsutil::Lock::exclusive(&runtime.join("POTENTIALLY_DOWN.adt-lock"))?;
     let mut lines: Vec<String> = std::fs::read_to_string(&log)
         .unwrap_or_default()
         .lines()
@@ -286,19 +181,9 @@ pub fn record(runtime: &Path, verdicts: &[Verdict], now: SystemTime) -> Result<V
     Ok(down)
 }
 
-/// The toolkit home on the webservers: the same path as the autoscaler's on a real fleet (legacy
-/// expanded `${HOME}` on the autoscaler); `ADT_WEBSERVER_HOME` names another (tests with two
-/// autoscalers on one host).
-pub fn webserver_home(ctx: &crate::cli::Ctx) -> PathBuf {
-    std::env::var_os("ADT_WEBSERVER_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ctx.home.clone())
-}
-
 /// The sweep configuration from the autoscaler's settings (as DeadOrAlive derived it).
-pub fn config_from(ctx: &crate::cli::Ctx, timeout: Duration) -> Result<Config> {
-    let text = ctx.settings()?;
-    let v = |k: &str| crate::config::value(&text, k).unwrap_or_default();
+pub fn config_from(site: &Site, timeout: Duration) -> Result<Config> {
+    let text = site.settings()?;
     let check = |p: &str| crate::config::check_value(&text, p) == "1\n";
     let probe = if check("APPLICATIONLANGUAGE:PHP") {
         "index.php"
@@ -308,16 +193,9 @@ pub fn config_from(ctx: &crate::cli::Ctx, timeout: Duration) -> Result<Config> {
         ""
     };
     Ok(Config {
-        home: ctx.home.clone(),
-        ssh_user: v("SERVERUSER"),
-        ssh_port: v("SSHPORT")
-            .parse()
-            .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
-        ssh_key: ctx
-            .home
-            .join(".ssh")
-            .join(format!("id_{}_AGILE_DEPLOYMENT_BUILD_KEY", v("ALGORITHM"))),
-        ready_file: webserver_home(ctx)
+        home: site.home.clone(),
+        ssh: crate::cloud::fleet_ssh(site, timeout)?,
+        ready_file: crate::cloud::webserver_home(site)
             .join("runtime")
             .join("WEBSERVER_READY")
             .to_string_lossy()
@@ -330,114 +208,8 @@ pub fn config_from(ctx: &crate::cli::Ctx, timeout: Duration) -> Result<Config> {
     })
 }
 
-/// `adt health-sweep [--timeout SECS] [--parallel N] [--record] [IP…]` (no IPs: `webserverpublicips/*`):
-/// one line per server, `<ip> alive` or `<ip> not alive: <why>`; with `--record`, strikes are
-/// written and `<ip> DOWN` printed for servers past 2 strikes. Nothing is destroyed or removed
-/// from DNS (that is DeadOrAlive's job).
-pub fn health_sweep(ctx: &crate::cli::Ctx, args: &[String]) -> crate::cli::Outcome {
-    let r = (|| -> Result<String> {
-        let mut timeout = Duration::from_secs(5);
-        let mut record_strikes = false;
-        let mut parallel = 32;
-        let mut ips = Vec::new();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            match a.as_str() {
-                "--timeout" => {
-                    let s = it
-                        .next()
-                        .and_then(|s| s.parse::<f64>().ok())
-                        .filter(|s| *s > 0.0);
-                    timeout = Duration::from_secs_f64(
-                        s.ok_or_else(|| Error::Usage("--timeout takes seconds".into()))?,
-                    );
-                }
-                "--record" => record_strikes = true,
-                "--parallel" => {
-                    parallel = it
-                        .next()
-                        .and_then(|s| s.parse().ok())
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| Error::Usage("--parallel takes a count".into()))?;
-                }
-                ip => ips.push(crate::ips::parse_ip(ip)?),
-            }
-        }
-        if ips.is_empty() {
-            ips = crate::ips::list_ips(ctx.store()?.as_ref(), "webserverpublicips/")?;
-        }
-        let mut cfg = config_from(ctx, timeout)?;
-        cfg.parallel = parallel;
-        let verdicts = sweep(&ips, &cfg);
-        let mut out = String::new();
-        for v in &verdicts {
-            match &v.failure {
-                None => out.push_str(&format!("{} alive\n", v.ip)),
-                Some(Why::Removed) => {
-                    out.push_str(&format!("{} not alive: removed (IPREMOVED)\n", v.ip))
-                }
-                Some(Why::NotReady) => out.push_str(&format!(
-                    "{} not alive: no WEBSERVER_READY over SSH\n",
-                    v.ip
-                )),
-                Some(Why::Http(h)) => out.push_str(&format!("{} not alive: {h}\n", v.ip)),
-            }
-        }
-        if record_strikes {
-            for ip in record(&ctx.home.join("runtime"), &verdicts, SystemTime::now())? {
-                out.push_str(&format!("{ip} DOWN\n"));
-            }
-        }
-        Ok(out)
-    })();
-    match r {
-        Ok(s) => crate::cli::Outcome::ok(s),
-        Err(e) => {
-            ctx.report(&e);
-            crate::cli::Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn a_timeout_kills_the_command_and_its_children() {
-        let dir = tempfile::tempdir().unwrap();
-        let pidfile = dir.path().join("pid");
-        let start = Instant::now();
-        let (ok, _) = run_bounded(
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("sleep 30 & echo $! > {}; wait", pidfile.display())),
-            None,
-            Duration::from_millis(500),
-        );
-        assert!(!ok);
-        assert!(start.elapsed() < Duration::from_secs(5));
-        let pid = std::fs::read_to_string(&pidfile).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
-            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .unwrap_or_default()
-                .contains(") Z ");
-        assert!(!alive, "the script's child outlived the timeout");
-    }
-
-    #[test]
-    fn input_reaches_stdin_and_output_comes_back() {
-        let (ok, out) = run_bounded(
-            &mut Command::new("cat"),
-            Some(b"secret\n"),
-            Duration::from_secs(5),
-        );
-        assert!(ok);
-        assert_eq!(out, "secret\n");
-    }
 
     use super::*;
 

@@ -8,9 +8,10 @@
 //! State lives in a directory: `servers/<name>` holds `<n> <ip>`.
 
 use crate::error::{Error, Result};
+use crate::process::{self, Run};
+use nix::sys::signal::Signal;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 pub const HUB: &str = "adtlc-hub";
 pub const SUBNET: &str = "10.78.0";
@@ -32,16 +33,12 @@ s.serve_forever()
 "#;
 
 fn run(args: &[&str]) -> Result<()> {
-    let o = Command::new(args[0])
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::io(args[0], e))?;
-    if !o.status.success() {
+    let o = Run::new(args[0]).args(&args[1..]).output()?;
+    if !o.success() {
         return Err(Error::Io(format!(
             "{}: {}",
             args.join(" "),
-            String::from_utf8_lossy(&o.stderr).trim()
+            o.stderr.trim()
         )));
     }
     Ok(())
@@ -73,10 +70,7 @@ impl LocalCloud {
         }
         let (a, b) = (format!("adtlc{n}a"), format!("adtlc{n}b"));
         // A veth left behind by a server whose namespace outlived its deletion.
-        let _ = Command::new("ip")
-            .args(["-n", HUB, "link", "del", &a])
-            .stderr(Stdio::null())
-            .status();
+        let _ = Run::new("ip").args(["-n", HUB, "link", "del", &a]).output();
         run(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b])?;
         run(&["ip", "link", "set", &a, "netns", HUB])?;
         run(&["ip", "link", "set", &b, "netns", ns])?;
@@ -147,8 +141,7 @@ impl LocalCloud {
             .map_err(|e| Error::io(self.servers_dir().display(), e))?;
         // Claim a slot under a lock, so concurrent creates (threads or processes) differ.
         let (n, ip) = {
-            let lock = crate::fsutil::open_lock_file(&self.state.join("slots.lock"))?;
-            lock.lock().map_err(|e| Error::io("slots.lock", e))?;
+            let _lock = crate::fsutil::Lock::exclusive(&self.state.join("slots.lock"))?;
             let n = self.free_slot()?;
             let ip: IpAddr = format!("{SUBNET}.{n}").parse().expect("ip");
             crate::fsutil::write_atomic(
@@ -218,7 +211,7 @@ impl LocalCloud {
             rt = rt.display()
         );
         run(&["ip", "netns", "exec", &ns, "sh", "-c", &script])?;
-        let https = Command::new("ip")
+        let https = Run::new("ip")
             .args([
                 "netns",
                 "exec",
@@ -228,12 +221,8 @@ impl LocalCloud {
                 &format!("{d}/tls.crt"),
                 &format!("{d}/tls.key"),
             ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Error::io("python3", e))?;
-        std::fs::write(dir.join("https.pid"), https.id().to_string())
+            .spawn_detached()?;
+        std::fs::write(dir.join("https.pid"), https.to_string())
             .map_err(|e| Error::io(d.as_str(), e))?;
         Ok(ip)
     }
@@ -242,11 +231,9 @@ impl LocalCloud {
     pub fn stop_web(&self, name: &str) -> Result<()> {
         let pid = std::fs::read_to_string(self.state.join("data").join(name).join("https.pid"))
             .map_err(|e| Error::io(name, e))?;
-        match pid.trim().parse::<u32>() {
+        match pid.trim().parse::<i32>() {
             Ok(pid @ 2..) => {
-                let _ = Command::new("kill")
-                    .args(["-s", "KILL", "--", &pid.to_string()])
-                    .status();
+                process::signal(pid, Signal::SIGKILL);
                 Ok(())
             }
             _ => Err(Error::Io(format!("{name}: no web service process id"))),
@@ -262,34 +249,23 @@ impl LocalCloud {
         // Kill everything in the namespace and wait until it is gone (a namespace with live
         // processes survives `ip netns del`, and so would its veth on the hub).
         for _ in 0..50 {
-            let pids = Command::new("ip")
+            let pids: Vec<String> = Run::new("ip")
                 .args(["netns", "pids", &ns])
                 .output()
-                .map(|o| {
-                    String::from_utf8_lossy(&o.stdout)
-                        .split_whitespace()
-                        .map(str::to_string)
-                        .collect::<Vec<_>>()
-                })
+                .map(|o| o.stdout.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default();
             if pids.is_empty() {
                 break;
             }
-            for pid in pids
-                .iter()
-                .filter(|p| p.parse::<u32>().is_ok_and(|n| n > 1))
-            {
-                let _ = Command::new("kill")
-                    .args(["-s", "KILL", "--", pid])
-                    .status();
+            for pid in pids.iter().filter_map(|p| p.parse::<i32>().ok()) {
+                process::signal(pid, Signal::SIGKILL);
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         let _ = run(&["ip", "netns", "del", &ns]);
-        let _ = Command::new("ip")
+        let _ = Run::new("ip")
             .args(["-n", HUB, "link", "del", &format!("adtlc{n}a")])
-            .stderr(Stdio::null())
-            .status();
+            .output();
         let _ = std::fs::remove_dir_all(self.state.join("data").join(name));
         std::fs::remove_file(self.servers_dir().join(name)).map_err(|e| Error::io(name, e))?;
         self.event(&format!("{name} destroyed"));
@@ -324,6 +300,6 @@ impl LocalCloud {
                 let _ = self.destroy(&name);
             }
         }
-        let _ = Command::new("ip").args(["netns", "del", HUB]).status();
+        let _ = Run::new("ip").args(["netns", "del", HUB]).output();
     }
 }

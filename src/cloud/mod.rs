@@ -2,16 +2,15 @@
 //! (doctl, linode-cli, exo, vultr) run through [`Cli`], which tests replace with stand-in
 //! executables on PATH and whose command lines are checked against fixtures.
 
-pub mod commands;
-pub mod firewall;
 pub mod local;
 pub mod provision;
 pub mod servers;
 
-use crate::autoscaler::health;
-use crate::cli::Ctx;
+pub use provision::{fleet_ssh, webserver_home};
+
 use crate::config;
 use crate::error::{Error, Result};
+use crate::site::Site;
 use local::LocalCloud;
 use servers::{Server, ServerSpec};
 use std::net::IpAddr;
@@ -62,7 +61,7 @@ pub struct Cli {
 
 /// A provider CLI: PATH, then where the legacy installers put them.
 fn find(prog: &str) -> Option<PathBuf> {
-    crate::fsutil::find_program(prog, &["/usr/local/bin", "/usr/bin", "/snap/bin"])
+    crate::process::find_program(prog, &["/usr/local/bin", "/usr/bin", "/snap/bin"])
 }
 
 impl Cli {
@@ -86,20 +85,15 @@ impl Cli {
             return Ok(String::new());
         }
         let path = find(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
-        let out =
-            crate::fsutil::output_with_input(std::process::Command::new(path).args(args), None)
-                .map_err(|e| Error::io(prog, e))?;
-        if !out.status.success() {
+        let out = crate::process::Run::new(path).args(args).output()?;
+        if !out.success() {
             return Err(Error::Remote(format!(
                 "{prog} {} failed: {}",
                 args.first().copied().unwrap_or(""),
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
+                out.first_error_line()
             )));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 }
 
@@ -150,13 +144,13 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    pub fn open(ctx: &Ctx) -> Result<Cloud> {
+    pub fn open(ctx: &Site) -> Result<Cloud> {
         Cloud::open_as(ctx, "")
     }
 
     /// The cloud named `cloudhost` (the provider scripts' argument; empty: the CLOUDHOST
     /// setting). As legacy, a marker file in the home (`DROPLET`, `LINODE`…) wins.
-    pub fn open_as(ctx: &Ctx, cloudhost: &str) -> Result<Cloud> {
+    pub fn open_as(ctx: &Site, cloudhost: &str) -> Result<Cloud> {
         let text = ctx.settings()?;
         let v = |k: &str| config::value(&text, k).unwrap_or_default();
         use servers::{CliCloud, Host};
@@ -173,7 +167,7 @@ impl Cloud {
                     state: std::env::var_os("ADT_LOCAL_CLOUD")
                         .map(PathBuf::from)
                         .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
-                    server_home: health::webserver_home(ctx),
+                    server_home: webserver_home(ctx),
                     ssh_port: v("SSHPORT")
                         .parse()
                         .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
@@ -283,7 +277,7 @@ impl Cloud {
     }
 
     /// A cloud host's server specification for a new webserver (None on the local cloud).
-    pub fn spec(&self, ctx: &Ctx, name: &str) -> Result<Option<ServerSpec>> {
+    pub fn spec(&self, ctx: &Site, name: &str) -> Result<Option<ServerSpec>> {
         match self {
             Cloud::Local(_) => Ok(None),
             Cloud::Cli(c, _) => {

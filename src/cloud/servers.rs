@@ -400,7 +400,7 @@ pub fn os_image(host: Host, os: &str, version: &str) -> String {
 
 impl ServerSpec {
     /// The specification from the settings, checked complete.
-    pub fn from_settings(ctx: &crate::cli::Ctx, host: Host, name: &str) -> Result<ServerSpec> {
+    pub fn from_settings(ctx: &crate::site::Site, host: Host, name: &str) -> Result<ServerSpec> {
         let spec = Self::from_settings_unchecked(ctx, host, name)?;
         spec.check(host)?;
         Ok(spec)
@@ -424,7 +424,7 @@ impl ServerSpec {
 
     /// The specification from the settings, as far as they go.
     pub fn from_settings_unchecked(
-        ctx: &crate::cli::Ctx,
+        ctx: &crate::site::Site,
         host: Host,
         name: &str,
     ) -> Result<ServerSpec> {
@@ -471,7 +471,7 @@ impl ServerSpec {
 pub fn create_and_wait(cloud: &std::sync::Mutex<CliCloud>, spec: &ServerSpec) -> Result<Server> {
     let lock = || cloud.lock().unwrap_or_else(|e| e.into_inner());
     lock().create(spec)?;
-    let every = crate::cli::env_u64("ADT_IP_POLL_SECS", 20);
+    let every = crate::knobs::env_u64("ADT_IP_POLL_SECS", 20);
     for attempt in 0..15 {
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_secs(every));

@@ -6,7 +6,6 @@
 //! grep (a BRE: see [`bre`]) followed by awk/sed, and that is what the semantics follow.
 
 pub mod bre;
-pub mod commands;
 
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -164,6 +163,16 @@ pub fn stored(text: &str, key: &str, value: Option<&str>, webserver_variant: boo
 pub fn store_db_credentials(path: &Path, name: &str, password: &str, user: &str) -> Result<()> {
     let body = format!("{name}\n{password}\n{user}\n");
     fsutil::write_atomic(path, body.as_bytes(), Some(0o600))
+}
+
+/// `1\n` when a line starts with `prefix` (a grep BRE anchored with `^`), else `0\n`.
+pub fn check_value_anchored(text: &str, prefix: &str) -> String {
+    let pat = bre::Pattern::new(&format!("^{prefix}"));
+    if text.split_terminator('\n').any(|l| pat.is_match(l)) {
+        "1\n".into()
+    } else {
+        "0\n".into()
+    }
 }
 
 #[cfg(test)]

@@ -74,11 +74,8 @@ impl LocalStore {
     }
 
     /// Serialise writers of this bucket (conditional writes compare then write).
-    fn lock(&self) -> Result<fs::File> {
-        let p = self.dir().join(LOCK_NAME);
-        let f = crate::fsutil::open_lock_file(&p)?;
-        f.lock().map_err(|e| Error::io(p.display(), e))?;
-        Ok(f)
+    fn lock(&self) -> Result<crate::fsutil::Lock> {
+        crate::fsutil::Lock::exclusive(&self.dir().join(LOCK_NAME))
     }
 
     fn walk(&self, dir: &Path, rel: &str, out: &mut Vec<ObjectInfo>) -> Result<()> {

@@ -1,8 +1,6 @@
 //! The config datastore: an S3 bucket shared by the machines of a fleet (or, in development mode
 //! and for the demo, a local directory standing in for it), and the legacy wrapper commands over it.
 
-pub mod bucket;
-pub mod commands;
 pub mod local;
 pub mod s3;
 pub mod s3cfg;

@@ -3,9 +3,9 @@
 
 use super::s3cfg::S3Config;
 use super::{Backend, Listing, ObjectInfo, Precondition, Version};
-use crate::cli::env_u64;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::knobs::env_u64;
 use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
@@ -53,7 +53,7 @@ fn status<E>(e: &SdkError<E>) -> Option<u16> {
 impl S3Store {
     pub fn new(cfg: &S3Config, bucket: &str) -> Result<S3Store> {
         if cfg.signature_v2 {
-            crate::log::debug("s3cfg asks for signature_v2; signing with SigV4, which S3-compatible stores accept");
+            log::debug!("s3cfg asks for signature_v2; signing with SigV4, which S3-compatible stores accept");
         }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -88,10 +88,7 @@ impl S3Store {
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(attempts)
-                    .with_initial_backoff(Duration::from_millis(crate::cli::env_u64(
-                        "ADT_S3_BACKOFF_MS",
-                        200,
-                    )))
+                    .with_initial_backoff(Duration::from_millis(env_u64("ADT_S3_BACKOFF_MS", 200)))
                     .with_max_backoff(Duration::from_secs(5)),
             )
             .timeout_config(
@@ -274,7 +271,7 @@ impl Backend for S3Store {
             match self.rt.block_on(self.download(key, dest)) {
                 Ok(n) => return Ok(n),
                 Err(e @ Error::Store(_)) => {
-                    crate::log::debug(&format!("attempt {} failed: {e}", attempt + 1));
+                    log::debug!("attempt {} failed: {e}", attempt + 1);
                     last = Some(e);
                     std::thread::sleep(Duration::from_millis(200 << attempt.min(4)));
                 }

@@ -10,7 +10,6 @@
 //! Difference: the legacy compared the two checklists with `diff` in find's order, so a mere
 //! reordering re-uploaded files; here the comparison is by line, order-independent.
 
-use crate::cli::{Ctx, Outcome};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use md5::{Digest, Md5};
@@ -69,80 +68,51 @@ pub fn checklist(webroot: &Path, excluded: &[PathBuf]) -> Result<String> {
     Ok(out)
 }
 
-pub fn sync_to_tunnel(ctx: &Ctx) -> Outcome {
-    match run(ctx) {
-        Ok(o) => o,
-        Err(e) => {
-            ctx.report(&e);
-            Outcome {
-                stdout: String::new(),
-                status: 1,
-            }
-        }
-    }
-}
-
-fn run(ctx: &Ctx) -> Result<Outcome> {
-    let store = ctx.store()?;
-    if !store.any_with_prefix("credentials/shit")? {
-        return Ok(Outcome::ok(""));
-    }
-    let runtime = ctx.home.join("runtime");
+/// The webroot files that are new or changed since the last run (absolute paths), from the
+/// checklists under `<home>/runtime/` (`checklist.chk`, `checklist.chk.new`), which this call
+/// moves on. The first run only records the checklist. Directories in DIRECTORIESTOMOUNT are
+/// left out unless PERSISTASSETSTOCLOUD:0. The application's own
+/// `applicationscripts/CleanApplicationTunnel.sh` runs once changes are known.
+pub fn changed_files(home: &Path, webroot: &Path, settings: &str) -> Result<Vec<String>> {
+    let runtime = home.join("runtime");
     std::fs::create_dir_all(&runtime).map_err(|e| Error::io(runtime.display(), e))?;
     let chk = runtime.join("checklist.chk");
     let chk_new = runtime.join("checklist.chk.new");
     if chk_new.is_file() {
         std::fs::rename(&chk_new, &chk).map_err(|e| Error::io(chk_new.display(), e))?;
     }
-    let webroot = ctx.webroot();
-    let settings = ctx.settings().unwrap_or_default();
     let mut excluded = Vec::new();
-    let persist_all = crate::config::check_value(&settings, "PERSISTASSETSTOCLOUD:0") == "1\n";
+    let persist_all = crate::config::check_value(settings, "PERSISTASSETSTOCLOUD:0") == "1\n";
     if !persist_all {
-        for line in crate::config::extract_values(&settings, "DIRECTORIESTOMOUNT", true).lines() {
+        for line in crate::config::extract_values(settings, "DIRECTORIESTOMOUNT", true).lines() {
             for d in line.split_whitespace() {
                 excluded.push(webroot.join(d.replace('.', "/")));
             }
         }
     }
-    let new = checklist(&webroot, &excluded)?;
+    let new = checklist(webroot, &excluded)?;
     fsutil::write_atomic(&chk_new, new.as_bytes(), None)?;
     let old = std::fs::read_to_string(&chk).unwrap_or_default();
     if old.trim().is_empty() {
         fsutil::write_atomic(&chk, new.as_bytes(), None)?;
-        return Ok(Outcome::ok(""));
+        return Ok(Vec::new());
     }
     let old: BTreeSet<&str> = old.lines().collect();
-    let changed: Vec<&str> = new
+    let changed: Vec<String> = new
         .lines()
         .filter(|l| !old.contains(l))
-        .filter_map(|l| l.split_once("  ").map(|(_, p)| p))
+        .filter_map(|l| l.split_once("  ").map(|(_, p)| p.to_string()))
         .collect();
     let mut list = changed.join("\n");
     if !list.is_empty() {
         list.push('\n');
     }
     fsutil::write_atomic(&runtime.join("newandmodfiles.dat"), list.as_bytes(), None)?;
-    let clean = ctx
-        .home
+    let clean = home
         .join("applicationscripts")
         .join("CleanApplicationTunnel.sh");
     if clean.is_file() {
-        let _ = std::process::Command::new(&clean)
-            .stderr(std::process::Stdio::null())
-            .status();
+        let _ = crate::process::Run::new(&clean).inherit_stdout().output();
     }
-    let mut stdout = String::new();
-    let mut status = 0;
-    let root = webroot.to_string_lossy().trim_end_matches('/').to_string();
-    for file in changed {
-        let dest = format!(
-            "webrootsynctunnel{}",
-            file.strip_prefix(&root).unwrap_or(file)
-        );
-        let o = super::commands::put(ctx, store.as_ref(), file, &dest, false);
-        stdout.push_str(&o.stdout);
-        status = o.status;
-    }
-    Ok(Outcome { stdout, status })
+    Ok(changed)
 }

@@ -69,17 +69,16 @@ pub fn ranges(file: &Path) -> Vec<Net> {
 pub fn refresh(file: &Path, url_v4: &str, url_v6: &str) -> Result<usize> {
     let mut all = String::new();
     for url in [url_v4, url_v6] {
-        let o = std::process::Command::new("curl")
+        let o = crate::process::Run::new("curl")
             .args(["-fsS", "--max-time", "15", url])
-            .output()
-            .map_err(|e| Error::io("curl", e))?;
-        if !o.status.success() {
+            .output()?;
+        if !o.success() {
             return Err(Error::Store(format!(
                 "cannot fetch {url}: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
+                o.stderr.trim()
             )));
         }
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let text = o.stdout;
         let list = parse_list(&text).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
         for n in list {
             all.push_str(&format!("{n}\n"));

@@ -8,16 +8,16 @@
 //! access are never deleted.
 
 pub mod cloudflare;
-pub mod commands;
 pub mod iptables;
 pub mod model;
+pub mod native;
 pub mod net;
+pub mod reconcile;
 pub mod ufw;
 
 use crate::error::{Error, Result};
 use net::Net;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// One rule: accept TCP to `port` from `source` (None: from anywhere).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,27 +93,25 @@ pub struct Runner {
 /// Find a system tool: PATH first (stand-ins in tests), then the sbin directories cron's bare
 /// PATH lacks.
 pub fn which(prog: &str) -> Option<PathBuf> {
-    crate::fsutil::find_program(prog, &["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+    crate::process::find_program(prog, &["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
 }
 
 impl Runner {
     pub fn run(&mut self, prog: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
         let path = which(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
         self.invocations += 1;
-        crate::log::debug(&format!("run {prog} {}", args.join(" ")));
-        let out = crate::fsutil::output_with_input(
-            Command::new(&path).args(args),
-            stdin.map(str::as_bytes),
-        )
-        .map_err(|e| Error::io(path.display(), e))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
+        let mut run = crate::process::Run::new(&path).args(args);
+        if let Some(input) = stdin {
+            run = run.stdin(input);
+        }
+        let out = run.output()?;
+        if !out.success() {
             return Err(Error::Io(format!(
                 "{prog} {} failed: {}",
                 args.join(" "),
-                err.lines().next().unwrap_or("")
+                out.first_error_line()
             )));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 }

@@ -1,9 +1,9 @@
 //! Generations of the toolkit as data (paths, bucket rule, credential source), and the
 //! installer that puts launchers at the legacy paths of a machine's HOME and takes them away.
 
+pub mod bucket;
 pub mod install;
 
-use crate::datastore::bucket;
 use crate::home::Machine;
 use std::path::{Path, PathBuf};
 
@@ -191,17 +191,6 @@ impl Generation {
             BucketRule::DashedWithUser => bucket::config_bucket_2025(website_url, server_user),
         }
     }
-}
-
-/// Every command name known to any generation.
-pub fn all_commands() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = GENERATIONS
-        .iter()
-        .flat_map(|g| g.scripts.iter().map(|s| s.command))
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
 }
 
 /// The legacy-path map of a generation, as committed in `compat/map-<gen>.tsv`:

@@ -18,8 +18,6 @@
 //! condition, then writes); an overwrite that lands after the verification still loses a change
 //! there. AWS S3's conditional writes are atomic.
 
-pub mod commands;
-
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -86,13 +84,10 @@ fn now() -> u64 {
 }
 
 /// Hold an exclusive `flock` on a file under the machine's runtime directory.
-pub fn local_lock(home: &Path, name: &str) -> Result<std::fs::File> {
+pub fn local_lock(home: &Path, name: &str) -> Result<crate::fsutil::Lock> {
     let dir = home.join("runtime");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
-    let p = dir.join(format!("{name}.adt-lock"));
-    let f = crate::fsutil::open_lock_file(&p)?;
-    f.lock().map_err(|e| Error::io(p.display(), e))?;
-    Ok(f)
+    crate::fsutil::Lock::exclusive(&dir.join(format!("{name}.adt-lock")))
 }
 
 /// A small random-ish delay for retries (no RNG dependency: time and pid).
@@ -136,15 +131,15 @@ pub fn update_profile(
                 if edit(Some(&now_text))? == now_text {
                     return Ok(now_text);
                 }
-                crate::log::debug("our write was overwritten by a simultaneous writer; retrying");
+                log::debug!("our write was overwritten by a simultaneous writer; retrying");
                 std::thread::sleep(jitter(attempt));
             }
             Ok(false) => return update_with_lock_object(store, &mut edit),
             Err(Error::Conflict(_)) => {
-                crate::log::debug(&format!(
+                log::debug!(
                     "profile changed under us (attempt {}), re-reading",
                     attempt + 1
-                ));
+                );
                 std::thread::sleep(jitter(attempt));
             }
             Err(e) => return Err(e),

@@ -1,0 +1,197 @@
+//! The config readers and writers as legacy commands: stdout and exit status as the grep/awk/sed
+//! pipelines of the 2022 scripts produced them.
+
+use super::{arg, finish, Ctx, Outcome};
+use crate::config::{check_value, check_value_anchored, extract_values, read_settings};
+use crate::error::Error;
+use crate::home::Machine;
+use std::path::Path;
+
+/// ExtractConfigValue KEY (exit status: awk's, 0).
+fn extract_one(ctx: &Ctx, key: &str) -> Outcome {
+    if key.is_empty() {
+        return Outcome::ok("");
+    }
+    match ctx.settings() {
+        Ok(t) => Outcome::ok(crate::config::extract_value_by(
+            &t,
+            key,
+            ctx.gen.extract_rule,
+        )),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome::ok("")
+        }
+    }
+}
+
+/// ExtractConfigValues / ExtractBuildStyleValues KEY [stripped]. Without `stripped` the exit
+/// status is grep's: 0 matched, 1 nothing matched, 2 unreadable file.
+fn extract_all(ctx: &Ctx, file: &Path, key: &str, stripped: bool) -> Outcome {
+    if key.is_empty() {
+        return Outcome::ok("");
+    }
+    match read_settings(file) {
+        Ok(t) => {
+            let out = extract_values(&t, key, stripped);
+            let status = if stripped || !out.is_empty() { 0 } else { 1 };
+            Outcome {
+                stdout: out,
+                status,
+            }
+        }
+        Err(e) => {
+            ctx.report(&e);
+            Outcome {
+                stdout: String::new(),
+                status: if stripped { 0 } else { 2 },
+            }
+        }
+    }
+}
+
+/// CheckConfigValue PATTERN: `1`/`0`, exit 0.
+fn check_setting(ctx: &Ctx, pattern: &str) -> Outcome {
+    if pattern.is_empty() {
+        return Outcome::ok("0\n");
+    }
+    match ctx.settings() {
+        Ok(t) => Outcome::ok(check_value(&t, pattern)),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome::ok("0\n")
+        }
+    }
+}
+
+/// CheckBuildStyle PREFIX: `1` if a line of buildstyles.dat starts with PREFIX. As in the legacy
+/// script there is no guard for an empty PREFIX (then any line matches).
+fn check_style(ctx: &Ctx, prefix: &str) -> Outcome {
+    match read_settings(&ctx.buildstyles_path()) {
+        Ok(t) => Outcome::ok(check_value_anchored(&t, prefix)),
+        Err(e) => {
+            ctx.report(&e);
+            Outcome::ok("0\n")
+        }
+    }
+}
+
+/// StoreConfigValue / StoreConfigValueWebserver KEY [VALUE] on `file`.
+fn store_in(ctx: &Ctx, file: &Path, key: &str, value: &str) -> Outcome {
+    let value = if value.is_empty() { None } else { Some(value) };
+    if ctx.gen.store_needs_file && !file.is_file() {
+        return Outcome::ok("");
+    }
+    let ws = (ctx.machine == Machine::Webserver || ctx.gen.store_needs_file)
+        && file == ctx.settings_path();
+    Outcome::from_result(
+        ctx,
+        crate::config::store_value(file, key, value, ws).map(|()| ""),
+    )
+}
+
+/// StoreDatabaseCredentials NAME PASSWORD USER. Webserver: `${HOME}/shit`. Database:
+/// `${HOME}/credentials/shit`, a copy in `${HOME}/.ssh/shit`, and the upload to
+/// `credentials/shit`. Every copy is mode 0600.
+fn store_credentials(ctx: &Ctx, name: &str, password: &str, user: &str) -> Outcome {
+    let fail = |e: Error| {
+        ctx.report(&e);
+        Outcome {
+            stdout: String::new(),
+            status: 1,
+        }
+    };
+    if ctx.machine != Machine::Database {
+        return match crate::config::store_db_credentials(
+            &ctx.home.join("shit"),
+            name,
+            password,
+            user,
+        ) {
+            Ok(()) => Outcome::ok(""),
+            Err(e) => fail(e),
+        };
+    }
+    let dir = ctx.home.join("credentials");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return fail(Error::io(dir.display(), e));
+    }
+    let main = dir.join("shit");
+    for p in [main.clone(), ctx.home.join(".ssh").join("shit")] {
+        if let Some(d) = p.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        if let Err(e) = crate::config::store_db_credentials(&p, name, password, user) {
+            return fail(e);
+        }
+    }
+    match ctx.store() {
+        Ok(store) => super::configwrapper::put_to(
+            ctx,
+            store.as_ref(),
+            &main.to_string_lossy(),
+            "credentials/shit",
+            false,
+        ),
+        Err(e) => fail(e),
+    }
+}
+
+/// ExtractConfigValue.sh KEY
+pub fn extract_config_value(ctx: &Ctx, args: &[String]) -> i32 {
+    finish(extract_one(ctx, arg(args, 0)))
+}
+
+/// ExtractConfigValues.sh KEY [stripped]
+pub fn extract_config_values(ctx: &Ctx, args: &[String]) -> i32 {
+    let file = ctx.settings_path();
+    finish(extract_all(
+        ctx,
+        &file,
+        arg(args, 0),
+        arg(args, 1) == "stripped",
+    ))
+}
+
+/// ExtractBuildStyleValues.sh KEY [stripped] (over buildstyles.dat)
+pub fn extract_build_style_values(ctx: &Ctx, args: &[String]) -> i32 {
+    let file = ctx.buildstyles_path();
+    finish(extract_all(
+        ctx,
+        &file,
+        arg(args, 0),
+        arg(args, 1) == "stripped",
+    ))
+}
+
+/// CheckConfigValue.sh PATTERN → 1 or 0
+pub fn check_config_value(ctx: &Ctx, args: &[String]) -> i32 {
+    finish(check_setting(ctx, arg(args, 0)))
+}
+
+/// CheckBuildStyle.sh PREFIX → 1 or 0
+pub fn check_build_style(ctx: &Ctx, args: &[String]) -> i32 {
+    finish(check_style(ctx, arg(args, 0)))
+}
+
+/// StoreConfigValue.sh KEY [VALUE]
+pub fn store_config_value(ctx: &Ctx, args: &[String]) -> i32 {
+    let file = ctx.settings_path();
+    finish(store_in(ctx, &file, arg(args, 0), arg(args, 1)))
+}
+
+/// StoreConfigValueWebserver.sh KEY [VALUE] (autoscaler: the settings handed to new webservers)
+pub fn store_config_value_webserver(ctx: &Ctx, args: &[String]) -> i32 {
+    let file = ctx.settings_path_of(Machine::Webserver);
+    finish(store_in(ctx, &file, arg(args, 0), arg(args, 1)))
+}
+
+/// StoreDatabaseCredentials.sh NAME PASSWORD USER
+pub fn store_database_credentials(ctx: &Ctx, args: &[String]) -> i32 {
+    finish(store_credentials(
+        ctx,
+        arg(args, 0),
+        arg(args, 1),
+        arg(args, 2),
+    ))
+}

@@ -1,0 +1,97 @@
+//! `adt layout install | uninstall | render | map`: put launchers at the legacy paths of a
+//! machine's home, take them away again (the legacy scripts come back byte for byte), write
+//! the repository's own launcher trees, or print a generation's legacy-path map.
+
+use super::{out, parse_args, Ctx};
+use crate::error::Result;
+use crate::home::Machine;
+use crate::layout::{install, map_tsv, Generation};
+use std::path::PathBuf;
+
+fn machine(s: &str) -> std::result::Result<Machine, String> {
+    Machine::parse(s).ok_or_else(|| format!("unknown machine type {s:?}"))
+}
+
+fn generation(s: &str) -> std::result::Result<&'static Generation, String> {
+    Generation::by_name(s).ok_or_else(|| format!("unknown generation {s:?}"))
+}
+
+/// Launchers at the legacy script paths.
+#[derive(clap::Parser)]
+#[command(name = "adt layout")]
+enum Layout {
+    /// Replace a machine's legacy scripts (every script of its type, or those named) with
+    /// launchers; each script is kept as `<name>.sh.adt-legacy`.
+    Install {
+        /// The machine's toolkit home.
+        #[arg(long, value_name = "DIR")]
+        home: PathBuf,
+        /// autoscaler, webserver, database or build.
+        #[arg(long, value_name = "TYPE", value_parser = machine)]
+        machine: Machine,
+        /// 2022 or 2025.
+        #[arg(long, value_name = "GEN", default_value = "2022", value_parser = generation)]
+        generation: &'static Generation,
+        /// The binary the launchers run (default: this one).
+        #[arg(long, value_name = "PATH")]
+        bin: Option<PathBuf>,
+        /// Scripts to replace (default: every script of the machine type).
+        #[arg(value_name = "SCRIPT")]
+        scripts: Vec<String>,
+    },
+    /// Put the legacy scripts back (all, or those named).
+    Uninstall {
+        #[arg(long, value_name = "DIR")]
+        home: PathBuf,
+        #[arg(value_name = "SCRIPT")]
+        scripts: Vec<String>,
+    },
+    /// Write the repository's launcher tree for a generation into DIR.
+    Render {
+        dir: PathBuf,
+        #[arg(long, value_name = "GEN", default_value = "2022", value_parser = generation)]
+        generation: &'static Generation,
+    },
+    /// Print the generation's legacy-path map (`compat/map-<gen>.tsv`).
+    Map {
+        #[arg(long, value_name = "GEN", default_value = "2022", value_parser = generation)]
+        generation: &'static Generation,
+    },
+}
+
+/// adt layout install|uninstall|render|map
+pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
+    let cmd: Layout = match parse_args("adt layout", args) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let result: Result<Vec<String>> = match cmd {
+        Layout::Install {
+            home,
+            machine,
+            generation,
+            bin,
+            scripts,
+        } => {
+            let bin = bin
+                .or_else(|| std::env::current_exe().ok())
+                .unwrap_or_else(|| "/usr/local/bin/adt".into());
+            install::install(&home, machine, generation, &scripts, &bin).map(|r| r.lines)
+        }
+        Layout::Uninstall { home, scripts } => install::uninstall(&home, &scripts).map(|r| r.lines),
+        Layout::Render { dir, generation } => install::render_repo_tree(&dir, generation)
+            .map(|w| w.iter().map(|p| format!("wrote {}", p.display())).collect()),
+        Layout::Map { generation } => Ok(vec![map_tsv(generation).trim_end().to_string()]),
+    };
+    match result {
+        Ok(lines) => {
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            out(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            eprintln!("adt layout: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! ManuallyScale, DailyScaleup/DailyScaledown and AdjustScaling: the legacy prompts and messages
+//! (typos and double spaces included), with a validated count and a lost-update-free write.
+//!
+//! Deliberate differences from the legacy scripts:
+//! - the count must be a whole number of 2 or more (legacy `[ N -lt 2 ]` let `abc`, `2.5`, and
+//!   empty through, freezing the autoscaler); a bad count is asked for again while input lasts,
+//!   and at the end of input the command fails (status 1) with the profile unchanged;
+//! - DailyScale* validate too (the legacy wrote any string);
+//! - the edited profile is what gets uploaded (legacy ManuallyScale uploaded `./profile.cnf` from
+//!   the caller's directory when there was one), and no `/tmp/profile.cnf` is shared;
+//! - a missing profile is created (`SCALING_MODE=static`), where legacy ManuallyScale uploaded an
+//!   empty object;
+//! - AdjustScaling `on` really switches scaling back on (legacy refused before it could).
+
+use super::{arg, parse_args, Ctx};
+use crate::datastore::Backend;
+use crate::error::{Error, Result};
+use crate::scaling::{
+    default_profile, parse_count, read_setting, set_count, update_profile, PROFILE_KEY, SWITCH_KEY,
+};
+use std::io::{BufRead, Write};
+
+/// One line of input without its newline; None at end of input.
+fn read_line(input: &mut dyn BufRead) -> Option<String> {
+    let mut s = String::new();
+    match input.read_line(&mut s) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
+    }
+}
+
+/// Ask until a valid count arrives; None when input ends first.
+fn valid_count(
+    first: Option<String>,
+    retry_msg: &str,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> std::result::Result<u32, String> {
+    let mut answer = first;
+    loop {
+        let Some(a) = answer else {
+            return Err("no number of webservers was given".into());
+        };
+        match parse_count(&a) {
+            Ok(n) => return Ok(n),
+            Err(why) => {
+                let _ = writeln!(out, "{retry_msg}");
+                let _ = out.flush();
+                answer = read_line(input);
+                if answer.is_none() {
+                    return Err(why);
+                }
+            }
+        }
+    }
+}
+
+fn apply_count(store: &dyn Backend, ctx: &Ctx, n: u32) -> Result<String> {
+    update_profile(store, &ctx.home, |cur| {
+        Ok(match cur {
+            Some(t) if !t.trim().is_empty() => set_count(t, n),
+            _ => default_profile(&n.to_string()),
+        })
+    })
+}
+
+/// ManuallyScale.sh [N] (autoscaler).
+fn manually_scale_with(ctx: &Ctx, arg: &str, input: &mut dyn BufRead, out: &mut dyn Write) -> i32 {
+    let first = if arg.is_empty() {
+        let _ = writeln!(
+            out,
+            "Please enter the number of webservers you want to scale to, 2 or more, as an integer"
+        );
+        let _ = out.flush();
+        read_line(input)
+    } else {
+        Some(arg.to_string())
+    };
+    let n = match valid_count(
+        first,
+        "Number of webservers has to be 2 or more. Please supply a different value",
+        input,
+        out,
+    ) {
+        Ok(n) => n,
+        Err(why) => {
+            ctx.report(&Error::Usage(format!(
+                "{why}; the scaling profile is unchanged"
+            )));
+            return 1;
+        }
+    };
+    let r = ctx.store().and_then(|s| {
+        apply_count(s.as_ref(), ctx, n)?;
+        s.get_bytes(PROFILE_KEY)
+    });
+    match r {
+        Ok(b) => {
+            let v = read_setting(&String::from_utf8_lossy(&b), "NO_WEBSERVERS");
+            if !v.is_empty() {
+                let _ = writeln!(out, "Number of webservers is now successfully set to {v}");
+            }
+            0
+        }
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// DailyScaleup.sh N / DailyScaledown.sh N (autoscaler cron).
+fn daily_scale(ctx: &Ctx, up: bool, arg: &str) -> i32 {
+    if arg.is_empty() {
+        return 0;
+    }
+    let what = if up {
+        format!("Running daily scale up. Scaling up to ..... {arg} servers")
+    } else {
+        format!("Running daily scaledown. Scaling down to ..... {arg} servers")
+    };
+    ctx.log("MonitoringLog.log", &what);
+    let n = match parse_count(arg) {
+        Ok(n) => n,
+        Err(why) => {
+            ctx.log(
+                "MonitoringLog.log",
+                &format!("refused: {why}; the scaling profile is unchanged"),
+            );
+            ctx.report(&Error::Usage(format!(
+                "{why}; the scaling profile is unchanged"
+            )));
+            return 1;
+        }
+    };
+    match ctx.store().and_then(|s| apply_count(s.as_ref(), ctx, n)) {
+        Ok(_) => 0,
+        Err(e) => {
+            ctx.log("MonitoringLog.log", &format!("failed: {e}"));
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// Options of AdjustScaling beyond the legacy positional `on`/`off` (second argument).
+#[derive(Default, Debug)]
+pub struct AdjustOptions {
+    pub cloudhost: Option<String>,
+    pub build_identifier: Option<String>,
+    pub url: Option<String>,
+    pub count: Option<String>,
+    pub switch: Option<String>,
+}
+
+impl AdjustOptions {
+    /// `[ignored] [on|off]` plus `--cloudhost X --build-identifier X --url X --count N`.
+    pub fn parse(args: &[String]) -> std::result::Result<AdjustOptions, String> {
+        let mut o = AdjustOptions::default();
+        let mut positional = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (a.as_str(), None),
+            };
+            let slot = match flag {
+                "--cloudhost" => &mut o.cloudhost,
+                "--build-identifier" => &mut o.build_identifier,
+                "--url" => &mut o.url,
+                "--count" => &mut o.count,
+                f if f.starts_with("--") => return Err(format!("unknown option {f}")),
+                _ => {
+                    positional.push(a.clone());
+                    continue;
+                }
+            };
+            *slot = match inline.or_else(|| it.next().cloned()) {
+                Some(v) => Some(v),
+                None => return Err(format!("{flag} needs a value")),
+            };
+        }
+        o.switch = positional.get(1).cloned();
+        Ok(o)
+    }
+}
+
+const CLOUDHOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
+
+/// helperscripts/AdjustScaling.sh (build machine).
+pub fn adjust_scaling_with(
+    ctx: &Ctx,
+    opts: &AdjustOptions,
+    cwd: &std::path::Path,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> i32 {
+    macro_rules! say {
+        ($($t:tt)*) => {{ let _ = writeln!(out, $($t)*); let _ = out.flush(); }};
+    }
+    if !cwd.join("AdjustScaling.sh").exists() {
+        say!("Sorry, this script has to be run from the helperscripts subdirectory");
+        return 0;
+    }
+    let cwd_s = cwd.to_string_lossy();
+    let build_home = match cwd_s.find("/helper") {
+        Some(i) => std::path::PathBuf::from(&cwd_s[..i]),
+        None => cwd.to_path_buf(),
+    };
+    let mut ask =
+        |prompt: &[&str], given: &Option<String>, out: &mut dyn Write| -> Option<String> {
+            if let Some(g) = given {
+                return Some(g.clone());
+            }
+            for p in prompt {
+                let _ = writeln!(out, "{p}");
+            }
+            let _ = out.flush();
+            read_line(input)
+        };
+    let ch = ask(
+        &["Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr 5)AWS. Please Enter the number for your cloudhost"],
+        &opts.cloudhost,
+        out,
+    )
+    .unwrap_or_default();
+    let cloudhost = match ch.trim() {
+        "1" | "2" | "3" | "4" | "5" => CLOUDHOSTS[ch.trim().parse::<usize>().unwrap() - 1],
+        name => match CLOUDHOSTS.iter().find(|c| **c == name) {
+            Some(c) => c,
+            None => {
+                say!("Unrecognised  cloudhost. Exiting ....");
+                return 0;
+            }
+        },
+    };
+    if opts.build_identifier.is_none() {
+        say!("What is the build identifier you want to allow access for?");
+        say!("You have these builds to choose from: ");
+        let mut builds: Vec<String> =
+            std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !n.contains("credentials"))
+                        .collect()
+                })
+                .unwrap_or_default();
+        builds.sort();
+        for b in builds {
+            say!("{b}");
+        }
+    }
+    // The build identifier is asked for, as before, and (as before) not needed further.
+    let _ = ask(
+        &["Please enter the name of the build of the server you wish to connect with"],
+        &opts.build_identifier,
+        out,
+    );
+    let url = ask(
+        &["OK, can you please tell me the FULL URL for the website you want to scale up/down is."],
+        &opts.url,
+        out,
+    )
+    .unwrap_or_default();
+    let bucket = ctx.gen.config_bucket(url.trim(), "");
+    let store = match ctx.store_for_bucket(&bucket) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report(&e);
+            return 1;
+        }
+    };
+    match store.bucket_exists() {
+        Ok(true) => {}
+        Ok(false) => {
+            say!(
+                "Can't find the configuration bucket in your datastore for website: {}",
+                url.trim()
+            );
+            say!("I have to exit, run the script again using a URL with an existing configuration bucket");
+            return 0;
+        }
+        Err(e) => {
+            ctx.report(&e);
+            return 1;
+        }
+    }
+    let r: Result<i32> = (|| {
+        let switch = opts.switch.as_deref().unwrap_or("");
+        if switch == "on" {
+            store.delete(SWITCH_KEY)?;
+        } else if store.any_with_prefix(SWITCH_KEY)? {
+            say!("Sorry, scaling is switched off at the moment. You can't switch it on using this script");
+            return Ok(0);
+        }
+        if switch == "off" {
+            let started = std::time::Instant::now();
+            store.put_bytes(SWITCH_KEY, b"")?;
+            say!(
+                "upload: '{}' -> 's3://{bucket}/{SWITCH_KEY}' (0 bytes in {:.1} seconds, -1.00 B/s) [1 of 1]",
+                ctx.tmp.join(SWITCH_KEY).display(),
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(0);
+        }
+        let current = match store.get_bytes(PROFILE_KEY) {
+            Ok(b) => read_setting(&String::from_utf8_lossy(&b), "NO_WEBSERVERS"),
+            Err(Error::NotFound(_)) => {
+                say!("Warning, couldn't find profile file, will try and create a new one for you");
+                String::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let current = if current.is_empty() {
+            "0".to_string()
+        } else {
+            current
+        };
+        let bar = "#".repeat(114);
+        say!("{bar}");
+        say!("Your number of webservers is currently set to: {current}");
+        say!("What do you want to set your number of webservers to, please enter the number (2 or more) of webservers you want - as an integer");
+        say!("{bar}");
+        let first = opts.count.clone().or_else(|| read_line(input));
+        let n = match valid_count(
+            first,
+            "Number of webservers has to be 2 or more. Please input a different value",
+            input,
+            out,
+        ) {
+            Ok(n) => n,
+            Err(why) => {
+                ctx.report(&Error::Usage(format!(
+                    "{why}; the scaling profile is unchanged"
+                )));
+                return Ok(1);
+            }
+        };
+        update_profile(store.as_ref(), &ctx.home, |cur| {
+            Ok(match cur {
+                Some(t) if !read_setting(t, "NO_WEBSERVERS").is_empty() => t
+                    .lines()
+                    .map(|l| match l.find("NO_WEBSERVER") {
+                        Some(i) => format!("{}NO_WEBSERVERS={n}\n", &l[..i]),
+                        None => format!("{l}\n"),
+                    })
+                    .collect(),
+                _ => default_profile(&n.to_string()),
+            })
+        })?;
+        let back = store.get_bytes(PROFILE_KEY)?;
+        say!("");
+        say!(
+            "Your number of webservers has been successfully set to: {}",
+            read_setting(&String::from_utf8_lossy(&back), "NO_WEBSERVERS")
+        );
+        say!("");
+        Ok(0)
+    })();
+    match r {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// The scaling profile, read or changed through the same lost-update-free write as the legacy
+/// controls.
+#[derive(clap::Parser)]
+#[command(name = "adt scaling-profile")]
+enum ProfileCmd {
+    /// Print the profile (the default).
+    Show,
+    /// Set the line `KEY=VALUE` (replacing the line that starts `KEY=`, else appending).
+    Set { key: String, value: String },
+}
+
+fn profile_command(ctx: &Ctx, cmd: ProfileCmd, out: &mut dyn Write) -> i32 {
+    let r: Result<String> = (|| {
+        let store = ctx.store()?;
+        match cmd {
+            ProfileCmd::Show => store
+                .get_bytes(PROFILE_KEY)
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            ProfileCmd::Set { key: k, value: v }
+                if !k.is_empty() && !k.contains(['=', '\n']) && !v.contains('\n') =>
+            {
+                update_profile(store.as_ref(), &ctx.home, |cur| {
+                    let cur = cur
+                        .filter(|t| !t.trim().is_empty())
+                        .unwrap_or("SCALING_MODE=static\n");
+                    let mut found = false;
+                    let mut new: String = cur
+                        .lines()
+                        .map(|l| {
+                            if l.starts_with(&format!("{k}=")) {
+                                found = true;
+                                format!("{k}={v}\n")
+                            } else {
+                                format!("{l}\n")
+                            }
+                        })
+                        .collect();
+                    if !found {
+                        new.push_str(&format!("{k}={v}\n"));
+                    }
+                    Ok(new)
+                })?;
+                Ok(String::new())
+            }
+            ProfileCmd::Set { .. } => Err(Error::Usage(
+                "KEY must be non-empty without '=' or a newline, VALUE without a newline".into(),
+            )),
+        }
+    })();
+    match r {
+        Ok(s) => {
+            let _ = out.write_all(s.as_bytes());
+            0
+        }
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// ManuallyScale.sh [N] (autoscaler): set the number of webservers in the scaling profile.
+pub fn manually_scale(ctx: &Ctx, args: &[String]) -> i32 {
+    let stdin = std::io::stdin();
+    manually_scale_with(ctx, arg(args, 0), &mut stdin.lock(), &mut std::io::stdout())
+}
+
+/// DailyScaleup.sh N (autoscaler cron).
+pub fn daily_scaleup(ctx: &Ctx, args: &[String]) -> i32 {
+    daily_scale(ctx, true, arg(args, 0))
+}
+
+/// DailyScaledown.sh N (autoscaler cron).
+pub fn daily_scaledown(ctx: &Ctx, args: &[String]) -> i32 {
+    daily_scale(ctx, false, arg(args, 0))
+}
+
+/// helperscripts/AdjustScaling.sh [ignored] [on|off] [--cloudhost X] [--build-identifier X]
+/// [--url URL] [--count N] (build machine). Prompts for whatever the flags do not give.
+pub fn adjust_scaling(ctx: &Ctx, args: &[String]) -> i32 {
+    let opts = match AdjustOptions::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("AdjustScaling.sh: {e}");
+            return 2;
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let stdin = std::io::stdin();
+    adjust_scaling_with(ctx, &opts, &cwd, &mut stdin.lock(), &mut std::io::stdout())
+}
+
+/// adt scaling-profile show | set KEY VALUE: read or change the scaling profile safely.
+pub fn scaling_profile(ctx: &Ctx, args: &[String]) -> i32 {
+    let cmd = if args.is_empty() {
+        ProfileCmd::Show
+    } else {
+        match parse_args("adt scaling-profile", args) {
+            Ok(c) => c,
+            Err(status) => return status,
+        }
+    };
+    profile_command(ctx, cmd, &mut std::io::stdout())
+}

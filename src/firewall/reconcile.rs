@@ -1,0 +1,285 @@
+//! SetupFirewall / SetupFirewallFromCron (every machine type) and `adt cloudflare-ranges`.
+//!
+//! A reconcile: read settings and every IP list (any failure: stop, rules untouched, exit 1);
+//! compute the desired set; read the firewall's state; apply the difference; write what was
+//! done to `${HOME}/logs/firewall/FIREWALL_CONFIGURATION.log` (replaced each run, as the legacy
+//! script's `exec >` did).
+//!
+//! A list that was non-empty at the previous reconcile and comes back empty freezes deletions
+//! on the ports it grants for up to 3 runs: legacy CleanupAtReboot wipes a whole prefix for
+//! about a minute while machines re-publish, and flushing on that would cut, say, every
+//! webserver off the database. Additions are never frozen.
+
+use super::model::{self, Inputs};
+use super::net::Net;
+use super::{cloudflare, iptables, ufw, Family, Rule, Runner};
+use crate::config;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::home::Machine;
+use crate::site::Site;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Ufw,
+    Iptables,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub dry_run: bool,
+    pub tool: Option<Tool>,
+}
+
+fn port_setting(text: &str, key: &str) -> Result<Option<u16>> {
+    match config::value(text, key) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .map(Some)
+            .ok_or_else(|| Error::Config(format!("{key} {v:?} is not a port"))),
+    }
+}
+
+/// Read everything the model needs. Any datastore failure is an error: no partial picture.
+/// Everything the rule model needs: the settings and every published IP list. Warnings (things
+/// that do not stop the reconcile) are added to `warnings`.
+pub fn gather(
+    ctx: &Site,
+    store: &dyn crate::datastore::Backend,
+    warnings: &mut Vec<String>,
+) -> Result<Inputs> {
+    let text = ctx.settings()?;
+    let ssh_port = port_setting(&text, "SSHPORT")?
+        .ok_or_else(|| Error::Config("SSHPORT is not set".into()))?;
+    let db_port = port_setting(&text, "DBPORT")?;
+    if ctx.machine == Machine::Database && db_port.is_none() {
+        return Err(Error::Config("DBPORT is not set".into()));
+    }
+    let mut build_client = Vec::new();
+    match config::value(&text, "BUILDCLIENTIP") {
+        Some(ip) if !ip.is_empty() => build_client.push(
+            Net::parse(&ip, 32, 128).map_err(|e| Error::Config(format!("BUILDCLIENTIP: {e}")))?,
+        ),
+        _ => {
+            warnings.push("BUILDCLIENTIP is not set: no SSH rule for the build machine".to_string())
+        }
+    }
+    let mut lists = BTreeMap::new();
+    for name in model::LISTS {
+        let ips = crate::ips::list_ips(store, &format!("{name}/"))?;
+        let nets: Vec<Net> = ips.into_iter().map(Net::host).collect();
+        if name == "buildclientip" {
+            build_client.extend(nets.iter().copied());
+        }
+        lists.insert(name.to_string(), nets);
+    }
+    build_client.sort();
+    build_client.dedup();
+    Ok(Inputs {
+        ssh_port,
+        db_port,
+        production: config::value(&text, "PRODUCTION").as_deref() == Some("1"),
+        dns_choice: config::value(&text, "DNSCHOICE").unwrap_or_default(),
+        build_client,
+        lists,
+        cloudflare: cloudflare::ranges(&ctx.home.join(".adt-rs").join("cloudflare-ips")),
+    })
+}
+
+/// Ports whose deletions are frozen this run; updates the list memory.
+fn frozen_ports(
+    ctx: &Site,
+    inp: &Inputs,
+    dry_run: bool,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeSet<u16>> {
+    let path = ctx.home.join("runtime").join("adt-firewall-lists");
+    let mut prev: BTreeMap<String, (usize, u32)> = BTreeMap::new();
+    for l in std::fs::read_to_string(&path).unwrap_or_default().lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if let [name, count, runs] = w.as_slice() {
+            prev.insert(
+                name.to_string(),
+                (count.parse().unwrap_or(0), runs.parse().unwrap_or(0)),
+            );
+        }
+    }
+    let mut frozen = BTreeSet::new();
+    let mut next = String::new();
+    for (name, ips) in &inp.lists {
+        let (count, runs) = prev.get(name).copied().unwrap_or((0, 0));
+        if ips.is_empty() && count > 0 && runs < 3 {
+            warnings.push(format!(
+                "{name}/ came back empty (it had {count}); keeping its rules this run ({} of 3)",
+                runs + 1
+            ));
+            frozen.extend(model::grants(ctx.machine, name, inp));
+            next.push_str(&format!("{name} {count} {}\n", runs + 1));
+        } else {
+            next.push_str(&format!("{name} {} 0\n", ips.len()));
+        }
+    }
+    if !dry_run {
+        std::fs::create_dir_all(ctx.home.join("runtime")).map_err(|e| Error::io("runtime", e))?;
+        fsutil::write_atomic(&path, next.as_bytes(), None)?;
+    }
+    Ok(frozen)
+}
+
+/// The tool: `--tool`, else `ADT_FIREWALL` (ufw|iptables), else ufw where installed, else iptables.
+fn choose(opts: &Options) -> Tool {
+    opts.tool
+        .or_else(|| match std::env::var("ADT_FIREWALL").as_deref() {
+            Ok("iptables") => Some(Tool::Iptables),
+            Ok("ufw") => Some(Tool::Ufw),
+            _ => None,
+        })
+        .unwrap_or(if super::which("ufw").is_some() {
+            Tool::Ufw
+        } else {
+            Tool::Iptables
+        })
+}
+
+/// What a reconcile did.
+pub struct Report {
+    pub lines: Vec<String>,
+    pub commands: Vec<String>,
+    pub invocations: usize,
+    pub changed: bool,
+}
+
+/// Reconcile this machine's firewall with its settings and the published IP lists; warnings
+/// (nothing stopped) are added to `warnings`.
+pub fn reconcile(ctx: &Site, opts: &Options, warnings: &mut Vec<String>) -> Result<Report> {
+    let store = ctx.store()?;
+    let inp = gather(ctx, store.as_ref(), warnings)?;
+    reconcile_with(ctx, opts, &inp, warnings)
+}
+
+/// Every build machine IP this machine has known; their SSH rules are never removed by a
+/// reconcile (an operator removes an old build machine's access by hand).
+fn known_build_clients(ctx: &Site, inp: &Inputs, dry_run: bool) -> Result<Vec<Net>> {
+    let path = ctx.home.join("runtime").join("adt-firewall-buildclients");
+    let mut known: Vec<Net> = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Net::parse(l.trim(), 32, 128).ok())
+        .collect();
+    let before = known.len();
+    for n in &inp.build_client {
+        if !known.contains(n) {
+            known.push(*n);
+        }
+    }
+    if known.len() != before && !dry_run {
+        std::fs::create_dir_all(ctx.home.join("runtime")).map_err(|e| Error::io("runtime", e))?;
+        let text: String = known.iter().map(|n| format!("{n}\n")).collect();
+        fsutil::write_atomic(&path, text.as_bytes(), None)?;
+    }
+    Ok(known)
+}
+
+pub fn reconcile_with(
+    ctx: &Site,
+    opts: &Options,
+    inp: &Inputs,
+    warnings: &mut Vec<String>,
+) -> Result<Report> {
+    let desired = model::desired(ctx.machine, inp);
+    let build_ssh: BTreeSet<Rule> = known_build_clients(ctx, inp, opts.dry_run)?
+        .into_iter()
+        .map(|n| Rule::from(n, inp.ssh_port))
+        .collect();
+    let frozen = frozen_ports(ctx, inp, opts.dry_run, warnings)?;
+    let mut run = Runner::default();
+    let mut rep = Report {
+        lines: vec![],
+        commands: vec![],
+        invocations: 0,
+        changed: false,
+    };
+    match choose(opts) {
+        Tool::Iptables => {
+            for fam in [Family::V4, Family::V6] {
+                let want: BTreeSet<Rule> = desired
+                    .iter()
+                    .filter(|r| r.family().is_none_or(|f| f == fam))
+                    .copied()
+                    .collect();
+                let state = iptables::read(&mut run, fam)?;
+                let mut protect = model::protected(inp);
+                protect.extend(build_ssh.iter().copied());
+                protect.extend(
+                    state
+                        .lines
+                        .iter()
+                        .filter_map(|l| iptables::parse_rule(l))
+                        .filter(|r| frozen.contains(&r.port)),
+                );
+                let plan = iptables::plan(fam, &state, &want, &protect);
+                describe(&mut rep, &plan.add, &plan.delete);
+                rep.commands.extend(iptables::describe(fam, &plan));
+                if !plan.is_empty() {
+                    rep.changed = true;
+                    if !opts.dry_run {
+                        iptables::apply(&mut run, fam, &plan)?;
+                    }
+                }
+            }
+        }
+        Tool::Ufw => {
+            let paths = ufw::Paths::default();
+            let state = ufw::read(&paths)?;
+            let mut protect = model::protected(inp);
+            protect.extend(build_ssh.iter().copied());
+            protect.extend(
+                state
+                    .tuples
+                    .iter()
+                    .filter(|t| frozen.contains(&t.port))
+                    .map(|t| Rule {
+                        source: t.source,
+                        port: t.port,
+                    }),
+            );
+            let plan = ufw::plan(
+                &state,
+                &desired,
+                &protect,
+                &model::managed_ports(ctx.machine, inp),
+            );
+            let deleted: Vec<Rule> = plan.delete.iter().map(|(_, r)| *r).collect();
+            describe(&mut rep, &plan.plan.add, &deleted);
+            rep.commands.extend(
+                ufw::commands(&plan)
+                    .iter()
+                    .map(|c| format!("ufw {}", c.join(" "))),
+            );
+            if !plan.is_empty() {
+                rep.changed = true;
+                if !opts.dry_run {
+                    ufw::apply(&mut run, &plan)?;
+                }
+            }
+        }
+    }
+    rep.invocations = run.invocations;
+    if !rep.changed {
+        rep.lines
+            .push(format!("unchanged: {} rules in force", desired.len()));
+    }
+    rep.lines
+        .push(format!("firewall tool invocations: {}", rep.invocations));
+    Ok(rep)
+}
+
+fn describe(rep: &mut Report, add: &[Rule], del: &[Rule]) {
+    rep.lines.extend(add.iter().map(|r| format!("allow {r}")));
+    rep.lines.extend(del.iter().map(|r| format!("remove {r}")));
+}
