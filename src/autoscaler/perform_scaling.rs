@@ -18,7 +18,7 @@ use super::notify;
 use crate::cloud::{lock, Cloud};
 use crate::config;
 use crate::datastore::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::process::{self, Run};
 use crate::site::Site;
 use std::net::IpAddr;
@@ -61,14 +61,18 @@ pub fn build_webserver(
     build_id: &str,
 ) -> Result<IpAddr> {
     let name = webserver_name(url, build_id);
-    let spec = cloud.spec(ctx, &name)?;
+    let spec = cloud
+        .spec(ctx, &name)
+        .with_context(|| format!("the specification of webserver {name}"))?;
     if let Some(s) = &spec {
         if !s.snapshot && s.user_data.is_none() {
             return legacy_build(ctx, cloud, build_id);
         }
     }
     ctx.scaling_log(&format!("Building webserver {name}"));
-    let server = cloud.create(&name, spec.as_ref())?;
+    let server = cloud
+        .create(&name, spec.as_ref())
+        .with_context(|| format!("creating webserver {name}"))?;
     let (Some(ip), Some(private)) = (server.public, server.private.or(server.public)) else {
         let _ = cloud.destroy(&name);
         return Err(Error::Remote(format!(
@@ -285,14 +289,18 @@ pub fn retire(
         .find(|s| s.name == name)
         .ok_or_else(|| Error::Remote(format!("the cloud lists no server {name}")))?;
     let private = server.private.unwrap_or(ip);
-    cloud.destroy_server(&server)?;
+    cloud
+        .destroy_server(&server)
+        .with_context(|| format!("destroying webserver {name} ({ip})"))?;
     for k in [
         format!("webserverips/{private}"),
         format!("webserverpublicips/{ip}"),
         format!("bootedwebserverips/{private}"),
         format!("shuttingdownwebserverips/{ip}"),
     ] {
-        store.delete(&k)?;
+        store
+            .delete(&k)
+            .with_context(|| format!("forgetting webserver {name}"))?;
     }
     for f in [
         format!("IPREMOVED:{ip}"),

@@ -168,9 +168,12 @@ impl Cloud {
                         .map(PathBuf::from)
                         .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
                     server_home: webserver_home(ctx),
-                    ssh_port: v("SSHPORT")
-                        .parse()
-                        .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
+                    ssh_port: v("SSHPORT").parse().map_err(|_| {
+                        Error::Config(format!(
+                            "SSHPORT is not a port in {}",
+                            ctx.settings_path().display()
+                        ))
+                    })?,
                     authorized_key: ctx.home.join(".ssh").join(format!(
                         "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
                         v("ALGORITHM")

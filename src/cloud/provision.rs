@@ -27,9 +27,12 @@ pub fn fleet_ssh(site: &Site, timeout: Duration) -> Result<SshTarget> {
     let v = |k: &str| config::value(&text, k).unwrap_or_default();
     Ok(SshTarget {
         user: v("SERVERUSER"),
-        port: v("SSHPORT")
-            .parse()
-            .map_err(|_| Error::Config("SSHPORT is not a port".into()))?,
+        port: v("SSHPORT").parse().map_err(|_| {
+            Error::Config(format!(
+                "SSHPORT is not a port in {}",
+                site.settings_path().display()
+            ))
+        })?,
         key: site
             .home
             .join(".ssh")
