@@ -290,7 +290,7 @@ impl CliDns {
     }
 
     fn linode_domain_id(&mut self) -> Result<String> {
-        let v = crate::cloud::json(
+        let v = crate::cloud::json::<serde_json::Value>(
             &self
                 .cli
                 .query("linode-cli", &["--json", "domains", "list"])?,
@@ -311,7 +311,7 @@ impl Provider for CliDns {
         let d = self.domain.clone();
         let (rows, name_key, ip_key) = match self.kind {
             CloudDns::DigitalOcean => (
-                crate::cloud::json(
+                crate::cloud::json::<serde_json::Value>(
                     &self.cli.query(
                         "doctl",
                         &["compute", "domain", "records", "list", &d, "-o", "json"],
@@ -322,7 +322,7 @@ impl Provider for CliDns {
                 "data",
             ),
             CloudDns::Exoscale => (
-                crate::cloud::json(
+                crate::cloud::json::<serde_json::Value>(
                     &self.cli.query("exo", &["-O", "json", "dns", "show", &d])?,
                     "exo",
                 )?,
@@ -332,7 +332,7 @@ impl Provider for CliDns {
             CloudDns::Linode => {
                 let id = self.linode_domain_id()?;
                 (
-                    crate::cloud::json(
+                    crate::cloud::json::<serde_json::Value>(
                         &self
                             .cli
                             .query("linode-cli", &["--json", "domains", "records-list", &id])?,
@@ -343,7 +343,7 @@ impl Provider for CliDns {
                 )
             }
             CloudDns::Vultr => (
-                crate::cloud::json(
+                crate::cloud::json::<serde_json::Value>(
                     &self
                         .cli
                         .query("vultr", &["dns", "record", "list", &d, "-o", "json"])?,

@@ -132,11 +132,11 @@ pub fn reconcile(cli: &mut Cli, provider: Provider, inp: &Inputs) -> Result<Nati
     match provider {
         Provider::DigitalOcean => {
             // One listing of the firewalls and one of the droplets serve both firewalls.
-            let firewalls = json(
+            let firewalls = json::<Value>(
                 &cli.query("doctl", &["compute", "firewall", "list", "-o", "json"])?,
                 "doctl compute firewall list",
             )?;
-            let droplets = json(
+            let droplets = json::<Value>(
                 &cli.query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
                 "doctl compute droplet list",
             )?;
@@ -221,7 +221,7 @@ fn digitalocean(
             let id = if cli.dry_run {
                 "<new>".to_string()
             } else {
-                let v = json(&out, "doctl compute firewall create")?;
+                let v = json::<Value>(&out, "doctl compute firewall create")?;
                 let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
                 first["id"].as_str().unwrap_or_default().to_string()
             };
@@ -390,7 +390,7 @@ fn linode_current(rules: &Value) -> BTreeSet<NativeRule> {
 }
 
 fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let list = json(
+    let list = json::<Value>(
         &cli.query("linode-cli", &["--json", "firewalls", "list"])?,
         "linode-cli firewalls list",
     )?;
@@ -424,7 +424,7 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             if cli.dry_run {
                 "<new>".to_string()
             } else {
-                let v = json(&out, "linode-cli firewalls create")?;
+                let v = json::<Value>(&out, "linode-cli firewalls create")?;
                 let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
                 first["id"].to_string()
             }
@@ -448,7 +448,7 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     let devices = if id == "<new>" {
         Value::Array(vec![])
     } else {
-        json(
+        json::<Value>(
             &cli.query("linode-cli", &["--json", "firewalls", "devices-list", &id])?,
             "linode-cli firewalls devices-list",
         )?
@@ -459,7 +459,7 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
         .flatten()
         .map(|d| d["entity"]["id"].to_string())
         .collect();
-    let linodes = json(
+    let linodes = json::<Value>(
         &cli.query("linode-cli", &["--json", "linodes", "list"])?,
         "linode-cli linodes list",
     )?;
@@ -495,7 +495,7 @@ fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> 
         "exo",
         &["-O", "json", "compute", "security-group", "show", "adt"],
     ) {
-        Ok(t) => json(&t, "exo compute security-group show")?,
+        Ok(t) => json::<Value>(&t, "exo compute security-group show")?,
         Err(Error::Remote(_)) => {
             cli.change("exo", &["compute", "security-group", "create", "adt"])?;
             serde_json::json!({"ingress_rules": []})
@@ -565,7 +565,7 @@ fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> 
 // ---------- Vultr (vultr-cli) ----------
 
 fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let groups = json(
+    let groups = json::<Value>(
         &cli.query("vultr", &["firewall", "group", "list", "-o", "json"])?,
         "vultr firewall group list",
     )?;
@@ -593,7 +593,7 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             if cli.dry_run {
                 "<new>".to_string()
             } else {
-                json(&out, "vultr firewall group create")?["firewall_group"]["id"]
+                json::<Value>(&out, "vultr firewall group create")?["firewall_group"]["id"]
                     .as_str()
                     .unwrap_or_default()
                     .to_string()
@@ -603,7 +603,7 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     let mut current = BTreeSet::new();
     let mut ids = std::collections::BTreeMap::new();
     if gid != "<new>" {
-        let rules = json(
+        let rules = json::<Value>(
             &cli.query("vultr", &["firewall", "rule", "list", &gid, "-o", "json"])?,
             "vultr firewall rule list",
         )?;
@@ -647,7 +647,7 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     for r in &del {
         cli.change("vultr", &["firewall", "rule", "delete", &gid, &ids[r]])?;
     }
-    let instances = json(
+    let instances = json::<Value>(
         &cli.query("vultr", &["instance", "list", "-o", "json"])?,
         "vultr instance list",
     )?;
@@ -692,7 +692,7 @@ pub fn tighten_dbaas(
             let cluster = fields
                 .last()
                 .ok_or_else(|| Error::Config("DATABASEDBaaSINSTALLATIONTYPE is empty".into()))?;
-            let rules = json(
+            let rules = json::<Value>(
                 &cli.query(
                     "doctl",
                     &["databases", "firewalls", "list", cluster, "-o", "json"],

@@ -51,7 +51,7 @@ impl CliCloud {
         let mut out = Vec::new();
         match self.host {
             Host::DigitalOcean => {
-                let v = json(
+                let v = json::<Value>(
                     &self
                         .cli
                         .query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
@@ -73,7 +73,7 @@ impl CliCloud {
                 }
             }
             Host::Exoscale => {
-                let v = json(
+                let v = json::<Value>(
                     &self.cli.query(
                         "exo",
                         &[
@@ -92,7 +92,7 @@ impl CliCloud {
                 }
             }
             Host::Linode => {
-                let v = json(
+                let v = json::<Value>(
                     &self
                         .cli
                         .query("linode-cli", &["--json", "linodes", "list"])?,
@@ -114,7 +114,7 @@ impl CliCloud {
                 }
             }
             Host::Vultr => {
-                let v = json(
+                let v = json::<Value>(
                     &self
                         .cli
                         .query("vultr", &["instance", "list", "-o", "json"])?,
@@ -293,7 +293,7 @@ impl CliCloud {
                 let id = if self.cli.dry_run {
                     "<id>".to_string()
                 } else {
-                    json(&out, "linode-cli linodes create")?
+                    json::<Value>(&out, "linode-cli linodes create")?
                         .get(0)
                         .map(|l| l["id"].to_string())
                         .ok_or_else(|| Error::Remote("linode-cli linodes create: no id".into()))?
@@ -342,7 +342,7 @@ impl CliCloud {
 
     /// Vultr's id for an OS name such as `Ubuntu 22.04 x64` (legacy: `vultr os list | grep`).
     fn vultr_os_id(&mut self, os: &str) -> Result<String> {
-        let v = json(
+        let v = json::<Value>(
             &self.cli.query("vultr", &["os", "list", "-o", "json"])?,
             "vultr os list",
         )?;
