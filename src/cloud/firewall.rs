@@ -15,10 +15,12 @@
 //! every run; missing firewalls are created. Fleet IPs come from the datastore lists rather than
 //! the provider's server listings.
 
-use super::{json, Cli, Provider};
+use super::servers::Droplet;
+use super::{json, Cli, Id, Provider};
 use crate::error::{Error, Result};
 use crate::firewall::model::Inputs;
 use crate::firewall::net::Net;
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -132,15 +134,18 @@ pub fn reconcile(cli: &mut Cli, provider: Provider, inp: &Inputs) -> Result<Nati
     match provider {
         Provider::DigitalOcean => {
             // One listing of the firewalls and one of the droplets serve both firewalls.
-            let firewalls = json::<Value>(
+            let firewalls: Option<Vec<DoFirewall>> = json(
                 &cli.query("doctl", &["compute", "firewall", "list", "-o", "json"])?,
                 "doctl compute firewall list",
             )?;
-            let droplets = json::<Value>(
+            let droplets: Option<Vec<Droplet>> = json(
                 &cli.query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
                 "doctl compute droplet list",
             )?;
-            let seen = (&firewalls, &droplets);
+            let seen = (
+                firewalls.as_deref().unwrap_or_default(),
+                droplets.as_deref().unwrap_or_default(),
+            );
             let mut r = digitalocean(
                 cli,
                 seen,
@@ -186,17 +191,12 @@ const DO_OUTBOUND: &str = "protocol:tcp,ports:all,address:0.0.0.0/0 protocol:udp
 /// One DigitalOcean firewall, given the account's firewalls and droplets as listed.
 fn digitalocean(
     cli: &mut Cli,
-    (list, droplets): (&serde_json::Value, &serde_json::Value),
+    (list, droplets): (&[DoFirewall], &[Droplet]),
     name: &str,
     want: &BTreeSet<NativeRule>,
     roles: &[&str],
 ) -> Result<NativeReport> {
-    let fw = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|f| f["name"] == name)
-        .cloned();
+    let fw = list.iter().find(|f| f.name.as_deref() == Some(name));
     let mut report = NativeReport::default();
     let (id, attached): (String, BTreeSet<String>) = match fw {
         None => {
@@ -221,30 +221,33 @@ fn digitalocean(
             let id = if cli.dry_run {
                 "<new>".to_string()
             } else {
-                let v = json::<Value>(&out, "doctl compute firewall create")?;
-                let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
-                first["id"].as_str().unwrap_or_default().to_string()
+                json::<Option<OneOrMany<DoFirewall>>>(&out, "doctl compute firewall create")?
+                    .and_then(OneOrMany::first)
+                    .and_then(|f| f.id)
+                    .unwrap_or_default()
             };
             (id, BTreeSet::new())
         }
         Some(fw) => {
             let mut current = BTreeSet::new();
-            for r in fw["inbound_rules"].as_array().into_iter().flatten() {
-                let proto = match r["protocol"].as_str() {
+            for r in fw.inbound_rules.iter().flatten() {
+                let proto = match r.protocol.as_deref() {
                     Some("icmp") => Some(Proto::Icmp),
-                    Some("tcp") => r["ports"]
-                        .as_str()
+                    Some("tcp") => r
+                        .ports
+                        .as_deref()
                         .and_then(|p| p.parse().ok())
                         .map(Proto::Tcp),
                     _ => None,
                 };
-                for a in r["sources"]["addresses"].as_array().into_iter().flatten() {
-                    if let (Some(proto), Some(src)) = (proto, a.as_str().and_then(net_of)) {
+                let addresses = r.sources.as_ref().and_then(|s| s.addresses.as_ref());
+                for a in addresses.into_iter().flatten() {
+                    if let (Some(proto), Some(src)) = (proto, net_of(a)) {
                         current.insert(NativeRule { proto, source: src });
                     }
                 }
             }
-            let id = fw["id"].as_str().unwrap_or_default().to_string();
+            let id = fw.id.clone().unwrap_or_default();
             let (add, del) = diff(&current, want);
             if !add.is_empty() {
                 let specs: Vec<String> = add.iter().map(do_spec).collect();
@@ -276,25 +279,18 @@ fn digitalocean(
             }
             report.added = add.len();
             report.removed = del.len();
-            let attached = fw["droplet_ids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| d.to_string())
-                .collect();
+            let attached = fw.droplet_ids.iter().flatten().map(Id::to_string).collect();
             (id, attached)
         }
     };
     let missing: Vec<String> = droplets
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|d| {
             roles
                 .iter()
-                .any(|r| d["name"].as_str().unwrap_or("").contains(r))
+                .any(|r| d.name.as_deref().unwrap_or("").contains(r))
         })
-        .map(|d| d["id"].to_string())
+        .map(|d| d.id.to_string())
         .filter(|id| !attached.contains(id))
         .collect();
     if !missing.is_empty() {
@@ -692,7 +688,7 @@ pub fn tighten_dbaas(
             let cluster = fields
                 .last()
                 .ok_or_else(|| Error::Config("DATABASEDBaaSINSTALLATIONTYPE is empty".into()))?;
-            let rules = json::<Value>(
+            let rules: Option<Vec<DoDatabaseFirewallRule>> = json(
                 &cli.query(
                     "doctl",
                     &["databases", "firewalls", "list", cluster, "-o", "json"],
@@ -701,15 +697,15 @@ pub fn tighten_dbaas(
             )?;
             let mut have = BTreeSet::new();
             let mut rep = NativeReport::default();
-            for r in rules.as_array().into_iter().flatten() {
-                if r["type"] != "ip_addr" {
+            for r in rules.into_iter().flatten() {
+                if r.r#type.as_deref() != Some("ip_addr") {
                     continue;
                 }
-                let v = r["value"].as_str().unwrap_or("").to_string();
+                let v = r.value.unwrap_or_default();
                 if want.contains(&v) {
                     have.insert(v);
                 } else {
-                    let uuid = r["uuid"].as_str().unwrap_or("").to_string();
+                    let uuid = r.uuid.unwrap_or_default();
                     cli.change(
                         "doctl",
                         &["databases", "firewalls", "remove", cluster, "--uuid", &uuid],
@@ -777,4 +773,61 @@ pub fn tighten_dbaas(
             "the DBaaS allow-list of {other:?} is not implemented by adt"
         ))),
     }
+}
+
+// ---------- the CLIs' JSON, as far as it is read ----------
+//
+// Missing and null fields read as None (lists as empty), as the untyped reading did.
+
+/// A list, or a lone item where a CLI prints one object instead.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    /// The first item of a list, or the lone item.
+    fn first(self) -> Option<T> {
+        match self {
+            OneOrMany::Many(v) => v.into_iter().next(),
+            OneOrMany::One(t) => Some(t),
+        }
+    }
+}
+
+/// A firewall in `doctl compute firewall list -o json` (a list) and `doctl compute firewall
+/// create -o json` (a list of one).
+#[derive(Deserialize)]
+struct DoFirewall {
+    id: Option<String>,
+    name: Option<String>,
+    inbound_rules: Option<Vec<DoInboundRule>>,
+    droplet_ids: Option<Vec<Id>>,
+}
+
+/// One of a firewall's `inbound_rules` in `doctl compute firewall list -o json`.
+#[derive(Deserialize)]
+struct DoInboundRule {
+    protocol: Option<String>,
+    /// A port, a range or `all` (a string, also for ICMP).
+    ports: Option<String>,
+    sources: Option<DoSources>,
+}
+
+/// An inbound rule's `sources` in `doctl compute firewall list -o json`.
+#[derive(Deserialize)]
+struct DoSources {
+    addresses: Option<Vec<String>>,
+}
+
+/// A rule in `doctl databases firewalls list CLUSTER -o json` (a list).
+#[derive(Deserialize)]
+struct DoDatabaseFirewallRule {
+    uuid: Option<String>,
+    /// `ip_addr`, `droplet`, `tag`…
+    #[serde(rename = "type")]
+    r#type: Option<String>,
+    value: Option<String>,
 }
