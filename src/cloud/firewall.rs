@@ -15,12 +15,12 @@
 //! every run; missing firewalls are created. Fleet IPs come from the datastore lists rather than
 //! the provider's server listings.
 
-use super::servers::Droplet;
+use super::servers::{Droplet, Linode};
 use super::{json, Cli, Id, Provider};
 use crate::error::{Error, Result};
 use crate::firewall::model::Inputs;
 use crate::firewall::net::Net;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -311,7 +311,7 @@ fn digitalocean(
 
 // ---------- Linode (linode-cli) ----------
 
-fn linode_rules(want: &BTreeSet<NativeRule>) -> Value {
+fn linode_rules(want: &BTreeSet<NativeRule>) -> Vec<LinodeRule> {
     // One rule per protocol and port set, as the legacy script grouped them.
     let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     let mut by_source: std::collections::BTreeMap<Net, Vec<u16>> = Default::default();
@@ -336,39 +336,40 @@ fn linode_rules(want: &BTreeSet<NativeRule>) -> Value {
             .or_default()
             .push(src.to_string());
     }
-    let rules: Vec<Value> = groups
+    groups
         .into_iter()
-        .map(|((proto, ports), addrs)| {
-            let mut r = serde_json::json!({"action": "ACCEPT", "protocol": proto, "addresses": {"ipv4": addrs}});
-            if !ports.is_empty() {
-                r["ports"] = Value::String(ports);
-            }
-            r
+        .map(|((proto, ports), addrs)| LinodeRule {
+            action: Some("ACCEPT".into()),
+            addresses: Some(LinodeAddresses { ipv4: Some(addrs) }),
+            ports: (!ports.is_empty()).then_some(ports),
+            protocol: Some(proto),
         })
-        .collect();
-    Value::Array(rules)
+        .collect()
 }
 
-fn linode_current(rules: &Value) -> BTreeSet<NativeRule> {
+fn linode_current(rules: &[LinodeRule]) -> BTreeSet<NativeRule> {
     let mut set = BTreeSet::new();
-    for r in rules.as_array().into_iter().flatten() {
-        if r["action"] != "ACCEPT" {
+    for r in rules {
+        if r.action.as_deref() != Some("ACCEPT") {
             continue;
         }
-        let addrs: Vec<Net> = r["addresses"]["ipv4"]
-            .as_array()
+        let addrs: Vec<Net> = r
+            .addresses
+            .as_ref()
+            .and_then(|a| a.ipv4.as_ref())
             .into_iter()
             .flatten()
-            .filter_map(|a| a.as_str().and_then(net_of))
+            .filter_map(|a| net_of(a))
             .collect();
-        match r["protocol"].as_str() {
+        match r.protocol.as_deref() {
             Some("ICMP") => set.extend(addrs.iter().map(|a| NativeRule {
                 proto: Proto::Icmp,
                 source: *a,
             })),
             Some("TCP") => {
-                for p in r["ports"]
-                    .as_str()
+                for p in r
+                    .ports
+                    .as_deref()
                     .unwrap_or("")
                     .split(',')
                     .filter_map(|p| p.trim().parse().ok())
@@ -386,17 +387,16 @@ fn linode_current(rules: &Value) -> BTreeSet<NativeRule> {
 }
 
 fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let list = json::<Value>(
+    let list: Option<Vec<LinodeFirewall>> = json(
         &cli.query("linode-cli", &["--json", "firewalls", "list"])?,
         "linode-cli firewalls list",
     )?;
     let fw = list
-        .as_array()
         .into_iter()
         .flatten()
-        .find(|f| f["label"] == "adt")
-        .cloned();
-    let inbound = linode_rules(want).to_string();
+        .find(|f| f.label.as_deref() == Some("adt"));
+    let inbound =
+        serde_json::to_string(&linode_rules(want)).expect("strings and lists always serialize");
     let mut report = NativeReport::default();
     let id = match fw {
         None => {
@@ -420,14 +420,17 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             if cli.dry_run {
                 "<new>".to_string()
             } else {
-                let v = json::<Value>(&out, "linode-cli firewalls create")?;
-                let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
-                first["id"].to_string()
+                json::<Option<OneOrMany<LinodeFirewall>>>(&out, "linode-cli firewalls create")?
+                    .and_then(OneOrMany::first)
+                    .map(|f| f.id)
+                    .unwrap_or_default()
+                    .to_string()
             }
         }
         Some(fw) => {
-            let id = fw["id"].to_string();
-            let current = linode_current(&fw["rules"]["inbound"]);
+            let id = fw.id.to_string();
+            let inbound_now = fw.rules.and_then(|r| r.inbound).unwrap_or_default();
+            let current = linode_current(&inbound_now);
             let (add, del) = diff(&current, want);
             if !add.is_empty() || !del.is_empty() {
                 // Linode replaces the inbound rules as a whole, atomically.
@@ -441,27 +444,26 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             id
         }
     };
-    let devices = if id == "<new>" {
-        Value::Array(vec![])
+    let devices: Option<Vec<LinodeFirewallDevice>> = if id == "<new>" {
+        None
     } else {
-        json::<Value>(
+        json(
             &cli.query("linode-cli", &["--json", "firewalls", "devices-list", &id])?,
             "linode-cli firewalls devices-list",
         )?
     };
     let attached: BTreeSet<String> = devices
-        .as_array()
         .into_iter()
         .flatten()
-        .map(|d| d["entity"]["id"].to_string())
+        .map(|d| d.entity.map(|e| e.id).unwrap_or_default().to_string())
         .collect();
-    let linodes = json::<Value>(
+    let linodes: Option<Vec<Linode>> = json(
         &cli.query("linode-cli", &["--json", "linodes", "list"])?,
         "linode-cli linodes list",
     )?;
-    for l in linodes.as_array().into_iter().flatten() {
-        let label = l["label"].as_str().unwrap_or("");
-        let lid = l["id"].to_string();
+    for l in linodes.into_iter().flatten() {
+        let label = l.label.as_deref().unwrap_or("");
+        let lid = l.id.to_string();
         if ["autoscaler", "webserver", "database"]
             .iter()
             .any(|r| label.contains(r))
@@ -820,6 +822,57 @@ struct DoInboundRule {
 #[derive(Deserialize)]
 struct DoSources {
     addresses: Option<Vec<String>>,
+}
+
+/// A firewall in `linode-cli --json firewalls list` (a list) and `linode-cli --json firewalls
+/// create` (a list of one).
+#[derive(Deserialize)]
+struct LinodeFirewall {
+    #[serde(default)]
+    id: Id,
+    label: Option<String>,
+    rules: Option<LinodeFirewallRules>,
+}
+
+/// A firewall's `rules` in `linode-cli --json firewalls list`.
+#[derive(Deserialize)]
+struct LinodeFirewallRules {
+    inbound: Option<Vec<LinodeRule>>,
+}
+
+/// One of a Linode firewall's inbound rules: read from `linode-cli --json firewalls list`, and
+/// written (a list of them) as the JSON of `--rules.inbound` (`firewalls create`) and
+/// `--inbound` (`firewalls rules-update`). Fields in alphabetical order, the order the command
+/// lines have always had them in; `ports` is left out for ICMP.
+#[derive(Deserialize, Serialize)]
+struct LinodeRule {
+    /// `ACCEPT` or `DROP`.
+    action: Option<String>,
+    addresses: Option<LinodeAddresses>,
+    /// Comma-separated ports and ranges (TCP and UDP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports: Option<String>,
+    /// `TCP`, `UDP`, `ICMP`…
+    protocol: Option<String>,
+}
+
+/// A Linode firewall rule's `addresses`.
+#[derive(Deserialize, Serialize)]
+struct LinodeAddresses {
+    ipv4: Option<Vec<String>>,
+}
+
+/// A device in `linode-cli --json firewalls devices-list ID` (a list).
+#[derive(Deserialize)]
+struct LinodeFirewallDevice {
+    entity: Option<LinodeEntity>,
+}
+
+/// A firewall device's `entity` (the linode) in `linode-cli --json firewalls devices-list ID`.
+#[derive(Deserialize)]
+struct LinodeEntity {
+    #[serde(default)]
+    id: Id,
 }
 
 /// A rule in `doctl databases firewalls list CLUSTER -o json` (a list).
