@@ -15,13 +15,12 @@
 //! every run; missing firewalls are created. Fleet IPs come from the datastore lists rather than
 //! the provider's server listings.
 
-use super::servers::{Droplet, Linode};
+use super::servers::{Droplet, Linode, VultrInstances};
 use super::{json, Cli, Id, Provider};
 use crate::error::{Error, Result};
 use crate::firewall::model::Inputs;
 use crate::firewall::net::Net;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
@@ -489,35 +488,31 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
 // ---------- Exoscale (exo) ----------
 
 fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let sg = match cli.query(
+    let sg: ExoSecurityGroup = match cli.query(
         "exo",
         &["-O", "json", "compute", "security-group", "show", "adt"],
     ) {
-        Ok(t) => json::<Value>(&t, "exo compute security-group show")?,
+        Ok(t) => json(&t, "exo compute security-group show")?,
         Err(Error::Remote(_)) => {
             cli.change("exo", &["compute", "security-group", "create", "adt"])?;
-            serde_json::json!({"ingress_rules": []})
+            ExoSecurityGroup::default()
         }
         Err(e) => return Err(e),
     };
     let mut current = BTreeSet::new();
     let mut ids = std::collections::BTreeMap::new();
-    for r in sg["ingress_rules"].as_array().into_iter().flatten() {
-        let src = match r["network"].as_str().and_then(net_of) {
+    for r in sg.ingress_rules.into_iter().flatten() {
+        let src = match r.network.as_deref().and_then(net_of) {
             Some(n) => n,
             None => continue,
         };
-        let proto = match (
-            r["protocol"].as_str(),
-            r["start_port"].as_u64(),
-            r["end_port"].as_u64(),
-        ) {
+        let proto = match (r.protocol.as_deref(), r.start_port, r.end_port) {
             (Some("tcp"), Some(a), Some(b)) if a == b => Proto::Tcp(a as u16),
             _ => continue,
         };
         let rule = NativeRule { proto, source: src };
         current.insert(rule);
-        ids.insert(rule, r["id"].as_str().unwrap_or_default().to_string());
+        ids.insert(rule, r.id.unwrap_or_default());
     }
     let (add, del) = diff(&current, want);
     for r in &add {
@@ -563,18 +558,17 @@ fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> 
 // ---------- Vultr (vultr-cli) ----------
 
 fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let groups = json::<Value>(
+    let groups: VultrFirewallGroups = json(
         &cli.query("vultr", &["firewall", "group", "list", "-o", "json"])?,
         "vultr firewall group list",
     )?;
-    let group = groups["firewall_groups"]
-        .as_array()
+    let group = groups
+        .firewall_groups
         .into_iter()
         .flatten()
-        .find(|g| g["description"] == "adt")
-        .cloned();
+        .find(|g| g.description.as_deref() == Some("adt"));
     let gid = match group {
-        Some(g) => g["id"].as_str().unwrap_or_default().to_string(),
+        Some(g) => g.id.unwrap_or_default(),
         None => {
             let out = cli.change(
                 "vultr",
@@ -591,32 +585,32 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             if cli.dry_run {
                 "<new>".to_string()
             } else {
-                json::<Value>(&out, "vultr firewall group create")?["firewall_group"]["id"]
-                    .as_str()
+                json::<VultrFirewallGroupCreated>(&out, "vultr firewall group create")?
+                    .firewall_group
+                    .and_then(|g| g.id)
                     .unwrap_or_default()
-                    .to_string()
             }
         }
     };
     let mut current = BTreeSet::new();
     let mut ids = std::collections::BTreeMap::new();
     if gid != "<new>" {
-        let rules = json::<Value>(
+        let rules: VultrFirewallRules = json(
             &cli.query("vultr", &["firewall", "rule", "list", &gid, "-o", "json"])?,
             "vultr firewall rule list",
         )?;
-        for r in rules["firewall_rules"].as_array().into_iter().flatten() {
-            if r["ip_type"] != "v4" {
+        for r in rules.firewall_rules.into_iter().flatten() {
+            if r.ip_type.as_deref() != Some("v4") {
                 continue;
             }
-            let size = r["subnet_size"].as_u64().unwrap_or(32);
-            let src = match net_of(&format!("{}/{}", r["subnet"].as_str().unwrap_or(""), size)) {
+            let size = r.subnet_size.unwrap_or(32);
+            let src = match net_of(&format!("{}/{}", r.subnet.as_deref().unwrap_or(""), size)) {
                 Some(n) => n,
                 None => continue,
             };
-            let proto = match r["protocol"].as_str() {
+            let proto = match r.protocol.as_deref() {
                 Some("icmp") => Proto::Icmp,
-                Some("tcp") => match r["port"].as_str().and_then(|p| p.parse().ok()) {
+                Some("tcp") => match r.port.as_deref().and_then(|p| p.parse().ok()) {
                     Some(p) => Proto::Tcp(p),
                     None => continue,
                 },
@@ -624,7 +618,7 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             };
             let rule = NativeRule { proto, source: src };
             current.insert(rule);
-            ids.insert(rule, r["id"].to_string());
+            ids.insert(rule, r.id.to_string());
         }
     }
     let (add, del) = diff(&current, want);
@@ -645,18 +639,18 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     for r in &del {
         cli.change("vultr", &["firewall", "rule", "delete", &gid, &ids[r]])?;
     }
-    let instances = json::<Value>(
+    let instances: VultrInstances = json(
         &cli.query("vultr", &["instance", "list", "-o", "json"])?,
         "vultr instance list",
     )?;
-    for i in instances["instances"].as_array().into_iter().flatten() {
-        let label = i["label"].as_str().unwrap_or("");
+    for i in instances.instances.into_iter().flatten() {
+        let label = i.label.as_deref().unwrap_or("");
         if ["autoscaler", "webserver", "database"]
             .iter()
             .any(|r| label.contains(r))
-            && i["firewall_group_id"].as_str() != Some(gid.as_str())
+            && i.firewall_group_id.as_deref() != Some(gid.as_str())
         {
-            let iid = i["id"].as_str().unwrap_or_default().to_string();
+            let iid = i.id.unwrap_or_default();
             cli.change(
                 "vultr",
                 &["instance", "update-firewall-group", "-f", &gid, "-i", &iid],
@@ -873,6 +867,63 @@ struct LinodeFirewallDevice {
 struct LinodeEntity {
     #[serde(default)]
     id: Id,
+}
+
+/// `exo -O json compute security-group show NAME`.
+#[derive(Default, Deserialize)]
+struct ExoSecurityGroup {
+    ingress_rules: Option<Vec<ExoSecurityGroupRule>>,
+}
+
+/// One of a security group's `ingress_rules` in `exo -O json compute security-group show NAME`.
+#[derive(Deserialize)]
+struct ExoSecurityGroupRule {
+    id: Option<String>,
+    /// A CIDR (rules naming a security group instead have none).
+    network: Option<String>,
+    protocol: Option<String>,
+    start_port: Option<u64>,
+    end_port: Option<u64>,
+}
+
+/// `vultr firewall group list -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallGroups {
+    firewall_groups: Option<Vec<VultrFirewallGroup>>,
+}
+
+/// `vultr firewall group create -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallGroupCreated {
+    firewall_group: Option<VultrFirewallGroup>,
+}
+
+/// A firewall group in `vultr firewall group list -o json` and `vultr firewall group create -o
+/// json`.
+#[derive(Deserialize)]
+struct VultrFirewallGroup {
+    id: Option<String>,
+    description: Option<String>,
+}
+
+/// `vultr firewall rule list GROUP -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallRules {
+    firewall_rules: Option<Vec<VultrFirewallRule>>,
+}
+
+/// A rule in `vultr firewall rule list GROUP -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallRule {
+    #[serde(default)]
+    id: Id,
+    /// `v4` or `v6`.
+    ip_type: Option<String>,
+    protocol: Option<String>,
+    /// A port or a range, as a string.
+    port: Option<String>,
+    subnet: Option<String>,
+    subnet_size: Option<u64>,
 }
 
 /// A rule in `doctl databases firewalls list CLUSTER -o json` (a list).

@@ -565,6 +565,8 @@ pub(crate) struct VultrInstance {
     pub label: Option<String>,
     pub main_ip: Option<String>,
     pub internal_ip: Option<String>,
+    /// The firewall group it is in (read by the native firewall).
+    pub firewall_group_id: Option<String>,
 }
 
 /// `vultr os list -o json`.
