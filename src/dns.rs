@@ -10,9 +10,11 @@
 //! every page (legacy saw at most 20 records).
 
 use crate::cli::{Ctx, Outcome};
+use crate::cloud::Id;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -290,17 +292,16 @@ impl CliDns {
     }
 
     fn linode_domain_id(&mut self) -> Result<String> {
-        let v = crate::cloud::json::<serde_json::Value>(
+        let v: Option<Vec<LinodeDomain>> = crate::cloud::json(
             &self
                 .cli
                 .query("linode-cli", &["--json", "domains", "list"])?,
             "linode-cli domains list",
         )?;
-        v.as_array()
-            .into_iter()
+        v.into_iter()
             .flatten()
-            .find(|d| d["domain"] == self.domain.as_str())
-            .map(|d| d["id"].to_string())
+            .find(|d| d.domain.as_deref() == Some(self.domain.as_str()))
+            .map(|d| d.id.to_string())
             .ok_or_else(|| Error::Config(format!("Linode has no domain {}", self.domain)))
     }
 }
@@ -309,63 +310,55 @@ impl Provider for CliDns {
     fn list(&mut self, name: &str) -> Result<Vec<Record>> {
         let sub = self.sub(name);
         let d = self.domain.clone();
-        let (rows, name_key, ip_key) = match self.kind {
-            CloudDns::DigitalOcean => (
-                crate::cloud::json::<serde_json::Value>(
-                    &self.cli.query(
-                        "doctl",
-                        &["compute", "domain", "records", "list", &d, "-o", "json"],
-                    )?,
+        let json = crate::cloud::json::<Option<Vec<CliDnsRecord>>>;
+        let rows = match self.kind {
+            CloudDns::DigitalOcean => json(
+                &self.cli.query(
                     "doctl",
+                    &["compute", "domain", "records", "list", &d, "-o", "json"],
                 )?,
-                "name",
-                "data",
-            ),
-            CloudDns::Exoscale => (
-                crate::cloud::json::<serde_json::Value>(
-                    &self.cli.query("exo", &["-O", "json", "dns", "show", &d])?,
-                    "exo",
-                )?,
-                "name",
-                "content",
-            ),
+                "doctl",
+            )?,
+            CloudDns::Exoscale => json(
+                &self.cli.query("exo", &["-O", "json", "dns", "show", &d])?,
+                "exo",
+            )?,
             CloudDns::Linode => {
                 let id = self.linode_domain_id()?;
-                (
-                    crate::cloud::json::<serde_json::Value>(
-                        &self
-                            .cli
-                            .query("linode-cli", &["--json", "domains", "records-list", &id])?,
-                        "linode-cli",
-                    )?,
-                    "name",
-                    "target",
-                )
+                json(
+                    &self
+                        .cli
+                        .query("linode-cli", &["--json", "domains", "records-list", &id])?,
+                    "linode-cli",
+                )?
             }
-            CloudDns::Vultr => (
-                crate::cloud::json::<serde_json::Value>(
+            CloudDns::Vultr => {
+                crate::cloud::json::<VultrDnsRecords>(
                     &self
                         .cli
                         .query("vultr", &["dns", "record", "list", &d, "-o", "json"])?,
                     "vultr",
-                )?["records"]
-                    .clone(),
-                "name",
-                "data",
-            ),
+                )?
+                .records
+            }
         };
+        let kind = self.kind;
         Ok(rows
-            .as_array()
             .into_iter()
             .flatten()
-            .filter(|r| r["type"] == "A" && r[name_key] == sub.as_str())
+            .filter(|r| r.r#type.as_deref() == Some("A") && r.name.as_deref() == Some(sub.as_str()))
             .filter_map(|r| {
-                let ip = r[ip_key].as_str()?.parse().ok()?;
-                let id = match &r["id"] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                Some(Record { id, ip })
+                let ip = match kind {
+                    CloudDns::DigitalOcean | CloudDns::Vultr => r.data,
+                    CloudDns::Exoscale => r.content,
+                    CloudDns::Linode => r.target,
+                }?
+                .parse()
+                .ok()?;
+                Some(Record {
+                    id: r.id.to_string(),
+                    ip,
+                })
             })
             .collect())
     }
@@ -461,6 +454,37 @@ impl Provider for CliDns {
         }
         .map(|_| ())
     }
+}
+
+/// A domain in `linode-cli --json domains list` (a list).
+#[derive(Deserialize)]
+struct LinodeDomain {
+    #[serde(default)]
+    id: Id,
+    domain: Option<String>,
+}
+
+/// A DNS record in `doctl compute domain records list DOMAIN -o json`, `exo -O json dns show
+/// DOMAIN`, `linode-cli --json domains records-list ID` (lists) and `vultr dns record list
+/// DOMAIN -o json` (under `records`). The address of an A record is `data` (DigitalOcean,
+/// Vultr), `content` (Exoscale) or `target` (Linode).
+#[derive(Deserialize)]
+struct CliDnsRecord {
+    #[serde(default)]
+    id: Id,
+    #[serde(rename = "type")]
+    r#type: Option<String>,
+    /// The record's name within the domain (`www`).
+    name: Option<String>,
+    data: Option<String>,
+    content: Option<String>,
+    target: Option<String>,
+}
+
+/// `vultr dns record list DOMAIN -o json`.
+#[derive(Deserialize)]
+struct VultrDnsRecords {
+    records: Option<Vec<CliDnsRecord>>,
 }
 
 // ---------- the glue scripts ----------
