@@ -14,7 +14,8 @@ use crate::cloud::Id;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -140,8 +141,9 @@ impl Cloudflare {
         }
     }
 
-    /// One API call. Credentials and body go in curl's config on stdin.
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<serde_json::Value> {
+    /// One API call, its answer read as `T` once it says it succeeded. Credentials and body go
+    /// in curl's config on stdin.
+    fn call<T: DeserializeOwned>(&self, method: &str, path: &str, body: Option<&str>) -> Result<T> {
         let mut config = String::new();
         if self.email.is_empty() {
             config.push_str(&format!(
@@ -183,29 +185,37 @@ impl Cloudflare {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        let unexpected = |e: serde_json::Error| {
             Error::Remote(format!(
                 "Cloudflare {method} {path}: unexpected answer: {e}"
             ))
-        })?;
-        if v["success"] != true {
+        };
+        // First only whether it worked, so that a failure's answer need not have the result's
+        // shape.
+        let status: Option<CfStatus> = serde_json::from_slice(&out.stdout).map_err(unexpected)?;
+        let status = status.unwrap_or_default();
+        if status.success != Some(true) {
             return Err(Error::Remote(format!(
                 "Cloudflare {method} {path}: {}",
-                v["errors"]
+                status.errors
             )));
         }
-        Ok(v)
+        serde_json::from_slice(&out.stdout).map_err(unexpected)
     }
 
     fn zone_id(&mut self) -> Result<String> {
         if let Some(z) = &self.zone_id {
             return Ok(z.clone());
         }
-        let v = self.call("GET", &format!("/zones?name={}", self.zone), None)?;
-        let id = v["result"][0]["id"]
-            .as_str()
-            .ok_or_else(|| Error::Config(format!("Cloudflare has no zone {}", self.zone)))?
-            .to_string();
+        let v: CfAnswer<Vec<CfZone>> =
+            self.call("GET", &format!("/zones?name={}", self.zone), None)?;
+        let id = v
+            .result
+            .into_iter()
+            .flatten()
+            .next()
+            .and_then(|z| z.id)
+            .ok_or_else(|| Error::Config(format!("Cloudflare has no zone {}", self.zone)))?;
         self.zone_id = Some(id.clone());
         Ok(id)
     }
@@ -220,23 +230,17 @@ impl Provider for Cloudflare {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
-            let v = self.call(
+            let v: CfAnswer<Vec<CfDnsRecord>> = self.call(
                 "GET",
                 &format!("/zones/{z}/dns_records?type=A&name={name}&per_page=100&page={page}"),
                 None,
             )?;
-            for r in v["result"].as_array().into_iter().flatten() {
-                if let (Some(id), Some(ip)) = (
-                    r["id"].as_str(),
-                    r["content"].as_str().and_then(|c| c.parse().ok()),
-                ) {
-                    out.push(Record {
-                        id: id.to_string(),
-                        ip,
-                    });
+            for r in v.result.into_iter().flatten() {
+                if let (Some(id), Some(ip)) = (r.id, r.content.and_then(|c| c.parse().ok())) {
+                    out.push(Record { id, ip });
                 }
             }
-            let pages = v["result_info"]["total_pages"].as_u64().unwrap_or(1);
+            let pages = v.result_info.and_then(|i| i.total_pages).unwrap_or(1);
             if page >= pages {
                 return Ok(out);
             }
@@ -246,24 +250,75 @@ impl Provider for Cloudflare {
 
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {
         let z = self.zone_id()?;
-        let body = serde_json::json!({"type": "A", "name": name, "content": ip.to_string(), "ttl": 120, "proxied": self.proxied});
-        self.call(
-            "POST",
-            &format!("/zones/{z}/dns_records"),
-            Some(&body.to_string()),
-        )
-        .map(|_| ())
+        let body = CfNewRecord {
+            content: ip.to_string(),
+            name,
+            proxied: self.proxied,
+            ttl: 120,
+            r#type: "A",
+        };
+        let body = serde_json::to_string(&body).expect("strings and numbers always serialize");
+        self.call::<IgnoredAny>("POST", &format!("/zones/{z}/dns_records"), Some(&body))
+            .map(|_| ())
     }
 
     fn delete(&mut self, _name: &str, record: &Record) -> Result<()> {
         let z = self.zone_id()?;
-        self.call(
+        self.call::<IgnoredAny>(
             "DELETE",
             &format!("/zones/{z}/dns_records/{}", record.id),
             None,
         )
         .map(|_| ())
     }
+}
+
+/// Whether a Cloudflare API answer says it succeeded and, if not, why.
+#[derive(Default, Deserialize)]
+struct CfStatus {
+    success: Option<bool>,
+    /// Shown as they came (`[{"code":…,"message":…}]`): any JSON.
+    #[serde(default)]
+    errors: serde_json::Value,
+}
+
+/// A successful Cloudflare API answer: its `result` and, for lists, the paging.
+#[derive(Deserialize)]
+struct CfAnswer<T> {
+    result: Option<T>,
+    result_info: Option<CfResultInfo>,
+}
+
+/// `result_info` of a Cloudflare list.
+#[derive(Deserialize)]
+struct CfResultInfo {
+    total_pages: Option<u64>,
+}
+
+/// A zone in the result of Cloudflare's `GET /zones?name=ZONE`.
+#[derive(Deserialize)]
+struct CfZone {
+    id: Option<String>,
+}
+
+/// A record in the result of Cloudflare's `GET /zones/ZONE/dns_records`.
+#[derive(Deserialize)]
+struct CfDnsRecord {
+    id: Option<String>,
+    /// The address of an A record.
+    content: Option<String>,
+}
+
+/// The body of Cloudflare's `POST /zones/ZONE/dns_records`. Fields in alphabetical order, the
+/// order the body has always had them in.
+#[derive(Serialize)]
+struct CfNewRecord<'a> {
+    content: String,
+    name: &'a str,
+    proxied: bool,
+    ttl: u32,
+    #[serde(rename = "type")]
+    r#type: &'a str,
 }
 
 // ---------- the cloud hosts' DNS, through their CLIs ----------
