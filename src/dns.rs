@@ -833,4 +833,19 @@ mod tests {
         let got = p.list("www.example.com").unwrap();
         assert_eq!(got.len(), 16, "{got:?}");
     }
+
+    #[test]
+    fn cloudflare_failures_show_their_errors_as_they_came() {
+        let s: Option<CfStatus> = serde_json::from_str("null").unwrap();
+        assert_eq!(s.unwrap_or_default().errors.to_string(), "null");
+        let s: CfStatus = serde_json::from_str(
+            r#"{"success": false, "errors": [{"code": 9109, "message": "Invalid"}], "result": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(s.success, Some(false));
+        assert_eq!(
+            s.errors.to_string(),
+            r#"[{"code":9109,"message":"Invalid"}]"#
+        );
+    }
 }

@@ -935,3 +935,22 @@ struct DoDatabaseFirewallRule {
     r#type: Option<String>,
     value: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_firewall_is_a_list_of_one_or_a_lone_object() {
+        for (text, want) in [
+            (r#"[{"id": "fw-1"}, {"id": "fw-2"}]"#, Some("fw-1")),
+            (r#"{"id": "fw-3"}"#, Some("fw-3")),
+            ("[]", None),
+            ("null", None),
+        ] {
+            let v: Option<OneOrMany<DoFirewall>> = json(text, "doctl").unwrap();
+            let id = v.and_then(OneOrMany::first).and_then(|f| f.id);
+            assert_eq!(id.as_deref(), want, "{text}");
+        }
+    }
+}

@@ -613,4 +613,25 @@ mod tests {
             "prod1"
         ));
     }
+
+    #[test]
+    fn listings_tolerate_null_and_missing_fields() {
+        let v: Option<Vec<Droplet>> = json("null", "doctl compute droplet list").unwrap();
+        assert!(v.is_none());
+        let v: Vec<Droplet> = json(
+            r#"[{"id": 7, "networks": null}, {"name": "a", "networks": {"v4": null}}]"#,
+            "doctl compute droplet list",
+        )
+        .unwrap();
+        assert_eq!(
+            (v[0].id.to_string(), v[0].name.as_deref()),
+            ("7".into(), None)
+        );
+        assert_eq!(
+            (v[1].id.to_string(), v[1].name.as_deref()),
+            ("null".into(), Some("a"))
+        );
+        let v: VultrInstances = json(r#"{"instances": null, "meta": {}}"#, "vultr").unwrap();
+        assert!(v.instances.is_none());
+    }
 }
