@@ -12,6 +12,8 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::site::Site;
 use local::LocalCloud;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use servers::{Server, ServerSpec};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -128,9 +130,32 @@ pub fn random_alnum(n: usize) -> String {
     out
 }
 
-/// Parse a CLI's JSON answer.
-pub fn json(text: &str, what: &str) -> Result<serde_json::Value> {
+/// Parse a CLI's JSON answer into the shape the caller reads (fields it does not read are
+/// ignored).
+pub fn json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| Error::Remote(format!("{what}: unexpected answer: {e}")))
+}
+
+/// An id as the provider CLIs print them: a number (DigitalOcean's droplets, Linode's linodes,
+/// firewalls and domains, Vultr's OS and firewall rules), a string (Exoscale's and Vultr's DNS
+/// records), or null or missing. Shown as the number, the string itself, or `null`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Id {
+    Num(serde_json::Number),
+    Str(String),
+    #[default]
+    Null,
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Id::Num(n) => n.fmt(f),
+            Id::Str(s) => f.write_str(s),
+            Id::Null => f.write_str("null"),
+        }
+    }
 }
 
 // ---------- the cloud a machine is on ----------
@@ -321,5 +346,29 @@ mod tests {
             assert!(r.chars().all(|c| c.is_ascii_alphanumeric()), "{r}");
         }
         assert_ne!(super::random_alnum(28), super::random_alnum(28));
+    }
+
+    #[test]
+    fn ids_are_numbers_strings_or_null() {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            #[serde(default)]
+            id: super::Id,
+        }
+        for (text, want) in [
+            (r#"{"id": 501}"#, "501"),
+            (r#"{"id": -3}"#, "-3"),
+            (r#"{"id": "u-3"}"#, "u-3"),
+            (r#"{"id": null}"#, "null"),
+            (r#"{}"#, "null"),
+        ] {
+            let r: Row = super::json(text, "test").unwrap();
+            assert_eq!(r.id.to_string(), want, "{text}");
+        }
+        let e = super::json::<Row>("[", "doctl x")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("doctl x: unexpected answer: "), "{e}");
     }
 }

@@ -6,9 +6,9 @@
 //! Exoscale: the 2022 scripts drove compute through CloudStack's `cs`, an API Exoscale has
 //! retired; this uses `exo compute` (as the newer generation does).
 
-use super::{json, Cli};
+use super::{json, Cli, Id};
 use crate::error::{Error, Result};
-use serde_json::Value;
+use serde::Deserialize;
 use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +35,8 @@ pub struct CliCloud {
     pub zone: String,
 }
 
-fn ip(v: &Value) -> Option<IpAddr> {
-    v.as_str().and_then(|s| s.parse().ok())
+fn ip(s: Option<&str>) -> Option<IpAddr> {
+    s?.parse().ok()
 }
 
 fn is_private(ip: &IpAddr) -> bool {
@@ -51,29 +51,29 @@ impl CliCloud {
         let mut out = Vec::new();
         match self.host {
             Host::DigitalOcean => {
-                let v = json(
+                let v: Option<Vec<Droplet>> = json(
                     &self
                         .cli
                         .query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
                     "doctl compute droplet list",
                 )?;
-                for d in v.as_array().into_iter().flatten() {
-                    let nets = d["networks"]["v4"].as_array().cloned().unwrap_or_default();
+                for d in v.into_iter().flatten() {
+                    let nets = d.networks.and_then(|n| n.v4).unwrap_or_default();
                     let by = |t: &str| {
                         nets.iter()
-                            .find(|n| n["type"] == t)
-                            .and_then(|n| ip(&n["ip_address"]))
+                            .find(|n| n.r#type.as_deref() == Some(t))
+                            .and_then(|n| ip(n.ip_address.as_deref()))
                     };
                     out.push(Server {
-                        id: d["id"].to_string(),
-                        name: d["name"].as_str().unwrap_or("").into(),
+                        id: d.id.to_string(),
+                        name: d.name.unwrap_or_default(),
                         public: by("public"),
                         private: by("private"),
                     });
                 }
             }
             Host::Exoscale => {
-                let v = json(
+                let v: Option<Vec<ExoInstance>> = json(
                     &self.cli.query(
                         "exo",
                         &[
@@ -82,50 +82,50 @@ impl CliCloud {
                     )?,
                     "exo compute instance list",
                 )?;
-                for i in v.as_array().into_iter().flatten() {
+                for i in v.into_iter().flatten() {
                     out.push(Server {
-                        id: i["id"].as_str().unwrap_or("").into(),
-                        name: i["name"].as_str().unwrap_or("").into(),
-                        public: ip(&i["ip_address"]),
+                        id: i.id.unwrap_or_default(),
+                        name: i.name.unwrap_or_default(),
+                        public: ip(i.ip_address.as_deref()),
                         private: None,
                     });
                 }
             }
             Host::Linode => {
-                let v = json(
+                let v: Option<Vec<Linode>> = json(
                     &self
                         .cli
                         .query("linode-cli", &["--json", "linodes", "list"])?,
                     "linode-cli linodes list",
                 )?;
-                for l in v.as_array().into_iter().flatten() {
-                    let ips: Vec<IpAddr> = l["ipv4"]
-                        .as_array()
-                        .into_iter()
+                for l in v.into_iter().flatten() {
+                    let ips: Vec<IpAddr> = l
+                        .ipv4
+                        .iter()
                         .flatten()
-                        .filter_map(ip)
+                        .filter_map(|a| ip(Some(a)))
                         .collect();
                     out.push(Server {
-                        id: l["id"].to_string(),
-                        name: l["label"].as_str().unwrap_or("").into(),
+                        id: l.id.to_string(),
+                        name: l.label.unwrap_or_default(),
                         public: ips.iter().find(|a| !is_private(a)).copied(),
                         private: ips.iter().find(|a| is_private(a)).copied(),
                     });
                 }
             }
             Host::Vultr => {
-                let v = json(
+                let v: VultrInstances = json(
                     &self
                         .cli
                         .query("vultr", &["instance", "list", "-o", "json"])?,
                     "vultr instance list",
                 )?;
-                for i in v["instances"].as_array().into_iter().flatten() {
+                for i in v.instances.into_iter().flatten() {
                     out.push(Server {
-                        id: i["id"].as_str().unwrap_or("").into(),
-                        name: i["label"].as_str().unwrap_or("").into(),
-                        public: ip(&i["main_ip"]),
-                        private: ip(&i["internal_ip"]),
+                        id: i.id.unwrap_or_default(),
+                        name: i.label.unwrap_or_default(),
+                        public: ip(i.main_ip.as_deref()),
+                        private: ip(i.internal_ip.as_deref()),
                     });
                 }
             }
@@ -293,9 +293,11 @@ impl CliCloud {
                 let id = if self.cli.dry_run {
                     "<id>".to_string()
                 } else {
-                    json(&out, "linode-cli linodes create")?
-                        .get(0)
-                        .map(|l| l["id"].to_string())
+                    json::<Option<Vec<Linode>>>(&out, "linode-cli linodes create")?
+                        .into_iter()
+                        .flatten()
+                        .next()
+                        .map(|l| l.id.to_string())
                         .ok_or_else(|| Error::Remote("linode-cli linodes create: no id".into()))?
                 };
                 let ip = self.cli.change(
@@ -342,20 +344,18 @@ impl CliCloud {
 
     /// Vultr's id for an OS name such as `Ubuntu 22.04 x64` (legacy: `vultr os list | grep`).
     fn vultr_os_id(&mut self, os: &str) -> Result<String> {
-        let v = json(
+        let v: VultrOsList = json(
             &self.cli.query("vultr", &["os", "list", "-o", "json"])?,
             "vultr os list",
         )?;
         let words: Vec<&str> = os.split_whitespace().collect();
-        v["os"]
-            .as_array()
-            .into_iter()
+        v.os.into_iter()
             .flatten()
             .find(|o| {
-                let n = o["name"].as_str().unwrap_or("");
+                let n = o.name.as_deref().unwrap_or("");
                 words.iter().all(|w| n.contains(w))
             })
-            .map(|o| o["id"].to_string())
+            .map(|o| o.id.to_string())
             .ok_or_else(|| Error::Config(format!("Vultr has no OS named like {os:?}")))
     }
 }
@@ -505,6 +505,84 @@ pub fn is_our_webserver(name: &str, site: &str, build_id: &str) -> bool {
         && (rest.chars().nth(4) == Some('-'))
 }
 
+// ---------- the CLIs' JSON, as far as it is read ----------
+//
+// Missing and null fields read as None (lists as empty), as the untyped reading did.
+
+/// A droplet in `doctl compute droplet list -o json` (a list; also read by the native firewall).
+#[derive(Deserialize)]
+pub(crate) struct Droplet {
+    #[serde(default)]
+    pub id: Id,
+    pub name: Option<String>,
+    pub networks: Option<DropletNetworks>,
+}
+
+/// A droplet's `networks` in `doctl compute droplet list -o json`.
+#[derive(Deserialize)]
+pub(crate) struct DropletNetworks {
+    pub v4: Option<Vec<DropletNetwork>>,
+}
+
+/// One of a droplet's `networks.v4` in `doctl compute droplet list -o json`.
+#[derive(Deserialize)]
+pub(crate) struct DropletNetwork {
+    pub ip_address: Option<String>,
+    /// `public` or `private`.
+    #[serde(rename = "type")]
+    pub r#type: Option<String>,
+}
+
+/// An instance in `exo -O json compute instance list` (a list).
+#[derive(Deserialize)]
+struct ExoInstance {
+    id: Option<String>,
+    name: Option<String>,
+    ip_address: Option<String>,
+}
+
+/// A linode in `linode-cli --json linodes list` and `linode-cli --json linodes create` (lists;
+/// also read by the native firewall).
+#[derive(Deserialize)]
+pub(crate) struct Linode {
+    #[serde(default)]
+    pub id: Id,
+    pub label: Option<String>,
+    /// Public and private addresses alike.
+    pub ipv4: Option<Vec<String>>,
+}
+
+/// `vultr instance list -o json` (also read by the native firewall).
+#[derive(Deserialize)]
+pub(crate) struct VultrInstances {
+    pub instances: Option<Vec<VultrInstance>>,
+}
+
+/// An instance in `vultr instance list -o json`.
+#[derive(Deserialize)]
+pub(crate) struct VultrInstance {
+    pub id: Option<String>,
+    pub label: Option<String>,
+    pub main_ip: Option<String>,
+    pub internal_ip: Option<String>,
+    /// The firewall group it is in (read by the native firewall).
+    pub firewall_group_id: Option<String>,
+}
+
+/// `vultr os list -o json`.
+#[derive(Deserialize)]
+struct VultrOsList {
+    os: Option<Vec<VultrOs>>,
+}
+
+/// An OS in `vultr os list -o json`.
+#[derive(Deserialize)]
+struct VultrOs {
+    #[serde(default)]
+    id: Id,
+    name: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,5 +612,26 @@ mod tests {
             "example",
             "prod1"
         ));
+    }
+
+    #[test]
+    fn listings_tolerate_null_and_missing_fields() {
+        let v: Option<Vec<Droplet>> = json("null", "doctl compute droplet list").unwrap();
+        assert!(v.is_none());
+        let v: Vec<Droplet> = json(
+            r#"[{"id": 7, "networks": null}, {"name": "a", "networks": {"v4": null}}]"#,
+            "doctl compute droplet list",
+        )
+        .unwrap();
+        assert_eq!(
+            (v[0].id.to_string(), v[0].name.as_deref()),
+            ("7".into(), None)
+        );
+        assert_eq!(
+            (v[1].id.to_string(), v[1].name.as_deref()),
+            ("null".into(), Some("a"))
+        );
+        let v: VultrInstances = json(r#"{"instances": null, "meta": {}}"#, "vultr").unwrap();
+        assert!(v.instances.is_none());
     }
 }

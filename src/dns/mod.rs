@@ -9,10 +9,13 @@
 //! on DigitalOcean); addresses match exactly (legacy used substrings); Cloudflare listings follow
 //! every page (legacy saw at most 20 records).
 
+use crate::cloud::Id;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::site::Site;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -135,8 +138,9 @@ impl Cloudflare {
         }
     }
 
-    /// One API call. Credentials and body go in curl's config on stdin.
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<serde_json::Value> {
+    /// One API call, its answer read as `T` once it says it succeeded. Credentials and body go
+    /// in curl's config on stdin.
+    fn call<T: DeserializeOwned>(&self, method: &str, path: &str, body: Option<&str>) -> Result<T> {
         let mut config = String::new();
         if self.email.is_empty() {
             config.push_str(&format!(
@@ -168,29 +172,37 @@ impl Cloudflare {
                 out.stderr.trim()
             )));
         }
-        let v: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
+        let unexpected = |e: serde_json::Error| {
             Error::Remote(format!(
                 "Cloudflare {method} {path}: unexpected answer: {e}"
             ))
-        })?;
-        if v["success"] != true {
+        };
+        // First only whether it worked, so that a failure's answer need not have the result's
+        // shape.
+        let status: Option<CfStatus> = serde_json::from_str(&out.stdout).map_err(unexpected)?;
+        let status = status.unwrap_or_default();
+        if status.success != Some(true) {
             return Err(Error::Remote(format!(
                 "Cloudflare {method} {path}: {}",
-                v["errors"]
+                status.errors
             )));
         }
-        Ok(v)
+        serde_json::from_str(&out.stdout).map_err(unexpected)
     }
 
     fn zone_id(&mut self) -> Result<String> {
         if let Some(z) = &self.zone_id {
             return Ok(z.clone());
         }
-        let v = self.call("GET", &format!("/zones?name={}", self.zone), None)?;
-        let id = v["result"][0]["id"]
-            .as_str()
-            .ok_or_else(|| Error::Config(format!("Cloudflare has no zone {}", self.zone)))?
-            .to_string();
+        let v: CfAnswer<Vec<CfZone>> =
+            self.call("GET", &format!("/zones?name={}", self.zone), None)?;
+        let id = v
+            .result
+            .into_iter()
+            .flatten()
+            .next()
+            .and_then(|z| z.id)
+            .ok_or_else(|| Error::Config(format!("Cloudflare has no zone {}", self.zone)))?;
         self.zone_id = Some(id.clone());
         Ok(id)
     }
@@ -205,23 +217,17 @@ impl Provider for Cloudflare {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
-            let v = self.call(
+            let v: CfAnswer<Vec<CfDnsRecord>> = self.call(
                 "GET",
                 &format!("/zones/{z}/dns_records?type=A&name={name}&per_page=100&page={page}"),
                 None,
             )?;
-            for r in v["result"].as_array().into_iter().flatten() {
-                if let (Some(id), Some(ip)) = (
-                    r["id"].as_str(),
-                    r["content"].as_str().and_then(|c| c.parse().ok()),
-                ) {
-                    out.push(Record {
-                        id: id.to_string(),
-                        ip,
-                    });
+            for r in v.result.into_iter().flatten() {
+                if let (Some(id), Some(ip)) = (r.id, r.content.and_then(|c| c.parse().ok())) {
+                    out.push(Record { id, ip });
                 }
             }
-            let pages = v["result_info"]["total_pages"].as_u64().unwrap_or(1);
+            let pages = v.result_info.and_then(|i| i.total_pages).unwrap_or(1);
             if page >= pages {
                 return Ok(out);
             }
@@ -231,24 +237,75 @@ impl Provider for Cloudflare {
 
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {
         let z = self.zone_id()?;
-        let body = serde_json::json!({"type": "A", "name": name, "content": ip.to_string(), "ttl": 120, "proxied": self.proxied});
-        self.call(
-            "POST",
-            &format!("/zones/{z}/dns_records"),
-            Some(&body.to_string()),
-        )
-        .map(|_| ())
+        let body = CfNewRecord {
+            content: ip.to_string(),
+            name,
+            proxied: self.proxied,
+            ttl: 120,
+            r#type: "A",
+        };
+        let body = serde_json::to_string(&body).expect("strings and numbers always serialize");
+        self.call::<IgnoredAny>("POST", &format!("/zones/{z}/dns_records"), Some(&body))
+            .map(|_| ())
     }
 
     fn delete(&mut self, _name: &str, record: &Record) -> Result<()> {
         let z = self.zone_id()?;
-        self.call(
+        self.call::<IgnoredAny>(
             "DELETE",
             &format!("/zones/{z}/dns_records/{}", record.id),
             None,
         )
         .map(|_| ())
     }
+}
+
+/// Whether a Cloudflare API answer says it succeeded and, if not, why.
+#[derive(Default, Deserialize)]
+struct CfStatus {
+    success: Option<bool>,
+    /// Shown as they came (`[{"code":…,"message":…}]`): any JSON.
+    #[serde(default)]
+    errors: serde_json::Value,
+}
+
+/// A successful Cloudflare API answer: its `result` and, for lists, the paging.
+#[derive(Deserialize)]
+struct CfAnswer<T> {
+    result: Option<T>,
+    result_info: Option<CfResultInfo>,
+}
+
+/// `result_info` of a Cloudflare list.
+#[derive(Deserialize)]
+struct CfResultInfo {
+    total_pages: Option<u64>,
+}
+
+/// A zone in the result of Cloudflare's `GET /zones?name=ZONE`.
+#[derive(Deserialize)]
+struct CfZone {
+    id: Option<String>,
+}
+
+/// A record in the result of Cloudflare's `GET /zones/ZONE/dns_records`.
+#[derive(Deserialize)]
+struct CfDnsRecord {
+    id: Option<String>,
+    /// The address of an A record.
+    content: Option<String>,
+}
+
+/// The body of Cloudflare's `POST /zones/ZONE/dns_records`. Fields in alphabetical order, the
+/// order the body has always had them in.
+#[derive(Serialize)]
+struct CfNewRecord<'a> {
+    content: String,
+    name: &'a str,
+    proxied: bool,
+    ttl: u32,
+    #[serde(rename = "type")]
+    r#type: &'a str,
 }
 
 // ---------- the cloud hosts' DNS, through their CLIs ----------
@@ -277,17 +334,16 @@ impl CliDns {
     }
 
     fn linode_domain_id(&mut self) -> Result<String> {
-        let v = crate::cloud::json(
+        let v: Option<Vec<LinodeDomain>> = crate::cloud::json(
             &self
                 .cli
                 .query("linode-cli", &["--json", "domains", "list"])?,
             "linode-cli domains list",
         )?;
-        v.as_array()
-            .into_iter()
+        v.into_iter()
             .flatten()
-            .find(|d| d["domain"] == self.domain.as_str())
-            .map(|d| d["id"].to_string())
+            .find(|d| d.domain.as_deref() == Some(self.domain.as_str()))
+            .map(|d| d.id.to_string())
             .ok_or_else(|| Error::Config(format!("Linode has no domain {}", self.domain)))
     }
 }
@@ -296,63 +352,55 @@ impl Provider for CliDns {
     fn list(&mut self, name: &str) -> Result<Vec<Record>> {
         let sub = self.sub(name);
         let d = self.domain.clone();
-        let (rows, name_key, ip_key) = match self.kind {
-            CloudDns::DigitalOcean => (
-                crate::cloud::json(
-                    &self.cli.query(
-                        "doctl",
-                        &["compute", "domain", "records", "list", &d, "-o", "json"],
-                    )?,
+        let json = crate::cloud::json::<Option<Vec<CliDnsRecord>>>;
+        let rows = match self.kind {
+            CloudDns::DigitalOcean => json(
+                &self.cli.query(
                     "doctl",
+                    &["compute", "domain", "records", "list", &d, "-o", "json"],
                 )?,
-                "name",
-                "data",
-            ),
-            CloudDns::Exoscale => (
-                crate::cloud::json(
-                    &self.cli.query("exo", &["-O", "json", "dns", "show", &d])?,
-                    "exo",
-                )?,
-                "name",
-                "content",
-            ),
+                "doctl",
+            )?,
+            CloudDns::Exoscale => json(
+                &self.cli.query("exo", &["-O", "json", "dns", "show", &d])?,
+                "exo",
+            )?,
             CloudDns::Linode => {
                 let id = self.linode_domain_id()?;
-                (
-                    crate::cloud::json(
-                        &self
-                            .cli
-                            .query("linode-cli", &["--json", "domains", "records-list", &id])?,
-                        "linode-cli",
-                    )?,
-                    "name",
-                    "target",
-                )
+                json(
+                    &self
+                        .cli
+                        .query("linode-cli", &["--json", "domains", "records-list", &id])?,
+                    "linode-cli",
+                )?
             }
-            CloudDns::Vultr => (
-                crate::cloud::json(
+            CloudDns::Vultr => {
+                crate::cloud::json::<VultrDnsRecords>(
                     &self
                         .cli
                         .query("vultr", &["dns", "record", "list", &d, "-o", "json"])?,
                     "vultr",
-                )?["records"]
-                    .clone(),
-                "name",
-                "data",
-            ),
+                )?
+                .records
+            }
         };
+        let kind = self.kind;
         Ok(rows
-            .as_array()
             .into_iter()
             .flatten()
-            .filter(|r| r["type"] == "A" && r[name_key] == sub.as_str())
+            .filter(|r| r.r#type.as_deref() == Some("A") && r.name.as_deref() == Some(sub.as_str()))
             .filter_map(|r| {
-                let ip = r[ip_key].as_str()?.parse().ok()?;
-                let id = match &r["id"] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                Some(Record { id, ip })
+                let ip = match kind {
+                    CloudDns::DigitalOcean | CloudDns::Vultr => r.data,
+                    CloudDns::Exoscale => r.content,
+                    CloudDns::Linode => r.target,
+                }?
+                .parse()
+                .ok()?;
+                Some(Record {
+                    id: r.id.to_string(),
+                    ip,
+                })
             })
             .collect())
     }
@@ -448,6 +496,37 @@ impl Provider for CliDns {
         }
         .map(|_| ())
     }
+}
+
+/// A domain in `linode-cli --json domains list` (a list).
+#[derive(Deserialize)]
+struct LinodeDomain {
+    #[serde(default)]
+    id: Id,
+    domain: Option<String>,
+}
+
+/// A DNS record in `doctl compute domain records list DOMAIN -o json`, `exo -O json dns show
+/// DOMAIN`, `linode-cli --json domains records-list ID` (lists) and `vultr dns record list
+/// DOMAIN -o json` (under `records`). The address of an A record is `data` (DigitalOcean,
+/// Vultr), `content` (Exoscale) or `target` (Linode).
+#[derive(Deserialize)]
+struct CliDnsRecord {
+    #[serde(default)]
+    id: Id,
+    #[serde(rename = "type")]
+    r#type: Option<String>,
+    /// The record's name within the domain (`www`).
+    name: Option<String>,
+    data: Option<String>,
+    content: Option<String>,
+    target: Option<String>,
+}
+
+/// `vultr dns record list DOMAIN -o json`.
+#[derive(Deserialize)]
+struct VultrDnsRecords {
+    records: Option<Vec<CliDnsRecord>>,
 }
 
 // ---------- the glue scripts ----------
@@ -606,5 +685,20 @@ mod tests {
         };
         let got = p.list("www.example.com").unwrap();
         assert_eq!(got.len(), 16, "{got:?}");
+    }
+
+    #[test]
+    fn cloudflare_failures_show_their_errors_as_they_came() {
+        let s: Option<CfStatus> = serde_json::from_str("null").unwrap();
+        assert_eq!(s.unwrap_or_default().errors.to_string(), "null");
+        let s: CfStatus = serde_json::from_str(
+            r#"{"success": false, "errors": [{"code": 9109, "message": "Invalid"}], "result": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(s.success, Some(false));
+        assert_eq!(
+            s.errors.to_string(),
+            r#"[{"code":9109,"message":"Invalid"}]"#
+        );
     }
 }

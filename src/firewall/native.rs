@@ -15,11 +15,12 @@
 //! every run; missing firewalls are created. Fleet IPs come from the datastore lists rather than
 //! the provider's server listings.
 
-use crate::cloud::{json, Cli, Provider};
+use crate::cloud::servers::{Droplet, Linode, VultrInstances};
+use crate::cloud::{json, Cli, Id, Provider};
 use crate::error::{Error, Result};
 use crate::firewall::model::Inputs;
 use crate::firewall::net::Net;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
@@ -132,15 +133,18 @@ pub fn reconcile(cli: &mut Cli, provider: Provider, inp: &Inputs) -> Result<Nati
     match provider {
         Provider::DigitalOcean => {
             // One listing of the firewalls and one of the droplets serve both firewalls.
-            let firewalls = json(
+            let firewalls: Option<Vec<DoFirewall>> = json(
                 &cli.query("doctl", &["compute", "firewall", "list", "-o", "json"])?,
                 "doctl compute firewall list",
             )?;
-            let droplets = json(
+            let droplets: Option<Vec<Droplet>> = json(
                 &cli.query("doctl", &["compute", "droplet", "list", "-o", "json"])?,
                 "doctl compute droplet list",
             )?;
-            let seen = (&firewalls, &droplets);
+            let seen = (
+                firewalls.as_deref().unwrap_or_default(),
+                droplets.as_deref().unwrap_or_default(),
+            );
             let mut r = digitalocean(
                 cli,
                 seen,
@@ -186,17 +190,12 @@ const DO_OUTBOUND: &str = "protocol:tcp,ports:all,address:0.0.0.0/0 protocol:udp
 /// One DigitalOcean firewall, given the account's firewalls and droplets as listed.
 fn digitalocean(
     cli: &mut Cli,
-    (list, droplets): (&serde_json::Value, &serde_json::Value),
+    (list, droplets): (&[DoFirewall], &[Droplet]),
     name: &str,
     want: &BTreeSet<NativeRule>,
     roles: &[&str],
 ) -> Result<NativeReport> {
-    let fw = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|f| f["name"] == name)
-        .cloned();
+    let fw = list.iter().find(|f| f.name.as_deref() == Some(name));
     let mut report = NativeReport::default();
     let (id, attached): (String, BTreeSet<String>) = match fw {
         None => {
@@ -221,30 +220,33 @@ fn digitalocean(
             let id = if cli.dry_run {
                 "<new>".to_string()
             } else {
-                let v = json(&out, "doctl compute firewall create")?;
-                let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
-                first["id"].as_str().unwrap_or_default().to_string()
+                json::<Option<OneOrMany<DoFirewall>>>(&out, "doctl compute firewall create")?
+                    .and_then(OneOrMany::first)
+                    .and_then(|f| f.id)
+                    .unwrap_or_default()
             };
             (id, BTreeSet::new())
         }
         Some(fw) => {
             let mut current = BTreeSet::new();
-            for r in fw["inbound_rules"].as_array().into_iter().flatten() {
-                let proto = match r["protocol"].as_str() {
+            for r in fw.inbound_rules.iter().flatten() {
+                let proto = match r.protocol.as_deref() {
                     Some("icmp") => Some(Proto::Icmp),
-                    Some("tcp") => r["ports"]
-                        .as_str()
+                    Some("tcp") => r
+                        .ports
+                        .as_deref()
                         .and_then(|p| p.parse().ok())
                         .map(Proto::Tcp),
                     _ => None,
                 };
-                for a in r["sources"]["addresses"].as_array().into_iter().flatten() {
-                    if let (Some(proto), Some(src)) = (proto, a.as_str().and_then(net_of)) {
+                let addresses = r.sources.as_ref().and_then(|s| s.addresses.as_ref());
+                for a in addresses.into_iter().flatten() {
+                    if let (Some(proto), Some(src)) = (proto, net_of(a)) {
                         current.insert(NativeRule { proto, source: src });
                     }
                 }
             }
-            let id = fw["id"].as_str().unwrap_or_default().to_string();
+            let id = fw.id.clone().unwrap_or_default();
             let (add, del) = diff(&current, want);
             if !add.is_empty() {
                 let specs: Vec<String> = add.iter().map(do_spec).collect();
@@ -276,25 +278,18 @@ fn digitalocean(
             }
             report.added = add.len();
             report.removed = del.len();
-            let attached = fw["droplet_ids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| d.to_string())
-                .collect();
+            let attached = fw.droplet_ids.iter().flatten().map(Id::to_string).collect();
             (id, attached)
         }
     };
     let missing: Vec<String> = droplets
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|d| {
             roles
                 .iter()
-                .any(|r| d["name"].as_str().unwrap_or("").contains(r))
+                .any(|r| d.name.as_deref().unwrap_or("").contains(r))
         })
-        .map(|d| d["id"].to_string())
+        .map(|d| d.id.to_string())
         .filter(|id| !attached.contains(id))
         .collect();
     if !missing.is_empty() {
@@ -315,7 +310,7 @@ fn digitalocean(
 
 // ---------- Linode (linode-cli) ----------
 
-fn linode_rules(want: &BTreeSet<NativeRule>) -> Value {
+fn linode_rules(want: &BTreeSet<NativeRule>) -> Vec<LinodeRule> {
     // One rule per protocol and port set, as the legacy script grouped them.
     let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     let mut by_source: std::collections::BTreeMap<Net, Vec<u16>> = Default::default();
@@ -340,39 +335,40 @@ fn linode_rules(want: &BTreeSet<NativeRule>) -> Value {
             .or_default()
             .push(src.to_string());
     }
-    let rules: Vec<Value> = groups
+    groups
         .into_iter()
-        .map(|((proto, ports), addrs)| {
-            let mut r = serde_json::json!({"action": "ACCEPT", "protocol": proto, "addresses": {"ipv4": addrs}});
-            if !ports.is_empty() {
-                r["ports"] = Value::String(ports);
-            }
-            r
+        .map(|((proto, ports), addrs)| LinodeRule {
+            action: Some("ACCEPT".into()),
+            addresses: Some(LinodeAddresses { ipv4: Some(addrs) }),
+            ports: (!ports.is_empty()).then_some(ports),
+            protocol: Some(proto),
         })
-        .collect();
-    Value::Array(rules)
+        .collect()
 }
 
-fn linode_current(rules: &Value) -> BTreeSet<NativeRule> {
+fn linode_current(rules: &[LinodeRule]) -> BTreeSet<NativeRule> {
     let mut set = BTreeSet::new();
-    for r in rules.as_array().into_iter().flatten() {
-        if r["action"] != "ACCEPT" {
+    for r in rules {
+        if r.action.as_deref() != Some("ACCEPT") {
             continue;
         }
-        let addrs: Vec<Net> = r["addresses"]["ipv4"]
-            .as_array()
+        let addrs: Vec<Net> = r
+            .addresses
+            .as_ref()
+            .and_then(|a| a.ipv4.as_ref())
             .into_iter()
             .flatten()
-            .filter_map(|a| a.as_str().and_then(net_of))
+            .filter_map(|a| net_of(a))
             .collect();
-        match r["protocol"].as_str() {
+        match r.protocol.as_deref() {
             Some("ICMP") => set.extend(addrs.iter().map(|a| NativeRule {
                 proto: Proto::Icmp,
                 source: *a,
             })),
             Some("TCP") => {
-                for p in r["ports"]
-                    .as_str()
+                for p in r
+                    .ports
+                    .as_deref()
                     .unwrap_or("")
                     .split(',')
                     .filter_map(|p| p.trim().parse().ok())
@@ -390,17 +386,16 @@ fn linode_current(rules: &Value) -> BTreeSet<NativeRule> {
 }
 
 fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let list = json(
+    let list: Option<Vec<LinodeFirewall>> = json(
         &cli.query("linode-cli", &["--json", "firewalls", "list"])?,
         "linode-cli firewalls list",
     )?;
     let fw = list
-        .as_array()
         .into_iter()
         .flatten()
-        .find(|f| f["label"] == "adt")
-        .cloned();
-    let inbound = linode_rules(want).to_string();
+        .find(|f| f.label.as_deref() == Some("adt"));
+    let inbound =
+        serde_json::to_string(&linode_rules(want)).expect("strings and lists always serialize");
     let mut report = NativeReport::default();
     let id = match fw {
         None => {
@@ -424,14 +419,17 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             if cli.dry_run {
                 "<new>".to_string()
             } else {
-                let v = json(&out, "linode-cli firewalls create")?;
-                let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
-                first["id"].to_string()
+                json::<Option<OneOrMany<LinodeFirewall>>>(&out, "linode-cli firewalls create")?
+                    .and_then(OneOrMany::first)
+                    .map(|f| f.id)
+                    .unwrap_or_default()
+                    .to_string()
             }
         }
         Some(fw) => {
-            let id = fw["id"].to_string();
-            let current = linode_current(&fw["rules"]["inbound"]);
+            let id = fw.id.to_string();
+            let inbound_now = fw.rules.and_then(|r| r.inbound).unwrap_or_default();
+            let current = linode_current(&inbound_now);
             let (add, del) = diff(&current, want);
             if !add.is_empty() || !del.is_empty() {
                 // Linode replaces the inbound rules as a whole, atomically.
@@ -445,8 +443,8 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             id
         }
     };
-    let devices = if id == "<new>" {
-        Value::Array(vec![])
+    let devices: Option<Vec<LinodeFirewallDevice>> = if id == "<new>" {
+        None
     } else {
         json(
             &cli.query("linode-cli", &["--json", "firewalls", "devices-list", &id])?,
@@ -454,18 +452,17 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
         )?
     };
     let attached: BTreeSet<String> = devices
-        .as_array()
         .into_iter()
         .flatten()
-        .map(|d| d["entity"]["id"].to_string())
+        .map(|d| d.entity.map(|e| e.id).unwrap_or_default().to_string())
         .collect();
-    let linodes = json(
+    let linodes: Option<Vec<Linode>> = json(
         &cli.query("linode-cli", &["--json", "linodes", "list"])?,
         "linode-cli linodes list",
     )?;
-    for l in linodes.as_array().into_iter().flatten() {
-        let label = l["label"].as_str().unwrap_or("");
-        let lid = l["id"].to_string();
+    for l in linodes.into_iter().flatten() {
+        let label = l.label.as_deref().unwrap_or("");
+        let lid = l.id.to_string();
         if ["autoscaler", "webserver", "database"]
             .iter()
             .any(|r| label.contains(r))
@@ -491,35 +488,31 @@ fn linode(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
 // ---------- Exoscale (exo) ----------
 
 fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let sg = match cli.query(
+    let sg: ExoSecurityGroup = match cli.query(
         "exo",
         &["-O", "json", "compute", "security-group", "show", "adt"],
     ) {
         Ok(t) => json(&t, "exo compute security-group show")?,
         Err(Error::Remote(_)) => {
             cli.change("exo", &["compute", "security-group", "create", "adt"])?;
-            serde_json::json!({"ingress_rules": []})
+            ExoSecurityGroup::default()
         }
         Err(e) => return Err(e),
     };
     let mut current = BTreeSet::new();
     let mut ids = std::collections::BTreeMap::new();
-    for r in sg["ingress_rules"].as_array().into_iter().flatten() {
-        let src = match r["network"].as_str().and_then(net_of) {
+    for r in sg.ingress_rules.into_iter().flatten() {
+        let src = match r.network.as_deref().and_then(net_of) {
             Some(n) => n,
             None => continue,
         };
-        let proto = match (
-            r["protocol"].as_str(),
-            r["start_port"].as_u64(),
-            r["end_port"].as_u64(),
-        ) {
+        let proto = match (r.protocol.as_deref(), r.start_port, r.end_port) {
             (Some("tcp"), Some(a), Some(b)) if a == b => Proto::Tcp(a as u16),
             _ => continue,
         };
         let rule = NativeRule { proto, source: src };
         current.insert(rule);
-        ids.insert(rule, r["id"].as_str().unwrap_or_default().to_string());
+        ids.insert(rule, r.id.unwrap_or_default());
     }
     let (add, del) = diff(&current, want);
     for r in &add {
@@ -565,18 +558,17 @@ fn exoscale(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> 
 // ---------- Vultr (vultr-cli) ----------
 
 fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let groups = json(
+    let groups: VultrFirewallGroups = json(
         &cli.query("vultr", &["firewall", "group", "list", "-o", "json"])?,
         "vultr firewall group list",
     )?;
-    let group = groups["firewall_groups"]
-        .as_array()
+    let group = groups
+        .firewall_groups
         .into_iter()
         .flatten()
-        .find(|g| g["description"] == "adt")
-        .cloned();
+        .find(|g| g.description.as_deref() == Some("adt"));
     let gid = match group {
-        Some(g) => g["id"].as_str().unwrap_or_default().to_string(),
+        Some(g) => g.id.unwrap_or_default(),
         None => {
             let out = cli.change(
                 "vultr",
@@ -593,32 +585,32 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             if cli.dry_run {
                 "<new>".to_string()
             } else {
-                json(&out, "vultr firewall group create")?["firewall_group"]["id"]
-                    .as_str()
+                json::<VultrFirewallGroupCreated>(&out, "vultr firewall group create")?
+                    .firewall_group
+                    .and_then(|g| g.id)
                     .unwrap_or_default()
-                    .to_string()
             }
         }
     };
     let mut current = BTreeSet::new();
     let mut ids = std::collections::BTreeMap::new();
     if gid != "<new>" {
-        let rules = json(
+        let rules: VultrFirewallRules = json(
             &cli.query("vultr", &["firewall", "rule", "list", &gid, "-o", "json"])?,
             "vultr firewall rule list",
         )?;
-        for r in rules["firewall_rules"].as_array().into_iter().flatten() {
-            if r["ip_type"] != "v4" {
+        for r in rules.firewall_rules.into_iter().flatten() {
+            if r.ip_type.as_deref() != Some("v4") {
                 continue;
             }
-            let size = r["subnet_size"].as_u64().unwrap_or(32);
-            let src = match net_of(&format!("{}/{}", r["subnet"].as_str().unwrap_or(""), size)) {
+            let size = r.subnet_size.unwrap_or(32);
+            let src = match net_of(&format!("{}/{}", r.subnet.as_deref().unwrap_or(""), size)) {
                 Some(n) => n,
                 None => continue,
             };
-            let proto = match r["protocol"].as_str() {
+            let proto = match r.protocol.as_deref() {
                 Some("icmp") => Proto::Icmp,
-                Some("tcp") => match r["port"].as_str().and_then(|p| p.parse().ok()) {
+                Some("tcp") => match r.port.as_deref().and_then(|p| p.parse().ok()) {
                     Some(p) => Proto::Tcp(p),
                     None => continue,
                 },
@@ -626,7 +618,7 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
             };
             let rule = NativeRule { proto, source: src };
             current.insert(rule);
-            ids.insert(rule, r["id"].to_string());
+            ids.insert(rule, r.id.to_string());
         }
     }
     let (add, del) = diff(&current, want);
@@ -647,18 +639,18 @@ fn vultr(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     for r in &del {
         cli.change("vultr", &["firewall", "rule", "delete", &gid, &ids[r]])?;
     }
-    let instances = json(
+    let instances: VultrInstances = json(
         &cli.query("vultr", &["instance", "list", "-o", "json"])?,
         "vultr instance list",
     )?;
-    for i in instances["instances"].as_array().into_iter().flatten() {
-        let label = i["label"].as_str().unwrap_or("");
+    for i in instances.instances.into_iter().flatten() {
+        let label = i.label.as_deref().unwrap_or("");
         if ["autoscaler", "webserver", "database"]
             .iter()
             .any(|r| label.contains(r))
-            && i["firewall_group_id"].as_str() != Some(gid.as_str())
+            && i.firewall_group_id.as_deref() != Some(gid.as_str())
         {
-            let iid = i["id"].as_str().unwrap_or_default().to_string();
+            let iid = i.id.unwrap_or_default();
             cli.change(
                 "vultr",
                 &["instance", "update-firewall-group", "-f", &gid, "-i", &iid],
@@ -692,7 +684,7 @@ pub fn tighten_dbaas(
             let cluster = fields
                 .last()
                 .ok_or_else(|| Error::Config("DATABASEDBaaSINSTALLATIONTYPE is empty".into()))?;
-            let rules = json(
+            let rules: Option<Vec<DoDatabaseFirewallRule>> = json(
                 &cli.query(
                     "doctl",
                     &["databases", "firewalls", "list", cluster, "-o", "json"],
@@ -701,15 +693,15 @@ pub fn tighten_dbaas(
             )?;
             let mut have = BTreeSet::new();
             let mut rep = NativeReport::default();
-            for r in rules.as_array().into_iter().flatten() {
-                if r["type"] != "ip_addr" {
+            for r in rules.into_iter().flatten() {
+                if r.r#type.as_deref() != Some("ip_addr") {
                     continue;
                 }
-                let v = r["value"].as_str().unwrap_or("").to_string();
+                let v = r.value.unwrap_or_default();
                 if want.contains(&v) {
                     have.insert(v);
                 } else {
-                    let uuid = r["uuid"].as_str().unwrap_or("").to_string();
+                    let uuid = r.uuid.unwrap_or_default();
                     cli.change(
                         "doctl",
                         &["databases", "firewalls", "remove", cluster, "--uuid", &uuid],
@@ -776,5 +768,189 @@ pub fn tighten_dbaas(
         other => Err(Error::Config(format!(
             "the DBaaS allow-list of {other:?} is not implemented by adt"
         ))),
+    }
+}
+
+// ---------- the CLIs' JSON, as far as it is read ----------
+//
+// Missing and null fields read as None (lists as empty), as the untyped reading did.
+
+/// A list, or a lone item where a CLI prints one object instead.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    /// The first item of a list, or the lone item.
+    fn first(self) -> Option<T> {
+        match self {
+            OneOrMany::Many(v) => v.into_iter().next(),
+            OneOrMany::One(t) => Some(t),
+        }
+    }
+}
+
+/// A firewall in `doctl compute firewall list -o json` (a list) and `doctl compute firewall
+/// create -o json` (a list of one).
+#[derive(Deserialize)]
+struct DoFirewall {
+    id: Option<String>,
+    name: Option<String>,
+    inbound_rules: Option<Vec<DoInboundRule>>,
+    droplet_ids: Option<Vec<Id>>,
+}
+
+/// One of a firewall's `inbound_rules` in `doctl compute firewall list -o json`.
+#[derive(Deserialize)]
+struct DoInboundRule {
+    protocol: Option<String>,
+    /// A port, a range or `all` (a string, also for ICMP).
+    ports: Option<String>,
+    sources: Option<DoSources>,
+}
+
+/// An inbound rule's `sources` in `doctl compute firewall list -o json`.
+#[derive(Deserialize)]
+struct DoSources {
+    addresses: Option<Vec<String>>,
+}
+
+/// A firewall in `linode-cli --json firewalls list` (a list) and `linode-cli --json firewalls
+/// create` (a list of one).
+#[derive(Deserialize)]
+struct LinodeFirewall {
+    #[serde(default)]
+    id: Id,
+    label: Option<String>,
+    rules: Option<LinodeFirewallRules>,
+}
+
+/// A firewall's `rules` in `linode-cli --json firewalls list`.
+#[derive(Deserialize)]
+struct LinodeFirewallRules {
+    inbound: Option<Vec<LinodeRule>>,
+}
+
+/// One of a Linode firewall's inbound rules: read from `linode-cli --json firewalls list`, and
+/// written (a list of them) as the JSON of `--rules.inbound` (`firewalls create`) and
+/// `--inbound` (`firewalls rules-update`). Fields in alphabetical order, the order the command
+/// lines have always had them in; `ports` is left out for ICMP.
+#[derive(Deserialize, Serialize)]
+struct LinodeRule {
+    /// `ACCEPT` or `DROP`.
+    action: Option<String>,
+    addresses: Option<LinodeAddresses>,
+    /// Comma-separated ports and ranges (TCP and UDP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports: Option<String>,
+    /// `TCP`, `UDP`, `ICMP`…
+    protocol: Option<String>,
+}
+
+/// A Linode firewall rule's `addresses`.
+#[derive(Deserialize, Serialize)]
+struct LinodeAddresses {
+    ipv4: Option<Vec<String>>,
+}
+
+/// A device in `linode-cli --json firewalls devices-list ID` (a list).
+#[derive(Deserialize)]
+struct LinodeFirewallDevice {
+    entity: Option<LinodeEntity>,
+}
+
+/// A firewall device's `entity` (the linode) in `linode-cli --json firewalls devices-list ID`.
+#[derive(Deserialize)]
+struct LinodeEntity {
+    #[serde(default)]
+    id: Id,
+}
+
+/// `exo -O json compute security-group show NAME`.
+#[derive(Default, Deserialize)]
+struct ExoSecurityGroup {
+    ingress_rules: Option<Vec<ExoSecurityGroupRule>>,
+}
+
+/// One of a security group's `ingress_rules` in `exo -O json compute security-group show NAME`.
+#[derive(Deserialize)]
+struct ExoSecurityGroupRule {
+    id: Option<String>,
+    /// A CIDR (rules naming a security group instead have none).
+    network: Option<String>,
+    protocol: Option<String>,
+    start_port: Option<u64>,
+    end_port: Option<u64>,
+}
+
+/// `vultr firewall group list -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallGroups {
+    firewall_groups: Option<Vec<VultrFirewallGroup>>,
+}
+
+/// `vultr firewall group create -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallGroupCreated {
+    firewall_group: Option<VultrFirewallGroup>,
+}
+
+/// A firewall group in `vultr firewall group list -o json` and `vultr firewall group create -o
+/// json`.
+#[derive(Deserialize)]
+struct VultrFirewallGroup {
+    id: Option<String>,
+    description: Option<String>,
+}
+
+/// `vultr firewall rule list GROUP -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallRules {
+    firewall_rules: Option<Vec<VultrFirewallRule>>,
+}
+
+/// A rule in `vultr firewall rule list GROUP -o json`.
+#[derive(Deserialize)]
+struct VultrFirewallRule {
+    #[serde(default)]
+    id: Id,
+    /// `v4` or `v6`.
+    ip_type: Option<String>,
+    protocol: Option<String>,
+    /// A port or a range, as a string.
+    port: Option<String>,
+    subnet: Option<String>,
+    subnet_size: Option<u64>,
+}
+
+/// A rule in `doctl databases firewalls list CLUSTER -o json` (a list).
+#[derive(Deserialize)]
+struct DoDatabaseFirewallRule {
+    uuid: Option<String>,
+    /// `ip_addr`, `droplet`, `tag`…
+    #[serde(rename = "type")]
+    r#type: Option<String>,
+    value: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_firewall_is_a_list_of_one_or_a_lone_object() {
+        for (text, want) in [
+            (r#"[{"id": "fw-1"}, {"id": "fw-2"}]"#, Some("fw-1")),
+            (r#"{"id": "fw-3"}"#, Some("fw-3")),
+            ("[]", None),
+            ("null", None),
+        ] {
+            let v: Option<OneOrMany<DoFirewall>> = json(text, "doctl").unwrap();
+            let id = v.and_then(OneOrMany::first).and_then(|f| f.id);
+            assert_eq!(id.as_deref(), want, "{text}");
+        }
     }
 }
