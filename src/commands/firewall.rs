@@ -8,7 +8,7 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::firewall::net::Net;
 use crate::firewall::reconcile::{gather, reconcile, Options, Tool};
-use crate::firewall::{cloudflare, native};
+use crate::firewall::{cloudflare, dbaas, native};
 use crate::fsutil;
 
 /// What did not stop a reconcile but needs saying, one line each on stderr.
@@ -216,7 +216,7 @@ fn dbaas(ctx: &Ctx) -> Outcome {
             );
         }
         let mut cli = crate::cloud::Cli::default();
-        native::tighten_dbaas(&mut cli, provider, &install, &public)?;
+        dbaas::tighten_dbaas(&mut cli, provider, &install, &public)?;
         Ok(())
     })();
     Outcome::from_result(ctx, r.map(|()| ""))

@@ -8,6 +8,7 @@
 //! access are never deleted.
 
 pub mod cloudflare;
+pub mod dbaas;
 pub mod iptables;
 pub mod model;
 pub mod native;
