@@ -1,42 +1,22 @@
 //! DNSCHOICE `digitalocean`: DigitalOcean's DNS through `doctl compute domain records`, with
 //! the legacy command lines (TTL 120); records read as JSON and matched exactly.
 
-use super::{a_records, CliDns, Provider, Record};
-use crate::cloud::{json, Id};
+use super::{CliDns, CliRecord, Provider, Record};
 use crate::error::Result;
-use serde::Deserialize;
 use std::net::IpAddr;
 
 pub struct DigitalOcean(pub CliDns);
 
-/// A record in `doctl compute domain records list DOMAIN -o json` (a list); an A record's
-/// address is `data`.
-#[derive(Deserialize)]
-struct DoRecord {
-    #[serde(default)]
-    id: Id,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    name: Option<String>,
-    data: Option<String>,
-}
-
 impl Provider for DigitalOcean {
     fn list(&mut self, name: &str) -> Result<Vec<Record>> {
-        let (sub, d) = (self.0.sub(name), self.0.domain.clone());
-        let rows: Option<Vec<DoRecord>> = json(
-            &self.0.cli.query(
-                "doctl",
-                &["compute", "domain", "records", "list", &d, "-o", "json"],
-            )?,
+        let d = self.0.domain.clone();
+        self.0.a_records(
+            name,
             "doctl",
-        )?;
-        Ok(a_records(
-            rows.into_iter()
-                .flatten()
-                .map(|r| (r.kind, r.name, r.data, r.id)),
-            &sub,
-        ))
+            &["compute", "domain", "records", "list", &d, "-o", "json"],
+            |v: Option<Vec<CliRecord>>| v,
+            |r| r.data,
+        )
     }
 
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {

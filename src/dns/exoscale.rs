@@ -1,41 +1,22 @@
 //! DNSCHOICE `exoscale`: Exoscale's DNS through `exo dns`, with the legacy command lines (TTL
 //! 120); records read as JSON and matched exactly.
 
-use super::{a_records, CliDns, Provider, Record};
-use crate::cloud::{json, Id};
+use super::{CliDns, CliRecord, Provider, Record};
 use crate::error::Result;
-use serde::Deserialize;
 use std::net::IpAddr;
 
 pub struct Exoscale(pub CliDns);
 
-/// A record in `exo -O json dns show DOMAIN` (a list); an A record's address is `content`.
-#[derive(Deserialize)]
-struct ExoRecord {
-    #[serde(default)]
-    id: Id,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    name: Option<String>,
-    content: Option<String>,
-}
-
 impl Provider for Exoscale {
     fn list(&mut self, name: &str) -> Result<Vec<Record>> {
-        let (sub, d) = (self.0.sub(name), self.0.domain.clone());
-        let rows: Option<Vec<ExoRecord>> = json(
-            &self
-                .0
-                .cli
-                .query("exo", &["-O", "json", "dns", "show", &d])?,
+        let d = self.0.domain.clone();
+        self.0.a_records(
+            name,
             "exo",
-        )?;
-        Ok(a_records(
-            rows.into_iter()
-                .flatten()
-                .map(|r| (r.kind, r.name, r.content, r.id)),
-            &sub,
-        ))
+            &["-O", "json", "dns", "show", &d],
+            |v: Option<Vec<CliRecord>>| v,
+            |r| r.content,
+        )
     }
 
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {

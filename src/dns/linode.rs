@@ -2,7 +2,7 @@
 //! (TTL 120); the domain's id is looked up by its exact name (legacy grepped, so `example.com`
 //! also matched `myexample.com`); records read as JSON and matched exactly.
 
-use super::{a_records, CliDns, Provider, Record};
+use super::{CliDns, CliRecord, Provider, Record};
 use crate::cloud::{json, Id};
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -16,18 +16,6 @@ struct LinodeDomain {
     #[serde(default)]
     id: Id,
     domain: Option<String>,
-}
-
-/// A record in `linode-cli --json domains records-list ID` (a list); an A record's address is
-/// `target`.
-#[derive(Deserialize)]
-struct LinodeRecord {
-    #[serde(default)]
-    id: Id,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    name: Option<String>,
-    target: Option<String>,
 }
 
 impl Linode {
@@ -49,21 +37,14 @@ impl Linode {
 
 impl Provider for Linode {
     fn list(&mut self, name: &str) -> Result<Vec<Record>> {
-        let sub = self.0.sub(name);
         let id = self.domain_id()?;
-        let rows: Option<Vec<LinodeRecord>> = json(
-            &self
-                .0
-                .cli
-                .query("linode-cli", &["--json", "domains", "records-list", &id])?,
+        self.0.a_records(
+            name,
             "linode-cli",
-        )?;
-        Ok(a_records(
-            rows.into_iter()
-                .flatten()
-                .map(|r| (r.kind, r.name, r.target, r.id)),
-            &sub,
-        ))
+            &["--json", "domains", "records-list", &id],
+            |v: Option<Vec<CliRecord>>| v,
+            |r| r.target,
+        )
     }
 
     fn add(&mut self, name: &str, ip: IpAddr) -> Result<()> {

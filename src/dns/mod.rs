@@ -9,10 +9,12 @@
 //! on DigitalOcean); addresses match exactly (legacy used substrings); Cloudflare listings follow
 //! every page (legacy saw at most 20 records).
 
-use crate::cloud::{Cli, Id};
+use crate::cloud::{json, Cli, Id};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::site::Site;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -66,20 +68,50 @@ impl CliDns {
     }
 }
 
-/// The A records named `sub` among a CLI's records (type, name, address, id), matched
-/// exactly (the legacy scripts grepped table output for substrings).
-fn a_records(
-    rows: impl Iterator<Item = (Option<String>, Option<String>, Option<String>, Id)>,
-    sub: &str,
-) -> Vec<Record> {
-    rows.filter(|(kind, name, _, _)| kind.as_deref() == Some("A") && name.as_deref() == Some(sub))
-        .filter_map(|(_, _, addr, id)| {
-            Some(Record {
-                id: id.to_string(),
-                ip: addr?.parse().ok()?,
+/// A record in a cloud host CLI's DNS listing: `doctl compute domain records list DOMAIN -o
+/// json`, `exo -O json dns show DOMAIN`, `linode-cli --json domains records-list ID` (lists)
+/// and `vultr dns record list DOMAIN -o json` (under `records`). An A record's address is
+/// `data` (DigitalOcean, Vultr), `content` (Exoscale) or `target` (Linode).
+#[derive(Deserialize)]
+struct CliRecord {
+    #[serde(default)]
+    id: Id,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// The record's name within the domain (`www`).
+    name: Option<String>,
+    data: Option<String>,
+    content: Option<String>,
+    target: Option<String>,
+}
+
+impl CliDns {
+    /// The A records named `name`, matched exactly (the legacy scripts grepped table output
+    /// for substrings), from the listing `prog args` prints as `T`: `records` finds the
+    /// records in it, `addr` a record's address field.
+    fn a_records<T: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        prog: &str,
+        args: &[&str],
+        records: impl FnOnce(T) -> Option<Vec<CliRecord>>,
+        addr: fn(CliRecord) -> Option<String>,
+    ) -> Result<Vec<Record>> {
+        let sub = self.sub(name);
+        let doc: T = json(&self.cli.query(prog, args)?, prog)?;
+        Ok(records(doc)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.kind.as_deref() == Some("A") && r.name.as_deref() == Some(sub.as_str()))
+            .filter_map(|r| {
+                let id = r.id.to_string();
+                Some(Record {
+                    id,
+                    ip: addr(r)?.parse().ok()?,
+                })
             })
-        })
-        .collect()
+            .collect())
+    }
 }
 
 // ---------- the glue scripts ----------
