@@ -55,6 +55,23 @@ fn valid_count(
     }
 }
 
+/// [`valid_count`], with the reason on stderr when no valid count came.
+fn ask_count(
+    ctx: &Ctx,
+    first: Option<String>,
+    retry_msg: &str,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Option<u32> {
+    valid_count(first, retry_msg, input, out)
+        .map_err(|why| {
+            ctx.report(&Error::Usage(format!(
+                "{why}; the scaling profile is unchanged"
+            )))
+        })
+        .ok()
+}
+
 fn apply_count(store: &dyn Backend, ctx: &Ctx, n: u32) -> Result<String> {
     update_profile(store, &ctx.home, |cur| {
         Ok(match cur {
@@ -76,19 +93,14 @@ fn manually_scale_with(ctx: &Ctx, arg: &str, input: &mut dyn BufRead, out: &mut 
     } else {
         Some(arg.to_string())
     };
-    let n = match valid_count(
+    let Some(n) = ask_count(
+        ctx,
         first,
         "Number of webservers has to be 2 or more. Please supply a different value",
         input,
         out,
-    ) {
-        Ok(n) => n,
-        Err(why) => {
-            ctx.report(&Error::Usage(format!(
-                "{why}; the scaling profile is unchanged"
-            )));
-            return 1;
-        }
+    ) else {
+        return 1;
     };
     let r = ctx.store().and_then(|s| {
         apply_count(s.as_ref(), ctx, n)?;
@@ -323,19 +335,14 @@ pub fn adjust_scaling_with(
         say!("What do you want to set your number of webservers to, please enter the number (2 or more) of webservers you want - as an integer");
         say!("{bar}");
         let first = opts.count.clone().or_else(|| read_line(input));
-        let n = match valid_count(
+        let Some(n) = ask_count(
+            ctx,
             first,
             "Number of webservers has to be 2 or more. Please input a different value",
             input,
             out,
-        ) {
-            Ok(n) => n,
-            Err(why) => {
-                ctx.report(&Error::Usage(format!(
-                    "{why}; the scaling profile is unchanged"
-                )));
-                return Ok(1);
-            }
+        ) else {
+            return Ok(1);
         };
         update_profile(store.as_ref(), &ctx.home, |cur| {
             Ok(match cur {
