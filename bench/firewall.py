@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: a firewall reconcile for a 50-webserver fleet on a database machine, first run
-versus a run with nothing to change, with iptables and with ufw, inside a network namespace
-(rules never touch this host). Reports wall time and firewall-tool invocations, and the legacy
+versus a run with nothing to change, with iptables, with ufw as one transaction (the default)
+and with ufw one command per rule (ADT_UFW_APPLY=commands), side by side in one run, inside a
+network namespace (rules never touch this host). Reports wall time and firewall-tool invocations, and the legacy
 SetupFirewall.sh's timing model (its fixed sleeps plus one `ufw status` per check, measured
 here). Needs root, iproute2, iptables, ufw; uses the local datastore backend.
 Usage: bench/firewall.py [-n WEBSERVERS]
@@ -28,14 +29,21 @@ def main():
     try:
         sh("ip", "netns", "add", ns)
         os.makedirs(etc)
-        sh("cp", "-a", "/etc/ufw", f"{etc}/ufw")
-        sh("cp", "-a", "/etc/default", f"{etc}/default")
-        with open(f"{etc}/ufw/ufw.conf", "w") as f:
-            f.write("ENABLED=no\nLOGLEVEL=low\n")
-        for rules in ("user.rules", "user6.rules"):
-            p = f"{etc}/ufw/{rules}"
-            keep = [l for l in open(p) if not l.startswith("### tuple") and not (l.startswith("-A ufw") and "-user-input" in l)]
-            open(p, "w").writelines(keep)
+
+        def pristine_ufw():
+            subprocess.run(["ip", "netns", "exec", ns, "ufw", "--force", "disable"], capture_output=True)
+            shutil.rmtree(f"{etc}/ufw", ignore_errors=True)
+            shutil.rmtree(f"{etc}/default", ignore_errors=True)
+            sh("cp", "-a", "/etc/ufw", f"{etc}/ufw")
+            sh("cp", "-a", "/etc/default", f"{etc}/default")
+            with open(f"{etc}/ufw/ufw.conf", "w") as f:
+                f.write("ENABLED=no\nLOGLEVEL=low\n")
+            for rules in ("user.rules", "user6.rules"):
+                p = f"{etc}/ufw/{rules}"
+                keep = [l for l in open(p) if not l.startswith("### tuple") and not (l.startswith("-A ufw") and "-user-input" in l)]
+                open(p, "w").writelines(keep)
+
+        pristine_ufw()
         home = f"{work}/home/X1234X"
         os.makedirs(f"{home}/.ssh")
         os.makedirs(f"{home}/.adt-rs")
@@ -57,11 +65,16 @@ def main():
         log = f"{home}/logs/firewall/FIREWALL_CONFIGURATION.log"
         n_ips = sum(len(v) for v in ips.values()) + 1
         print(f"firewall reconcile benchmark: database machine, {a.n} webservers, {n_ips} IPs")
-        print(f"{'tool':9} {'run':10} {'wall':>9} {'tool calls':>11} {'rules':>6}")
-        for tool in ("iptables", "ufw"):
+        print(f"{'tool':14} {'run':10} {'wall':>9} {'tool calls':>11} {'rules':>6}")
+        for label, tool, extra in (("iptables", "iptables", {}), ("ufw", "ufw", {}),
+                                   ("ufw per rule", "ufw", {"ADT_UFW_APPLY": "commands"})):
+            if label == "ufw per rule":
+                pristine_ufw()
+                os.remove(f"{home}/runtime/adt-firewall-lists")
             for run in ("first", "unchanged"):
                 t = time.perf_counter()
-                sh("ip", "netns", "exec", ns, adt, "--adt-machine=database", "SetupFirewall", "--tool", tool, env=env)
+                sh("ip", "netns", "exec", ns, adt, "--adt-machine=database", "SetupFirewall", "--tool", tool,
+                   env=dict(env, **extra))
                 dt = time.perf_counter() - t
                 text = open(log).read()
                 calls = re.search(r"invocations: (\d+)", text).group(1)
@@ -69,7 +82,7 @@ def main():
                     rules = len(sh("ip", "netns", "exec", ns, "iptables", "-S", "ADT-FIREWALL").stdout.splitlines()) - 1
                 else:
                     rules = len([l for l in open(f"{etc}/ufw/user.rules") if l.startswith("### tuple")])
-                print(f"{tool:9} {run:10} {dt:8.2f}s {calls:>11} {rules:>6}")
+                print(f"{label:14} {run:10} {dt:8.2f}s {calls:>11} {rules:>6}")
             if tool == "iptables":
                 sh("ip", "netns", "exec", ns, "iptables", "-F")
                 sh("ip", "netns", "exec", ns, "iptables", "-P", "INPUT", "ACCEPT")

@@ -580,3 +580,117 @@ fn webserver_with_ufw() {
     let status = stdout(&m.run_sh("ufw status"));
     assert!(status.contains("173.245.48.0/20"), "{status}");
 }
+
+/// ufw's state as a test compares it: `ufw status verbose`, its rule files, and the chains
+/// the kernel was given.
+fn ufw_state(m: &Machine) -> Vec<String> {
+    let etc = format!("/etc/netns/{}/ufw", m.ns);
+    vec![
+        stdout(&m.run_sh("ufw status verbose")),
+        std::fs::read_to_string(format!("{etc}/user.rules")).unwrap(),
+        std::fs::read_to_string(format!("{etc}/user6.rules")).unwrap(),
+        stdout(&m.run_sh("iptables -S ufw-user-input")),
+        stdout(&m.run_sh("ip6tables -S ufw6-user-input")),
+    ]
+}
+
+fn invocations(m: &Machine) -> usize {
+    let log =
+        std::fs::read_to_string(m.host.path("logs/firewall/FIREWALL_CONFIGURATION.log")).unwrap();
+    log.lines()
+        .find_map(|l| l.strip_prefix("firewall tool invocations: "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The ufw transaction (rule files written in ufw's format, loaded once) leaves ufw exactly as
+/// one `ufw` command per rule does: the same `ufw status`, the same rule files, the same
+/// kernel chains; with at most 3 ufw runs instead of one per rule (pristine files: ufw writes
+/// each family's file once, with its first rule), and foreign rules kept in place.
+#[test]
+fn ufw_transaction_matches_ufw_commands() {
+    if Command::new("ufw").arg("--version").output().is_err() {
+        skip("ufw is not installed");
+        return;
+    }
+    let Some(mut lab) = Lab::new() else { return };
+    let mut m = Machine::new(
+        &mut lab,
+        "database",
+        "BUILDCLIENTIP:10.77.0.2\nDNSCHOICE:linode\n",
+    );
+    let ns = m.ns.clone();
+    lab.private_ufw(&ns);
+    m.stop_store();
+    m.start_store();
+    for k in [
+        "webserverips/10.77.0.21",
+        "webserverips/10.77.0.22",
+        "webserverips/fd00::22",
+        "autoscalerip/10.77.0.30",
+    ] {
+        m.publish(k);
+    }
+    let reset = |m: &Machine| {
+        let o = m.run_sh("ufw --force disable");
+        assert!(o.status.success(), "{}", stderr(&o));
+        let etc = std::path::PathBuf::from(format!("/etc/netns/{}", m.ns));
+        std::fs::remove_dir_all(etc.join("ufw")).unwrap();
+        std::fs::remove_dir_all(etc.join("default")).unwrap();
+    };
+    // One ufw command per rule.
+    let o = m
+        .host
+        .cmd("ip")
+        .args(["netns", "exec", &ns, "/bin/sh"])
+        .arg(m.host.path("security/SetupFirewall.sh"))
+        .args(["--tool", "ufw"])
+        .env("PATH", "/usr/bin:/bin")
+        .env("ADT_UFW_APPLY", "commands")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let by_commands = ufw_state(&m);
+    let commands_calls = invocations(&m);
+    assert!(by_commands[0].contains("10.77.0.21"), "{}", by_commands[0]);
+    assert!(by_commands[2].contains("fd00::22"), "{}", by_commands[2]);
+    // The same plan from pristine files, as one transaction.
+    reset(&m);
+    lab.private_ufw(&ns);
+    std::fs::remove_file(m.host.path("runtime/adt-firewall-lists")).ok();
+    let o = m.firewall(&["--tool", "ufw"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let by_files = ufw_state(&m);
+    for (a, b) in by_commands.iter().zip(&by_files) {
+        assert_eq!(a, b, "commands vs transaction");
+    }
+    let files_calls = invocations(&m);
+    assert!(
+        files_calls <= 3 && commands_calls > 6,
+        "ufw runs: {files_calls} as one transaction, {commands_calls} one per rule"
+    );
+    // A change on a firewall ufw has written: a foreign rule stays where it is, one ufw run.
+    let o = m.run_sh("ufw allow 8080/tcp");
+    assert!(o.status.success(), "{}", stderr(&o));
+    m.unpublish("webserverips/10.77.0.21");
+    m.publish("webserverips/10.77.0.23");
+    let o = m.firewall(&["--tool", "ufw"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(invocations(&m), 1);
+    let after = ufw_state(&m);
+    assert!(
+        after[0].contains("10.77.0.23") && !after[0].contains("10.77.0.21 "),
+        "{}",
+        after[0]
+    );
+    assert!(after[0].contains("8080/tcp"), "{}", after[0]);
+    assert!(after[3].contains("-s 10.77.0.23/32"), "{}", after[3]);
+    assert!(!after[3].contains("-s 10.77.0.21/32"), "{}", after[3]);
+    // The kernel has what `ufw status` shows: the new webserver reaches the database port.
+    lab.listen(&ns, &[DB]);
+    let ws = lab.host("w", 23);
+    assert!(lab.can_connect(&ws, "10.77.0.10", DB), "{}", after[0]);
+    let gone = lab.host("g", 21);
+    assert!(!lab.can_connect(&gone, "10.77.0.10", DB), "{}", after[0]);
+}

@@ -264,7 +264,11 @@ pub fn reconcile_with(
             if !plan.is_empty() {
                 rep.changed = true;
                 if !opts.dry_run {
-                    ufw::apply(&mut run, &plan)?;
+                    if std::env::var("ADT_UFW_APPLY").as_deref() == Ok("commands") {
+                        ufw::apply(&mut run, &plan)?;
+                    } else {
+                        ufw::apply_files(&paths, &mut run, &plan)?;
+                    }
                 }
             }
         }

@@ -1,8 +1,16 @@
 //! The ufw applier (the 2022 toolkit's firewall). State is read from ufw's own files
 //! (`/etc/ufw/user.rules`, `user6.rules`: one canonical `### tuple ###` line per rule;
 //! `ufw.conf`; `/etc/default/ufw`), so a reconcile with nothing to change runs ufw zero times.
-//! Changes run one `ufw` command each (no sleeps): adds first, then deletes, then the default
-//! incoming policy (deny) and `ufw --force enable`.
+//!
+//! Changes are applied as one transaction ([`apply_files`]): the rule files are rewritten in
+//! ufw's own format (our rules added and removed, every other rule kept in place), the default
+//! incoming policy set in `/etc/default/ufw`, each file replaced atomically, and ufw loads them
+//! with one `ufw reload` (or `ufw --force enable`). Files ufw has never written (the package's
+//! pristine ones lack the `### END RULES ###` section) get their first rule through a `ufw`
+//! command, which makes ufw write them in full. `ADT_UFW_APPLY=commands` applies a plan as one
+//! `ufw` command per change instead ([`apply`]: adds, deletes, policy, enable), which is what
+//! the transaction is tested against. Legacy ran one `ufw` command per rule with a 2 s sleep
+//! after each.
 //!
 //! Ours: rules commented `adt`, and the legacy shape (allow in, to one of the managed ports,
 //! tcp or any protocol, from an address). Legacy rules without `proto tcp` (which also opened
@@ -240,6 +248,179 @@ pub fn apply(run: &mut Runner, p: &UfwPlan) -> Result<()> {
     Ok(())
 }
 
+/// The rule-file blocks of one rule, as ufw writes them: the tuple line, then the iptables
+/// line (`v6`: for `user6.rules`).
+fn block(r: &Rule, v6: bool) -> String {
+    let (anywhere, chain) = if v6 {
+        ("::/0", "ufw6-user-input")
+    } else {
+        ("0.0.0.0/0", "ufw-user-input")
+    };
+    let src = r.source.map(|n| {
+        if n.len == if n.is_v4() { 32 } else { 128 } {
+            n.addr.to_string()
+        } else {
+            n.to_string()
+        }
+    });
+    let tuple_src = src.clone().unwrap_or_else(|| anywhere.to_string());
+    // "adt", hex-encoded, as ufw stores comments.
+    let comment = "comment=616474";
+    let s_arg = src.map(|s| format!(" -s {s}")).unwrap_or_default();
+    if r.port == 0 {
+        format!("### tuple ### allow any any {anywhere} any {tuple_src} in {comment}\n-A {chain}{s_arg} -j ACCEPT\n")
+    } else {
+        format!(
+            "### tuple ### allow tcp {p} {anywhere} any {tuple_src} in {comment}\n-A {chain} -p tcp --dport {p}{s_arg} -j ACCEPT\n",
+            p = r.port
+        )
+    }
+}
+
+/// Whether a rule belongs in the IPv6 file, the IPv4 one, or both (from anywhere).
+fn in_family(r: &Rule, v6: bool) -> bool {
+    match &r.source {
+        None => true,
+        Some(n) => n.is_v4() != v6,
+    }
+}
+
+/// One rule file rewritten: the blocks between `### RULES ###` and `### END RULES ###` without
+/// the deleted tuples, then the added rules of this family; everything else as it was.
+/// `None` when the file lacks those sections (ufw has not written it yet).
+pub fn rewrite(text: &str, v6: bool, add: &[Rule], delete: &[(String, Rule)]) -> Option<String> {
+    const START: &str = "### RULES ###\n";
+    const END: &str = "### END RULES ###";
+    let i = text.find(START)? + START.len();
+    let j = i + text[i..].find(END)?;
+    let mut blocks: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for line in text[i..j].lines() {
+        if line.trim().is_empty() || (line.starts_with("### tuple ###") && !cur.is_empty()) {
+            if !cur.is_empty() {
+                blocks.push(std::mem::take(&mut cur));
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+        }
+        cur.push_str(line);
+        cur.push('\n');
+    }
+    if !cur.is_empty() {
+        blocks.push(cur);
+    }
+    blocks.retain(|b| {
+        let gone = b.lines().next().and_then(parse_tuple).is_some_and(|t| {
+            delete
+                .iter()
+                .any(|(proto, r)| *proto == t.proto && r.port == t.port && r.source == t.source)
+        });
+        !gone
+    });
+    for r in add
+        .iter()
+        .filter(|r| in_family(r, v6) && !(r.source.is_none() && r.port == 0))
+    {
+        blocks.push(block(r, v6));
+    }
+    let mut out = String::from(&text[..i]);
+    out.push('\n');
+    for b in &blocks {
+        out.push_str(b);
+        out.push('\n');
+    }
+    out.push_str(&text[j..]);
+    Some(out)
+}
+
+/// `KEY=value` set in a shell-style settings file (`/etc/default/ufw`), other lines kept.
+fn set_line(text: &str, key: &str, value: &str) -> String {
+    let mut found = false;
+    let mut out: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with(&format!("{key}=")) {
+                found = true;
+                format!("{key}={value}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    if !found {
+        out.push_str(&format!("{key}={value}\n"));
+    }
+    out
+}
+
+/// Apply a plan as one transaction: rewrite the rule files (and the default policy), each
+/// replaced atomically, then one `ufw reload` or `ufw --force enable` loads them. A file ufw
+/// has never written gets the first added rule of its family through a `ufw` command first.
+pub fn apply_files(paths: &Paths, run: &mut Runner, p: &UfwPlan) -> Result<()> {
+    if p.is_empty() {
+        return Ok(());
+    }
+    let mut add: Vec<Rule> = p
+        .plan
+        .add
+        .iter()
+        .filter(|r| !(r.source.is_none() && r.port == 0))
+        .copied()
+        .collect();
+    let read = |f: &str| -> Result<String> {
+        let path = paths.etc.join(f);
+        std::fs::read_to_string(&path).map_err(|e| crate::Error::io(path.display(), e))
+    };
+    let written = |f: &str| read(f).is_ok_and(|t| rewrite(&t, false, &[], &[]).is_some());
+    let files = [("user.rules", false), ("user6.rules", true)];
+    for (f, v6) in files {
+        // ufw writes a family's file in full once it holds a rule of that family: let a
+        // `ufw` command add the first such rule to a file it has never written.
+        if !written(f) {
+            if let Some(k) = add.iter().position(|r| in_family(r, v6)) {
+                let r = add.remove(k);
+                let mut c = vec!["allow".to_string()];
+                c.extend(spec(canonical_proto(r.port), &r));
+                c.extend(["comment".into(), "adt".into()]);
+                let args: Vec<&str> = c.iter().map(String::as_str).collect();
+                run.run("ufw", &args, None)?;
+            }
+        }
+    }
+    let mut changed = false;
+    for (f, v6) in files {
+        let needed =
+            add.iter().any(|r| in_family(r, v6)) || p.delete.iter().any(|(_, r)| in_family(r, v6));
+        if !needed {
+            continue;
+        }
+        let text = read(f)?;
+        let new = rewrite(&text, v6, &add, &p.delete).ok_or_else(|| {
+            crate::Error::Io(format!(
+                "{}: no RULES section after ufw wrote it",
+                paths.etc.join(f).display()
+            ))
+        })?;
+        if new != text {
+            crate::fsutil::write_atomic(&paths.etc.join(f), new.as_bytes(), None)?;
+            changed = true;
+        }
+    }
+    if p.plan.policy {
+        let text = std::fs::read_to_string(&paths.default).unwrap_or_default();
+        let new = set_line(&text, "DEFAULT_INPUT_POLICY", "\"DROP\"");
+        crate::fsutil::write_atomic(&paths.default, new.as_bytes(), None)?;
+        changed = true;
+    }
+    if p.enable {
+        run.run("ufw", &["--force", "enable"], None)?;
+    } else if changed {
+        run.run("ufw", &["reload"], None)?;
+    }
+    Ok(())
+}
+
 pub fn ufw_etc_exists(paths: &Paths) -> bool {
     Path::new(&paths.etc).join("user.rules").exists()
 }
@@ -289,6 +470,60 @@ mod tests {
                 "delete allow from 10.0.0.6 to any port 22",
                 "delete allow from 10.0.0.7 to any port 22 proto tcp",
             ]
+        );
+    }
+
+    #[test]
+    fn files_are_rewritten_as_ufw_writes_them() {
+        let text = "*filter\n:ufw-user-input - [0:0]\n### RULES ###\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.1 in comment=616474\n-A ufw-user-input -p tcp --dport 22 -s 10.0.0.1 -j ACCEPT\n\n### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 80 -j ACCEPT\n\n### END RULES ###\n\n### LOGGING ###\nCOMMIT\n";
+        let r = |s: &str, port| Rule {
+            source: (!s.is_empty()).then(|| Net::parse(s, 0, 0).unwrap()),
+            port,
+        };
+        let add = [
+            r("10.0.0.0/24", 1035),
+            r("", 443),
+            r("fd00::1", 22),
+            r("10.0.0.9", 0),
+        ];
+        let del = [("tcp".to_string(), r("10.0.0.1", 22))];
+        let v4 = rewrite(text, false, &add, &del).unwrap();
+        assert_eq!(
+            v4,
+            "*filter\n:ufw-user-input - [0:0]\n### RULES ###\n\n\
+             ### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 80 -j ACCEPT\n\n\
+             ### tuple ### allow tcp 1035 0.0.0.0/0 any 10.0.0.0/24 in comment=616474\n-A ufw-user-input -p tcp --dport 1035 -s 10.0.0.0/24 -j ACCEPT\n\n\
+             ### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in comment=616474\n-A ufw-user-input -p tcp --dport 443 -j ACCEPT\n\n\
+             ### tuple ### allow any any 0.0.0.0/0 any 10.0.0.9 in comment=616474\n-A ufw-user-input -s 10.0.0.9 -j ACCEPT\n\n\
+             ### END RULES ###\n\n### LOGGING ###\nCOMMIT\n"
+        );
+        // The parsed tuples are the rules the plan asked for (the foreign port-80 rule kept).
+        let tuples: Vec<Tuple> = v4.lines().filter_map(parse_tuple).collect();
+        assert_eq!(tuples.len(), 4);
+        assert!(!tuples[0].ours && tuples[1].ours);
+        let v6 = rewrite("### RULES ###\n\n### END RULES ###\n", true, &add, &[]).unwrap();
+        assert_eq!(
+            v6,
+            "### RULES ###\n\n\
+             ### tuple ### allow tcp 443 ::/0 any ::/0 in comment=616474\n-A ufw6-user-input -p tcp --dport 443 -j ACCEPT\n\n\
+             ### tuple ### allow tcp 22 ::/0 any fd00::1 in comment=616474\n-A ufw6-user-input -p tcp --dport 22 -s fd00::1 -j ACCEPT\n\n\
+             ### END RULES ###\n"
+        );
+        // A file ufw never wrote (the package's pristine one) has no RULES section to edit.
+        assert!(rewrite(
+            "*filter\n### RULES ###\n-A ufw-user-limit -j REJECT\nCOMMIT\n",
+            false,
+            &add,
+            &[]
+        )
+        .is_none());
+        assert_eq!(
+            set_line(
+                "A=1\nDEFAULT_INPUT_POLICY=\"ACCEPT\"\n",
+                "DEFAULT_INPUT_POLICY",
+                "\"DROP\""
+            ),
+            "A=1\nDEFAULT_INPUT_POLICY=\"DROP\"\n"
         );
     }
 }
