@@ -208,6 +208,10 @@ impl Backend for S3Store {
         format!("s3://{}", self.bucket)
     }
 
+    fn identity(&self) -> String {
+        format!("s3://{} at {}", self.bucket, self.endpoint)
+    }
+
     fn bucket_name(&self) -> &str {
         &self.bucket
     }
