@@ -12,7 +12,10 @@
 //! prefix instead of a blind re-upload every minute); markers this machine published earlier for
 //! an IP it no longer has are deleted (legacy left them until a reboot wiped the whole prefix,
 //! other machines' markers included); an empty or malformed IP is never published (legacy
-//! uploaded the bare prefix).
+//! uploaded the bare prefix). Readers ([`list_ips`], and through it the firewalls) take only
+//! exact addresses a machine can have: ` 1.2.3.4`, `255.255.255.255`, `::ffff:0.0.0.0`,
+//! multicast and loopback entries are skipped and named on stderr, so none of them can become
+//! a firewall source.
 
 use crate::config;
 use crate::datastore::Backend;
@@ -22,20 +25,45 @@ use crate::home::Machine;
 use crate::site::Site;
 use std::net::IpAddr;
 
-/// Parse an IP as published: a plain IPv4/IPv6 address, not unspecified, not a network.
-pub fn parse_ip(s: &str) -> Result<IpAddr> {
-    let t = s.trim();
-    let ip: IpAddr = t
-        .parse()
-        .map_err(|_| Error::Usage(format!("{s:?} is not an IP address")))?;
-    if ip.is_unspecified() {
-        return Err(Error::Usage(format!("{s:?} is the unspecified address")));
-    }
-    Ok(ip)
+/// Why `s` is not the address of a fleet machine, if it is not.
+fn refuse(s: &str) -> Option<String> {
+    let Ok(ip) = s.parse::<IpAddr>() else {
+        return Some(format!("{s:?} is not an IP address"));
+    };
+    // An IPv4-mapped IPv6 address (`::ffff:0.0.0.0`) is judged as the IPv4 address it maps.
+    let v4 = match ip {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(a) => a.to_ipv4_mapped(),
+    };
+    let what = if ip.is_unspecified() || v4.is_some_and(|a| a.is_unspecified()) {
+        "the unspecified address"
+    } else if v4.is_some_and(|a| a.is_broadcast()) {
+        "the broadcast address"
+    } else if ip.is_multicast() || v4.is_some_and(|a| a.is_multicast()) {
+        "a multicast address"
+    } else if ip.is_loopback() || v4.is_some_and(|a| a.is_loopback()) {
+        "a loopback address"
+    } else {
+        return None;
+    };
+    Some(format!("{s:?} is {what}, never a fleet machine's"))
 }
 
-/// The IPs published under `prefix` (e.g. `webserverips/`). Entries that are not IP addresses
-/// are skipped and named on stderr; a failed listing is an error (never an empty list).
+/// Parse an IP as published: exactly a plain IPv4/IPv6 address (no white space around it, no
+/// network, no host name) that a fleet machine can have: not unspecified, broadcast,
+/// multicast or loopback, in IPv4 or IPv4-mapped IPv6 form.
+pub fn parse_ip(s: &str) -> Result<IpAddr> {
+    match refuse(s) {
+        None => s
+            .parse()
+            .map_err(|_| Error::Usage(format!("{s:?} is not an IP address"))),
+        Some(why) => Err(Error::Usage(why)),
+    }
+}
+
+/// The IPs published under `prefix` (e.g. `webserverips/`). Entries that are not addresses of
+/// fleet machines ([`parse_ip`]) are skipped and named on stderr; a failed listing is an error
+/// (never an empty list).
 pub fn list_ips(store: &dyn Backend, prefix: &str) -> Result<Vec<IpAddr>> {
     let prefix = if prefix.ends_with('/') {
         prefix.to_string()
@@ -46,13 +74,14 @@ pub fn list_ips(store: &dyn Backend, prefix: &str) -> Result<Vec<IpAddr>> {
     let mut out = Vec::new();
     for o in listing.objects {
         let name = &o.key[prefix.len()..];
-        match parse_ip(name) {
-            Ok(ip) if !out.contains(&ip) => out.push(ip),
-            Ok(_) => {}
-            Err(_) => eprintln!(
-                "adt: ignoring {} in the datastore: not an IP address",
-                o.key
-            ),
+        match refuse(name) {
+            None => {
+                let ip = parse_ip(name)?;
+                if !out.contains(&ip) {
+                    out.push(ip);
+                }
+            }
+            Some(why) => eprintln!("adt: ignoring {:?} in the datastore: {why}", o.key),
         }
     }
     Ok(out)
@@ -208,8 +237,15 @@ mod tests {
 
     #[test]
     fn ips_are_validated() {
-        assert!(parse_ip("10.0.0.1").is_ok());
-        assert!(parse_ip("2001:db8::1").is_ok());
+        for good in [
+            "10.0.0.1",
+            "203.0.113.9",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "fd00::2",
+        ] {
+            assert_eq!(parse_ip(good).unwrap().to_string(), good);
+        }
         for bad in [
             "",
             "*",
@@ -219,14 +255,55 @@ mod tests {
             "::/0",
             "::",
             "example.com",
+            "10.0.0.1/32",
+            // White space is not part of an address.
             "10.0.0.1 ",
+            " 1.2.3.4",
+            "1.2.3.4\n",
+            "\t::1",
+            // Never a fleet machine: broadcast, unspecified, multicast, loopback, also mapped.
+            "255.255.255.255",
+            "::ffff:255.255.255.255",
+            "::ffff:0.0.0.0",
+            "224.0.0.1",
+            "239.255.255.250",
+            "ff02::1",
+            "::ffff:224.0.0.5",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "::ffff:127.0.0.1",
         ] {
-            if bad == "10.0.0.1 " {
-                assert!(parse_ip(bad).is_ok());
-                continue;
-            }
             assert!(parse_ip(bad).is_err(), "{bad:?}");
         }
+        let e = parse_ip("255.255.255.255").unwrap_err().to_string();
+        assert!(e.contains("broadcast"), "{e}");
+    }
+
+    #[test]
+    fn list_ips_skips_junk_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let store = crate::datastore::local::LocalStore::new(dir.path(), "b");
+        // Keys with white space cannot be written through the wrappers; put them in place as
+        // another client could have.
+        let base = dir.path().join("b/webserverips");
+        std::fs::create_dir_all(&base).unwrap();
+        for name in [
+            "10.0.0.5",
+            "255.255.255.255",
+            "::ffff:0.0.0.0",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "224.0.0.1",
+            "127.0.0.1",
+            "2001:db8::5",
+        ] {
+            std::fs::write(base.join(name), b"").unwrap();
+        }
+        let ips = list_ips(&store, "webserverips").unwrap();
+        let shown: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.5", "2001:db8::5"]);
     }
 
     #[test]

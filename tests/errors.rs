@@ -176,18 +176,32 @@ fn unsafe_keys_are_refused_and_nothing_is_written() {
         let o = h.exec(&format!("{W}{script}"), &args);
         one_line(&o, "usage error");
     }
-    // Nothing reached the server's storage, inside or outside the bucket.
-    let entries: Vec<_> = std::fs::read_dir(s.root.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(entries, vec![std::ffi::OsString::from(BUCKET)]);
-    assert_eq!(
-        std::fs::read_dir(s.root.path().join(BUCKET))
+    // Nothing reached the server: the bucket is empty and no other bucket appeared.
+    let store = adt::datastore::open(
+        &adt::datastore::Selection::S3 {
+            s3cfg: h.path(".s3cfg"),
+        },
+        BUCKET,
+    )
+    .unwrap();
+    assert_eq!(store.list("", false).unwrap(), Default::default());
+    let buckets = h.s3cmd(&["ls"]);
+    assert!(buckets.status.success(), "{}", stderr(&buckets));
+    assert_eq!(stdout(&buckets).lines().count(), 1, "{}", stdout(&buckets));
+    // Where the storage is a directory (s3s-fs), nothing was written inside or outside it.
+    if s.kind == S3Impl::S3sFs {
+        let entries: Vec<_> = std::fs::read_dir(s.root.path())
             .unwrap()
-            .count(),
-        0
-    );
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, vec![std::ffi::OsString::from(BUCKET)]);
+        assert_eq!(
+            std::fs::read_dir(s.root.path().join(BUCKET))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
 }
 
 fn big_object(h: &Host) -> Vec<u8> {

@@ -31,6 +31,22 @@ fn mtime(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()
 }
 
+fn store(h: &Host) -> Box<dyn adt::datastore::Backend> {
+    adt::datastore::open(
+        &adt::datastore::Selection::S3 {
+            s3cfg: h.path(".s3cfg"),
+        },
+        BUCKET,
+    )
+    .unwrap()
+}
+
+/// Every object's key and modification time, as the S3 server reports them.
+fn modified(h: &Host) -> Vec<(String, Option<std::time::SystemTime>)> {
+    let l = store(h).list("", false).unwrap();
+    l.objects.into_iter().map(|o| (o.key, o.modified)).collect()
+}
+
 #[test]
 fn webserver_publishes_its_ips_idempotently_and_cleans_up_after_a_change() {
     let server = S3Server::start();
@@ -63,16 +79,12 @@ fn webserver_publishes_its_ips_idempotently_and_cleans_up_after_a_change() {
         ]
     );
     assert!(h.path("runtime/APP_CONFIG_UPDATED").exists());
-    // A second run writes nothing: the marker objects are untouched.
-    let marker = server
-        .root
-        .path()
-        .join(BUCKET)
-        .join("webserverips/10.0.0.5");
-    let before = mtime(&marker);
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    // A second run writes nothing: no marker object is touched (moto lists modification times
+    // to the second, so the second run comes more than a second later).
+    let before = modified(&h);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     assert!(h.exec(&format!("{UT}UpdateIP.sh"), &[]).status.success());
-    assert_eq!(mtime(&marker), before);
+    assert_eq!(modified(&h), before);
 
     // The private IP changes: the old markers of this machine go, nobody else's.
     set(&h, "MYIP", "10.0.0.6");
@@ -147,7 +159,7 @@ fn autoscaler_publishes_build_client_and_list_ips_reads_the_fleet() {
     let mine = String::from_utf8_lossy(&addrs.stdout)
         .split_whitespace()
         .next()
-        .unwrap_or("127.0.0.1")
+        .unwrap_or("192.0.2.77")
         .to_string();
     set(&h, "MYIP", &mine);
     set(&h, "MYPUBLICIP", "198.51.100.1");
@@ -174,13 +186,7 @@ fn autoscaler_publishes_build_client_and_list_ips_reads_the_fleet() {
             .status
             .success());
     }
-    let store = adt::datastore::open(
-        &adt::datastore::Selection::S3 {
-            s3cfg: h.path(".s3cfg"),
-        },
-        BUCKET,
-    )
-    .unwrap();
+    let store = store(&h);
     let ips = adt::ips::list_ips(store.as_ref(), "webserverips/").unwrap();
     let shown: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
     assert_eq!(shown, ["10.0.0.1", "2001:db8::7"]);
@@ -472,4 +478,91 @@ fn cron_wrappers_run_one_at_a_time() {
     let p = h.s3cmd(&["ls", &format!("s3://{BUCKET}/scalingprofile/")]);
     assert_eq!(stdout(&p), "", "no profile written");
     drop(held);
+}
+
+/// Junk published under an IP prefix (by a legacy machine or by hand, with s3cmd, which takes
+/// any key) never becomes a firewall source: broadcast, unspecified (also IPv4-mapped),
+/// multicast and loopback entries and entries with white space are skipped and named on
+/// stderr, and the fleet's real entries still become rules.
+#[test]
+fn junk_published_as_an_ip_never_becomes_a_firewall_rule() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = Host::new("database", server.port);
+    h.install();
+    h.add_settings("BUILDCLIENTIP:192.0.2.10\n");
+    let empty = h.dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let junk = [
+        "webserverips/255.255.255.255",
+        "webserverips/::ffff:0.0.0.0",
+        "webserverips/ 10.0.0.40",
+        "webserverips/10.0.0.41 ",
+        "webserverips/224.0.0.1",
+        "webserverips/::1",
+        "autoscalerip/127.0.0.1",
+    ];
+    for k in ["webserverips/10.0.0.21", "autoscalerip/10.0.0.30"]
+        .iter()
+        .chain(&junk)
+    {
+        let o = h.s3cmd(&[
+            "put",
+            empty.to_str().unwrap(),
+            &format!("s3://{BUCKET}/{k}"),
+        ]);
+        assert!(o.status.success(), "{k}: {}", stderr(&o));
+    }
+    // Stand-ins for the iptables tools: an empty firewall to read; a restore would be logged
+    // (a dry run never applies).
+    let bin = h.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let applied = h.dir.path().join("applied.log");
+    let empty_table =
+        "*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n";
+    for (prog, body) in [
+        ("iptables-save", format!("printf '{empty_table}'")),
+        ("ip6tables-save", format!("printf '{empty_table}'")),
+        (
+            "iptables-restore",
+            format!("cat >> '{}'", applied.display()),
+        ),
+        (
+            "ip6tables-restore",
+            format!("cat >> '{}'", applied.display()),
+        ),
+    ] {
+        let p = bin.join(prog);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let o = h
+        .cmd_with(&bin, "security/SetupFirewall.sh")
+        .args(["--dry-run", "--tool", "iptables"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!applied.exists(), "a dry run applies nothing");
+    let out = stdout(&o);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let mut sources: Vec<&str> = words
+        .windows(2)
+        .filter(|w| w[0] == "-s")
+        .map(|w| w[1])
+        .collect();
+    sources.sort();
+    sources.dedup();
+    assert_eq!(
+        sources,
+        ["10.0.0.21/32", "10.0.0.30/32", "192.0.2.10/32"],
+        "{out}"
+    );
+    let err = stderr(&o);
+    for k in junk {
+        assert!(
+            err.contains(&format!("ignoring {k:?} in the datastore")),
+            "{k:?} not named: {err}"
+        );
+    }
 }

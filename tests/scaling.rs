@@ -451,3 +451,68 @@ fn concurrent_writers_on_two_machines_lose_nothing_with_atomic_conditional_write
         .count();
     assert_eq!(applied, 24, "{p}");
 }
+
+/// Before trusting conditional writes the profile's safe write checks, once, that the bucket
+/// enforces them, and remembers the verdict per endpoint and bucket. This server does (both
+/// s3s-fs and moto refuse a stale If-Match and If-None-Match on an existing key).
+#[test]
+fn conditional_writes_are_probed_once_and_found_enforced() {
+    let (s, h) = autoscaler();
+    let o = h.exec(MS, &["4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "no warning where conditions are enforced");
+    let cache = h.path(".adt-rs/conditional-writes");
+    let text = std::fs::read_to_string(&cache).unwrap();
+    let line = format!(" enforced s3://{BUCKET} at http://127.0.0.1:{}\n", s.port);
+    assert!(text.ends_with(&line) && text.lines().count() == 1, "{text}");
+    // The probe cleaned up after itself: no object, no "directory" left.
+    let store = adt::datastore::open(
+        &adt::datastore::Selection::S3 {
+            s3cfg: h.path(".s3cfg"),
+        },
+        BUCKET,
+    )
+    .unwrap();
+    let all = store.list("", true).unwrap();
+    assert_eq!(all.prefixes, ["scalingprofile/"], "{all:?}");
+    assert!(all.objects.is_empty(), "{all:?}");
+    // Within the day the verdict is reused: the file is not rewritten.
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&cache).unwrap().ino();
+    assert!(h.exec(MS, &["5"]).status.success());
+    assert_eq!(std::fs::metadata(&cache).unwrap().ino(), inode);
+    // The probe itself, asked directly, agrees.
+    assert_eq!(
+        adt::datastore::conditional::probe(store.as_ref()).unwrap(),
+        adt::datastore::conditional::CondWrites::Enforced
+    );
+    assert_eq!(store.list("adt-locks/", false).unwrap().objects, []);
+}
+
+/// An `If-Match` write whose object has gone (deleted since it was read) lost against another
+/// writer: a conflict to re-read after, not a missing object. AWS and moto answer 404 there,
+/// s3s-fs 412; both must read the same.
+#[test]
+fn a_conditional_write_on_a_missing_object_is_a_conflict() {
+    use adt::datastore::{Precondition, Version};
+    let (_s, h) = autoscaler();
+    let store = adt::datastore::open(
+        &adt::datastore::Selection::S3 {
+            s3cfg: h.path(".s3cfg"),
+        },
+        BUCKET,
+    )
+    .unwrap();
+    store.put_bytes("x/profile", b"one").unwrap();
+    let (_, v) = store.get_versioned("x/profile").unwrap().unwrap();
+    store.delete("x/profile").unwrap();
+    let r = store.put_conditional("x/profile", b"two", &Precondition::IfMatch(v));
+    assert!(matches!(r, Err(adt::Error::Conflict(_))), "{r:?}");
+    let r = store.put_conditional(
+        "x/never",
+        b"two",
+        &Precondition::IfMatch(Version("\"0123456789abcdef0123456789abcdef\"".into())),
+    );
+    assert!(matches!(r, Err(adt::Error::Conflict(_))), "{r:?}");
+    assert_eq!(store.list("x/", false).unwrap().objects, []);
+}

@@ -403,7 +403,7 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
     let token = if dry_run {
         None
     } else {
-        match acquire_lock(store.as_ref(), &holder)? {
+        match acquire_lock(store.as_ref(), &ctx.home, &holder)? {
             Some(t) => Some(t),
             None => {
                 ctx.scaling_log("Another autoscaler is scaling: not this time");
@@ -467,7 +467,7 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
         Ok(out)
     };
     match token {
-        Some(t) => holding_lock(store.as_ref(), t, run),
+        Some(t) => holding_lock(store.as_ref(), &ctx.home, t, run),
         None => run(),
     }
 }

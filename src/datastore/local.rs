@@ -7,6 +7,7 @@
 //! deletes are removed, so "directories" exist only while objects are under them, as in S3.
 //! Limit: a key cannot be both an object and a prefix of other keys (`a` and `a/b`).
 
+use super::conditional::CondWrites;
 use super::{Backend, Listing, ObjectInfo, Precondition, Version};
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -121,6 +122,11 @@ impl LocalStore {
 impl Backend for LocalStore {
     fn describe(&self) -> String {
         format!("local:{}", self.dir().display())
+    }
+
+    /// Conditions are evaluated here, under the bucket's `flock`: atomic by construction.
+    fn conditional_writes(&self) -> Option<CondWrites> {
+        Some(CondWrites::Enforced)
     }
 
     fn bucket_name(&self) -> &str {

@@ -1,6 +1,7 @@
 //! The config datastore: an S3 bucket shared by the machines of a fleet (or, in development mode
 //! and for the demo, a local directory standing in for it), and the legacy wrapper commands over it.
 
+pub mod conditional;
 pub mod local;
 pub mod s3;
 pub mod s3cfg;
@@ -43,6 +44,16 @@ pub enum Precondition {
 pub trait Backend: Send + Sync {
     /// `s3://bucket` or `local:/dir/bucket`, for messages.
     fn describe(&self) -> String;
+    /// The store and bucket, endpoint included, for remembering what was found out about them
+    /// (`s3://bucket at http://host:port`).
+    fn identity(&self) -> String {
+        self.describe()
+    }
+    /// Whether this backend enforces conditional writes by construction; `None` when that
+    /// depends on the store behind it, which [`conditional::conditional_writes`] then probes.
+    fn conditional_writes(&self) -> Option<conditional::CondWrites> {
+        None
+    }
     fn bucket_name(&self) -> &str;
     fn bucket_exists(&self) -> Result<bool>;
     fn create_bucket(&self) -> Result<()>;
@@ -53,8 +64,11 @@ pub trait Backend: Send + Sync {
     fn get_bytes(&self, key: &str) -> Result<Vec<u8>>;
     /// The object and its version, or `None` if it does not exist.
     fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>>;
-    /// A conditional write. `Err(Error::Conflict)` when the condition no longer holds;
-    /// `Ok(false)` when the store cannot evaluate conditions (the caller then needs a lock).
+    /// A conditional write. `Err(Error::Conflict)` when the condition no longer holds (an
+    /// `If-Match` on an object that no longer exists included); `Ok(false)` when the store
+    /// refuses to evaluate conditions (the caller then needs a lock). A store that ignores the
+    /// condition answers `Ok(true)` all the same: callers that rely on the condition check the
+    /// bucket with [`conditional::conditional_writes`] first.
     fn put_conditional(&self, key: &str, data: &[u8], cond: &Precondition) -> Result<bool>;
     fn list(&self, prefix: &str, delimited: bool) -> Result<Listing>;
     /// Whether any object's key starts with `prefix`.

@@ -208,6 +208,10 @@ impl Backend for S3Store {
         format!("s3://{}", self.bucket)
     }
 
+    fn identity(&self) -> String {
+        format!("s3://{} at {}", self.bucket, self.endpoint)
+    }
+
     fn bucket_name(&self) -> &str {
         &self.bucket
     }
@@ -341,7 +345,14 @@ impl Backend for S3Store {
             {
                 Ok(false)
             }
-            Err(e) => Err(self.fail("conditional put", key, e)),
+            // An If-Match on an object that no longer exists did not hold: AWS and moto answer
+            // 404 NoSuchKey there, s3s-fs 412; both are a conflict, not a missing object.
+            Err(e) => match self.fail("conditional put", key, e) {
+                Error::NotFound(m) if matches!(cond, Precondition::IfMatch(_)) => {
+                    Err(Error::Conflict(format!("{m} is gone")))
+                }
+                e => Err(e),
+            },
         }
     }
 

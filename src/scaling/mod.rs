@@ -8,16 +8,19 @@
 //!    an operator's ManuallyScale and PerformScaling all run on the autoscaler);
 //! 2. across machines the write is conditional, S3 `If-Match: <ETag>` (`If-None-Match: *` when
 //!    creating), retried with a fresh read on conflict;
-//! 3. on a store that refuses conditional writes (501 NotImplemented) or returns no ETag, a lock
-//!    object `adt-locks/scalingprofile` with an expiry serialises writers instead. Without an
-//!    atomic create that lock is best effort: two machines that both see the lock free in the
-//!    same instant can both take it (the holder re-reads it to detect this, and backs off).
+//! 3. on a bucket that does not enforce conditional writes (probed once a day per bucket by
+//!    [`crate::datastore::conditional`]: a store that ignores the headers, as Garage does, or
+//!    refuses them with 501 NotImplemented, or returns no ETag), a lock object
+//!    `adt-locks/scalingprofile` with an expiry serialises writers instead. Without an atomic
+//!    create that lock is best effort: two machines that both see the lock free in the same
+//!    instant can both take it (the holder re-reads it to detect this, and backs off).
 //!
 //! After a write lands it is verified (the edit applied again must change nothing), which
 //! catches most overwrites on stores whose conditional writes are not atomic (s3s-fs checks the
 //! condition, then writes); an overwrite that lands after the verification still loses a change
 //! there. AWS S3's conditional writes are atomic.
 
+use crate::datastore::conditional::conditional_writes;
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -108,6 +111,9 @@ pub fn update_profile(
     mut edit: impl FnMut(Option<&str>) -> Result<String>,
 ) -> Result<String> {
     let _local = local_lock(home, "scalingprofile")?;
+    if !conditional_writes(store, home)?.enforced() {
+        return update_with_lock_object(store, &mut edit);
+    }
     for attempt in 0..50 {
         let current = store.get_versioned(PROFILE_KEY)?;
         let text = current
@@ -219,6 +225,29 @@ mod tests {
         for bad in ["1", "0", "-3", "abc", "", " ", "2.5", "1e3", "99999999999"] {
             assert!(parse_count(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_store_that_ignores_conditions_gets_the_lock_object_fallback() {
+        use crate::datastore::conditional::tests::IgnoresConditions;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let store = IgnoresConditions::new(&dir.path().join("store"));
+        let p = update_profile(&store, &home, |cur| {
+            assert_eq!(cur, None);
+            Ok(default_profile("3"))
+        })
+        .unwrap();
+        assert_eq!(p, default_profile("3"));
+        let p = update_profile(&store, &home, |cur| Ok(set_count(cur.unwrap(), 5))).unwrap();
+        assert_eq!(store.get_bytes(PROFILE_KEY).unwrap(), p.as_bytes());
+        assert_eq!(read_setting(&p, "NO_WEBSERVERS"), "5");
+        // No conditional write was trusted outside the probe; the lock object was used and
+        // released.
+        assert_eq!(store.conditional_outside_probe(), Vec::<String>::new());
+        let plain = store.plain.lock().unwrap().clone();
+        assert_eq!(plain.iter().filter(|k| *k == LOCK_KEY).count(), 2);
+        assert!(!store.any_with_prefix(LOCK_KEY).unwrap());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Shared test harness: a real S3 server (s3s-fs) on 127.0.0.1, machine HOMEs laid out like a
-//! 2022 fleet with our launchers installed, and helpers to run launchers the way legacy shell
-//! code does.
+//! Shared test harness: a real S3 server on 127.0.0.1 (s3s-fs, or moto's server with
+//! `ADT_TEST_S3=moto`), machine HOMEs laid out like a 2022 fleet with our launchers installed,
+//! and helpers to run launchers the way legacy shell code does.
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
@@ -15,32 +15,59 @@ pub fn adt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_adt"))
 }
 
-fn find_s3s_fs() -> PathBuf {
-    if let Some(p) = std::env::var_os("S3S_FS") {
-        return p.into();
+/// `prog` from the environment variable `var`, else PATH, else the extra candidates.
+fn find_program(var: &str, prog: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(p.into());
     }
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("s3s-fs"))
-                .collect()
-        })
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(prog)).collect())
         .unwrap_or_default();
+    candidates.extend(extra.iter().cloned());
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+fn find_s3s_fs() -> PathBuf {
+    let mut extra = Vec::new();
     if let Some(h) = std::env::var_os("CARGO_HOME") {
-        candidates.push(PathBuf::from(h).join("bin/s3s-fs"));
+        extra.push(PathBuf::from(h).join("bin/s3s-fs"));
     }
     if let Some(h) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(h).join(".cargo/bin/s3s-fs"));
+        extra.push(PathBuf::from(h).join(".cargo/bin/s3s-fs"));
     }
-    candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
+    find_program("S3S_FS", "s3s-fs", &extra).unwrap_or_else(|| {
+        panic!(
             "s3s-fs not found: these tests need a real S3 server. Install it with \
              `cargo install --locked --features binary s3s-fs@0.14.1` (.ci/run does) or set S3S_FS."
         )
-        })
+    })
+}
+
+fn find_moto_server() -> PathBuf {
+    find_program("MOTO_SERVER", "moto_server", &[]).unwrap_or_else(|| {
+        panic!(
+            "ADT_TEST_S3=moto but moto_server is not found. Install it with \
+             `python3 -m pip install 'moto[server]==5.2.1'` (.ci/run does) or set MOTO_SERVER."
+        )
+    })
+}
+
+/// Which S3 implementation the tests run against: `ADT_TEST_S3=moto` for moto's server,
+/// otherwise (unset, or `s3s-fs`) s3s-fs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum S3Impl {
+    S3sFs,
+    Moto,
+}
+
+impl S3Impl {
+    pub fn from_env() -> S3Impl {
+        match std::env::var("ADT_TEST_S3").as_deref() {
+            Ok("moto") => S3Impl::Moto,
+            Ok("") | Ok("s3s-fs") | Err(_) => S3Impl::S3sFs,
+            Ok(other) => panic!("ADT_TEST_S3={other:?}: use s3s-fs or moto"),
+        }
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -62,10 +89,12 @@ pub fn wait_port(port: u16) {
     }
 }
 
-/// A real S3-compatible server on loopback, stopped when dropped.
+/// A real S3-compatible server on loopback, stopped when dropped: s3s-fs serving `root`, or
+/// moto's server (in memory; `root` then stays empty). Which one: [`S3Impl::from_env`].
 pub struct S3Server {
     pub port: u16,
     pub root: tempfile::TempDir,
+    pub kind: S3Impl,
     child: Option<Child>,
 }
 
@@ -73,19 +102,55 @@ impl S3Server {
     pub fn start() -> S3Server {
         let root = tempfile::tempdir().unwrap();
         let port = free_port();
-        let child = Command::new(find_s3s_fs())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS, "--secret-key", SECRET])
-            .arg(root.path())
+        let kind = S3Impl::from_env();
+        let mut cmd = match kind {
+            S3Impl::S3sFs => {
+                let mut c = Command::new(find_s3s_fs());
+                c.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                    .args(["--access-key", ACCESS, "--secret-key", SECRET])
+                    .arg(root.path());
+                c
+            }
+            S3Impl::Moto => {
+                let mut c = Command::new(find_moto_server());
+                c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                c
+            }
+        };
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start s3s-fs");
-        wait_port(port);
-        S3Server {
+            .unwrap_or_else(|e| panic!("start {kind:?}: {e}"));
+        let mut server = S3Server {
             port,
             root,
+            kind,
             child: Some(child),
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// Wait until the server answers HTTP (moto's Python start-up takes a second or two).
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if http(self.port, "GET", "/").is_some() {
+                return;
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    panic!("{:?} exited at start-up: {st}", self.kind);
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{:?} on port {} did not start",
+                self.kind,
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
 
@@ -96,9 +161,32 @@ impl S3Server {
         }
     }
 
+    /// Create a bucket: a directory for s3s-fs, a CreateBucket request for moto (which checks
+    /// no signatures).
     pub fn make_bucket(&self, name: &str) {
-        std::fs::create_dir_all(self.root.path().join(name)).unwrap();
+        match self.kind {
+            S3Impl::S3sFs => std::fs::create_dir_all(self.root.path().join(name)).unwrap(),
+            S3Impl::Moto => {
+                let status = http(self.port, "PUT", &format!("/{name}"));
+                assert_eq!(status, Some(200), "moto: create bucket {name}");
+            }
+        }
     }
+}
+
+/// One plain HTTP/1.1 request to 127.0.0.1:`port` without a body; the response status.
+fn http(port: u16, method: &str, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
 impl Drop for S3Server {
