@@ -266,6 +266,24 @@ pub struct SshTarget {
     pub port: u16,
     pub key: PathBuf,
     pub timeout: Duration,
+    /// Keep one connection per machine open and reuse it (None: a new connection, with its key
+    /// exchange, for every command).
+    pub mux: Option<Mux>,
+}
+
+/// Connection reuse: OpenSSH's control master, its socket `<dir>/<host>-<port>`, kept open
+/// `persist` after its last use, probed every 2 s so a dead machine's connection goes soon.
+#[derive(Clone, Debug)]
+pub struct Mux {
+    pub dir: PathBuf,
+    pub persist: Duration,
+}
+
+impl Mux {
+    /// The control socket for `host` (it exists while a connection is open).
+    pub fn socket(&self, host: std::net::IpAddr, port: u16) -> PathBuf {
+        self.dir.join(format!("{host}-{port}"))
+    }
 }
 
 /// Run `remote` on `host` over SSH (batch mode, only the fleet key, no host-key prompts),
@@ -278,6 +296,21 @@ pub fn ssh(
     input: Option<&[u8]>,
     extra: Duration,
 ) -> (bool, String) {
+    match ssh_output(host, t, remote, input, extra) {
+        Ok(o) => (o.success(), o.stdout),
+        Err(_) => (false, String::new()),
+    }
+}
+
+/// [`ssh`], with the whole [`Output`] (whether it timed out, its exit status: 255 is ssh's own
+/// failure to connect or authenticate).
+pub fn ssh_output(
+    host: std::net::IpAddr,
+    t: &SshTarget,
+    remote: &str,
+    input: Option<&[u8]>,
+    extra: Duration,
+) -> Result<Output> {
     let secs = t.timeout.as_secs().max(1).to_string();
     let mut run = Run::new("ssh")
         .args(["-p", &t.port.to_string(), "-i"])
@@ -300,17 +333,29 @@ pub fn ssh(
             "GSSAPIAuthentication=no",
             "-o",
             "PreferredAuthentications=publickey",
-        ])
+        ]);
+    if let Some(m) = &t.mux {
+        run = run.args([
+            "-o".to_string(),
+            "ControlMaster=auto".to_string(),
+            "-o".to_string(),
+            format!("ControlPath={}", m.socket(host, t.port).display()),
+            "-o".to_string(),
+            format!("ControlPersist={}", m.persist.as_secs().max(1)),
+            "-o".to_string(),
+            "ServerAliveInterval=2".to_string(),
+            "-o".to_string(),
+            "ServerAliveCountMax=2".to_string(),
+        ]);
+    }
+    run = run
         .arg(format!("{}@{host}", t.user))
         .arg(remote)
-        .deadline(t.timeout + Duration::from_secs(1) + extra);
+        .deadline(t.timeout + Duration::from_millis(500) + extra);
     if let Some(b) = input {
         run = run.stdin(b);
     }
-    match run.output() {
-        Ok(o) => (o.success(), o.stdout),
-        Err(_) => (false, String::new()),
-    }
+    run.output()
 }
 
 /// A remote shell command that runs `cmd` as root: directly when SSH logged in as root, else

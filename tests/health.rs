@@ -93,6 +93,8 @@ fn sweep_classifies_every_server_and_counts_strikes() {
             .args(extra)
             .args(ips)
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            // Kept SSH connections, as on an autoscaler (the lab's teardown ends them).
+            .env("ADT_SSH_PERSIST_SECS", "300")
             .output()
             .unwrap()
     };
@@ -103,6 +105,10 @@ fn sweep_classifies_every_server_and_counts_strikes() {
         "127.0.0.2 alive\n127.0.0.3 not alive: no WEBSERVER_READY over SSH\n127.0.0.4 not alive: HTTP 500\n\
          127.0.0.5 not alive: no WEBSERVER_READY over SSH\n127.0.0.6 not alive: removed (IPREMOVED)\n"
     );
+    // The live servers' SSH connections are kept for the next sweep (no key exchange then);
+    // the dropped server (127.0.0.3) has none.
+    assert!(h.path("runtime/ssh-mux/127.0.0.2-2222").exists());
+    assert!(!h.path("runtime/ssh-mux/127.0.0.3-2222").exists());
     // Strikes count only past the 30-minute grace after a build by this autoscaler.
     std::fs::create_dir_all(h.path("runtime/protectedfromtermination")).unwrap();
     for ip in ["127.0.0.2", "127.0.0.3"] {

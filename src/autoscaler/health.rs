@@ -15,11 +15,11 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::process::{self, Run, SshTarget};
+use crate::process::{self, Mux, Run, SshTarget};
 use crate::site::Site;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -34,7 +34,7 @@ pub struct Config {
     pub timeout: Duration,
     /// HTTPS tries (legacy 4, 5 s apart).
     pub http_tries: u32,
-    /// Servers checked at once.
+    /// Servers checked at once at the most (0: all of them).
     pub parallel: usize,
 }
 
@@ -58,24 +58,75 @@ impl Verdict {
     }
 }
 
-fn ssh_ready(ip: IpAddr, c: &Config) -> bool {
-    let (ok, out) = process::ssh(
-        ip,
-        &c.ssh,
-        &format!("/bin/ls {}", c.ready_file),
-        None,
-        Duration::ZERO,
-    );
-    ok && !out.trim().is_empty()
+/// What SSH said of a server's readiness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SshSaid {
+    Ready,
+    /// It answered: no readiness file, or the login was refused.
+    NotReady,
+    /// Its SSH port did not accept a connection within the timeout (the kernel answers that
+    /// without any process of the server running: load on either side does not cause it).
+    Unreachable,
+    /// It accepted the connection but SSH gave no answer within the timeout.
+    TimedOut,
 }
 
-fn https_status(ip: IpAddr, c: &Config) -> std::result::Result<(), String> {
+/// SSH's word on `ip`; `before_new` runs before a new SSH connection (with its key exchange)
+/// is started, once the server's SSH port has taken a TCP connection.
+fn ssh_ready(ip: IpAddr, c: &Config, before_new: &dyn Fn()) -> SshSaid {
+    let kept = c
+        .ssh
+        .mux
+        .as_ref()
+        .is_some_and(|m| m.socket(ip, c.ssh.port).exists());
+    if !kept {
+        if std::net::TcpStream::connect_timeout(&(ip, c.ssh.port).into(), c.timeout).is_err() {
+            return SshSaid::Unreachable;
+        }
+        before_new();
+    }
+    let started = Instant::now();
+    match process::ssh_output(
+        ip,
+        &c.ssh,
+        &format!("[ -e {} ] && echo ready", c.ready_file),
+        None,
+        Duration::ZERO,
+    ) {
+        Ok(o) if o.success() && !o.stdout.trim().is_empty() => SshSaid::Ready,
+        // ssh's own failure (255) after about the connect timeout: no answer.
+        Ok(o)
+            if o.timed_out
+                || (o.code == Some(255) && started.elapsed() >= c.timeout.mul_f32(0.9)) =>
+        {
+            SshSaid::TimedOut
+        }
+        Ok(_) => SshSaid::NotReady,
+        Err(_) => SshSaid::TimedOut,
+    }
+}
+
+fn url_of(ip: IpAddr, c: &Config) -> String {
     let host = match ip {
         IpAddr::V4(a) => a.to_string(),
         IpAddr::V6(a) => format!("[{a}]"),
     };
-    let url = format!("https://{host}:{}/{}", c.https_port, c.probe);
-    let mut last = String::new();
+    format!("https://{host}:{}/{}", c.https_port, c.probe)
+}
+
+/// The HTTPS verdict from curl's status code: `Ok` for 200 or 301.
+fn http_verdict(code: &str) -> std::result::Result<(), String> {
+    match code.trim() {
+        "200" | "301" => Ok(()),
+        "" | "000" => Err(NO_ANSWER.into()),
+        other => Err(format!("HTTP {other}")),
+    }
+}
+
+const NO_ANSWER: &str = "no HTTPS answer";
+
+fn https_status(ip: IpAddr, c: &Config) -> std::result::Result<(), String> {
+    let mut last = Err(NO_ANSWER.to_string());
     for attempt in 0..c.http_tries.max(1) {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(500));
@@ -83,29 +134,67 @@ fn https_status(ip: IpAddr, c: &Config) -> std::result::Result<(), String> {
         let code = Run::new("curl")
             .args(["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "-m"])
             .arg(format!("{:.1}", c.timeout.as_secs_f64()))
-            .arg(&url)
+            .arg(url_of(ip, c))
             .deadline(c.timeout + Duration::from_secs(1))
             .output()
             .map(|o| o.stdout)
             .unwrap_or_default();
-        match code.trim() {
-            "200" | "301" => return Ok(()),
-            "" | "000" => last = "no HTTPS answer".into(),
-            other => last = format!("HTTP {other}"),
+        last = http_verdict(&code);
+        if last.is_ok() {
+            break;
         }
     }
-    Err(last)
+    last
 }
 
-pub fn check(ip: IpAddr, c: &Config) -> Verdict {
-    let failure = if c
-        .home
+/// One HTTPS probe of every server at once, from one curl process (its transfers run in
+/// parallel, each bounded by the timeout): a sweep pays one process start, not one per server.
+fn https_batch(ips: &[IpAddr], c: &Config) -> Vec<std::result::Result<(), String>> {
+    if ips.is_empty() {
+        return Vec::new();
+    }
+    let mut config = String::new();
+    for ip in ips {
+        config.push_str(&format!(
+            "url = \"{}\"\noutput = \"/dev/null\"\n",
+            url_of(*ip, c)
+        ));
+    }
+    let out = Run::new("curl")
+        .args([
+            "-s",
+            "-k",
+            "--parallel",
+            "--parallel-immediate",
+            "--parallel-max",
+        ])
+        .arg(ips.len().clamp(1, 300).to_string())
+        .arg("-m")
+        .arg(format!("{:.1}", c.timeout.as_secs_f64()))
+        .args(["-w", "%{url_effective} %{http_code}\\n", "-K", "-"])
+        .stdin(config)
+        .deadline(c.timeout + Duration::from_secs(1))
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let codes: std::collections::HashMap<&str, &str> =
+        out.lines().filter_map(|l| l.rsplit_once(' ')).collect();
+    ips.iter()
+        .map(|ip| http_verdict(codes.get(url_of(*ip, c).as_str()).copied().unwrap_or("")))
+        .collect()
+}
+
+fn removed(ip: IpAddr, c: &Config) -> bool {
+    c.home
         .join("runtime")
         .join(format!("IPREMOVED:{ip}"))
         .exists()
-    {
+}
+
+pub fn check(ip: IpAddr, c: &Config) -> Verdict {
+    let failure = if removed(ip, c) {
         Some(Why::Removed)
-    } else if !ssh_ready(ip, c) {
+    } else if ssh_ready(ip, c, &|| {}) != SshSaid::Ready {
         Some(Why::NotReady)
     } else {
         https_status(ip, c).err().map(Why::Http)
@@ -113,28 +202,183 @@ pub fn check(ip: IpAddr, c: &Config) -> Verdict {
     Verdict { ip, failure }
 }
 
-/// Check every server concurrently with a pool of `parallel` workers (a dead server holds only
-/// its own worker for one timeout); results in input order.
+/// This machine's CPU time so far (busy, all) from `/proc/stat`, to tell whether a sweep ran
+/// on a saturated machine.
+fn cpu_times() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<u64> = text
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    let all: u64 = v.iter().take(8).sum();
+    Some((all - idle, all))
+}
+
+/// Check every server at once, bounded by about one check's timeout:
+/// - SSH over one kept connection per server (see [`Config::ssh`]'s `mux`): a server pays its
+///   key exchange once, not every sweep. New connections are started at a pace the machine
+///   can take (`ADT_SSH_NEW_PER_SEC`, default 10 per core), and a check's timeout runs from its
+///   start, so a queued check is never a late one;
+/// - HTTPS for every server from one curl process, alongside;
+/// - a server whose SSH port does not take a TCP connection within the timeout is down (the
+///   kernel answers a connect, so no load delays it); a server that took the connection but
+///   did not answer in time while this machine was saturated (over 80% of its CPU busy during
+///   the sweep) is checked once more before it counts as down: such a timeout says nothing
+///   about the server.
+///
+/// `parallel` caps the servers checked at once (0: all). Results in input order.
 pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let live: Vec<IpAddr> = ips.iter().copied().filter(|ip| !removed(*ip, c)).collect();
+    let before = cpu_times();
+    let new_per_sec = crate::knobs::env_u64("ADT_SSH_NEW_PER_SEC", 10 * cores as u64).max(1);
+    let pace = Duration::from_secs_f64(1.0 / new_per_sec as f64);
+    let next_new = Mutex::new(Instant::now());
+    let workers = match c.parallel {
+        0 => live.len(),
+        n => n,
+    }
+    .clamp(1, 512.min(live.len().max(1)));
     let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<Verdict>>> = Mutex::new(vec![None; ips.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..c.parallel.clamp(1, ips.len().max(1)) {
+    let said: Mutex<Vec<SshSaid>> = Mutex::new(vec![SshSaid::TimedOut; live.len()]);
+    let http = std::thread::scope(|s| {
+        let http = s.spawn(|| https_batch(&live, c));
+        for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(ip) = ips.get(i) else { break };
-                let v = check(*ip, c);
-                out.lock().expect("results")[i] = Some(v);
+                let Some(ip) = live.get(i) else { break };
+                // A new connection waits for its turn.
+                let pace_new = || {
+                    let wait = {
+                        let mut t = next_new.lock().unwrap_or_else(|e| e.into_inner());
+                        let now = Instant::now();
+                        let start = (*t).max(now);
+                        *t = start + pace;
+                        start - now
+                    };
+                    std::thread::sleep(wait);
+                };
+                let r = ssh_ready(*ip, c, &pace_new);
+                said.lock().unwrap_or_else(|e| e.into_inner())[i] = r;
             });
         }
+        http.join().unwrap_or_default()
     });
-    out.into_inner()
-        .expect("results")
-        .into_iter()
-        .map(|v| v.expect("every server checked"))
-        .collect()
+    let said = said.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut verdicts: Vec<Verdict> = Vec::with_capacity(ips.len());
+    let mut in_time = Vec::new();
+    let mut k = 0;
+    for ip in ips {
+        if removed(*ip, c) {
+            verdicts.push(Verdict {
+                ip: *ip,
+                failure: Some(Why::Removed),
+            });
+            in_time.push(true);
+            continue;
+        }
+        let (ssh, web) = (
+            said[k],
+            http.get(k).cloned().unwrap_or(Err(NO_ANSWER.into())),
+        );
+        k += 1;
+        let failure = match ssh {
+            SshSaid::TimedOut | SshSaid::NotReady | SshSaid::Unreachable => Some(Why::NotReady),
+            SshSaid::Ready => match web {
+                Ok(()) => None,
+                // The legacy second HTTPS try, for the servers SSH found ready.
+                Err(_) => https_status(*ip, c).err().map(Why::Http),
+            },
+        };
+        // Late: the server took the connection but did not answer in time.
+        in_time.push(
+            ssh != SshSaid::TimedOut && !matches!(&failure, Some(Why::Http(h)) if h == NO_ANSWER),
+        );
+        verdicts.push(Verdict { ip: *ip, failure });
+    }
+    let saturated = match (before, cpu_times()) {
+        (Some((b0, a0)), Some((b1, a1))) if a1 > a0 => (b1 - b0) as f64 / (a1 - a0) as f64 > 0.8,
+        _ => false,
+    };
+    let late: Vec<usize> = (0..verdicts.len())
+        .filter(|i| !verdicts[*i].alive() && !in_time[*i])
+        .collect();
+    if saturated && !late.is_empty() {
+        log::debug!(
+            "the machine was saturated during the sweep: checking {} servers again",
+            late.len()
+        );
+        let next = AtomicUsize::new(0);
+        let again: Mutex<Vec<(usize, Verdict)>> = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..late.len() {
+                s.spawn(|| loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&i) = late.get(n) else { break };
+                    let v = check(verdicts[i].ip, c);
+                    again.lock().unwrap_or_else(|e| e.into_inner()).push((i, v));
+                });
+            }
+        });
+        for (i, v) in again.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            verdicts[i] = v;
+        }
+    }
+    verdicts
+}
+
+/// The kept SSH connections of this machine's sweeps: `runtime/ssh-mux/` under its home (mode
+/// 0700), or, when that path is too long for a socket, `/tmp/adt-ssh-<uid>-<hash of home>/`
+/// (created 0700, refused unless owned by us). None when `ADT_SSH_PERSIST_SECS` is 0.
+pub fn mux_for(home: &Path) -> Option<Mux> {
+    let persist = crate::knobs::env_u64("ADT_SSH_PERSIST_SECS", 300);
+    if persist == 0 {
+        return None;
+    }
+    let mut dir = home.join("runtime").join("ssh-mux");
+    // A socket path holds about 104 bytes: the host, the port and ssh's temporary suffix.
+    if dir.as_os_str().len() > 50 {
+        let h = home
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+            });
+        dir = PathBuf::from(format!(
+            "/tmp/adt-ssh-{}-{:08x}",
+            nix::unistd::geteuid(),
+            h as u32
+        ));
+    }
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    if !meta.is_dir() || meta.uid() != nix::unistd::geteuid().as_raw() {
+        log::debug!(
+            "{} is not ours: SSH connections are not kept",
+            dir.display()
+        );
+        return None;
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Some(Mux {
+        dir,
+        persist: Duration::from_secs(persist),
+    })
 }
 
 pub const GRACE: Duration = Duration::from_secs(30 * 60);
@@ -194,7 +438,10 @@ pub fn config_from(site: &Site, timeout: Duration) -> Result<Config> {
     };
     Ok(Config {
         home: site.home.clone(),
-        ssh: crate::cloud::fleet_ssh(site, timeout)?,
+        ssh: SshTarget {
+            mux: mux_for(&site.home),
+            ..crate::cloud::fleet_ssh(site, timeout)?
+        },
         ready_file: crate::cloud::webserver_home(site)
             .join("runtime")
             .join("WEBSERVER_READY")
@@ -204,7 +451,7 @@ pub fn config_from(site: &Site, timeout: Duration) -> Result<Config> {
         https_port: 443,
         timeout,
         http_tries: 2,
-        parallel: 32,
+        parallel: 0,
     })
 }
 

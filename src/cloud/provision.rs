@@ -38,6 +38,7 @@ pub fn fleet_ssh(site: &Site, timeout: Duration) -> Result<SshTarget> {
             .join(".ssh")
             .join(format!("id_{}_AGILE_DEPLOYMENT_BUILD_KEY", v("ALGORITHM"))),
         timeout,
+        mux: None,
     })
 }
 

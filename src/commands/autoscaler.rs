@@ -118,8 +118,9 @@ struct HealthSweep {
     /// Each check's timeout, in seconds.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = positive_secs)]
     timeout: f64,
-    /// Servers checked at once.
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Servers checked at once at the most (0, the default: all, new SSH connections paced to
+    /// the machine).
+    #[arg(long, value_name = "N", default_value_t = 0)]
     parallel: u16,
     /// Write strikes (runtime/POTENTIALLY_DOWN.log) and print `<ip> DOWN` past 2 strikes.
     #[arg(long)]

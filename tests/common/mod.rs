@@ -290,6 +290,9 @@ impl Host {
             .env("ADT_HOMEDIR_FILE", &self.homedir_file)
             .env("ADT_TMP", &self.tmp)
             .env("ADT_S3_BACKOFF_MS", "20")
+            // No SSH connections kept after a command (they would outlive the test);
+            // tests/health.rs turns them on.
+            .env("ADT_SSH_PERSIST_SECS", "0")
             .current_dir(self.dir.path());
         c
     }
