@@ -1,0 +1,346 @@
+//! Fault injection: our launchers against endpoints that misbehave (`tests/support/badstore.py`
+//! on 127.0.0.1: a closed port, a store that accepts and never answers, one that trickles, one
+//! that cuts a body in the middle, one that answers 503 and then recovers) and against a real
+//! s3s-fs with hostile inputs (files, keys and settings a call must not trust).
+//!
+//! Every command runs under a watchdog, so a regression fails the test instead of hanging it.
+//! Timings are only checked against generous bounds (3× the configured deadline).
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `tests/support/badstore.py MODE ARGS…`, stopped when dropped.
+struct BadStore {
+    port: u16,
+    log: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl BadStore {
+    fn start(mode: &str, args: &[&str]) -> BadStore {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("events");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/badstore.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(mode)
+            .arg("--log")
+            .arg(&log)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("badstore prints its port");
+        BadStore {
+            port,
+            log,
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn events(&self, kind: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split(' ').next() == Some(kind))
+            .count()
+    }
+
+    /// Connections accepted so far.
+    fn conns(&self) -> usize {
+        self.events("conn")
+    }
+
+    /// Requests read so far.
+    fn requests(&self) -> usize {
+        self.events("req")
+    }
+}
+
+impl Drop for BadStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a command did under the watchdog.
+struct Ran {
+    out: Output,
+    took: Duration,
+    killed: bool,
+}
+
+impl Ran {
+    fn stdout(&self) -> String {
+        stdout(&self.out)
+    }
+    fn stderr(&self) -> String {
+        stderr(&self.out)
+    }
+    fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+}
+
+/// Run `cmd`, killing it if it is still running after `limit`.
+fn bounded(mut cmd: Command, limit: Duration) -> Ran {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let o = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let e = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut killed = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            killed = true;
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ran {
+        took: started.elapsed(),
+        killed,
+        out: Output {
+            status,
+            stdout: o.join().unwrap(),
+            stderr: e.join().unwrap(),
+        },
+    }
+}
+
+/// A machine with our launchers, its .s3cfg pointing at `port`.
+fn machine(kind: &'static str, port: u16) -> Host {
+    let h = Host::new(kind, port);
+    h.install();
+    h
+}
+
+fn one_line(r: &Ran, needle: &str) {
+    let e = r.stderr();
+    assert_eq!(e.lines().count(), 1, "want one stderr line, got:\n{e}");
+    assert!(e.contains(needle), "stderr {e:?} lacks {needle:?}");
+}
+
+/// Our temporary files in `dir`.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().contains(".adt-tmp."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---- One deadline per call ----
+
+fn deadline_cmd(h: &Host, script: &str, args: &[&str], deadline: &str) -> Command {
+    let mut c = h.cmd(h.path(&format!("{W}{script}")));
+    c.args(args).env("ADT_S3_DEADLINE", deadline);
+    c
+}
+
+/// Run the four wrappers at once against `port` with a 2 s deadline; each must give up within
+/// 3× that, with the legacy stdout and status and one line saying it gave up.
+fn all_give_up(port: u16) {
+    let db = machine("database", port);
+    std::fs::write(db.tmp.join("profile.cnf"), "keep me\n").unwrap();
+    let runs: Vec<(&str, Vec<&str>, &str, i32)> = vec![
+        (
+            "GetFromConfigDatastore.sh",
+            vec!["scalingprofile/profile.cnf"],
+            "",
+            0,
+        ),
+        ("ListFromConfigDatastore.sh", vec!["webserverips/*"], "", 0),
+        (
+            "CheckConfigDatastore.sh",
+            vec!["INSTALLEDSUCCESSFULLY"],
+            "0\n",
+            0,
+        ),
+        ("PutToConfigDatastore.sh", vec!["MARKER"], "", 1),
+    ];
+    let handles: Vec<_> = runs
+        .into_iter()
+        .map(|(script, args, want_out, want_code)| {
+            let c = deadline_cmd(&db, script, &args, "2");
+            std::thread::spawn(move || {
+                (
+                    script,
+                    bounded(c, Duration::from_secs(6)),
+                    want_out,
+                    want_code,
+                )
+            })
+        })
+        .collect();
+    for h in handles {
+        let (script, r, want_out, want_code) = h.join().unwrap();
+        assert!(!r.killed, "{script} still running after {:?}", r.took);
+        assert_eq!(
+            (r.stdout().as_str(), r.code()),
+            (want_out, Some(want_code)),
+            "{script}"
+        );
+        one_line(&r, "gave up after 2");
+    }
+    assert_eq!(
+        std::fs::read_to_string(db.tmp.join("profile.cnf")).unwrap(),
+        "keep me\n"
+    );
+}
+
+#[test]
+fn a_store_that_never_answers_is_given_up_on_within_the_deadline() {
+    let bad = BadStore::start("blackhole", &[]);
+    all_give_up(bad.port);
+}
+
+#[test]
+fn a_store_that_trickles_is_given_up_on_within_the_deadline() {
+    // A byte every second: no read timeout ever fires.
+    let bad = BadStore::start(
+        "trickle",
+        &["--size", "1000", "--chunk", "1", "--interval", "1"],
+    );
+    let db = machine("database", bad.port);
+    std::fs::write(db.tmp.join("profile.cnf"), "keep me\n").unwrap();
+    for (script, args) in [
+        (
+            "GetFromConfigDatastore.sh",
+            vec!["scalingprofile/profile.cnf"],
+        ),
+        ("ListFromConfigDatastore.sh", vec!["webserverips/*"]),
+    ] {
+        let r = bounded(
+            deadline_cmd(&db, script, &args, "2"),
+            Duration::from_secs(6),
+        );
+        assert!(!r.killed, "{script} still running after {:?}", r.took);
+        assert_eq!((r.stdout().as_str(), r.code()), ("", Some(0)), "{script}");
+        one_line(&r, "gave up after 2");
+    }
+    assert_eq!(
+        std::fs::read_to_string(db.tmp.join("profile.cnf")).unwrap(),
+        "keep me\n"
+    );
+    assert_eq!(temp_files(&db.tmp), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn the_deadline_grows_with_the_size_of_a_large_transfer() {
+    // 4 MB in 1 MB pieces every 0.5 s: about 2 s, twice the 1 s deadline, well inside
+    // 1 s + 1 s per MB.
+    let bad = BadStore::start(
+        "trickle",
+        &[
+            "--size",
+            "4000000",
+            "--chunk",
+            "1000000",
+            "--interval",
+            "0.5",
+        ],
+    );
+    let h = machine("webserver", bad.port);
+    let r = bounded(
+        deadline_cmd(&h, "GetFromConfigDatastore.sh", &["blobs/big.bin"], "1"),
+        Duration::from_secs(20),
+    );
+    assert_eq!((r.code(), r.stderr().as_str()), (Some(0), ""));
+    let want: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
+    assert!(std::fs::read(h.tmp.join("big.bin")).unwrap() == want);
+}
+
+// ---- Honest retries ----
+
+#[test]
+fn a_store_that_is_down_gets_exactly_the_configured_attempts() {
+    let bad = BadStore::start("reset", &[]);
+    let h = machine("webserver", bad.port);
+    for (script, arg, n) in [
+        ("GetFromConfigDatastore.sh", "scalingprofile/profile.cnf", 3),
+        ("ListFromConfigDatastore.sh", "webserverips/*", 2),
+    ] {
+        let before = bad.conns();
+        let mut c = h.cmd(h.path(&format!("{W}{script}")));
+        c.arg(arg).env("ADT_S3_ATTEMPTS", n.to_string());
+        let r = bounded(c, Duration::from_secs(30));
+        assert_eq!(r.code(), Some(0));
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(bad.conns() - before, n, "{script}: connections");
+        one_line(&r, &format!("after {n} attempts"));
+    }
+}
+
+#[test]
+fn a_body_cut_mid_transfer_is_retried_within_the_same_budget() {
+    let bad = BadStore::start("cut", &["--size", "200000"]);
+    let h = machine("webserver", bad.port);
+    std::fs::write(h.tmp.join("big.bin"), "good old copy").unwrap();
+    let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+    c.arg("blobs/big.bin").env("ADT_S3_ATTEMPTS", "3");
+    let r = bounded(c, Duration::from_secs(30));
+    assert_eq!(r.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(bad.requests(), 3, "requests");
+    one_line(&r, "after 3 attempts");
+    assert_eq!(
+        std::fs::read_to_string(h.tmp.join("big.bin")).unwrap(),
+        "good old copy"
+    );
+    assert_eq!(temp_files(&h.tmp), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_store_that_answers_503_then_recovers_is_used() {
+    let bad = BadStore::start("flaky", &["--fail", "2", "--size", "5000"]);
+    let h = machine("webserver", bad.port);
+    let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+    c.arg("blobs/b.bin").env("ADT_S3_ATTEMPTS", "4");
+    let r = bounded(c, Duration::from_secs(30));
+    assert_eq!((r.code(), r.stderr().as_str()), (Some(0), ""));
+    assert_eq!(bad.requests(), 3);
+    let want: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(std::fs::read(h.tmp.join("b.bin")).unwrap(), want);
+    let l = h.exec(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(
+        (stdout(&l).as_str(), stderr(&l).as_str()),
+        ("10.0.0.1\n", "")
+    );
+}
