@@ -344,3 +344,187 @@ fn a_store_that_answers_503_then_recovers_is_used() {
         ("10.0.0.1\n", "")
     );
 }
+
+// ---- Secrets are private from the first byte, and a killed Get leaves nothing readable ----
+
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn put_file(h: &Host, path: &Path, key: &str) {
+    let p = h.exec(
+        &format!("{W}PutToConfigDatastore.sh"),
+        &[path.to_str().unwrap(), key],
+    );
+    assert!(p.status.success(), "{}", stderr(&p));
+}
+
+#[test]
+fn a_secret_is_never_readable_by_others_while_it_downloads() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = machine("webserver", server.port);
+    let big: Vec<u8> = (0..30_000_000u32).map(|i| (i % 253) as u8).collect();
+    let src = h.dir.path().join("bigsecret");
+    std::fs::write(&src, &big).unwrap();
+    put_file(&h, &src, "credentials/bigsecret");
+    std::fs::remove_file(&src).unwrap();
+    // A destination that exists with the usual 0644 (the old code copied its mode).
+    let dest_dir = h.dir.path().join("dest");
+    std::fs::create_dir(&dest_dir).unwrap();
+    let dest = dest_dir.join("bigsecret");
+    std::fs::write(&dest, b"old").unwrap();
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(h.tmp.join("bigsecret"), b"old").unwrap();
+    std::fs::set_permissions(
+        h.tmp.join("bigsecret"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let (stop, seen) = (stop.clone(), seen.clone());
+        let dirs = [h.tmp.clone(), dest_dir.clone()];
+        std::thread::spawn(move || {
+            let mut bad = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                for d in &dirs {
+                    for t in temp_files(d) {
+                        if let Ok(m) = std::fs::metadata(&t) {
+                            seen.fetch_add(1, Ordering::SeqCst);
+                            if m.permissions().mode() & 0o077 != 0 && bad.len() < 5 {
+                                bad.push(format!("{} {:o}", t.display(), m.permissions().mode()));
+                            }
+                        }
+                    }
+                }
+            }
+            bad
+        })
+    };
+    let g = bounded(
+        {
+            let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+            c.args(["credentials/bigsecret", dest.to_str().unwrap()]);
+            c
+        },
+        Duration::from_secs(120),
+    );
+    stop.store(true, Ordering::SeqCst);
+    let bad = watcher.join().unwrap();
+    assert_eq!(g.code(), Some(0), "{}", g.stderr());
+    assert_eq!(g.stderr(), "");
+    assert!(
+        seen.load(Ordering::SeqCst) > 0,
+        "the watcher never saw a temporary file"
+    );
+    assert!(
+        bad.is_empty(),
+        "readable by others while downloading: {bad:?}"
+    );
+    for f in [&dest, &h.tmp.join("bigsecret")] {
+        assert_eq!(mode_of(f), 0o600, "{}", f.display());
+        assert_eq!(std::fs::metadata(f).unwrap().len(), big.len() as u64);
+    }
+}
+
+#[test]
+fn private_keys_count_as_secrets() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = machine("webserver", server.port);
+    let f = h.dir.path().join("k");
+    std::fs::write(&f, "-----BEGIN OPENSSH PRIVATE KEY-----\n").unwrap();
+    let secret = [
+        "keys/id_rsa",
+        "keys/deploy",
+        "ssh/id_ecdsa",
+        "ssh/id_ed25519",
+        "build/X1234X_AGILE_DEPLOYMENT_BUILD_KEY",
+        "ssl/server.key",
+        "ssl/privkey.pem",
+        "credentials/shit",
+    ];
+    let public = [
+        "keys/id_rsa.pub",
+        "build/X1234X_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+        "webserverips/notes.txt",
+    ];
+    for k in secret.iter().chain(public.iter()) {
+        put_file(&h, &f, k);
+        let g = h.exec(&format!("{W}GetFromConfigDatastore.sh"), &[k]);
+        assert_eq!(stderr(&g), "", "{k}");
+        let got = h.tmp.join(k.rsplit('/').next().unwrap());
+        let want = if secret.contains(k) { 0o600 } else { 0o644 };
+        assert_eq!(mode_of(&got), want, "{k}");
+    }
+}
+
+#[test]
+fn a_killed_get_leaves_nothing_readable_and_the_next_get_sweeps_it() {
+    // 100 kB trickled at 2 kB every 0.1 s: the Get is mid-body for ~5 s.
+    let bad = BadStore::start(
+        "trickle",
+        &["--size", "100000", "--chunk", "2000", "--interval", "0.1"],
+    );
+    let h = machine("webserver", bad.port);
+    let mut child = h
+        .cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")))
+        .arg("credentials/shit")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let leftover = loop {
+        let temps = temp_files(&h.tmp);
+        if let Some(p) = temps.into_iter().next() {
+            if std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false) {
+                break p;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no temporary file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    child.wait().unwrap();
+    assert!(leftover.exists(), "a SIGKILLed process cannot clean up");
+    for p in temp_files(&h.tmp) {
+        assert_eq!(
+            mode_of(&p) & 0o077,
+            0,
+            "{} is readable by others",
+            p.display()
+        );
+    }
+    assert!(
+        !h.tmp.join("shit").exists(),
+        "no partial file under the real name"
+    );
+    // The next Get into that directory removes what the dead process left, whatever its own
+    // outcome (here the store is gone).
+    h.write_s3cfg(free_port());
+    let g = bounded(
+        {
+            let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+            c.arg("credentials/shit").env("ADT_S3_ATTEMPTS", "1");
+            c
+        },
+        Duration::from_secs(30),
+    );
+    assert_eq!(g.code(), Some(0));
+    assert_eq!(
+        temp_files(&h.tmp),
+        Vec::<PathBuf>::new(),
+        "the leftover was not removed"
+    );
+}

@@ -5,6 +5,10 @@
 //! transfer lines (`upload: 'SRC' -> 's3://B/K' (N bytes in T seconds, R B/s) [1 of 1]`,
 //! `download: …`, `delete: …`) are reproduced in s3cmd's shape; their timing figures are ours.
 //! stderr: one clear line per failure instead of s3cmd's messages.
+//!
+//! Differences from legacy (stderr and files; stdout and exit statuses are the legacy ones):
+//!
+//! - Get writes secrets 0600 from their first byte (see `crate::datastore::is_secret_key`).
 
 use super::{arg, finish, with_store, Ctx, Outcome};
 use crate::datastore::tunnel;
@@ -38,12 +42,6 @@ fn stats(bytes: u64, started: Instant) -> String {
 
 fn uri(store: &dyn Backend, key: &str) -> String {
     format!("s3://{}/{}", store.bucket_name(), key)
-}
-
-/// Keys whose downloads are secrets: written 0600.
-fn is_secret_key(key: &str) -> bool {
-    let b = basename(key);
-    key.starts_with("credentials/") || b == "shit" || b.ends_with(".pem") || b.ends_with(".key")
 }
 
 /// s3cmd put's key rule: no PLACE → basename; PLACE ending in `/` → PLACE + basename.
@@ -201,10 +199,6 @@ fn dest_path(dest: &Path, key: &str) -> PathBuf {
 fn download(store: &dyn Backend, key: &str, dest: &Path, stdout: &mut String) -> Result<()> {
     let started = Instant::now();
     let n = store.get_to_file(key, dest)?;
-    if is_secret_key(key) {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600));
-    }
     let _ = writeln!(
         stdout,
         "download: '{}' -> '{}' {}",

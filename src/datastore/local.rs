@@ -159,7 +159,8 @@ impl Backend for LocalStore {
             }
             Err(e) => return Err(Error::io(p.display(), e)),
         };
-        let mut t = fsutil::TempFile::new(dest, None)?;
+        super::prepare_download(dest)?;
+        let mut t = super::download_temp(key, dest)?;
         let n = std::io::copy(&mut src, t.file()).map_err(|e| Error::io(p.display(), e))?;
         t.file().flush().map_err(|e| Error::io(dest.display(), e))?;
         t.commit()?;

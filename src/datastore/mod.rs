@@ -1,5 +1,13 @@
 //! The config datastore: an S3 bucket shared by the machines of a fleet (or, in development mode
 //! and for the demo, a local directory standing in for it), and the legacy wrapper commands over it.
+//!
+//! What every backend shares lives here: which keys are acceptable ([`validate_key`]), which
+//! downloads are secrets ([`is_secret_key`]), and what happens before and during a download
+//! ([`prepare_download`], [`download_temp`]).
+//!
+//! Differences from legacy: s3cmd wrote a download in place, readable by everyone from its
+//! first byte; we write it privately beside the destination and give it its final mode just
+//! before the rename.
 
 pub mod local;
 pub mod s3;
@@ -7,6 +15,7 @@ pub mod s3cfg;
 pub mod tunnel;
 
 use crate::error::{Error, Result};
+use crate::fsutil::{self, TempFile};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -74,6 +83,51 @@ pub fn validate_key(key: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Keys whose downloads are secrets, written 0600: the database credentials (`credentials/*`,
+/// `shit`), private keys (anything under `keys/`, `id_rsa`, `id_dsa`, `id_ecdsa`, `id_ed25519`,
+/// `*_AGILE_DEPLOYMENT_BUILD_KEY`), `*.pem` and `*.key`. A `.pub` file is public unless it is
+/// under `credentials/`.
+pub fn is_secret_key(key: &str) -> bool {
+    let base = key.rsplit('/').next().unwrap_or(key);
+    if key.starts_with("credentials/") || base == "shit" {
+        return true;
+    }
+    if base.ends_with(".pub") {
+        return false;
+    }
+    key.starts_with("keys/")
+        || matches!(base, "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519")
+        || base.ends_with("_AGILE_DEPLOYMENT_BUILD_KEY")
+        || base.ends_with(".pem")
+        || base.ends_with(".key")
+}
+
+/// Before a download replaces `dest`: remove the temporary files that dead processes left in
+/// its directory (a download killed mid-transfer cannot clean up after itself; its file is
+/// 0600, and now it goes).
+pub fn prepare_download(dest: &Path) -> Result<()> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let me = std::process::id() as i32;
+    for (path, pid) in fsutil::temp_files_in(dir) {
+        if pid != me && !crate::process::is_alive(pid) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => log::debug!("removed {}, left by process {pid}", path.display()),
+                Err(e) => log::debug!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The temporary file a download of `key` to `dest` goes to: 0600 while it is written; at
+/// commit 0600 for a secret, else the mode of the file it replaces, else 0644.
+pub fn download_temp(key: &str, dest: &Path) -> Result<TempFile> {
+    TempFile::new(dest, is_secret_key(key).then_some(0o600))
 }
 
 /// Where the datastore is, as selected by configuration.
@@ -195,6 +249,33 @@ mod tests {
         assert!(validate_key("a b").is_err());
         assert!(validate_key("a\tb").is_err());
         assert!(validate_key("a..b").is_ok());
+    }
+
+    #[test]
+    fn secrets() {
+        for k in [
+            "credentials/shit",
+            "shit",
+            "keys/id_rsa",
+            "keys/anything",
+            "x/id_ed25519",
+            "id_ecdsa",
+            "b/X1234X_AGILE_DEPLOYMENT_BUILD_KEY",
+            "ssl/privkey.pem",
+            "ssl/server.key",
+            "credentials/x.pub",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "keys/id_rsa.pub",
+            "b/X1234X_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+            "webserverips/10.0.0.1",
+            "scalingprofile/profile.cnf",
+            "id_rsa_notes.txt",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
     }
 
     #[test]

@@ -312,7 +312,7 @@ impl S3Store {
                 grown = grace_for(expected.unwrap_or(0));
                 deadline += grown;
             }
-            let mut t = crate::fsutil::TempFile::new(dest, None)?;
+            let mut t = super::download_temp(key, dest)?;
             let mut body = resp.body;
             let transfer = async {
                 let mut n: u64 = 0;
@@ -446,6 +446,7 @@ impl Backend for S3Store {
 
     fn get_to_file(&self, key: &str, dest: &Path) -> Result<u64> {
         super::validate_key(key)?;
+        super::prepare_download(dest)?;
         self.sent.store(0, Ordering::SeqCst);
         let started = Instant::now();
         self.rt
