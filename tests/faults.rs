@@ -528,3 +528,91 @@ fn a_killed_get_leaves_nothing_readable_and_the_next_get_sweeps_it() {
         "the leftover was not removed"
     );
 }
+
+// ---- A read-only destination that is not ours is not replaced ----
+
+/// `setpriv` to run a command as `nobody`, if this machine has it and we are root.
+fn as_nobody() -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    let p = PathBuf::from("/usr/bin/setpriv");
+    (root && p.is_file()).then_some(p)
+}
+
+/// `cmd`'s program and arguments, run as nobody (uid/gid 65534) through setpriv.
+fn nobody_cmd(h: &Host, setpriv: &Path, script: &str) -> Command {
+    let mut c = h.cmd(setpriv);
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(h.path(script));
+    c
+}
+
+/// Let `nobody` reach the host's directories (the test's temporary directory is 0700).
+fn open_up(h: &Host) {
+    use std::os::unix::fs::PermissionsExt;
+    for d in [h.dir.path(), &h.tmp] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    }
+}
+
+fn ro_dest(h: &Host, owner: Option<u32>) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let d = h.dir.path().join("ro");
+    let _ = std::fs::create_dir(&d);
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let dest = d.join("dest.txt");
+    let _ = std::fs::remove_file(&dest);
+    std::fs::write(&dest, "theirs\n").unwrap();
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o444)).unwrap();
+    if let Some(uid) = owner {
+        std::os::unix::fs::chown(&dest, Some(uid), Some(uid)).unwrap();
+    }
+    dest
+}
+
+#[test]
+fn a_read_only_destination_that_is_not_ours_is_left_alone() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = machine("webserver", server.port);
+    let f = h.dir.path().join("new.txt");
+    std::fs::write(&f, "new\n").unwrap();
+    put_file(&h, &f, "cfg/dest.txt");
+    let get = |c: &mut Command, dest: &Path| {
+        c.args(["cfg/dest.txt", dest.to_str().unwrap()]);
+    };
+    if let Some(setpriv) = as_nobody() {
+        // As an ordinary user: a root-owned 0444 file in a world-writable directory.
+        open_up(&h);
+        let dest = ro_dest(&h, None);
+        let mut c = nobody_cmd(&h, &setpriv, &format!("{W}GetFromConfigDatastore.sh"));
+        get(&mut c, &dest);
+        let r = bounded(c, Duration::from_secs(30));
+        assert_eq!(r.code(), Some(0));
+        one_line(&r, dest.to_str().unwrap());
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "theirs\n");
+        assert_eq!(
+            std::fs::read_to_string(h.tmp.join("dest.txt")).unwrap(),
+            "new\n"
+        );
+        // As root: a file of another user without its owner's write bit.
+        let dest = ro_dest(&h, Some(65534));
+        let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+        get(&mut c, &dest);
+        let r = bounded(c, Duration::from_secs(30));
+        assert_eq!(r.code(), Some(0));
+        one_line(&r, dest.to_str().unwrap());
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "theirs\n");
+        // Root's own read-only file is replaced, as s3cmd run by root would.
+        let dest = ro_dest(&h, Some(0));
+        let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+        get(&mut c, &dest);
+        let r = bounded(c, Duration::from_secs(30));
+        assert_eq!((r.code(), r.stderr().as_str()), (Some(0), ""));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+    } else {
+        skip("needs root and setpriv to own files as another user");
+    }
+}

@@ -8,7 +8,9 @@
 //!
 //! Differences from legacy (stderr and files; stdout and exit statuses are the legacy ones):
 //!
-//! - Get writes secrets 0600 from their first byte (see `crate::datastore::is_secret_key`).
+//! - Get never replaces a destination this user may not write (see
+//!   `crate::datastore::prepare_download`) and writes secrets 0600 from their first byte (see
+//!   `crate::datastore::is_secret_key`).
 
 use super::{arg, finish, with_store, Ctx, Outcome};
 use crate::datastore::tunnel;

@@ -5,9 +5,10 @@
 //! downloads are secrets ([`is_secret_key`]), and what happens before and during a download
 //! ([`prepare_download`], [`download_temp`]).
 //!
-//! Differences from legacy: s3cmd wrote a download in place, readable by everyone from its
-//! first byte; we write it privately beside the destination and give it its final mode just
-//! before the rename.
+//! Differences from legacy: s3cmd wrote a download in place, readable by everyone, over any
+//! file it could open (as root, any file at all); we write it privately beside the
+//! destination, give it its final mode just before the rename, and refuse to replace a
+//! destination this process may not write.
 
 pub mod local;
 pub mod s3;
@@ -104,10 +105,16 @@ pub fn is_secret_key(key: &str) -> bool {
         || base.ends_with(".key")
 }
 
-/// Before a download replaces `dest`: remove the temporary files that dead processes left in
-/// its directory (a download killed mid-transfer cannot clean up after itself; its file is
-/// 0600, and now it goes).
+/// Before a download replaces `dest`:
+///
+/// - refuse a `dest` this process may not write (s3cmd, which wrote in place, would have been
+///   refused; our rename needs only the directory). Root passes every access check, so root
+///   also refuses a file of another user that lacks its owner's write bit: someone made it
+///   read-only on purpose. Root's own read-only files are replaced, as s3cmd run by root did;
+/// - remove the temporary files that dead processes left in its directory (a download killed
+///   mid-transfer cannot clean up after itself; its file is 0600, and now it goes).
 pub fn prepare_download(dest: &Path) -> Result<()> {
+    check_replaceable(dest)?;
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -120,6 +127,37 @@ pub fn prepare_download(dest: &Path) -> Result<()> {
                 Err(e) => log::debug!("cannot remove {}: {e}", path.display()),
             }
         }
+    }
+    Ok(())
+}
+
+fn check_replaceable(dest: &Path) -> Result<()> {
+    use nix::unistd::{access, geteuid, AccessFlags};
+    use std::os::unix::fs::MetadataExt;
+    let Ok(md) = std::fs::metadata(dest) else {
+        return Ok(()); // nothing there to protect
+    };
+    if md.is_dir() {
+        return Err(Error::Io(format!("{} is a directory", dest.display())));
+    }
+    let refuse = |why: String| {
+        Err(Error::Io(format!(
+            "{}: {why}; not replaced by the download",
+            dest.display()
+        )))
+    };
+    if let Err(e) = access(dest, AccessFlags::W_OK) {
+        return refuse(format!(
+            "this user (uid {}) may not write it ({e})",
+            geteuid()
+        ));
+    }
+    if geteuid().is_root() && md.uid() != 0 && md.mode() & 0o200 == 0 {
+        return refuse(format!(
+            "it is read-only (mode {:o}) and belongs to uid {}",
+            md.mode() & 0o7777,
+            md.uid()
+        ));
     }
     Ok(())
 }
