@@ -616,3 +616,29 @@ fn a_read_only_destination_that_is_not_ours_is_left_alone() {
         skip("needs root and setpriv to own files as another user");
     }
 }
+
+// ---- Errors that say what is wrong ----
+
+#[test]
+fn a_bad_host_base_names_the_s3cfg_setting() {
+    let h = machine("webserver", 1);
+    for port in ["99999", "abc", ""] {
+        let text = std::fs::read_to_string(h.path(".s3cfg"))
+            .unwrap()
+            .replace("127.0.0.1:1\n", &format!("127.0.0.1:{port}\n"));
+        std::fs::write(h.path(".s3cfg"), text).unwrap();
+        let r = bounded(
+            {
+                let mut c = h.cmd(h.path(&format!("{W}CheckConfigDatastore.sh")));
+                c.arg("x");
+                c
+            },
+            Duration::from_secs(10),
+        );
+        assert_eq!(r.stdout(), "0\n");
+        one_line(&r, "host_base");
+        assert!(r.stderr().contains(".s3cfg"), "{}", r.stderr());
+        assert!(!r.stderr().contains("URI"), "{}", r.stderr());
+        h.write_s3cfg(1);
+    }
+}
