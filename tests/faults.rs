@@ -642,3 +642,19 @@ fn a_bad_host_base_names_the_s3cfg_setting() {
         h.write_s3cfg(1);
     }
 }
+
+#[test]
+fn the_firewall_says_datastore_error_once() {
+    let h = machine("database", free_port());
+    let mut c = h.cmd(h.path("security/SetupFirewall.sh"));
+    c.args(["--dry-run", "--tool", "iptables"])
+        .env("ADT_S3_ATTEMPTS", "1");
+    let r = bounded(c, Duration::from_secs(30));
+    assert_eq!(r.code(), Some(1));
+    assert!(r.stderr().contains("datastore error"), "{}", r.stderr());
+    assert!(
+        !r.stderr().contains("datastore error: datastore error"),
+        "{}",
+        r.stderr()
+    );
+}
