@@ -658,3 +658,32 @@ fn the_firewall_says_datastore_error_once() {
         r.stderr()
     );
 }
+
+#[test]
+fn a_missing_homedir_dat_is_named_when_the_settings_are_then_missing() {
+    let h = machine("webserver", 1);
+    let elsewhere = h.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let empty = h.dir.path().join("empty.dat");
+    std::fs::write(&empty, "").unwrap();
+    for (file, why) in [
+        (h.dir.path().join("no-such-homedir.dat"), "missing"),
+        (empty, "empty"),
+    ] {
+        let mut c = h.cmd(h.path(&format!("{U}ExtractConfigValue.sh")));
+        c.arg("SSHPORT")
+            .env("ADT_HOMEDIR_FILE", &file)
+            .env("HOME", &elsewhere);
+        let r = bounded(c, Duration::from_secs(10));
+        assert_eq!((r.stdout().as_str(), r.code()), ("", Some(0)));
+        one_line(&r, file.file_name().unwrap().to_str().unwrap());
+        assert!(
+            r.stderr().contains("$HOME") && r.stderr().contains(why),
+            "{}",
+            r.stderr()
+        );
+    }
+    // With homedir.dat in place nothing changes.
+    let r = h.exec(&format!("{U}ExtractConfigValue.sh"), &["SSHPORT"]);
+    assert_eq!((stdout(&r).as_str(), stderr(&r).as_str()), ("1035\n", ""));
+}
