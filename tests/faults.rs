@@ -687,3 +687,93 @@ fn a_missing_homedir_dat_is_named_when_the_settings_are_then_missing() {
     let r = h.exec(&format!("{U}ExtractConfigValue.sh"), &["SSHPORT"]);
     assert_eq!((stdout(&r).as_str(), stderr(&r).as_str()), ("1035\n", ""));
 }
+
+#[test]
+fn empty_directory_and_dot_keys_are_refused_before_anything_is_sent() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = machine("database", server.port);
+    std::fs::create_dir(h.dir.path().join("dir")).unwrap();
+    let x = h.dir.path().join("x");
+    std::fs::write(&x, "x\n").unwrap();
+    let xs = x.to_str().unwrap();
+    for (script, args, code) in [
+        ("PutToConfigDatastore.sh", vec!["dir/"], 1),
+        ("PutToConfigDatastore.sh", vec![xs, "a/./b"], 1),
+        ("PutToConfigDatastore.sh", vec![xs, "./b"], 1),
+        ("GetFromConfigDatastore.sh", vec!["a/./b"], 0),
+        ("GetFromConfigDatastore.sh", vec!["webserverips/"], 0),
+        ("GetDBCredential.sh", vec!["", "1"], 0),
+        ("DeleteFromConfigDatastore.sh", vec!["a/./b"], 1),
+    ] {
+        let mut c = h.cmd(h.path(&format!("{W}{script}")));
+        c.current_dir(h.dir.path()).args(&args);
+        let r = bounded(c, Duration::from_secs(30));
+        assert_eq!(
+            (r.stdout().as_str(), r.code()),
+            ("", Some(code)),
+            "{script} {args:?}"
+        );
+        one_line(&r, "usage error");
+        assert!(!r.stderr().contains("Construction"), "{}", r.stderr());
+    }
+    assert_eq!(
+        std::fs::read_dir(server.root.path().join(BUCKET))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn long_keys_are_cut_in_messages_and_refused_over_1024_bytes() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = machine("webserver", server.port);
+    let huge = "k".repeat(2000);
+    let r = bounded(
+        {
+            let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+            c.arg(&huge);
+            c
+        },
+        Duration::from_secs(30),
+    );
+    one_line(&r, "1024");
+    assert!(r.stderr().len() < 300, "{}", r.stderr());
+    // A legal but long key that is not there: the message names its start.
+    let long = "seg/".repeat(60) + "end";
+    let r = bounded(
+        {
+            let mut c = h.cmd(h.path(&format!("{W}GetFromConfigDatastore.sh")));
+            c.arg(&long);
+            c
+        },
+        Duration::from_secs(30),
+    );
+    one_line(&r, "not found in datastore: s3://wwwexacom-config/seg/seg/");
+    assert!(r.stderr().contains('…'), "{}", r.stderr());
+    assert!(!r.stderr().contains("end"), "{}", r.stderr());
+}
+
+#[test]
+fn an_unreadable_source_file_is_named_as_such() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(setpriv) = as_nobody() else {
+        return skip("needs root and setpriv to run a command as nobody");
+    };
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let h = machine("database", server.port);
+    open_up(&h);
+    let f = h.dir.path().join("private.txt");
+    std::fs::write(&f, "root only\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut c = nobody_cmd(&h, &setpriv, &format!("{W}PutToConfigDatastore.sh"));
+    c.args([f.to_str().unwrap(), "x/private.txt"]);
+    let r = bounded(c, Duration::from_secs(30));
+    assert_eq!(r.code(), Some(1));
+    one_line(&r, "private.txt");
+    assert!(r.stderr().contains("ermission denied"), "{}", r.stderr());
+    assert!(!r.stderr().contains("cannot reach"), "{}", r.stderr());
+}

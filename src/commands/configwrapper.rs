@@ -9,12 +9,15 @@
 //! Differences from legacy (stderr and files; stdout and exit statuses are the legacy ones):
 //!
 //! - Get never replaces a destination this user may not write (see
-//!   `crate::datastore::prepare_download`) and writes secrets 0600 from their first byte (see
-//!   `crate::datastore::is_secret_key`).
+//!   `crate::datastore::prepare_download`), writes secrets 0600 from their first byte (see
+//!   `crate::datastore::is_secret_key`), and says so when asked for a "directory" key without
+//!   `recursive` (legacy printed nothing).
+//! - Keys S3 would refuse (empty, over 1024 bytes, `.` or `..` segments) are refused before
+//!   anything is sent, in one line.
 
 use super::{arg, finish, with_store, Ctx, Outcome};
 use crate::datastore::tunnel;
-use crate::datastore::{glob_match, validate_key, Backend, Listing};
+use crate::datastore::{glob_match, show_key, validate_key, Backend, Listing};
 use crate::error::{Error, Result};
 use crate::home::Machine;
 use std::fmt::Write as _;
@@ -85,6 +88,10 @@ pub fn put_to(ctx: &Ctx, store: &dyn Backend, file: &str, place: &str, recursive
             .map(|_| (in_tmp.display().to_string(), file_len(&in_tmp)))
     } else if file.is_empty() {
         Err(Error::Usage("no file or marker name given".into()))
+    } else if key.is_empty() {
+        Err(Error::Usage(format!(
+            "{file:?} names no object (it ends in '/' and no PLACE was given)"
+        )))
     } else {
         // Marker mode: the legacy script touched /tmp/FILE and uploaded it.
         store
@@ -220,6 +227,14 @@ pub fn get_from(ctx: &Ctx, store: &dyn Backend, key: &str, dest: &str, recursive
         return Outcome::ok(stdout);
     }
     let is_object_key = !key.ends_with('/');
+    if !is_object_key && !recursive {
+        ctx.report(&Error::Usage(format!(
+            "key {:?} ends in '/': it names a directory, not an object (add `recursive` to fetch \
+             what is under it)",
+            show_key(key)
+        )));
+        return Outcome::ok(stdout);
+    }
     let mut first_err = None;
     if is_object_key {
         let tmp_dest = ctx.tmp.join(basename(key));
@@ -385,6 +400,20 @@ pub fn delete_from(ctx: &Ctx, store: &dyn Backend, key: &str) -> Outcome {
 /// A failed fetch leaves an existing copy in place, and that copy is read (legacy behaviour).
 pub fn db_credential(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str, n: &str) -> Outcome {
     let file = ctx.tmp.join(basename(key));
+    if basename(key).is_empty() {
+        // No object, and no file to read the last good copy from.
+        ctx.report(
+            &crate::datastore::validate_object_key(key)
+                .err()
+                .unwrap_or_else(|| {
+                    Error::Usage(format!("key {:?} names no object", show_key(key)))
+                }),
+        );
+        return Outcome {
+            stdout: String::new(),
+            status: if n == "3" { 2 } else { 0 },
+        };
+    }
     let fetched = store.and_then(|s| {
         s.get_to_file(key, &file)?;
         use std::os::unix::fs::PermissionsExt;

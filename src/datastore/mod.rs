@@ -1,14 +1,16 @@
 //! The config datastore: an S3 bucket shared by the machines of a fleet (or, in development mode
 //! and for the demo, a local directory standing in for it), and the legacy wrapper commands over it.
 //!
-//! What every backend shares lives here: which keys are acceptable ([`validate_key`]), which
-//! downloads are secrets ([`is_secret_key`]), and what happens before and during a download
+//! What every backend shares lives here: which keys are acceptable ([`validate_key`],
+//! [`validate_object_key`]), how a key is shown in a message ([`show_key`]), which downloads are
+//! secrets ([`is_secret_key`]), and what happens before and during a download
 //! ([`prepare_download`], [`download_temp`]).
 //!
-//! Differences from legacy: s3cmd wrote a download in place, readable by everyone, over any
-//! file it could open (as root, any file at all); we write it privately beside the
-//! destination, give it its final mode just before the rename, and refuse to replace a
-//! destination this process may not write.
+//! Differences from legacy: s3cmd sent whatever key it was given (an empty key, `a/./b`, a key
+//! over S3's 1024 bytes) and printed the store's answer; we refuse such keys before anything is
+//! sent. s3cmd wrote a download in place, readable by everyone, over any file it could open (as
+//! root, any file at all); we write it privately beside the destination, give it its final mode
+//! just before the rename, and refuse to replace a destination this process may not write.
 
 pub mod local;
 pub mod s3;
@@ -73,14 +75,54 @@ pub trait Backend: Send + Sync {
     fn delete(&self, key: &str) -> Result<()>;
 }
 
-/// Refuse keys that could escape the bucket's namespace or that legacy quoting would split.
+/// The longest key S3 accepts, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// How much of a key a message shows: long keys are cut after this many characters.
+const SHOWN_KEY_CHARS: usize = 80;
+
+/// A key as messages show it: whole when short, else its first 80 characters and `…`.
+pub fn show_key(key: &str) -> String {
+    match key.char_indices().nth(SHOWN_KEY_CHARS) {
+        Some((i, _)) => format!("{}…", &key[..i]),
+        None => key.to_string(),
+    }
+}
+
+/// Refuse keys that S3 would refuse, that could escape the bucket's namespace, or that legacy
+/// quoting would split: empty keys, keys over 1024 bytes, `.` and `..` segments, white space
+/// and control characters. Nothing is sent for a refused key.
 pub fn validate_key(key: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::Usage(format!("key {:?} {why}", show_key(key))));
+    if key.is_empty() {
+        return Err(Error::Usage("the key is empty".into()));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return bad(&format!(
+            "is {} bytes long; S3 allows at most {MAX_KEY_BYTES}",
+            key.len()
+        ));
+    }
     if key.split('/').any(|seg| seg == "..") {
-        return Err(Error::Usage(format!("key {key:?} contains '..'")));
+        return bad("contains '..'");
+    }
+    if key.split('/').any(|seg| seg == ".") {
+        return bad("contains a '.' segment");
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains white space or control characters");
+    }
+    Ok(())
+}
+
+/// [`validate_key`] for a key that must name one object: also refuse a key ending in `/` (a
+/// "directory").
+pub fn validate_object_key(key: &str) -> Result<()> {
+    validate_key(key)?;
+    if key.ends_with('/') {
         return Err(Error::Usage(format!(
-            "key {key:?} contains white space or control characters"
+            "key {:?} ends in '/': it names a directory, not an object",
+            show_key(key)
         )));
     }
     Ok(())
@@ -287,6 +329,23 @@ mod tests {
         assert!(validate_key("a b").is_err());
         assert!(validate_key("a\tb").is_err());
         assert!(validate_key("a..b").is_ok());
+        assert!(validate_key("").is_err());
+        assert!(validate_key("a/./b").is_err());
+        assert!(validate_key("./b").is_err());
+        assert!(validate_key(".hidden").is_ok());
+        assert!(validate_key("webserverips/").is_ok());
+        assert!(validate_object_key("webserverips/").is_err());
+        assert!(validate_key(&"k".repeat(1024)).is_ok());
+        let e = validate_key(&"k".repeat(1025)).unwrap_err().to_string();
+        assert!(e.contains("1025 bytes") && e.contains("1024"), "{e}");
+        assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn long_keys_are_cut_in_messages() {
+        assert_eq!(show_key("short"), "short");
+        let k = "é".repeat(100);
+        assert_eq!(show_key(&k), format!("{}…", "é".repeat(80)));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! own counts. See the README's fault table for the figures.
 
 use super::s3cfg::S3Config;
-use super::{Backend, Listing, ObjectInfo, Precondition, Version};
+use super::{show_key, Backend, Listing, ObjectInfo, Precondition, Version};
 use crate::error::{Error, Result};
 use crate::knobs::{env_secs_f64, env_u64};
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -176,9 +176,9 @@ impl S3Store {
         })
     }
 
-    /// `s3://bucket/key` for messages.
+    /// `s3://bucket/key` for messages (a long key cut).
     fn uri(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket)
+        format!("s3://{}/{}", self.bucket, show_key(key))
     }
 
     /// Attempts sent so far by the call in progress.
@@ -410,7 +410,7 @@ impl Backend for S3Store {
     }
 
     fn put_bytes(&self, key: &str, data: &[u8]) -> Result<()> {
-        super::validate_key(key)?;
+        super::validate_object_key(key)?;
         let grace = grace_for(data.len() as u64);
         self.run("put", key, grace, async {
             self.client
@@ -426,12 +426,17 @@ impl Backend for S3Store {
     }
 
     fn put_file(&self, key: &str, path: &Path) -> Result<()> {
-        super::validate_key(key)?;
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        super::validate_object_key(key)?;
+        // The SDK opens the file only when it sends it, and would report a file it cannot read
+        // as a store it cannot reach: open it first, so the message names the file.
+        let size = std::fs::File::open(path)
+            .and_then(|f| f.metadata())
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+            .len();
         self.run("put", key, grace_for(size), async {
             let body = ByteStream::from_path(path)
                 .await
-                .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
             self.client
                 .put_object()
                 .bucket(&self.bucket)
@@ -445,7 +450,7 @@ impl Backend for S3Store {
     }
 
     fn get_to_file(&self, key: &str, dest: &Path) -> Result<u64> {
-        super::validate_key(key)?;
+        super::validate_object_key(key)?;
         super::prepare_download(dest)?;
         self.sent.store(0, Ordering::SeqCst);
         let started = Instant::now();
@@ -462,7 +467,7 @@ impl Backend for S3Store {
     }
 
     fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>> {
-        super::validate_key(key)?;
+        super::validate_object_key(key)?;
         self.run("get", key, Duration::ZERO, async {
             let resp = match self
                 .client
@@ -493,7 +498,7 @@ impl Backend for S3Store {
     }
 
     fn put_conditional(&self, key: &str, data: &[u8], cond: &Precondition) -> Result<bool> {
-        super::validate_key(key)?;
+        super::validate_object_key(key)?;
         let mut req = self
             .client
             .put_object()
