@@ -777,3 +777,55 @@ fn an_unreadable_source_file_is_named_as_such() {
     assert!(r.stderr().contains("ermission denied"), "{}", r.stderr());
     assert!(!r.stderr().contains("cannot reach"), "{}", r.stderr());
 }
+
+// ---- A missing source file never replaces data ----
+
+#[test]
+fn a_missing_source_file_never_replaces_an_object_with_data() {
+    let server = S3Server::start();
+    server.make_bucket(BUCKET);
+    let object = server.root.path().join(BUCKET).join("keep/existing.txt");
+    for (kind, code) in [("database", 1), ("autoscaler", 1), ("webserver", 0)] {
+        let h = machine(kind, server.port);
+        let f = h.dir.path().join("existing.txt");
+        std::fs::write(&f, "precious\n").unwrap();
+        put_file(&h, &f, "keep/existing.txt");
+        let r = bounded(
+            {
+                let mut c = h.cmd(h.path(&format!("{W}PutToConfigDatastore.sh")));
+                c.args(["/no/such/file", "keep/existing.txt"]);
+                c
+            },
+            Duration::from_secs(30),
+        );
+        assert_eq!((r.stdout().as_str(), r.code()), ("", Some(code)), "{kind}");
+        one_line(&r, "keep/existing.txt");
+        assert!(r.stderr().contains("/no/such/file"), "{}", r.stderr());
+        assert_eq!(
+            std::fs::read_to_string(&object).unwrap(),
+            "precious\n",
+            "{kind}"
+        );
+    }
+    // Markers: created when absent, rewritten when already empty, silently, status 0.
+    let h = machine("autoscaler", server.port);
+    for _ in 0..2 {
+        let r = h.exec(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &["INSTALLEDSUCCESSFULLY"],
+        );
+        assert_eq!((r.status.code(), stderr(&r).as_str()), (Some(0), ""));
+        assert!(stdout(&r).starts_with("upload: "), "{}", stdout(&r));
+    }
+    let marker = server
+        .root
+        .path()
+        .join(BUCKET)
+        .join("INSTALLEDSUCCESSFULLY");
+    assert_eq!(std::fs::metadata(marker).unwrap().len(), 0);
+    let r = h.exec(
+        &format!("{W}PutToConfigDatastore.sh"),
+        &["webserverips/10.0.0.9"],
+    );
+    assert_eq!((r.status.code(), stderr(&r).as_str()), (Some(0), ""));
+}

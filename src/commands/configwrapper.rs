@@ -6,8 +6,12 @@
 //! `download: …`, `delete: …`) are reproduced in s3cmd's shape; their timing figures are ours.
 //! stderr: one clear line per failure instead of s3cmd's messages.
 //!
-//! Differences from legacy (stderr and files; stdout and exit statuses are the legacy ones):
+//! Differences from legacy (stdout and exit statuses are the legacy ones, except that a refused
+//! marker below fails):
 //!
+//! - Put of a FILE that does not exist (as given or in /tmp) uploads an empty marker, as
+//!   legacy did, but only where that loses nothing: when the object is absent or already
+//!   empty. A non-empty object is kept, with one line on stderr and the failure status.
 //! - Get never replaces a destination this user may not write (see
 //!   `crate::datastore::prepare_download`), writes secrets 0600 from their first byte (see
 //!   `crate::datastore::is_secret_key`), and says so when asked for a "directory" key without
@@ -17,8 +21,8 @@
 
 use super::{arg, finish, with_store, Ctx, Outcome};
 use crate::datastore::tunnel;
-use crate::datastore::{glob_match, show_key, validate_key, Backend, Listing};
-use crate::error::{Error, Result};
+use crate::datastore::{glob_match, object_size, show_key, validate_key, Backend, Listing};
+use crate::error::{Context, Error, Result};
 use crate::home::Machine;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -93,10 +97,7 @@ pub fn put_to(ctx: &Ctx, store: &dyn Backend, file: &str, place: &str, recursive
             "{file:?} names no object (it ends in '/' and no PLACE was given)"
         )))
     } else {
-        // Marker mode: the legacy script touched /tmp/FILE and uploaded it.
-        store
-            .put_bytes(&key, b"")
-            .map(|_| (in_tmp.display().to_string(), 0))
+        put_marker(store, &key, file, &in_tmp).map(|_| (in_tmp.display().to_string(), 0))
     };
     let status = match result {
         Ok((src, n)) => {
@@ -124,6 +125,22 @@ pub fn put_to(ctx: &Ctx, store: &dyn Backend, file: &str, place: &str, recursive
         return Outcome::ok(stdout);
     }
     Outcome { stdout, status }
+}
+
+/// Marker mode: the legacy script touched /tmp/FILE and uploaded it, so an empty object. That
+/// is only ever meant to create a marker: an object that already holds data is kept.
+fn put_marker(store: &dyn Backend, key: &str, file: &str, in_tmp: &Path) -> Result<()> {
+    crate::datastore::validate_object_key(key)?;
+    let size = object_size(store, key).with_context(|| format!("marker {}", show_key(key)))?;
+    match size {
+        Some(n) if n > 0 => Err(Error::Io(format!(
+            "{file} does not exist (nor {}); {} holds {n} bytes and is kept (an empty marker \
+             would have replaced it)",
+            in_tmp.display(),
+            uri(store, &show_key(key))
+        ))),
+        _ => store.put_bytes(key, b""),
+    }
 }
 
 fn file_len(p: &Path) -> u64 {

@@ -210,6 +210,16 @@ pub fn download_temp(key: &str, dest: &Path) -> Result<TempFile> {
     TempFile::new(dest, is_secret_key(key).then_some(0o600))
 }
 
+/// The size of object `key`, or `None` when there is no such object (one delimited listing).
+pub fn object_size(store: &dyn Backend, key: &str) -> Result<Option<u64>> {
+    Ok(store
+        .list(key, true)?
+        .objects
+        .into_iter()
+        .find(|o| o.key == key)
+        .map(|o| o.size))
+}
+
 /// Where the datastore is, as selected by configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selection {
