@@ -2,25 +2,54 @@
 //!
 //! Legacy scripts set `HOME` from the first line of `/home/homedir.dat` whatever `HOME` was.
 //! `ADT_HOMEDIR_FILE` names another file (tests); when the file is absent, `$HOME` is used.
+//!
+//! Differences from legacy: the fallback is kept, but remembered ([`HomeOrigin`]), so that
+//! when a file under that HOME is then missing, the message says HOME came from `$HOME`
+//! because homedir.dat was missing or empty (legacy scripts just failed on the file).
 
 use std::path::PathBuf;
 
 pub const HOMEDIR_FILE: &str = "/home/homedir.dat";
 
+/// Where the toolkit home came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HomeOrigin {
+    /// The first line of the homedir file, as legacy scripts read it.
+    HomedirFile,
+    /// `$HOME` (or `/root`), because the homedir file was missing, empty or unreadable: the
+    /// reason, naming the file.
+    Fallback(String),
+}
+
 /// The toolkit's home directory, resolved the way legacy scripts do.
 pub fn toolkit_home() -> PathBuf {
+    toolkit_home_and_origin().0
+}
+
+/// The toolkit's home directory and where it came from.
+pub fn toolkit_home_and_origin() -> (PathBuf, HomeOrigin) {
     let file = std::env::var_os("ADT_HOMEDIR_FILE").unwrap_or_else(|| HOMEDIR_FILE.into());
-    if let Ok(text) = std::fs::read_to_string(&file) {
-        if let Some(line) = text.lines().next() {
-            let line = line.trim();
-            if !line.is_empty() {
-                return PathBuf::from(line);
+    let shown = PathBuf::from(&file).display().to_string();
+    let why = match std::fs::read_to_string(&file) {
+        Ok(text) => match text.lines().next().map(str::trim) {
+            Some(line) if !line.is_empty() => {
+                return (PathBuf::from(line), HomeOrigin::HomedirFile);
             }
-        }
-    }
-    std::env::var_os("HOME")
+            _ => format!("{shown} is empty"),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!("{shown} is missing"),
+        Err(e) => format!("{shown} cannot be read ({e})"),
+    };
+    let home = std::env::var_os("HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"))
+        .unwrap_or_else(|| PathBuf::from("/root"));
+    let from = if std::env::var_os("HOME").is_some() {
+        "$HOME"
+    } else {
+        "the default /root"
+    };
+    let note = format!("HOME is {} from {from} because {why}", home.display());
+    (home, HomeOrigin::Fallback(note))
 }
 
 /// The machine types of an ADT fleet.

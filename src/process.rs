@@ -241,9 +241,14 @@ pub fn signal(pid: i32, sig: nix::sys::signal::Signal) -> bool {
     pid > 1 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
 }
 
-/// Whether a process id names a live process (signal 0).
+/// Whether a process id names a live process (signal 0; a process we may not signal, EPERM,
+/// is alive too).
 pub fn is_alive(pid: i32) -> bool {
-    pid > 1 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    pid > 1
+        && match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(()) => true,
+            Err(e) => e == nix::errno::Errno::EPERM,
+        }
 }
 
 /// A program on PATH (where tests put stand-ins), else in `fallback` directories that cron's

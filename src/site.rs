@@ -4,7 +4,7 @@
 
 use crate::datastore::{self, Backend};
 use crate::error::{Error, Result};
-use crate::home::{self, Machine};
+use crate::home::{self, HomeOrigin, Machine};
 use crate::layout::{Generation, G2022};
 use std::path::PathBuf;
 
@@ -15,13 +15,15 @@ pub struct Site {
     pub gen: &'static Generation,
     /// The directory legacy scripts hard-code as `/tmp` (`ADT_TMP` overrides, for tests).
     pub tmp: PathBuf,
+    /// Where `home` came from (homedir.dat, or the `$HOME` fallback and why).
+    pub home_origin: HomeOrigin,
 }
 
 impl Site {
     /// The site from the environment (`/home/homedir.dat`, `ADT_MACHINE`, `ADT_TMP`). Without
     /// a machine type, it is detected from the settings files present.
     pub fn from_env(machine: Option<Machine>, gen: Option<&'static Generation>) -> Site {
-        let home = home::toolkit_home();
+        let (home, home_origin) = home::toolkit_home_and_origin();
         let gen = gen.unwrap_or(&G2022);
         let machine = machine
             .or_else(|| {
@@ -38,6 +40,7 @@ impl Site {
             tmp: std::env::var_os("ADT_TMP")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
+            home_origin,
         }
     }
 
@@ -64,7 +67,18 @@ impl Site {
     }
 
     pub fn settings(&self) -> Result<String> {
-        crate::config::read_settings(&self.settings_path())
+        self.read_file(&self.settings_path())
+    }
+
+    /// A settings-like file under HOME. When it is missing and HOME itself came from the
+    /// `$HOME` fallback, the error says so (the likelier fault is the missing homedir.dat).
+    pub fn read_file(&self, path: &std::path::Path) -> Result<String> {
+        crate::config::read_settings(path).map_err(|e| match (&self.home_origin, e) {
+            (HomeOrigin::Fallback(note), Error::Config(m)) if !path.exists() => {
+                Error::Config(format!("{m} ({note})"))
+            }
+            (_, e) => e,
+        })
     }
 
     /// The config bucket of this machine's website.

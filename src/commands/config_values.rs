@@ -2,7 +2,7 @@
 //! pipelines of the 2022 scripts produced them.
 
 use super::{arg, finish, Ctx, Outcome};
-use crate::config::{check_value, check_value_anchored, extract_values, read_settings};
+use crate::config::{check_value, check_value_anchored, extract_values};
 use crate::error::Error;
 use crate::home::Machine;
 use std::path::Path;
@@ -31,7 +31,7 @@ fn extract_all(ctx: &Ctx, file: &Path, key: &str, stripped: bool) -> Outcome {
     if key.is_empty() {
         return Outcome::ok("");
     }
-    match read_settings(file) {
+    match ctx.read_file(file) {
         Ok(t) => {
             let out = extract_values(&t, key, stripped);
             let status = if stripped || !out.is_empty() { 0 } else { 1 };
@@ -67,7 +67,7 @@ fn check_setting(ctx: &Ctx, pattern: &str) -> Outcome {
 /// CheckBuildStyle PREFIX: `1` if a line of buildstyles.dat starts with PREFIX. As in the legacy
 /// script there is no guard for an empty PREFIX (then any line matches).
 fn check_style(ctx: &Ctx, prefix: &str) -> Outcome {
-    match read_settings(&ctx.buildstyles_path()) {
+    match ctx.read_file(&ctx.buildstyles_path()) {
         Ok(t) => Outcome::ok(check_value_anchored(&t, prefix)),
         Err(e) => {
             ctx.report(&e);

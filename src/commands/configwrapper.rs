@@ -5,11 +5,24 @@
 //! transfer lines (`upload: 'SRC' -> 's3://B/K' (N bytes in T seconds, R B/s) [1 of 1]`,
 //! `download: …`, `delete: …`) are reproduced in s3cmd's shape; their timing figures are ours.
 //! stderr: one clear line per failure instead of s3cmd's messages.
+//!
+//! Differences from legacy (stdout and exit statuses are the legacy ones, except that a refused
+//! marker below fails):
+//!
+//! - Put of a FILE that does not exist (as given or in /tmp) uploads an empty marker, as
+//!   legacy did, but only where that loses nothing: when the object is absent or already
+//!   empty. A non-empty object is kept, with one line on stderr and the failure status.
+//! - Get never replaces a destination this user may not write (see
+//!   `crate::datastore::prepare_download`), writes secrets 0600 from their first byte (see
+//!   `crate::datastore::is_secret_key`), and says so when asked for a "directory" key without
+//!   `recursive` (legacy printed nothing).
+//! - Keys S3 would refuse (empty, over 1024 bytes, `.` or `..` segments) are refused before
+//!   anything is sent, in one line.
 
 use super::{arg, finish, with_store, Ctx, Outcome};
 use crate::datastore::tunnel;
-use crate::datastore::{glob_match, validate_key, Backend, Listing};
-use crate::error::{Error, Result};
+use crate::datastore::{glob_match, object_size, show_key, validate_key, Backend, Listing};
+use crate::error::{Context, Error, Result};
 use crate::home::Machine;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -38,12 +51,6 @@ fn stats(bytes: u64, started: Instant) -> String {
 
 fn uri(store: &dyn Backend, key: &str) -> String {
     format!("s3://{}/{}", store.bucket_name(), key)
-}
-
-/// Keys whose downloads are secrets: written 0600.
-fn is_secret_key(key: &str) -> bool {
-    let b = basename(key);
-    key.starts_with("credentials/") || b == "shit" || b.ends_with(".pem") || b.ends_with(".key")
 }
 
 /// s3cmd put's key rule: no PLACE → basename; PLACE ending in `/` → PLACE + basename.
@@ -85,11 +92,12 @@ pub fn put_to(ctx: &Ctx, store: &dyn Backend, file: &str, place: &str, recursive
             .map(|_| (in_tmp.display().to_string(), file_len(&in_tmp)))
     } else if file.is_empty() {
         Err(Error::Usage("no file or marker name given".into()))
+    } else if key.is_empty() {
+        Err(Error::Usage(format!(
+            "{file:?} names no object (it ends in '/' and no PLACE was given)"
+        )))
     } else {
-        // Marker mode: the legacy script touched /tmp/FILE and uploaded it.
-        store
-            .put_bytes(&key, b"")
-            .map(|_| (in_tmp.display().to_string(), 0))
+        put_marker(store, &key, file, &in_tmp).map(|_| (in_tmp.display().to_string(), 0))
     };
     let status = match result {
         Ok((src, n)) => {
@@ -117,6 +125,22 @@ pub fn put_to(ctx: &Ctx, store: &dyn Backend, file: &str, place: &str, recursive
         return Outcome::ok(stdout);
     }
     Outcome { stdout, status }
+}
+
+/// Marker mode: the legacy script touched /tmp/FILE and uploaded it, so an empty object. That
+/// is only ever meant to create a marker: an object that already holds data is kept.
+fn put_marker(store: &dyn Backend, key: &str, file: &str, in_tmp: &Path) -> Result<()> {
+    crate::datastore::validate_object_key(key)?;
+    let size = object_size(store, key).with_context(|| format!("marker {}", show_key(key)))?;
+    match size {
+        Some(n) if n > 0 => Err(Error::Io(format!(
+            "{file} does not exist (nor {}); {} holds {n} bytes and is kept (an empty marker \
+             would have replaced it)",
+            in_tmp.display(),
+            uri(store, &show_key(key))
+        ))),
+        _ => store.put_bytes(key, b""),
+    }
 }
 
 fn file_len(p: &Path) -> u64 {
@@ -201,10 +225,6 @@ fn dest_path(dest: &Path, key: &str) -> PathBuf {
 fn download(store: &dyn Backend, key: &str, dest: &Path, stdout: &mut String) -> Result<()> {
     let started = Instant::now();
     let n = store.get_to_file(key, dest)?;
-    if is_secret_key(key) {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600));
-    }
     let _ = writeln!(
         stdout,
         "download: '{}' -> '{}' {}",
@@ -224,6 +244,14 @@ pub fn get_from(ctx: &Ctx, store: &dyn Backend, key: &str, dest: &str, recursive
         return Outcome::ok(stdout);
     }
     let is_object_key = !key.ends_with('/');
+    if !is_object_key && !recursive {
+        ctx.report(&Error::Usage(format!(
+            "key {:?} ends in '/': it names a directory, not an object (add `recursive` to fetch \
+             what is under it)",
+            show_key(key)
+        )));
+        return Outcome::ok(stdout);
+    }
     let mut first_err = None;
     if is_object_key {
         let tmp_dest = ctx.tmp.join(basename(key));
@@ -389,6 +417,20 @@ pub fn delete_from(ctx: &Ctx, store: &dyn Backend, key: &str) -> Outcome {
 /// A failed fetch leaves an existing copy in place, and that copy is read (legacy behaviour).
 pub fn db_credential(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str, n: &str) -> Outcome {
     let file = ctx.tmp.join(basename(key));
+    if basename(key).is_empty() {
+        // No object, and no file to read the last good copy from.
+        ctx.report(
+            &crate::datastore::validate_object_key(key)
+                .err()
+                .unwrap_or_else(|| {
+                    Error::Usage(format!("key {:?} names no object", show_key(key)))
+                }),
+        );
+        return Outcome {
+            stdout: String::new(),
+            status: if n == "3" { 2 } else { 0 },
+        };
+    }
     let fetched = store.and_then(|s| {
         s.get_to_file(key, &file)?;
         use std::os::unix::fs::PermissionsExt;

@@ -78,9 +78,7 @@ fn setup(ctx: &Ctx, args: &[String]) -> Outcome {
         }
         Err(e) => {
             log(&format!("not changed: {e}\n"));
-            ctx.report(&Error::Store(format!(
-                "{e}; the firewall was left as it is"
-            )));
+            ctx.report_with(&e, "the firewall was left as it is");
             Outcome {
                 stdout: String::new(),
                 status: 1,
@@ -125,7 +123,7 @@ fn cloudflare(ctx: &Ctx, cmd: CloudflareCmd) -> Outcome {
         CloudflareCmd::Refresh { v4, v6 } => match cloudflare::refresh(&file, &v4, &v6) {
             Ok(n) => Outcome::ok(format!("{n} ranges saved to {}\n", file.display())),
             Err(e) => {
-                ctx.report(&Error::Store(format!("{e}; the previous list is kept")));
+                ctx.report_with(&e, "the previous list is kept");
                 Outcome::failed(1)
             }
         },
@@ -178,9 +176,7 @@ fn native(ctx: &Ctx, args: &[String]) -> Outcome {
     match r {
         Ok(s) => Outcome::ok(s),
         Err(e) => {
-            ctx.report(&Error::Store(format!(
-                "{e}; the native firewall was left as it is"
-            )));
+            ctx.report_with(&e, "the native firewall was left as it is");
             Outcome {
                 stdout: String::new(),
                 status: 1,

@@ -51,6 +51,12 @@ impl Ctx {
     pub fn report(&self, e: &Error) {
         eprintln!("{}: {e}", self.prog);
     }
+
+    /// One clear line on stderr: the error, then what it meant (`; the firewall was left as
+    /// it is`). The error keeps its own kind's words, said once.
+    pub fn report_with(&self, e: &Error, meaning: &str) {
+        eprintln!("{}: {e}; {meaning}", self.prog);
+    }
 }
 
 /// Write to stdout, ignoring a closed pipe (`| head -1`).

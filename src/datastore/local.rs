@@ -49,9 +49,9 @@ impl LocalStore {
     }
 
     fn path_of(&self, key: &str) -> Result<PathBuf> {
-        super::validate_key(key)?;
+        super::validate_object_key(key)?;
         let key = key.trim_start_matches('/');
-        if key.is_empty() || key.ends_with('/') {
+        if key.is_empty() {
             return Err(Error::Usage(format!("{key:?} is not an object key")));
         }
         Ok(self.dir().join(key))
@@ -159,13 +159,24 @@ impl Backend for LocalStore {
         let p = self.path_of(key)?;
         let mut src = match fs::File::open(&p) {
             Ok(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => f,
-            Ok(_) => return Err(Error::NotFound(format!("{}/{key}", self.describe()))),
+            Ok(_) => {
+                return Err(Error::NotFound(format!(
+                    "{}/{}",
+                    self.describe(),
+                    super::show_key(key)
+                )))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound(format!("{}/{key}", self.describe())))
+                return Err(Error::NotFound(format!(
+                    "{}/{}",
+                    self.describe(),
+                    super::show_key(key)
+                )))
             }
             Err(e) => return Err(Error::io(p.display(), e)),
         };
-        let mut t = fsutil::TempFile::new(dest, None)?;
+        super::prepare_download(dest)?;
+        let mut t = super::download_temp(key, dest)?;
         let n = std::io::copy(&mut src, t.file()).map_err(|e| Error::io(p.display(), e))?;
         t.file().flush().map_err(|e| Error::io(dest.display(), e))?;
         t.commit()?;
@@ -181,7 +192,11 @@ impl Backend for LocalStore {
                 if e.kind() == std::io::ErrorKind::NotFound
                     || e.kind() == std::io::ErrorKind::IsADirectory =>
             {
-                Err(Error::NotFound(format!("{}/{key}", self.describe())))
+                Err(Error::NotFound(format!(
+                    "{}/{}",
+                    self.describe(),
+                    super::show_key(key)
+                )))
             }
             Err(e) => Err(Error::io(p.display(), e)),
         }

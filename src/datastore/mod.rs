@@ -1,5 +1,16 @@
 //! The config datastore: an S3 bucket shared by the machines of a fleet (or, in development mode
 //! and for the demo, a local directory standing in for it), and the legacy wrapper commands over it.
+//!
+//! What every backend shares lives here: which keys are acceptable ([`validate_key`],
+//! [`validate_object_key`]), how a key is shown in a message ([`show_key`]), which downloads are
+//! secrets ([`is_secret_key`]), and what happens before and during a download
+//! ([`prepare_download`], [`download_temp`]).
+//!
+//! Differences from legacy: s3cmd sent whatever key it was given (an empty key, `a/./b`, a key
+//! over S3's 1024 bytes) and printed the store's answer; we refuse such keys before anything is
+//! sent. s3cmd wrote a download in place, readable by everyone, over any file it could open (as
+//! root, any file at all); we write it privately beside the destination, give it its final mode
+//! just before the rename, and refuse to replace a destination this process may not write.
 
 pub mod conditional;
 pub mod local;
@@ -8,6 +19,7 @@ pub mod s3cfg;
 pub mod tunnel;
 
 use crate::error::{Error, Result};
+use crate::fsutil::{self, TempFile};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -77,17 +89,149 @@ pub trait Backend: Send + Sync {
     fn delete(&self, key: &str) -> Result<()>;
 }
 
-/// Refuse keys that could escape the bucket's namespace or that legacy quoting would split.
+/// The longest key S3 accepts, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// How much of a key a message shows: long keys are cut after this many characters.
+const SHOWN_KEY_CHARS: usize = 80;
+
+/// A key as messages show it: whole when short, else its first 80 characters and `…`.
+pub fn show_key(key: &str) -> String {
+    match key.char_indices().nth(SHOWN_KEY_CHARS) {
+        Some((i, _)) => format!("{}…", &key[..i]),
+        None => key.to_string(),
+    }
+}
+
+/// Refuse keys that S3 would refuse, that could escape the bucket's namespace, or that legacy
+/// quoting would split: empty keys, keys over 1024 bytes, `.` and `..` segments, white space
+/// and control characters. Nothing is sent for a refused key.
 pub fn validate_key(key: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::Usage(format!("key {:?} {why}", show_key(key))));
+    if key.is_empty() {
+        return Err(Error::Usage("the key is empty".into()));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return bad(&format!(
+            "is {} bytes long; S3 allows at most {MAX_KEY_BYTES}",
+            key.len()
+        ));
+    }
     if key.split('/').any(|seg| seg == "..") {
-        return Err(Error::Usage(format!("key {key:?} contains '..'")));
+        return bad("contains '..'");
+    }
+    if key.split('/').any(|seg| seg == ".") {
+        return bad("contains a '.' segment");
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains white space or control characters");
+    }
+    Ok(())
+}
+
+/// [`validate_key`] for a key that must name one object: also refuse a key ending in `/` (a
+/// "directory").
+pub fn validate_object_key(key: &str) -> Result<()> {
+    validate_key(key)?;
+    if key.ends_with('/') {
         return Err(Error::Usage(format!(
-            "key {key:?} contains white space or control characters"
+            "key {:?} ends in '/': it names a directory, not an object",
+            show_key(key)
         )));
     }
     Ok(())
+}
+
+/// Keys whose downloads are secrets, written 0600: the database credentials (`credentials/*`,
+/// `shit`), private keys (anything under `keys/`, `id_rsa`, `id_dsa`, `id_ecdsa`, `id_ed25519`,
+/// `*_AGILE_DEPLOYMENT_BUILD_KEY`), `*.pem` and `*.key`. A `.pub` file is public unless it is
+/// under `credentials/`.
+pub fn is_secret_key(key: &str) -> bool {
+    let base = key.rsplit('/').next().unwrap_or(key);
+    if key.starts_with("credentials/") || base == "shit" {
+        return true;
+    }
+    if base.ends_with(".pub") {
+        return false;
+    }
+    key.starts_with("keys/")
+        || matches!(base, "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519")
+        || base.ends_with("_AGILE_DEPLOYMENT_BUILD_KEY")
+        || base.ends_with(".pem")
+        || base.ends_with(".key")
+}
+
+/// Before a download replaces `dest`:
+///
+/// - refuse a `dest` this process may not write (s3cmd, which wrote in place, would have been
+///   refused; our rename needs only the directory). Root passes every access check, so root
+///   also refuses a file of another user that lacks its owner's write bit: someone made it
+///   read-only on purpose. Root's own read-only files are replaced, as s3cmd run by root did;
+/// - remove the temporary files that dead processes left in its directory (a download killed
+///   mid-transfer cannot clean up after itself; its file is 0600, and now it goes).
+pub fn prepare_download(dest: &Path) -> Result<()> {
+    check_replaceable(dest)?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let me = std::process::id() as i32;
+    for (path, pid) in fsutil::temp_files_in(dir) {
+        if pid != me && !crate::process::is_alive(pid) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => log::debug!("removed {}, left by process {pid}", path.display()),
+                Err(e) => log::debug!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_replaceable(dest: &Path) -> Result<()> {
+    use nix::unistd::{access, geteuid, AccessFlags};
+    use std::os::unix::fs::MetadataExt;
+    let Ok(md) = std::fs::metadata(dest) else {
+        return Ok(()); // nothing there to protect
+    };
+    if md.is_dir() {
+        return Err(Error::Io(format!("{} is a directory", dest.display())));
+    }
+    let refuse = |why: String| {
+        Err(Error::Io(format!(
+            "{}: {why}; not replaced by the download",
+            dest.display()
+        )))
+    };
+    if let Err(e) = access(dest, AccessFlags::W_OK) {
+        return refuse(format!(
+            "this user (uid {}) may not write it ({e})",
+            geteuid()
+        ));
+    }
+    if geteuid().is_root() && md.uid() != 0 && md.mode() & 0o200 == 0 {
+        return refuse(format!(
+            "it is read-only (mode {:o}) and belongs to uid {}",
+            md.mode() & 0o7777,
+            md.uid()
+        ));
+    }
+    Ok(())
+}
+
+/// The temporary file a download of `key` to `dest` goes to: 0600 while it is written; at
+/// commit 0600 for a secret, else the mode of the file it replaces, else 0644.
+pub fn download_temp(key: &str, dest: &Path) -> Result<TempFile> {
+    TempFile::new(dest, is_secret_key(key).then_some(0o600))
+}
+
+/// The size of object `key`, or `None` when there is no such object (one delimited listing).
+pub fn object_size(store: &dyn Backend, key: &str) -> Result<Option<u64>> {
+    Ok(store
+        .list(key, true)?
+        .objects
+        .into_iter()
+        .find(|o| o.key == key)
+        .map(|o| o.size))
 }
 
 /// Where the datastore is, as selected by configuration.
@@ -209,6 +353,50 @@ mod tests {
         assert!(validate_key("a b").is_err());
         assert!(validate_key("a\tb").is_err());
         assert!(validate_key("a..b").is_ok());
+        assert!(validate_key("").is_err());
+        assert!(validate_key("a/./b").is_err());
+        assert!(validate_key("./b").is_err());
+        assert!(validate_key(".hidden").is_ok());
+        assert!(validate_key("webserverips/").is_ok());
+        assert!(validate_object_key("webserverips/").is_err());
+        assert!(validate_key(&"k".repeat(1024)).is_ok());
+        let e = validate_key(&"k".repeat(1025)).unwrap_err().to_string();
+        assert!(e.contains("1025 bytes") && e.contains("1024"), "{e}");
+        assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn long_keys_are_cut_in_messages() {
+        assert_eq!(show_key("short"), "short");
+        let k = "é".repeat(100);
+        assert_eq!(show_key(&k), format!("{}…", "é".repeat(80)));
+    }
+
+    #[test]
+    fn secrets() {
+        for k in [
+            "credentials/shit",
+            "shit",
+            "keys/id_rsa",
+            "keys/anything",
+            "x/id_ed25519",
+            "id_ecdsa",
+            "b/X1234X_AGILE_DEPLOYMENT_BUILD_KEY",
+            "ssl/privkey.pem",
+            "ssl/server.key",
+            "credentials/x.pub",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "keys/id_rsa.pub",
+            "b/X1234X_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+            "webserverips/10.0.0.1",
+            "scalingprofile/profile.cnf",
+            "id_rsa_notes.txt",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
     }
 
     #[test]

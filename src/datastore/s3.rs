@@ -1,28 +1,93 @@
 //! The S3 backend on aws-sdk-s3, configured from s3cmd's configuration file: endpoint, path
 //! or host_bucket addressing, region, and checksum settings that non-AWS stores accept.
+//!
+//! Every call is bounded and honest about what it tried:
+//!
+//! - **One deadline per call** (`ADT_S3_DEADLINE`, default 45 s, so a cron job's call never
+//!   outlives its minute) covers connecting, every retry and the transfer. Once a transfer's
+//!   size is known (Content-Length, or the file being uploaded) the deadline grows by 1 s per
+//!   MB. A call that runs out says so: "gave up after N s".
+//! - **One attempt budget per call** (`ADT_S3_ATTEMPTS`, default 4). The SDK retries what it
+//!   can see (no connection, timeouts, 5xx and throttling); our own loop retries only what it
+//!   cannot, a body that breaks mid-transfer, and only with the attempts the SDK left. The
+//!   attempts are counted as they are sent (an interceptor), and messages give that count.
+//! - Per attempt, `ADT_S3_CONNECT_TIMEOUT` (5 s) and `ADT_S3_READ_TIMEOUT` (30 s) still apply.
+//!
+//! Differences from legacy: s3cmd had no overall deadline (a store that accepted and never
+//! answered held a call for minutes; one that trickled held it for ever) and retried with its
+//! own counts. See the README's fault table for the figures.
 
 use super::s3cfg::S3Config;
-use super::{Backend, Listing, ObjectInfo, Precondition, Version};
+use super::{show_key, Backend, Listing, ObjectInfo, Precondition, Version};
 use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::knobs::env_u64;
+use crate::knobs::{env_secs_f64, env_u64};
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{
-    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    ConfigBag, Credentials, Intercept, Region, RequestChecksumCalculation,
+    ResponseChecksumValidation, RuntimeComponents,
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use std::future::Future;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A call's deadline when `ADT_S3_DEADLINE` does not say.
+pub const DEFAULT_DEADLINE_SECS: f64 = 45.0;
+
+/// How much longer a call may take per MB (10^6 bytes) it transfers.
+const SECS_PER_MB: f64 = 1.0;
+
+/// The extra time a transfer of `bytes` gets.
+fn grace_for(bytes: u64) -> Duration {
+    Duration::from_secs_f64(bytes as f64 / 1e6 * SECS_PER_MB)
+}
+
+/// Counts the attempts the SDK sends (each retry included).
+#[derive(Debug)]
+struct CountAttempts(Arc<AtomicU32>);
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "CountAttempts"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
 
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     rt: tokio::runtime::Runtime,
     bucket: String,
     endpoint: String,
+    /// Attempts per call, every retry included (`ADT_S3_ATTEMPTS`).
     attempts: u32,
+    backoff: Duration,
+    /// Each call's deadline before it grows with a transfer's size (`ADT_S3_DEADLINE`).
+    deadline: Duration,
+    /// Attempts sent by the call in progress (calls on one store run one at a time).
+    sent: Arc<AtomicU32>,
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// The innermost cause of an error, which is the readable part ("Connection refused").
@@ -76,6 +141,8 @@ impl S3Store {
             "s3cfg",
         );
         let attempts = env_u64("ADT_S3_ATTEMPTS", 4).clamp(1, 10) as u32;
+        let backoff = Duration::from_millis(env_u64("ADT_S3_BACKOFF_MS", 200));
+        let sent = Arc::new(AtomicU32::new(0));
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(Region::new(cfg.region.clone()))
@@ -85,12 +152,8 @@ impl S3Store {
             .http_client(http)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(attempts)
-                    .with_initial_backoff(Duration::from_millis(env_u64("ADT_S3_BACKOFF_MS", 200)))
-                    .with_max_backoff(Duration::from_secs(5)),
-            )
+            .retry_config(retry_config(attempts, backoff))
+            .interceptor(CountAttempts(sent.clone()))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(env_u64("ADT_S3_CONNECT_TIMEOUT", 5)))
@@ -104,6 +167,69 @@ impl S3Store {
             bucket: bucket.to_string(),
             endpoint: cfg.endpoint_url(),
             attempts,
+            backoff,
+            deadline: Duration::from_secs_f64(env_secs_f64(
+                "ADT_S3_DEADLINE",
+                DEFAULT_DEADLINE_SECS,
+            )),
+            sent,
+        })
+    }
+
+    /// `s3://bucket/key` for messages (a long key cut).
+    fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, show_key(key))
+    }
+
+    /// Attempts sent so far by the call in progress.
+    fn sent(&self) -> u32 {
+        self.sent.load(Ordering::SeqCst)
+    }
+
+    /// ` (after N attempts)` when there was more than one.
+    fn tries(&self) -> String {
+        match self.sent() {
+            n if n > 1 => format!(" (after {n} attempts)"),
+            _ => String::new(),
+        }
+    }
+
+    /// The error of a call that ran out of time.
+    fn gave_up(&self, what: &str, key: &str, started: Instant, grown: Duration) -> Error {
+        let n = self.sent();
+        let limit = if grown < Duration::from_millis(50) {
+            format!("ADT_S3_DEADLINE={}s", self.deadline.as_secs_f64())
+        } else {
+            format!(
+                "ADT_S3_DEADLINE={}s + {:.1}s for the transfer's size",
+                self.deadline.as_secs_f64(),
+                grown.as_secs_f64()
+            )
+        };
+        Error::Store(format!(
+            "{what} {}: gave up after {:.1} s without a complete answer from {} ({limit}; {n} attempt{})",
+            self.uri(key),
+            started.elapsed().as_secs_f64(),
+            self.endpoint,
+            plural(n),
+        ))
+    }
+
+    /// Run one call under its deadline (grown by `grace`), counting its attempts from zero.
+    fn run<T>(
+        &self,
+        what: &str,
+        key: &str,
+        grace: Duration,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.sent.store(0, Ordering::SeqCst);
+        let started = Instant::now();
+        self.rt.block_on(async {
+            match tokio::time::timeout(self.deadline + grace, call).await {
+                Ok(r) => r,
+                Err(_) => Err(self.gave_up(what, key, started, grace)),
+            }
         })
     }
 
@@ -116,12 +242,12 @@ impl S3Store {
         match (c.as_deref(), st) {
             (Some("NoSuchBucket"), _) => Error::NoBucket(format!("s3://{}", self.bucket)),
             (Some("NoSuchKey"), _) | (Some("NotFound"), _) | (_, Some(404)) => {
-                Error::NotFound(format!("s3://{}/{key}", self.bucket))
+                Error::NotFound(self.uri(key))
             }
             (Some("PreconditionFailed"), _)
             | (_, Some(412))
             | (Some("ConditionalRequestConflict"), _)
-            | (_, Some(409)) => Error::Conflict(format!("s3://{}/{key} changed", self.bucket)),
+            | (_, Some(409)) => Error::Conflict(format!("{} changed", self.uri(key))),
             _ => {
                 let why = match &e {
                     SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -143,14 +269,7 @@ impl S3Store {
                     }
                     other => format!("{}", DisplayErrorContext(other)),
                 };
-                let transient =
-                    matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_));
-                let tries = if self.attempts > 1 && transient {
-                    format!(" (after {} attempts)", self.attempts)
-                } else {
-                    String::new()
-                };
-                Error::Store(format!("{what} s3://{}/{key}: {why}{tries}", self.bucket))
+                Error::Store(format!("{what} {}: {why}{}", self.uri(key), self.tries()))
             }
         }
     }
@@ -166,41 +285,97 @@ impl S3Store {
         }
     }
 
-    async fn download(&self, key: &str, dest: &Path) -> Result<u64> {
-        let resp = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| self.fail("get", key, e))?;
-        let expected = resp.content_length().map(|n| n as u64);
-        let mut t = fsutil::TempFile::new(dest, None)?;
-        let mut body = resp.body;
-        let mut n: u64 = 0;
-        while let Some(chunk) = body.try_next().await.map_err(|e| {
-            Error::Store(format!(
-                "get s3://{}/{key}: transfer broke: {e}",
-                self.bucket
-            ))
-        })? {
-            t.file()
-                .write_all(&chunk)
-                .map_err(|e| Error::io(dest.display(), e))?;
-            n += chunk.len() as u64;
-        }
-        if let Some(exp) = expected {
-            if exp != n {
+    /// GET `key` into `dest` through a temporary file, within one deadline and one attempt
+    /// budget: the SDK retries the request; a body that breaks mid-transfer is retried here
+    /// with the attempts left.
+    async fn download(&self, key: &str, dest: &Path, started: Instant) -> Result<u64> {
+        let mut deadline = tokio::time::Instant::now() + self.deadline;
+        let mut grown = Duration::ZERO;
+        loop {
+            let left = self.attempts.saturating_sub(self.sent()).max(1);
+            let send = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .customize()
+                .config_override(
+                    aws_sdk_s3::Config::builder().retry_config(retry_config(left, self.backoff)),
+                )
+                .send();
+            let resp = match tokio::time::timeout_at(deadline, send).await {
+                Err(_) => return Err(self.gave_up("get", key, started, grown)),
+                Ok(r) => r.map_err(|e| self.fail("get", key, e))?,
+            };
+            let expected = resp.content_length().map(|n| n.max(0) as u64);
+            if grown.is_zero() {
+                grown = grace_for(expected.unwrap_or(0));
+                deadline += grown;
+            }
+            let mut t = super::download_temp(key, dest)?;
+            let mut body = resp.body;
+            let transfer = async {
+                let mut n: u64 = 0;
+                loop {
+                    match body.try_next().await {
+                        Ok(Some(chunk)) => {
+                            t.file()
+                                .write_all(&chunk)
+                                .map_err(|e| Error::io(dest.display(), e))?;
+                            n += chunk.len() as u64;
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            return Ok(Err(format!(
+                                "transfer broke after {n} bytes: {}",
+                                root_cause(&e)
+                            )))
+                        }
+                    }
+                }
+                Ok(match expected {
+                    Some(exp) if exp != n => Err(format!("got {n} of {exp} bytes")),
+                    _ => Ok(n),
+                })
+            };
+            let broken = match tokio::time::timeout_at(deadline, transfer).await {
+                Err(_) => return Err(self.gave_up("get", key, started, grown)),
+                Ok(r) => match r? {
+                    Ok(n) => {
+                        t.commit()?;
+                        return Ok(n);
+                    }
+                    Err(broken) => broken,
+                },
+            };
+            drop(t);
+            let sent = self.sent();
+            if sent >= self.attempts {
                 return Err(Error::Store(format!(
-                    "get s3://{}/{key}: got {n} of {exp} bytes",
-                    self.bucket
+                    "get {}: {broken}{}",
+                    self.uri(key),
+                    self.tries()
                 )));
             }
+            log::debug!("attempt {sent} of {}: {broken}", self.attempts);
+            let pause = (self.backoff * 2u32.pow(sent.saturating_sub(1).min(5)))
+                .min(Duration::from_secs(5));
+            if tokio::time::timeout_at(deadline, tokio::time::sleep(pause))
+                .await
+                .is_err()
+            {
+                return Err(self.gave_up("get", key, started, grown));
+            }
         }
-        t.commit()?;
-        Ok(n)
     }
+}
+
+/// The SDK's retries: `attempts` in all, exponential backoff from `backoff`, at most 5 s.
+fn retry_config(attempts: u32, backoff: Duration) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(backoff)
+        .with_max_backoff(Duration::from_secs(5))
 }
 
 impl Backend for S3Store {
@@ -217,44 +392,55 @@ impl Backend for S3Store {
     }
 
     fn bucket_exists(&self) -> Result<bool> {
-        let r = self
-            .rt
-            .block_on(self.client.head_bucket().bucket(&self.bucket).send());
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if status(&e) == Some(404) => Ok(false),
-            Err(e) => Err(self.fail("head", "", e)),
-        }
+        self.run("head", "", Duration::ZERO, async {
+            match self.client.head_bucket().bucket(&self.bucket).send().await {
+                Ok(_) => Ok(true),
+                Err(e) if status(&e) == Some(404) => Ok(false),
+                Err(e) => Err(self.fail("head", "", e)),
+            }
+        })
     }
 
     fn create_bucket(&self) -> Result<()> {
-        self.rt
-            .block_on(self.client.create_bucket().bucket(&self.bucket).send())
-            .map(|_| ())
-            .map_err(|e| self.fail("create bucket", "", e))
+        self.run("create bucket", "", Duration::ZERO, async {
+            self.client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.fail("create bucket", "", e))
+        })
     }
 
     fn put_bytes(&self, key: &str, data: &[u8]) -> Result<()> {
-        super::validate_key(key)?;
-        self.rt
-            .block_on(
-                self.client
-                    .put_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .body(ByteStream::from(data.to_vec()))
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail("put", key, e))
+        super::validate_object_key(key)?;
+        let grace = grace_for(data.len() as u64);
+        self.run("put", key, grace, async {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(ByteStream::from(data.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.fail("put", key, e))
+        })
     }
 
     fn put_file(&self, key: &str, path: &Path) -> Result<()> {
-        super::validate_key(key)?;
-        self.rt.block_on(async {
+        super::validate_object_key(key)?;
+        // The SDK opens the file only when it sends it, and would report a file it cannot read
+        // as a store it cannot reach: open it first, so the message names the file.
+        let size = std::fs::File::open(path)
+            .and_then(|f| f.metadata())
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+            .len();
+        self.run("put", key, grace_for(size), async {
             let body = ByteStream::from_path(path)
                 .await
-                .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
             self.client
                 .put_object()
                 .bucket(&self.bucket)
@@ -268,35 +454,25 @@ impl Backend for S3Store {
     }
 
     fn get_to_file(&self, key: &str, dest: &Path) -> Result<u64> {
-        super::validate_key(key)?;
-        // The SDK retries the request; a body that breaks mid-transfer is retried here.
-        let mut last = None;
-        for attempt in 0..self.attempts {
-            match self.rt.block_on(self.download(key, dest)) {
-                Ok(n) => return Ok(n),
-                Err(e @ Error::Store(_)) => {
-                    log::debug!("attempt {} failed: {e}", attempt + 1);
-                    last = Some(e);
-                    std::thread::sleep(Duration::from_millis(200 << attempt.min(4)));
-                }
-                Err(e) => return Err(self.refine_not_found(e)),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::Store("get failed".into())))
+        super::validate_object_key(key)?;
+        super::prepare_download(dest)?;
+        self.sent.store(0, Ordering::SeqCst);
+        let started = Instant::now();
+        self.rt
+            .block_on(self.download(key, dest, started))
+            .map_err(|e| self.refine_not_found(e))
     }
 
     fn get_bytes(&self, key: &str) -> Result<Vec<u8>> {
         Ok(self
             .get_versioned(key)?
-            .ok_or_else(|| {
-                self.refine_not_found(Error::NotFound(format!("s3://{}/{key}", self.bucket)))
-            })?
+            .ok_or_else(|| self.refine_not_found(Error::NotFound(self.uri(key))))?
             .0)
     }
 
     fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>> {
-        super::validate_key(key)?;
-        self.rt.block_on(async {
+        super::validate_object_key(key)?;
+        self.run("get", key, Duration::ZERO, async {
             let resp = match self
                 .client
                 .get_object()
@@ -318,7 +494,7 @@ impl Backend for S3Store {
                 .body
                 .collect()
                 .await
-                .map_err(|e| Error::Store(format!("get s3://{}/{key}: {e}", self.bucket)))?
+                .map_err(|e| Error::Store(format!("get {}: {e}", self.uri(key))))?
                 .into_bytes()
                 .to_vec();
             Ok(Some((data, etag)))
@@ -326,7 +502,7 @@ impl Backend for S3Store {
     }
 
     fn put_conditional(&self, key: &str, data: &[u8], cond: &Precondition) -> Result<bool> {
-        super::validate_key(key)?;
+        super::validate_object_key(key)?;
         let mut req = self
             .client
             .put_object()
@@ -337,27 +513,30 @@ impl Backend for S3Store {
             Precondition::IfMatch(v) => req.if_match(&v.0),
             Precondition::IfAbsent => req.if_none_match("*"),
         };
-        match self.rt.block_on(req.send()) {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(code(&e).as_deref(), Some("NotImplemented"))
-                    || status(&e) == Some(501) =>
-            {
-                Ok(false)
-            }
-            // An If-Match on an object that no longer exists did not hold: AWS and moto answer
-            // 404 NoSuchKey there, s3s-fs 412; both are a conflict, not a missing object.
-            Err(e) => match self.fail("conditional put", key, e) {
-                Error::NotFound(m) if matches!(cond, Precondition::IfMatch(_)) => {
-                    Err(Error::Conflict(format!("{m} is gone")))
+        self.run("conditional put", key, Duration::ZERO, async {
+            match req.send().await {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if matches!(code(&e).as_deref(), Some("NotImplemented"))
+                        || status(&e) == Some(501) =>
+                {
+                    Ok(false)
                 }
-                e => Err(e),
-            },
-        }
+                // An If-Match on an object that no longer exists did not hold: AWS and moto
+                // answer 404 NoSuchKey there, s3s-fs 412; both are a conflict, not a missing
+                // object.
+                Err(e) => match self.fail("conditional put", key, e) {
+                    Error::NotFound(m) if matches!(cond, Precondition::IfMatch(_)) => {
+                        Err(Error::Conflict(format!("{m} is gone")))
+                    }
+                    e => Err(e),
+                },
+            }
+        })
     }
 
     fn list(&self, prefix: &str, delimited: bool) -> Result<Listing> {
-        self.rt.block_on(async {
+        self.run("list", prefix, Duration::ZERO, async {
             let mut listing = Listing::default();
             let mut token: Option<String> = None;
             loop {
@@ -397,34 +576,37 @@ impl Backend for S3Store {
     }
 
     fn any_with_prefix(&self, prefix: &str) -> Result<bool> {
-        let resp = self
-            .rt
-            .block_on(
-                self.client
-                    .list_objects_v2()
-                    .bucket(&self.bucket)
-                    .prefix(prefix)
-                    .max_keys(1)
-                    .send(),
-            )
-            .map_err(|e| self.fail("list", prefix, e))?;
-        Ok(resp.key_count().unwrap_or(0) > 0 || !resp.contents().is_empty())
+        self.run("list", prefix, Duration::ZERO, async {
+            let resp = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .max_keys(1)
+                .send()
+                .await
+                .map_err(|e| self.fail("list", prefix, e))?;
+            Ok(resp.key_count().unwrap_or(0) > 0 || !resp.contents().is_empty())
+        })
     }
 
     fn delete(&self, key: &str) -> Result<()> {
         super::validate_key(key)?;
-        match self.rt.block_on(
-            self.client
+        self.run("delete", key, Duration::ZERO, async {
+            match self
+                .client
                 .delete_object()
                 .bucket(&self.bucket)
                 .key(key)
-                .send(),
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) => match self.fail("delete", key, e) {
-                Error::NotFound(_) => Ok(()),
-                e => Err(e),
-            },
-        }
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => match self.fail("delete", key, e) {
+                    Error::NotFound(_) => Ok(()),
+                    e => Err(e),
+                },
+            }
+        })
     }
 }

@@ -1,8 +1,51 @@
 //! s3cmd's configuration file (`~/.s3cfg`), which every legacy machine already has: the only
 //! place credentials and the endpoint come from, so a drop-in needs no new setup.
+//!
+//! Differences from legacy: the endpoint (`host_base`, or `host_bucket` when it addresses
+//! buckets by host name) is checked when the file is read, so a bad one (`127.0.0.1:99999`,
+//! `host:abc`) is reported as that setting of that file rather than as a store that cannot be
+//! reached.
 
 use crate::error::{Error, Result};
 use std::path::Path;
+
+/// Check an endpoint as s3cmd's `host_base` gives it: `HOST` or `HOST:PORT`, HOST a name or an
+/// address (an IPv6 address in brackets), PORT from 1 to 65535.
+fn check_host(v: &str) -> std::result::Result<(), String> {
+    let (host, port) = if let Some(rest) = v.strip_prefix('[') {
+        let (h, tail) = rest
+            .split_once(']')
+            .ok_or("an IPv6 address needs its closing ']'")?;
+        match tail {
+            "" => (h, None),
+            t => (
+                h,
+                Some(t.strip_prefix(':').ok_or("only :PORT may follow ']'")?),
+            ),
+        }
+    } else {
+        match v.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (v, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("the host is empty".into());
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+    {
+        return Err(format!("{c:?} cannot be part of a host name"));
+    }
+    if let Some(p) = port {
+        match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => {}
+            _ => return Err(format!("port {p:?} is not a number from 1 to 65535")),
+        }
+    }
+    Ok(())
+}
 
 /// The parts of an s3cmd configuration the datastore needs.
 #[derive(Clone, PartialEq, Eq)]
@@ -92,7 +135,7 @@ impl S3Config {
             r => r.to_string(),
         };
         let session_token = Some(take("access_token")).filter(|t| !t.is_empty());
-        Ok(S3Config {
+        let c = S3Config {
             access_key,
             secret_key,
             session_token,
@@ -101,7 +144,17 @@ impl S3Config {
             use_https,
             region,
             signature_v2: get.get("signature_v2").map(|v| truthy(v)).unwrap_or(false),
-        })
+        };
+        if c.virtual_hosted() {
+            let host = c.host_bucket.replace("%(bucket)s.", "");
+            if !host.contains("%(bucket)s") {
+                check_host(&host)
+                    .map_err(|why| format!("host_bucket {:?} is invalid: {why}", c.host_bucket))?;
+            }
+        }
+        check_host(&c.host_base)
+            .map_err(|why| format!("host_base {:?} is invalid: {why}", c.host_base))?;
+        Ok(c)
     }
 
     /// Whether buckets are addressed in the host name (`%(bucket)s.host`) rather than the path.
@@ -153,6 +206,42 @@ mod tests {
         assert!(c.use_https);
         assert_eq!(c.endpoint_url(), "https://ams3.digitaloceanspaces.com");
         assert_eq!(c.region, "ams3");
+    }
+
+    #[test]
+    fn bad_endpoints_are_refused_naming_the_setting() {
+        let cfg = |host: &str| {
+            S3Config::parse(&format!(
+                "access_key = A\nsecret_key = S\nhost_base = {host}\nhost_bucket = {host}\n"
+            ))
+        };
+        for good in [
+            "127.0.0.1:9000",
+            "s3.amazonaws.com",
+            "[::1]:9000",
+            "[::1]",
+            "a-b_c.d",
+        ] {
+            assert!(cfg(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:99999",
+            "127.0.0.1:abc",
+            "127.0.0.1:",
+            "127.0.0.1:0",
+            ":9000",
+            "a b",
+            "h/x",
+            "[::1",
+        ] {
+            let e = cfg(bad).unwrap_err();
+            assert!(e.starts_with("host_base"), "{bad}: {e}");
+        }
+        let e = S3Config::parse(
+            "access_key = A\nsecret_key = S\nhost_base = ok.example\nhost_bucket = %(bucket)s.x:70000\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("host_bucket"), "{e}");
     }
 
     #[test]
