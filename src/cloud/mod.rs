@@ -1,9 +1,13 @@
 //! Cloud providers behind one narrow interface: every call is a provider CLI command line
 //! (doctl, linode-cli, exo, vultr) run through [`Cli`], which tests replace with stand-in
-//! executables on PATH (or, for linode-cli, run for real against a local API) and whose
+//! executables on PATH and whose
 //! command lines are checked against fixtures.
 //!
 //! Differences from legacy:
+//! - Listings are complete. linode-cli lists are run with `--all-rows` (without it linode-cli
+//!   prints the first page of 100 and drops the rest silently); vultr-cli's pages are followed
+//!   through `meta.links.next` with `--cursor` ([`Cli::query_all`]); doctl fetches every page
+//!   itself and exo lists everything. Legacy grepped the first page's table.
 //! - A failed CLI run is one line ([`failure`]): the program, its subcommand, its exit status
 //!   and the provider's whole reason (an API error's reason below its `Request failed: 400`
 //!   line, an argument error's `error:` line rather than its usage, a traceback's exception),
@@ -85,6 +89,33 @@ impl Cli {
         self.exec(prog, args, !self.dry_run)
     }
 
+    /// A listing, complete: every page of it, as the CLI printed each. linode-cli is given
+    /// `--all-rows` on the command line by its callers; vultr-cli pages by cursor, so its
+    /// `meta.links.next` is followed with `--cursor`; doctl fetches every page itself and exo
+    /// lists everything, so those are one run.
+    pub fn query_all(&mut self, prog: &str, args: &[&str]) -> Result<Vec<String>> {
+        let first = self.query(prog, args)?;
+        if prog != "vultr" {
+            return Ok(vec![first]);
+        }
+        let mut pages = vec![first];
+        let mut seen = std::collections::BTreeSet::new();
+        loop {
+            let meta: VultrPage = json(pages.last().map_or("", |p| p), &subcommand(args))?;
+            let next = meta
+                .meta
+                .and_then(|m| m.links)
+                .and_then(|l| l.next)
+                .unwrap_or_default();
+            if next.is_empty() || !seen.insert(next.clone()) {
+                return Ok(pages);
+            }
+            let mut more = args.to_vec();
+            more.extend(["--cursor", &next]);
+            pages.push(self.query(prog, &more)?);
+        }
+    }
+
     fn exec(&mut self, prog: &str, args: &[&str], really: bool) -> Result<String> {
         let line = std::iter::once(prog.to_string())
             .chain(args.iter().map(|a| shell_word(a)))
@@ -101,6 +132,22 @@ impl Cli {
         }
         Ok(out.stdout)
     }
+}
+
+/// The paging part of a vultr-cli JSON listing.
+#[derive(Deserialize)]
+struct VultrPage {
+    meta: Option<VultrMeta>,
+}
+
+#[derive(Deserialize)]
+struct VultrMeta {
+    links: Option<VultrLinks>,
+}
+
+#[derive(Deserialize)]
+struct VultrLinks {
+    next: Option<String>,
 }
 
 /// The subcommand of a CLI command line: its leading words, options and their values skipped

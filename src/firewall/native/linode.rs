@@ -88,7 +88,7 @@ fn linode_current(rules: &[LinodeRule]) -> BTreeSet<NativeRule> {
 
 pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     let list: Option<Vec<LinodeFirewall>> = json(
-        &cli.query("linode-cli", &["--json", "firewalls", "list"])?,
+        &cli.query("linode-cli", &["--json", "firewalls", "list", "--all-rows"])?,
         "linode-cli firewalls list",
     )?;
     let fw = list
@@ -148,7 +148,10 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         None
     } else {
         json(
-            &cli.query("linode-cli", &["--json", "firewalls", "devices-list", &id])?,
+            &cli.query(
+                "linode-cli",
+                &["--json", "firewalls", "devices-list", &id, "--all-rows"],
+            )?,
             "linode-cli firewalls devices-list",
         )?
     };
@@ -158,7 +161,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         .map(|d| d.entity.map(|e| e.id).unwrap_or_default().to_string())
         .collect();
     let linodes: Option<Vec<Linode>> = json(
-        &cli.query("linode-cli", &["--json", "linodes", "list"])?,
+        &cli.query("linode-cli", &["--json", "linodes", "list", "--all-rows"])?,
         "linode-cli linodes list",
     )?;
     for l in linodes.into_iter().flatten() {
