@@ -13,6 +13,8 @@
 //!   line, an argument error's `error:` line rather than its usage, a traceback's exception),
 //!   with token variables' values, secret option values and bearer tokens redacted. A missing
 //!   or refused token says so and where the CLI reads it from. Legacy showed nothing.
+//! - Creates are deterministic: linode-cli creates carry `--no-defaults`, so the operator's
+//!   linode-cli defaults (`authorized_users`, …) never join a new server, record or firewall.
 
 pub mod local;
 pub mod provision;

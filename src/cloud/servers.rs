@@ -275,6 +275,8 @@ impl CliCloud {
                     "--json",
                     "linodes",
                     "create",
+                    // Only what is given here: none of the operator's linode-cli defaults.
+                    "--no-defaults",
                     "--root_pass",
                     &spec.root_password,
                     "--region",
@@ -302,13 +304,14 @@ impl CliCloud {
                         .map(|l| l.id.to_string())
                         .ok_or_else(|| Error::Remote("linode-cli linodes create: no id".into()))?
                 };
-                let ip = self.cli.change(
+                // Its table on stdout is not part of the answer.
+                self.cli.change(
                     "linode-cli",
                     &[
                         "linodes", "ip-add", &id, "--type", "ipv4", "--public", "false",
                     ],
                 )?;
-                Ok(out + &ip)
+                Ok(out)
             }
             Host::Vultr => {
                 if spec.user_data.is_some() {

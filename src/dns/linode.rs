@@ -57,6 +57,7 @@ impl Provider for Linode {
                 &[
                     "domains",
                     "records-create",
+                    "--no-defaults",
                     &id,
                     "--type",
                     "A",

@@ -9,7 +9,7 @@
 //! on DigitalOcean); addresses match exactly (legacy used substrings); listings are complete on
 //! every provider: Cloudflare's pages are followed (legacy saw at most 20 records), linode-cli
 //! is run with `--all-rows` and vultr-cli's cursor pages are followed (legacy read the first
-//! 100).
+//! 100); records are created without the operator's linode-cli defaults (`--no-defaults`).
 
 use crate::cloud::{json, Cli, Id};
 use crate::config;

@@ -106,6 +106,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
                     "--json",
                     "firewalls",
                     "create",
+                    "--no-defaults",
                     "--label",
                     "adt",
                     "--rules.inbound_policy",
