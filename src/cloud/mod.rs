@@ -1,6 +1,6 @@
 //! Cloud providers behind one narrow interface: every call is a provider CLI command line
 //! (doctl, linode-cli, exo, vultr) run through [`Cli`], which tests replace with stand-in
-//! executables on PATH and whose
+//! executables on PATH (or, for linode-cli, run for real against a local API) and whose
 //! command lines are checked against fixtures.
 //!
 //! Differences from legacy:

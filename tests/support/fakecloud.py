@@ -9,7 +9,8 @@ Paging, as each CLI documents it: doctl fetches every page of a list itself and 
 everything, so their answers are whole; vultr-cli answers one page (`--per-page`, default 100)
 with `meta.links.next`, a cursor that `--cursor` takes. Vultr's DNS records (state "records"),
 firewall groups ("fwgroups") and rules ("fwrules", by group) are kept too, and a server's
-"firewall_group_id".
+"firewall_group_id". (linode-cli is run for real against tests/support/linodeapi.py; this
+stand-in keeps answering the older linode tests.)
 
 Errors, as the CLIs print them: state "auth" = "missing" or "bad" makes every call fail as
 that CLI does without a token or with a refused one; state "fail" = [{"match", "stderr",
