@@ -103,7 +103,8 @@ impl Cli {
         let mut pages = vec![first];
         let mut seen = std::collections::BTreeSet::new();
         loop {
-            let meta: VultrPage = json(pages.last().map_or("", |p| p), &subcommand(args))?;
+            let what = format!("{prog} {}", subcommand(args));
+            let meta: VultrPage = json(pages.last().map_or("", |p| p), &what)?;
             let next = meta
                 .meta
                 .and_then(|m| m.links)
