@@ -242,7 +242,7 @@ fn exoscale_snapshot_build() {
 
 #[test]
 fn linode_snapshot_build() {
-    let create = "linode-cli [--json] [linodes] [create] [--root_pass] [PW] [--region] [eu-west] [--image] [private/snap-1] [--type] [g6-standard-1] [--group] [Agile Deployment Toolkit] [--label] [webserver-NAME-example-prod1] [--authorized_keys] [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests adt]";
+    let create = "linode-cli [--json] [linodes] [create] [--no-defaults] [--root_pass] [PW] [--region] [eu-west] [--image] [private/snap-1] [--type] [g6-standard-1] [--group] [Agile Deployment Toolkit] [--label] [webserver-NAME-example-prod1] [--authorized_keys] [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests adt]";
     snapshot_build(
         "linode",
         "LINODE",

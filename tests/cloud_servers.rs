@@ -138,7 +138,7 @@ fn linode_lists_and_destroys() {
         "linode",
         "LINODE",
         "linode-cli",
-        "'--json linodes list'",
+        "'--json linodes list --all-rows'",
         "linode.json",
         "192.168.1.13",
         &[

@@ -79,8 +79,11 @@ fn linode_dns() {
         "linode",
         "linode-cli",
         &[
-            ("'--json domains list'", "linode-domains.json"),
-            ("'--json domains records-list 901'", "linode-records.json"),
+            ("'--json domains list --all-rows'", "linode-domains.json"),
+            (
+                "'--json domains records-list 901 --all-rows'",
+                "linode-records.json",
+            ),
         ],
     );
 }

@@ -102,9 +102,15 @@ fn linode_replaces_rules_only_when_they_differ() {
         "linode-cli",
         &c.log,
         &[
-            ("'--json firewalls list'", "linode-firewalls.json"),
-            ("'--json firewalls devices-list 77'", "linode-devices.json"),
-            ("'--json linodes list'", "linode-linodes.json"),
+            (
+                "'--json firewalls list --all-rows'",
+                "linode-firewalls.json",
+            ),
+            (
+                "'--json firewalls devices-list 77 --all-rows'",
+                "linode-devices.json",
+            ),
+            ("'--json linodes list --all-rows'", "linode-linodes.json"),
         ],
     );
     let o = run(&c, UNF, &[]);

@@ -1,6 +1,20 @@
 //! Cloud providers behind one narrow interface: every call is a provider CLI command line
 //! (doctl, linode-cli, exo, vultr) run through [`Cli`], which tests replace with stand-in
-//! executables on PATH and whose command lines are checked against fixtures.
+//! executables on PATH (or, for linode-cli, run for real against a local API) and whose
+//! command lines are checked against fixtures.
+//!
+//! Differences from legacy:
+//! - Listings are complete. linode-cli lists are run with `--all-rows` (without it linode-cli
+//!   prints the first page of 100 and drops the rest silently); vultr-cli's pages are followed
+//!   through `meta.links.next` with `--cursor` ([`Cli::query_all`]); doctl fetches every page
+//!   itself and exo lists everything. Legacy grepped the first page's table.
+//! - A failed CLI run is one line ([`failure`]): the program, its subcommand, its exit status
+//!   and the provider's whole reason (an API error's reason below its `Request failed: 400`
+//!   line, an argument error's `error:` line rather than its usage, a traceback's exception),
+//!   with token variables' values, secret option values and bearer tokens redacted. A missing
+//!   or refused token says so and where the CLI reads it from. Legacy showed nothing.
+//! - Creates are deterministic: linode-cli creates carry `--no-defaults`, so the operator's
+//!   linode-cli defaults (`authorized_users`, …) never join a new server, record or firewall.
 
 pub mod local;
 pub mod provision;
@@ -77,6 +91,34 @@ impl Cli {
         self.exec(prog, args, !self.dry_run)
     }
 
+    /// A listing, complete: every page of it, as the CLI printed each. linode-cli is given
+    /// `--all-rows` on the command line by its callers; vultr-cli pages by cursor, so its
+    /// `meta.links.next` is followed with `--cursor`; doctl fetches every page itself and exo
+    /// lists everything, so those are one run.
+    pub fn query_all(&mut self, prog: &str, args: &[&str]) -> Result<Vec<String>> {
+        let first = self.query(prog, args)?;
+        if prog != "vultr" {
+            return Ok(vec![first]);
+        }
+        let mut pages = vec![first];
+        let mut seen = std::collections::BTreeSet::new();
+        loop {
+            let what = format!("{prog} {}", subcommand(args));
+            let meta: VultrPage = json(pages.last().map_or("", |p| p), &what)?;
+            let next = meta
+                .meta
+                .and_then(|m| m.links)
+                .and_then(|l| l.next)
+                .unwrap_or_default();
+            if next.is_empty() || !seen.insert(next.clone()) {
+                return Ok(pages);
+            }
+            let mut more = args.to_vec();
+            more.extend(["--cursor", &next]);
+            pages.push(self.query(prog, &more)?);
+        }
+    }
+
     fn exec(&mut self, prog: &str, args: &[&str], really: bool) -> Result<String> {
         let line = std::iter::once(prog.to_string())
             .chain(args.iter().map(|a| shell_word(a)))
@@ -89,13 +131,260 @@ impl Cli {
         let path = find(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
         let out = crate::process::Run::new(path).args(args).output()?;
         if !out.success() {
-            return Err(Error::Remote(format!(
-                "{prog} {} failed: {}",
-                args.first().copied().unwrap_or(""),
-                out.first_error_line()
-            )));
+            return Err(Error::Remote(failure(prog, args, &out)));
         }
         Ok(out.stdout)
+    }
+}
+
+/// The paging part of a vultr-cli JSON listing.
+#[derive(Deserialize)]
+struct VultrPage {
+    meta: Option<VultrMeta>,
+}
+
+#[derive(Deserialize)]
+struct VultrMeta {
+    links: Option<VultrLinks>,
+}
+
+#[derive(Deserialize)]
+struct VultrLinks {
+    next: Option<String>,
+}
+
+/// The subcommand of a CLI command line: its leading words, options and their values skipped
+/// (`-O json compute instance list -z ZONE` is `compute instance list`), up to the first
+/// argument that names something (an id, a domain) rather than an operation.
+pub fn subcommand(args: &[&str]) -> String {
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a.starts_with('-') {
+            if matches!(*a, "-O" | "-o" | "-z") {
+                it.next();
+            }
+            continue;
+        }
+        if words.len() == 4
+            || !a
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+        {
+            break;
+        }
+        words.push(*a);
+    }
+    words.join(" ")
+}
+
+/// Environment variables whose values are secrets the CLIs read (never shown in messages).
+const SECRET_VARS: &[&str] = &[
+    "LINODE_CLI_TOKEN",
+    "DIGITALOCEAN_ACCESS_TOKEN",
+    "DIGITALOCEAN_TOKEN",
+    "VULTR_API_KEY",
+    "EXOSCALE_API_KEY",
+    "EXOSCALE_API_SECRET",
+];
+
+/// Options whose values are secrets on a command line we run.
+const SECRET_OPTIONS: &[&str] = &["--root_pass", "--root-pass", "--password", "--api-key"];
+
+/// A failed CLI run as one line: the program, its subcommand, its exit status and the reason
+/// the provider gave, whole (an API error's reason below its status line, an argument error's
+/// `error:` line rather than its usage, a traceback's exception rather than its first line),
+/// with tokens and other secrets redacted. A missing or refused token says so.
+pub fn failure(prog: &str, args: &[&str], out: &crate::process::Output) -> String {
+    let status = match (out.timed_out, out.code) {
+        (true, _) => "did not finish in time".to_string(),
+        (false, Some(c)) => format!("exit {c}"),
+        (false, None) => "killed by a signal".to_string(),
+    };
+    let sub = subcommand(args);
+    let head = format!("{prog} {sub} failed ({status})");
+    let mut reason = reason_of(&out.stderr);
+    let lower = format!("{}\n{}", out.stderr, out.stdout).to_lowercase();
+    let missing = [
+        "personal access token:",
+        "access token is required",
+        "export your vultr api key",
+        "no accounts",
+        "no account",
+    ]
+    .iter()
+    .any(|m| lower.contains(m));
+    let refused = [
+        "invalid token",
+        "invalid api token",
+        "invalid api key",
+        "unable to authenticate",
+        "unauthorized",
+        "request failed: 401",
+        ": 401 ",
+        "\"status\":401",
+    ]
+    .iter()
+    .any(|m| lower.contains(m));
+    let how = match prog {
+        "linode-cli" => "LINODE_CLI_TOKEN or `linode-cli configure`",
+        "doctl" => "DIGITALOCEAN_ACCESS_TOKEN or `doctl auth init`",
+        "vultr" => "VULTR_API_KEY or vultr-cli's config file",
+        "exo" => "EXOSCALE_API_KEY/EXOSCALE_API_SECRET or `exo config`",
+        _ => "the CLI's configuration",
+    };
+    if missing {
+        reason = format!("no API token is configured (set {how})");
+    } else if refused {
+        reason = format!("the API token was refused ({reason}; check {how})");
+    }
+    if reason.is_empty() {
+        reason = out
+            .stdout
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message")
+            .trim()
+            .to_string();
+    }
+    redact(&format!("{head}: {reason}"), args)
+}
+
+/// The meaningful part of a CLI's stderr, on one line.
+fn reason_of(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().map(str::trim_end).collect();
+    if let Some(t) = lines
+        .iter()
+        .position(|l| l.starts_with("Traceback (most recent call last)"))
+    {
+        // The exception: the last unindented line of the traceback.
+        let exc = lines[t..]
+            .iter()
+            .rev()
+            .find(|l| !l.is_empty() && !l.starts_with(' '))
+            .copied()
+            .unwrap_or("");
+        let before: Vec<String> = lines[..t].iter().filter_map(|l| clean(l)).collect();
+        return before
+            .into_iter()
+            .chain((!exc.is_empty()).then(|| exc.to_string()))
+            .collect::<Vec<_>>()
+            .join(": ");
+    }
+    // An argument error: its `error:` line says what was wrong, the usage above it does not.
+    let has_error = lines
+        .iter()
+        .any(|l| l.contains(": error: ") || l.starts_with("error: "));
+    let mut kept = Vec::new();
+    let mut in_usage = false;
+    for l in &lines {
+        if l.starts_with("usage:") || l.starts_with("Usage:") {
+            in_usage = has_error;
+            if in_usage {
+                continue;
+            }
+        } else if in_usage && (l.starts_with(' ') || l.is_empty()) {
+            continue;
+        } else {
+            in_usage = false;
+        }
+        if let Some(c) = clean(l) {
+            kept.push(c);
+        }
+    }
+    kept.join(": ")
+}
+
+/// One line of a CLI's error output as text: table borders and the `field | reason` header of
+/// linode-cli's error table dropped, its cells joined; a JSON list of API errors as `field:
+/// reason`; a vultr-style `{"error": …}` as its message.
+fn clean(line: &str) -> Option<String> {
+    let t = line.trim();
+    if t.is_empty() || t == "errors" {
+        return None;
+    }
+    if t.chars()
+        .all(|c| "─━│┃┌┐└┘├┤┬┴┼═║╔╗╚╝╠╣╦╩╬+-=| ".contains(c))
+    {
+        return None;
+    }
+    if t.starts_with('[') || t.starts_with('{') {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
+            let items = match &v {
+                serde_json::Value::Array(a) => a.clone(),
+                _ => vec![v.clone()],
+            };
+            let msgs: Vec<String> = items
+                .iter()
+                .filter_map(|e| {
+                    let r = e
+                        .get("reason")
+                        .or_else(|| e.get("error"))
+                        .or_else(|| e.get("message"))?
+                        .as_str()?;
+                    Some(match e.get("field").and_then(|f| f.as_str()) {
+                        Some(f) if !f.is_empty() => format!("{f}: {r}"),
+                        _ => r.to_string(),
+                    })
+                })
+                .collect();
+            if !msgs.is_empty() {
+                return Some(msgs.join("; "));
+            }
+        }
+    }
+    if t.contains('│') || t.contains('┃') {
+        let cells: Vec<&str> = t
+            .split(['│', '┃'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        if cells.is_empty() || cells == ["field", "reason"] {
+            return None;
+        }
+        return Some(cells.join(": "));
+    }
+    Some(t.to_string())
+}
+
+/// `text` with the secrets we know of replaced by `<redacted>`: the CLIs' token variables'
+/// values, secret option values on the command line, and bearer tokens; cut to 600 characters.
+fn redact(text: &str, args: &[&str]) -> String {
+    let mut secrets: Vec<String> = SECRET_VARS
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .collect();
+    for w in args.windows(2) {
+        if SECRET_OPTIONS.contains(&w[0]) {
+            secrets.push(w[1].to_string());
+        }
+    }
+    for a in args {
+        for o in SECRET_OPTIONS {
+            if let Some(v) = a.strip_prefix(&format!("{o}=")) {
+                secrets.push(v.to_string());
+            }
+        }
+    }
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(s.as_str(), "<redacted>");
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut after_bearer = false;
+    for w in out.split(' ') {
+        if after_bearer && !w.is_empty() {
+            words.push("<redacted>".into());
+        } else {
+            words.push(w.to_string());
+        }
+        after_bearer = w.eq_ignore_ascii_case("bearer");
+    }
+    let out = words.join(" ");
+    if out.chars().count() > 600 {
+        out.chars().take(600).collect::<String>() + "…"
+    } else {
+        out
     }
 }
 
@@ -346,6 +635,91 @@ mod tests {
             assert!(r.chars().all(|c| c.is_ascii_alphanumeric()), "{r}");
         }
         assert_ne!(super::random_alnum(28), super::random_alnum(28));
+    }
+
+    fn out(code: i32, stdout: &str, stderr: &str) -> crate::process::Output {
+        crate::process::Output {
+            code: Some(code),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn failures_carry_the_subcommand_the_status_and_the_whole_reason() {
+        use super::failure;
+        // linode-cli's API error (table output): the reason is below the status line.
+        let table = "Request failed: 400\nerrors                                  \n┌───────┬──────────────────────────────┐\n│ field │ reason                       │\n├───────┼──────────────────────────────┤\n│       │ Linode busy; try again later │\n└───────┴──────────────────────────────┘\n";
+        assert_eq!(
+            failure("linode-cli", &["linodes", "shutdown", "73"], &out(2, "", table)),
+            "linode-cli linodes shutdown failed (exit 2): Request failed: 400: Linode busy; try again later"
+        );
+        // The same with --json: a JSON list of errors, with a field.
+        let j =
+            "Request failed: 400\n[{\"field\": \"region\", \"reason\": \"region is not valid\"}]\n";
+        assert_eq!(
+            failure("linode-cli", &["--json", "linodes", "create", "--root_pass", "Secret#99", "--region", "x"], &out(2, "", j)),
+            "linode-cli linodes create failed (exit 2): Request failed: 400: region: region is not valid"
+        );
+        // An argument error: the error line, not the usage.
+        let usage = "usage: linode-cli linodes ip-add [-h] [--address address] [--public public]\n                                 [--type type]\n                                 linodeId\nlinode-cli linodes ip-add: error: unrecognized arguments: --bogus\n";
+        assert_eq!(
+            failure("linode-cli", &["linodes", "ip-add", "1", "--bogus"], &out(2, "", usage)),
+            "linode-cli linodes ip-add failed (exit 2): linode-cli linodes ip-add: error: unrecognized arguments: --bogus"
+        );
+        // No token: linode-cli prompts on stdout and dies reading stdin.
+        let tb = "Traceback (most recent call last):\n  File \"x\", line 5, in <module>\n    token = input(\"Personal Access Token: \")\nEOFError: EOF when reading a line\n";
+        let e = failure(
+            "linode-cli",
+            &["--json", "linodes", "list", "--all-rows"],
+            &out(1, "Welcome to the Linode CLI.\nPersonal Access Token: ", tb),
+        );
+        assert_eq!(e, "linode-cli linodes list failed (exit 1): no API token is configured (set LINODE_CLI_TOKEN or `linode-cli configure`)");
+        // A refused token, in one line.
+        let e = failure(
+            "linode-cli",
+            &["--json", "domains", "list"],
+            &out(
+                2,
+                "",
+                "Request failed: 401\n[{\"field\": \"\", \"reason\": \"Invalid Token\"}]\n",
+            ),
+        );
+        assert_eq!(e, "linode-cli domains list failed (exit 2): the API token was refused (Request failed: 401: Invalid Token; check LINODE_CLI_TOKEN or `linode-cli configure`)");
+        assert!(!e.contains('\n'));
+        // Options and their values are skipped; ids end the subcommand.
+        assert_eq!(
+            super::subcommand(&["-O", "json", "compute", "instance", "list", "-z", "ch-gva-2"]),
+            "compute instance list"
+        );
+        assert_eq!(
+            super::subcommand(&[
+                "compute",
+                "domain",
+                "records",
+                "list",
+                "example.com",
+                "-o",
+                "json"
+            ]),
+            "compute domain records list"
+        );
+        assert_eq!(
+            super::subcommand(&["instance", "delete", "u-3"]),
+            "instance delete"
+        );
+        // Secrets on the command line and bearer tokens never show.
+        let e = failure(
+            "doctl",
+            &["compute", "droplet", "create", "--password", "hunter22"],
+            &out(
+                1,
+                "",
+                "Error: bad password hunter22 (Authorization: Bearer abc123)\n",
+            ),
+        );
+        assert_eq!(e, "doctl compute droplet create failed (exit 1): Error: bad password <redacted> (Authorization: Bearer <redacted>");
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl CliCloud {
                 let v: Option<Vec<Linode>> = json(
                     &self
                         .cli
-                        .query("linode-cli", &["--json", "linodes", "list"])?,
+                        .query("linode-cli", &["--json", "linodes", "list", "--all-rows"])?,
                     "linode-cli linodes list",
                 )?;
                 for l in v.into_iter().flatten() {
@@ -114,13 +114,15 @@ impl CliCloud {
                 }
             }
             Host::Vultr => {
-                let v: VultrInstances = json(
-                    &self
-                        .cli
-                        .query("vultr", &["instance", "list", "-o", "json"])?,
-                    "vultr instance list",
-                )?;
-                for i in v.instances.into_iter().flatten() {
+                let mut all = Vec::new();
+                for page in self
+                    .cli
+                    .query_all("vultr", &["instance", "list", "-o", "json"])?
+                {
+                    let v: VultrInstances = json(&page, "vultr instance list")?;
+                    all.extend(v.instances.into_iter().flatten());
+                }
+                for i in all {
                     out.push(Server {
                         id: i.id.unwrap_or_default(),
                         name: i.label.unwrap_or_default(),
@@ -273,6 +275,8 @@ impl CliCloud {
                     "--json",
                     "linodes",
                     "create",
+                    // Only what is given here: none of the operator's linode-cli defaults.
+                    "--no-defaults",
                     "--root_pass",
                     &spec.root_password,
                     "--region",
@@ -300,13 +304,14 @@ impl CliCloud {
                         .map(|l| l.id.to_string())
                         .ok_or_else(|| Error::Remote("linode-cli linodes create: no id".into()))?
                 };
-                let ip = self.cli.change(
+                // Its table on stdout is not part of the answer.
+                self.cli.change(
                     "linode-cli",
                     &[
                         "linodes", "ip-add", &id, "--type", "ipv4", "--public", "false",
                     ],
                 )?;
-                Ok(out + &ip)
+                Ok(out)
             }
             Host::Vultr => {
                 if spec.user_data.is_some() {
@@ -344,13 +349,13 @@ impl CliCloud {
 
     /// Vultr's id for an OS name such as `Ubuntu 22.04 x64` (legacy: `vultr os list | grep`).
     fn vultr_os_id(&mut self, os: &str) -> Result<String> {
-        let v: VultrOsList = json(
-            &self.cli.query("vultr", &["os", "list", "-o", "json"])?,
-            "vultr os list",
-        )?;
+        let mut all = Vec::new();
+        for page in self.cli.query_all("vultr", &["os", "list", "-o", "json"])? {
+            let v: VultrOsList = json(&page, "vultr os list")?;
+            all.extend(v.os.into_iter().flatten());
+        }
         let words: Vec<&str> = os.split_whitespace().collect();
-        v.os.into_iter()
-            .flatten()
+        all.into_iter()
             .find(|o| {
                 let n = o.name.as_deref().unwrap_or("");
                 words.iter().all(|w| n.contains(w))

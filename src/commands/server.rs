@@ -8,6 +8,9 @@
 //! match as substrings of the server *name* (legacy grepped whole table rows, so a pattern
 //! could match an IP or another column), IPs match exactly (legacy `grep 10.0.0.1` also
 //! matched 10.0.0.10), and Exoscale's NumberOfServers counts `webserver*` (legacy: always 0).
+//! CreateServer prints the create's answer and token only: what other CLI calls print as a side
+//! effect (Linode's `ip-add` table) never reaches stdout; DestroyServer prints nothing. Servers
+//! are found in the cloud's complete listing (every page).
 
 use super::{arg, finish, Ctx, Outcome};
 use crate::cloud::servers::{Host, Server, ServerSpec};

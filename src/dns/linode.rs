@@ -24,7 +24,7 @@ impl Linode {
             &self
                 .0
                 .cli
-                .query("linode-cli", &["--json", "domains", "list"])?,
+                .query("linode-cli", &["--json", "domains", "list", "--all-rows"])?,
             "linode-cli domains list",
         )?;
         v.into_iter()
@@ -41,7 +41,7 @@ impl Provider for Linode {
         self.0.a_records(
             name,
             "linode-cli",
-            &["--json", "domains", "records-list", &id],
+            &["--json", "domains", "records-list", &id, "--all-rows"],
             |v: Option<Vec<CliRecord>>| v,
             |r| r.target,
         )
@@ -57,6 +57,7 @@ impl Provider for Linode {
                 &[
                     "domains",
                     "records-create",
+                    "--no-defaults",
                     &id,
                     "--type",
                     "A",

@@ -6,8 +6,10 @@
 //! demo; and the cloud hosts' DNS through their CLIs (doctl, exo, linode-cli, vultr).
 //!
 //! Differences from the legacy glue: adding is idempotent on every provider (legacy checked only
-//! on DigitalOcean); addresses match exactly (legacy used substrings); Cloudflare listings follow
-//! every page (legacy saw at most 20 records).
+//! on DigitalOcean); addresses match exactly (legacy used substrings); listings are complete on
+//! every provider: Cloudflare's pages are followed (legacy saw at most 20 records), linode-cli
+//! is run with `--all-rows` and vultr-cli's cursor pages are followed (legacy read the first
+//! 100); records are created without the operator's linode-cli defaults (`--no-defaults`).
 
 use crate::cloud::{json, Cli, Id};
 use crate::config;
@@ -87,21 +89,24 @@ struct CliRecord {
 
 impl CliDns {
     /// The A records named `name`, matched exactly (the legacy scripts grepped table output
-    /// for substrings), from the listing `prog args` prints as `T`: `records` finds the
-    /// records in it, `addr` a record's address field.
+    /// for substrings), from every page of the listing `prog args` prints as `T`: `records`
+    /// finds the records in a page, `addr` a record's address field.
     fn a_records<T: DeserializeOwned>(
         &mut self,
         name: &str,
         prog: &str,
         args: &[&str],
-        records: impl FnOnce(T) -> Option<Vec<CliRecord>>,
+        records: impl Fn(T) -> Option<Vec<CliRecord>>,
         addr: fn(CliRecord) -> Option<String>,
     ) -> Result<Vec<Record>> {
         let sub = self.sub(name);
-        let doc: T = json(&self.cli.query(prog, args)?, prog)?;
-        Ok(records(doc)
+        let mut all = Vec::new();
+        for page in self.cli.query_all(prog, args)? {
+            let doc: T = json(&page, prog)?;
+            all.extend(records(doc).into_iter().flatten());
+        }
+        Ok(all
             .into_iter()
-            .flatten()
             .filter(|r| r.kind.as_deref() == Some("A") && r.name.as_deref() == Some(sub.as_str()))
             .filter_map(|r| {
                 let id = r.id.to_string();

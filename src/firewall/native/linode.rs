@@ -88,7 +88,7 @@ fn linode_current(rules: &[LinodeRule]) -> BTreeSet<NativeRule> {
 
 pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
     let list: Option<Vec<LinodeFirewall>> = json(
-        &cli.query("linode-cli", &["--json", "firewalls", "list"])?,
+        &cli.query("linode-cli", &["--json", "firewalls", "list", "--all-rows"])?,
         "linode-cli firewalls list",
     )?;
     let fw = list
@@ -106,6 +106,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
                     "--json",
                     "firewalls",
                     "create",
+                    "--no-defaults",
                     "--label",
                     "adt",
                     "--rules.inbound_policy",
@@ -148,7 +149,10 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         None
     } else {
         json(
-            &cli.query("linode-cli", &["--json", "firewalls", "devices-list", &id])?,
+            &cli.query(
+                "linode-cli",
+                &["--json", "firewalls", "devices-list", &id, "--all-rows"],
+            )?,
             "linode-cli firewalls devices-list",
         )?
     };
@@ -158,7 +162,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         .map(|d| d.entity.map(|e| e.id).unwrap_or_default().to_string())
         .collect();
     let linodes: Option<Vec<Linode>> = json(
-        &cli.query("linode-cli", &["--json", "linodes", "list"])?,
+        &cli.query("linode-cli", &["--json", "linodes", "list", "--all-rows"])?,
         "linode-cli linodes list",
     )?;
     for l in linodes.into_iter().flatten() {

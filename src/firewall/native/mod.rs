@@ -13,7 +13,9 @@
 //! Differences: DigitalOcean's `adt` firewall is edited in place (legacy deleted and recreated
 //! it every 15 minutes, leaving the fleet without it meanwhile); Vultr rules are not duplicated
 //! every run; missing firewalls are created. Fleet IPs come from the datastore lists rather than
-//! the provider's server listings.
+//! the provider's server listings. Firewalls, their rules and devices, and the servers to attach
+//! are read from every page (linode-cli `--all-rows`, vultr-cli's cursor), so a fleet past the
+//! first page of a listing is neither missed nor attached twice.
 
 mod digitalocean;
 mod exoscale;

@@ -9,14 +9,13 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
-    let groups: VultrFirewallGroups = json(
-        &cli.query("vultr", &["firewall", "group", "list", "-o", "json"])?,
-        "vultr firewall group list",
-    )?;
+    let mut groups = Vec::new();
+    for page in cli.query_all("vultr", &["firewall", "group", "list", "-o", "json"])? {
+        let v: VultrFirewallGroups = json(&page, "vultr firewall group list")?;
+        groups.extend(v.firewall_groups.into_iter().flatten());
+    }
     let group = groups
-        .firewall_groups
         .into_iter()
-        .flatten()
         .find(|g| g.description.as_deref() == Some("adt"));
     let gid = match group {
         Some(g) => g.id.unwrap_or_default(),
@@ -46,11 +45,12 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
     let mut current = BTreeSet::new();
     let mut ids = std::collections::BTreeMap::new();
     if gid != "<new>" {
-        let rules: VultrFirewallRules = json(
-            &cli.query("vultr", &["firewall", "rule", "list", &gid, "-o", "json"])?,
-            "vultr firewall rule list",
-        )?;
-        for r in rules.firewall_rules.into_iter().flatten() {
+        let mut rules = Vec::new();
+        for page in cli.query_all("vultr", &["firewall", "rule", "list", &gid, "-o", "json"])? {
+            let v: VultrFirewallRules = json(&page, "vultr firewall rule list")?;
+            rules.extend(v.firewall_rules.into_iter().flatten());
+        }
+        for r in rules {
             if r.ip_type.as_deref() != Some("v4") {
                 continue;
             }
@@ -90,11 +90,12 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
     for r in &del {
         cli.change("vultr", &["firewall", "rule", "delete", &gid, &ids[r]])?;
     }
-    let instances: VultrInstances = json(
-        &cli.query("vultr", &["instance", "list", "-o", "json"])?,
-        "vultr instance list",
-    )?;
-    for i in instances.instances.into_iter().flatten() {
+    let mut instances = Vec::new();
+    for page in cli.query_all("vultr", &["instance", "list", "-o", "json"])? {
+        let v: VultrInstances = json(&page, "vultr instance list")?;
+        instances.extend(v.instances.into_iter().flatten());
+    }
+    for i in instances {
         let label = i.label.as_deref().unwrap_or("");
         if ["autoscaler", "webserver", "database"]
             .iter()
