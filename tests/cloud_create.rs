@@ -1,8 +1,9 @@
 //! Building webservers on the cloud hosts, and the `providerscripts/server/*.sh` drop-ins,
 //! against a stand-in CLI (tests/support/fakecloud.py, installed as doctl/exo/linode-cli/vultr)
 //! that records every command line and keeps its servers in a state file. Its servers get
-//! 127.0.0.5x addresses where nothing listens, so a snapshot build's SSH step fails at once and
-//! the build is undone; the command lines and the clean-up are what is asserted.
+//! 198.51.100.5x addresses (TEST-NET-2; loopback addresses are never fleet members), where
+//! nothing listens outside the lab, so a snapshot build's SSH step fails and the build is undone;
+//! the command lines and the clean-up are what is asserted.
 
 mod common;
 use common::*;
@@ -301,7 +302,7 @@ fn server_scripts_answer_like_legacy() {
     for ch in ["digitalocean", ""] {
         assert_eq!(
             ask("GetServerIPAddresses", &["webserver", ch]),
-            "127.0.0.51\n127.0.0.52\n"
+            "198.51.100.51\n198.51.100.52\n"
         );
         assert_eq!(
             ask("GetServerPrivateIPAddresses", &["webserver*", ch]),
@@ -310,20 +311,20 @@ fn server_scripts_answer_like_legacy() {
     }
     assert_eq!(ask("GetServerIPAddresses", &["autoscaler", ""]), "");
     assert_eq!(
-        ask("GetServerPrivateIPAddressByIP", &["127.0.0.52", ""]),
+        ask("GetServerPrivateIPAddressByIP", &["198.51.100.52", ""]),
         "10.0.0.52\n"
     );
     assert_eq!(
         ask("GetServerIPAddressByPrivateIP", &["10.0.0.51", ""]),
-        "127.0.0.51\n"
+        "198.51.100.51\n"
     );
-    // Exact IPs: 127.0.0.5 is a prefix of both, and matches neither.
+    // Exact IPs: 198.51.100.5 is a prefix of both, and matches neither.
     assert_eq!(
         ask("GetServerIPAddressByPrivateIP", &["10.0.0.5", ""]),
         "\n"
     );
     assert_eq!(
-        ask("GetServerName", &["127.0.0.51", ""]),
+        ask("GetServerName", &["198.51.100.51", ""]),
         "webserver-ab12-example-prod1\n"
     );
     assert_eq!(ask("GetServerName", &["not-an-ip", ""]), "");
@@ -334,7 +335,7 @@ fn server_scripts_answer_like_legacy() {
     // DestroyServer: the cloud's delete, the server's datastore markers gone, nothing printed.
     for k in [
         "webserverips/10.0.0.51",
-        "webserverpublicips/127.0.0.51",
+        "webserverpublicips/198.51.100.51",
         "bootedwebserverips/10.0.0.51",
         "webserverips/10.0.0.52",
         "bootedwebserverips/10.0.0.52",
@@ -345,12 +346,12 @@ fn server_scripts_answer_like_legacy() {
             .success());
     }
     // RemoveIPFromDNS drops the server's bootedwebserverips/<private> marker, as legacy.
-    let o = fake.run(&h, "autoscaler/RemoveIPFromDNS.sh", &["127.0.0.52"]);
+    let o = fake.run(&h, "autoscaler/RemoveIPFromDNS.sh", &["198.51.100.52"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = fake.run(
         &h,
         &format!("{s}DestroyServer.sh"),
-        &["127.0.0.51", "digitalocean"],
+        &["198.51.100.51", "digitalocean"],
     );
     assert_eq!(stdout(&o), "", "{}", stderr(&o));
     assert!(fake
@@ -407,7 +408,7 @@ fn exoscale_script_shapes() {
         &format!("{s}GetServerIPAddresses.sh"),
         &["webserver", "exoscale"],
     );
-    assert_eq!(stdout(&o), "127.0.0.51 127.0.0.52\n");
+    assert_eq!(stdout(&o), "198.51.100.51 198.51.100.52\n");
     let o = fake.run(
         &h,
         &format!("{s}GetServerIPAddresses.sh"),
@@ -453,7 +454,7 @@ ${HOME}/autoscaler/AddIPToDNS.sh ${ip}
     let hosts = std::fs::read_to_string(h.path(".adt-rs/dns/hosts")).unwrap();
     assert_eq!(
         hosts,
-        "127.0.0.51 www.example.com\n127.0.0.52 www.example.com\n"
+        "198.51.100.51 www.example.com\n198.51.100.52 www.example.com\n"
     );
     let l = h.exec(
         &format!("{W}ListFromConfigDatastore.sh"),
@@ -509,7 +510,8 @@ fn slow_builds_are_destroyed() {
 }
 
 /// A snapshot build that succeeds: the stand-in cloud's servers are answered by real sshd and
-/// HTTPS servers (tests/support/sweeplab.py: every 127.0.0.0/8 address in a network namespace),
+/// HTTPS servers (tests/support/sweeplab.py: every 127.0.0.0/8 and 198.51.100.0/24 address in a network
+/// namespace),
 /// so the new webservers get their settings over SSH, pass the health check and go into DNS.
 #[test]
 fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
@@ -609,19 +611,22 @@ fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
     lines.sort();
     assert_eq!(
         lines,
-        ["127.0.0.51 www.example.com", "127.0.0.52 www.example.com"]
+        [
+            "198.51.100.51 www.example.com",
+            "198.51.100.52 www.example.com"
+        ]
     );
     // The settings a new webserver got (both wrote the same shared file here).
     let f = web.path().join(".ssh/webserver_configuration_settings.dat");
     let text = std::fs::read_to_string(&f).unwrap();
-    let n = if text.contains("MYPUBLICIP:127.0.0.51") {
+    let n = if text.contains("MYPUBLICIP:198.51.100.51") {
         51
     } else {
         52
     };
     assert_eq!(
         text,
-        format!("WEBSITEURL:www.example.com\nAUTOSCALED:1\nMYPUBLICIP:127.0.0.{n}\nMYIP:10.0.0.{n}\nASIP:10.0.0.2\nASPUBLICIP:192.0.2.2\n")
+        format!("WEBSITEURL:www.example.com\nAUTOSCALED:1\nMYPUBLICIP:198.51.100.{n}\nMYIP:10.0.0.{n}\nASIP:10.0.0.2\nASPUBLICIP:192.0.2.2\n")
     );
     assert_eq!(
         std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
@@ -633,7 +638,7 @@ fn snapshot_build_provisions_over_ssh_and_goes_into_dns() {
     );
     assert_eq!(stdout(&l), "10.0.0.51\n10.0.0.52\n");
     assert!(h
-        .path("runtime/protectedfromtermination/127.0.0.51")
+        .path("runtime/protectedfromtermination/198.51.100.51")
         .exists());
     assert!(!h.path("runtime/beingbuiltips/10.0.0.51").exists());
 }

@@ -2,7 +2,7 @@
 """A stand-in for a cloud host's CLI (doctl, exo, linode-cli, vultr), installed under those names
 on PATH by the tests. It appends every command line to $FAKECLOUD_DIR/calls.log (arguments in
 [brackets]), keeps its servers in $FAKECLOUD_DIR/state.json and answers list/create/delete in
-the JSON shape of the real CLI. New servers get public 127.0.0.<50+n> (nothing listens there,
+the JSON shape of the real CLI. New servers get public 198.51.100.<50+n> (TEST-NET-2) (nothing listens there,
 so SSH is refused at once) and private 10.0.0.<50+n> (Linode: 192.168.0.<50+n>, on ip-add).
 
 Paging, as each CLI documents it: doctl fetches every page of a list itself and exo lists
@@ -36,7 +36,7 @@ def save():
 def new(name, private=True):
     n = state["next"]
     state["next"] += 1
-    s = {"id": str(1000 + n), "name": name, "public": "127.0.0.%d" % (50 + n),
+    s = {"id": str(1000 + n), "name": name, "public": "198.51.100.%d" % (50 + n),
          "private": ("10.0.0.%d" % (50 + n)) if private else None}
     state["servers"].append(s)
     save()

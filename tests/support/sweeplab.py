@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A lab of webservers for the health sweep, inside one network namespace: every 127.0.0.0/8
-address is a "server" answered by one real sshd (port 2222, key auth) and one real HTTPS
+and 198.51.100.0/24 (TEST-NET-2, the stand-in cloud's public addresses) address is a "server" answered by one real sshd (port 2222, key auth) and one real HTTPS
 server (port 443, self-signed). Dead servers are DROPped by iptables; a "notready" server's SSH
 runs /bin/false (sshd Match LocalAddress); an "http500" server answers 500.
 
@@ -37,6 +37,7 @@ def up(ns, d, dead, notready, http500):
     os.makedirs(d, exist_ok=True)
     run("ip", "netns", "add", ns)
     run("ip", "-n", ns, "link", "set", "lo", "up")
+    run("ip", "-n", ns, "route", "add", "local", "198.51.100.0/24", "dev", "lo")
     for k in ("key", "hostkey"):
         if not os.path.exists(f"{d}/{k}"):
             run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{d}/{k}")
