@@ -259,6 +259,40 @@ fn a_store_that_trickles_is_given_up_on_within_the_deadline() {
     assert_eq!(temp_files(&db.tmp), Vec::<PathBuf>::new());
 }
 
+/// The calls of one wrapper command share one deadline: a Get with DEST whose first download
+/// (to /tmp) used most of it has only the rest for the second (to DEST), where a deadline per
+/// call would have let both finish.
+#[test]
+fn the_calls_of_one_command_share_one_deadline() {
+    // 4 bytes, one every 0.6 s: each download takes about 2 s.
+    let bad = BadStore::start(
+        "trickle",
+        &["--size", "4", "--chunk", "1", "--interval", "0.6"],
+    );
+    let db = machine("database", bad.port);
+    let dest = db.dir.path().join("dest.cnf");
+    let r = bounded(
+        deadline_cmd(
+            &db,
+            "GetFromConfigDatastore.sh",
+            &["scalingprofile/profile.cnf", dest.to_str().unwrap()],
+            "3",
+        ),
+        Duration::from_secs(12),
+    );
+    assert!(!r.killed, "still running after {:?}", r.took);
+    assert_eq!(
+        (r.stdout().contains("download:"), r.code()),
+        (true, Some(0))
+    );
+    assert!(
+        std::fs::read(db.tmp.join("profile.cnf")).unwrap().len() == 4,
+        "the first download completes"
+    );
+    assert!(!dest.exists(), "the second download had only what was left");
+    one_line(&r, "gave up after");
+}
+
 #[test]
 fn the_deadline_grows_with_the_size_of_a_large_transfer() {
     // 4 MB in 1 MB pieces every 0.5 s: about 2 s, twice the 1 s deadline, well inside

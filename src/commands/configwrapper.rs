@@ -501,7 +501,7 @@ pub fn sync_from(ctx: &Ctx, store: &dyn Backend, webroot: &Path) -> Outcome {
 pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
     if ctx.machine == Machine::Build {
         let bucket = ctx.gen.config_bucket(arg(args, 0), "");
-        return match ctx.store_for_bucket(&bucket) {
+        return match super::bounded(ctx.store_for_bucket(&bucket)) {
             Ok(s) => finish(put_to(
                 ctx,
                 s.as_ref(),
@@ -552,7 +552,7 @@ pub fn check(ctx: &Ctx, args: &[String]) -> i32 {
     let store = if key.is_empty() {
         Err(Error::Usage(String::new()))
     } else {
-        ctx.store()
+        super::bounded(ctx.store())
     };
     finish(check_in(ctx, store, key))
 }
@@ -564,7 +564,12 @@ pub fn delete(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// GetDBCredential.sh KEY N → line N (1 name, 2 password, 3 user) of the credentials object
 pub fn get_db_credential(ctx: &Ctx, args: &[String]) -> i32 {
-    finish(db_credential(ctx, ctx.store(), arg(args, 0), arg(args, 1)))
+    finish(db_credential(
+        ctx,
+        super::bounded(ctx.store()),
+        arg(args, 0),
+        arg(args, 1),
+    ))
 }
 
 /// SyncFromDatastoreTunnel.sh: webrootsynctunnel/ → the webroot (/var/www/html)

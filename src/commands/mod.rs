@@ -119,14 +119,30 @@ pub fn finish(o: Outcome) -> i32 {
     o.status
 }
 
-/// Open this machine's config datastore and run `f` on it; if it cannot be opened, report why
-/// and return `failed` (the status the legacy script gave when s3cmd failed).
+/// A wrapper command's datastore: this machine's config bucket, with one deadline for all the
+/// command's calls (`ADT_S3_DEADLINE`, default 45 s, growing with a large transfer's size), so
+/// a cron job's call never outlives its minute.
+pub fn bounded(
+    store: Result<Box<dyn crate::datastore::Backend>>,
+) -> Result<Box<dyn crate::datastore::Backend>> {
+    let store = store?;
+    let secs = crate::knobs::env_secs_f64(
+        "ADT_S3_DEADLINE",
+        crate::datastore::s3::DEFAULT_DEADLINE_SECS,
+    );
+    store.bound_command(std::time::Instant::now() + std::time::Duration::from_secs_f64(secs));
+    Ok(store)
+}
+
+/// Open this machine's config datastore (one deadline for the command: [`bounded`]) and run
+/// `f` on it; if it cannot be opened, report why and return `failed` (the status the legacy
+/// script gave when s3cmd failed).
 pub fn with_store(
     ctx: &Ctx,
     failed: i32,
     f: impl FnOnce(&dyn crate::datastore::Backend) -> Outcome,
 ) -> i32 {
-    match ctx.store() {
+    match bounded(ctx.store()) {
         Ok(store) => finish(f(store.as_ref())),
         Err(e) => {
             ctx.report(&e);

@@ -3,10 +3,13 @@
 //!
 //! Every call is bounded and honest about what it tried:
 //!
-//! - **One deadline per call** (`ADT_S3_DEADLINE`, default 45 s, so a cron job's call never
-//!   outlives its minute) covers connecting, every retry and the transfer. Once a transfer's
-//!   size is known (Content-Length, or the file being uploaded) the deadline grows by 1 s per
-//!   MB. A call that runs out says so: "gave up after N s".
+//! - **One deadline per command** (`ADT_S3_DEADLINE`, default 45 s, so a cron job's call never
+//!   outlives its minute) covers connecting, every retry and the transfer of all the calls of
+//!   a wrapper command (PutToConfigDatastore's marker check and write share it): the command
+//!   sets it with [`Backend::bound_command`]. Long-running commands (the autoscaler's) do not,
+//!   and each of their calls gets the same deadline of its own. Once a transfer's size is
+//!   known (Content-Length, or the file being uploaded) the deadline grows by 1 s per MB. A call
+//!   that runs out says so: "gave up after N s".
 //! - **One attempt budget per call** (`ADT_S3_ATTEMPTS`, default 4). The SDK retries what it
 //!   can see (no connection, timeouts, 5xx and throttling); our own loop retries only what it
 //!   cannot, a body that breaks mid-transfer, and only with the attempts the SDK left. The
@@ -78,6 +81,8 @@ pub struct S3Store {
     backoff: Duration,
     /// Each call's deadline before it grows with a transfer's size (`ADT_S3_DEADLINE`).
     deadline: Duration,
+    /// The end of the command's budget, when the command set one ([`Backend::bound_command`]).
+    command_end: std::sync::Mutex<Option<Instant>>,
     /// Attempts sent by the call in progress (calls on one store run one at a time).
     sent: Arc<AtomicU32>,
 }
@@ -172,6 +177,7 @@ impl S3Store {
                 "ADT_S3_DEADLINE",
                 DEFAULT_DEADLINE_SECS,
             )),
+            command_end: std::sync::Mutex::new(None),
             sent,
         })
     }
@@ -215,6 +221,13 @@ impl S3Store {
         ))
     }
 
+    /// A call's deadline from now: its own, or what is left of the command's budget when that
+    /// is less.
+    fn call_deadline(&self) -> Duration {
+        let end = *self.command_end.lock().unwrap_or_else(|e| e.into_inner());
+        call_deadline(self.deadline, end, Instant::now())
+    }
+
     /// Run one call under its deadline (grown by `grace`), counting its attempts from zero.
     fn run<T>(
         &self,
@@ -226,7 +239,7 @@ impl S3Store {
         self.sent.store(0, Ordering::SeqCst);
         let started = Instant::now();
         self.rt.block_on(async {
-            match tokio::time::timeout(self.deadline + grace, call).await {
+            match tokio::time::timeout(self.call_deadline() + grace, call).await {
                 Ok(r) => r,
                 Err(_) => Err(self.gave_up(what, key, started, grace)),
             }
@@ -289,7 +302,7 @@ impl S3Store {
     /// budget: the SDK retries the request; a body that breaks mid-transfer is retried here
     /// with the attempts left.
     async fn download(&self, key: &str, dest: &Path, started: Instant) -> Result<u64> {
-        let mut deadline = tokio::time::Instant::now() + self.deadline;
+        let mut deadline = tokio::time::Instant::now() + self.call_deadline();
         let mut grown = Duration::ZERO;
         loop {
             let left = self.attempts.saturating_sub(self.sent()).max(1);
@@ -378,7 +391,20 @@ fn retry_config(attempts: u32, backoff: Duration) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(5))
 }
 
+/// A call's deadline at `now`: its own (`own`), or what is left of the command's budget (ending
+/// at `end`) when that is less.
+fn call_deadline(own: Duration, end: Option<Instant>, now: Instant) -> Duration {
+    match end {
+        Some(end) => own.min(end.saturating_duration_since(now)),
+        None => own,
+    }
+}
+
 impl Backend for S3Store {
+    fn bound_command(&self, until: Instant) {
+        *self.command_end.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
+    }
+
     fn describe(&self) -> String {
         format!("s3://{}", self.bucket)
     }
@@ -608,5 +634,32 @@ impl Backend for S3Store {
                 },
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_commands_calls_share_one_deadline() {
+        let own = Duration::from_secs(45);
+        let now = Instant::now();
+        assert_eq!(super::call_deadline(own, None, now), own);
+        // The second call of a command that set 45 s and spent 40 gets what is left.
+        let end = now + Duration::from_secs(5);
+        assert_eq!(
+            super::call_deadline(own, Some(end), now),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            super::call_deadline(own, Some(end), now + Duration::from_secs(9)),
+            Duration::ZERO
+        );
+        // A budget longer than a call's own deadline does not lengthen the call.
+        assert_eq!(
+            super::call_deadline(own, Some(now + Duration::from_secs(600)), now),
+            own
+        );
     }
 }
