@@ -863,3 +863,39 @@ fn a_missing_source_file_never_replaces_an_object_with_data() {
     );
     assert_eq!((r.status.code(), stderr(&r).as_str()), (Some(0), ""));
 }
+
+// ---- A store that refuses conditional writes ----
+
+/// The scaling profile on a store that answers 501 to `If-Match`/`If-None-Match`: the write
+/// still happens, through the lock-object fallback; the bucket is named once on stderr, and the
+/// next write says nothing (the verdict is remembered). On a store that enforces them, no word.
+#[test]
+fn a_store_that_refuses_conditional_writes_gets_the_lock_object_fallback() {
+    for (mode, warned) in [("store501", true), ("store", false)] {
+        let bad = BadStore::start(mode, &[]);
+        let h = machine("autoscaler", bad.port);
+        let profile = |args: &[&str]| {
+            let mut c = h.cmd(adt_bin());
+            c.args(["--adt-machine=autoscaler", "scaling-profile"])
+                .args(args);
+            bounded(c, Duration::from_secs(30))
+        };
+        let r = profile(&["set", "W1", "1"]);
+        assert_eq!(r.code(), Some(0), "{mode}: {}", r.stderr());
+        let said = r
+            .stderr()
+            .lines()
+            .filter(|l| l.contains("does not enforce conditional writes"))
+            .count();
+        assert_eq!(said, usize::from(warned), "{mode}: {}", r.stderr());
+        let r = profile(&["set", "W2", "2"]);
+        assert_eq!((r.code(), r.stderr().as_str()), (Some(0), ""), "{mode}");
+        let r = profile(&["show"]);
+        assert_eq!(r.stdout(), "SCALING_MODE=static\nW1=1\nW2=2\n", "{mode}");
+        // Nothing left behind: no probe key, no lock object.
+        let mut c = h.cmd(h.path(&format!("{W}ListFromConfigDatastore.sh")));
+        c.arg("adt-locks/");
+        let r = bounded(c, Duration::from_secs(30));
+        assert_eq!(r.stdout(), "", "{mode}");
+    }
+}

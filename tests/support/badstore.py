@@ -17,6 +17,9 @@ Modes:
   ok         a minimal well-behaved store: GET object (--size bytes), list (one object
              `<prefix>10.0.0.1`), PUT, HEAD, DELETE
   cond501    as `ok`, but a PUT with If-Match or If-None-Match gets 501 NotImplemented
+  store      a small real store in memory: objects kept as PUT, GET (404 NoSuchKey when
+             absent), HEAD, DELETE, prefix listings; If-None-Match: * and If-Match enforced
+  store501   as `store`, but a PUT with If-Match or If-None-Match gets 501 NotImplemented
 
 Bodies are the bytes `i % 251` for i in 0..size, so a test can check what arrived.
 Standard library only.
@@ -66,7 +69,7 @@ def read_request(sock, buf):
         if not data:
             return None
         rest += data
-    return method, target, headers, rest[length:]
+    return method, target, headers, rest[length:], rest[:length]
 
 
 def response(status, reason, body=b"", headers=None, close=False):
@@ -107,6 +110,76 @@ def list_body(target):
         "<Size>0</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"
         % (prefix, key)
     ).encode()
+
+
+OBJECTS = {}
+
+
+def key_of(target):
+    path = urllib.parse.unquote(target.partition("?")[0])
+    parts = path.lstrip("/").split("/", 1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def etag(b):
+    import hashlib
+    return '"%s"' % hashlib.md5(b).hexdigest()
+
+
+def in_memory(method, target, headers, body):
+    """A small real store: (head, body)."""
+    if is_list(method, target):
+        q = urllib.parse.parse_qs(target.partition("?")[2], keep_blank_values=True)
+        prefix = q.get("prefix", [""])[0]
+        delim = q.get("delimiter", [""])[0]
+        with LOCK:
+            keys = sorted(k for k in OBJECTS if k.startswith(prefix))
+            sizes = {k: len(OBJECTS[k]) for k in keys}
+        contents, prefixes = [], []
+        for k in keys:
+            rest = k[len(prefix):]
+            if delim and delim in rest:
+                p = prefix + rest.split(delim, 1)[0] + delim
+                if p not in prefixes:
+                    prefixes.append(p)
+            else:
+                contents.append(k)
+        x = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+             '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+             "<Name>bucket</Name><Prefix>%s</Prefix><KeyCount>%d</KeyCount><MaxKeys>1000</MaxKeys>"
+             "<IsTruncated>false</IsTruncated>" % (prefix, len(contents) + len(prefixes)))
+        for k in contents:
+            x += ("<Contents><Key>%s</Key><LastModified>2026-11-25T10:00:00.000Z</LastModified>"
+                  "<ETag>&quot;e&quot;</ETag><Size>%d</Size><StorageClass>STANDARD</StorageClass></Contents>"
+                  % (k, sizes[k]))
+        for p in prefixes:
+            x += "<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>" % p
+        x += "</ListBucketResult>"
+        return response(200, "OK", x.encode(), {"Content-Type": "application/xml"})
+    key = key_of(target)
+    if method == "HEAD" and not key:
+        return response(200, "OK")
+    with LOCK:
+        have = OBJECTS.get(key)
+        if method in ("GET", "HEAD"):
+            if have is None:
+                return error(404, "Not Found", "NoSuchKey")
+            return response(200, "OK", have, {"ETag": etag(have), "Content-Type": "application/octet-stream",
+                                               "Last-Modified": "Wed, 25 Nov 2026 10:00:00 GMT"})
+        if method == "PUT":
+            conditional = "if-match" in headers or "if-none-match" in headers
+            if ARGS.mode == "store501" and conditional:
+                return error(501, "Not Implemented", "NotImplemented")
+            if headers.get("if-none-match") == "*" and have is not None:
+                return error(412, "Precondition Failed", "PreconditionFailed")
+            if "if-match" in headers and (have is None or headers["if-match"] != etag(have)):
+                return error(412, "Precondition Failed", "PreconditionFailed")
+            OBJECTS[key] = body
+            return response(200, "OK", b"", {"ETag": etag(body)})
+        if method == "DELETE":
+            OBJECTS.pop(key, None)
+            return response(204, "No Content")
+    return error(400, "Bad Request", "InvalidRequest")
 
 
 def normal(method, target, headers):
@@ -155,7 +228,7 @@ class Handler(socketserver.BaseRequestHandler):
             req = read_request(sock, buf)
             if req is None:
                 return
-            method, target, headers, buf = req
+            method, target, headers, buf, body = req
             log("req %s %s" % (method, target))
             with LOCK:
                 REQUESTS[0] += 1
@@ -168,7 +241,10 @@ class Handler(socketserver.BaseRequestHandler):
                 head, body = error(503, "Slow Down", "SlowDown", close=True)
                 sock.sendall(head + body)
                 return
-            head, body = normal(method, target, headers)
+            if mode in ("store", "store501"):
+                head, body = in_memory(method, target, headers, body)
+            else:
+                head, body = normal(method, target, headers)
             if method == "HEAD":
                 body = b""
             if mode == "trickle" and method == "GET":
@@ -195,7 +271,7 @@ def main():
     global ARGS
     p = argparse.ArgumentParser()
     p.add_argument(
-        "mode", choices=["blackhole", "reset", "trickle", "cut", "flaky", "ok", "cond501"]
+        "mode", choices=["blackhole", "reset", "trickle", "cut", "flaky", "ok", "cond501", "store", "store501"]
     )
     p.add_argument("--log")
     p.add_argument("--size", type=int, default=1000)
