@@ -1,13 +1,25 @@
 //! The autoscalers' lock: one autoscaler scales at a time, through a lock object in the
-//! datastore (`adt-locks/autoscaling`, 30-minute expiry, taken with a conditional create and
-//! verified, renewed while held). Legacy had no lock between autoscalers.
+//! datastore (`adt-locks/autoscaling`, taken with a conditional create and verified). Legacy had
+//! no lock between autoscalers.
+//!
+//! The object reads `<machine>/<pid>/<boot id> <expiry>`: its holder is known. The expiry is
+//! short (3 minutes, `ADT_LOCK_TTL_SECS`) and renewed every 30 s (`ADT_LOCK_RENEW_SECS`) while
+//! the holder works; a lock whose holder is provably dead (same machine and boot, no process
+//! with its id) is taken over at once, and an expired one by anyone; release is retried. A
+//! stale lock so costs at most its expiry, and nothing at all on the machine where its holder
+//! died.
 
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const LOCK_KEY: &str = "adt-locks/autoscaling";
-pub const LOCK_TTL: u64 = 30 * 60;
+pub const LOCK_TTL: u64 = 3 * 60;
+
+/// The lock's expiry in seconds (`ADT_LOCK_TTL_SECS`, default [`LOCK_TTL`]).
+pub fn lock_ttl() -> u64 {
+    crate::knobs::env_u64("ADT_LOCK_TTL_SECS", LOCK_TTL).max(1)
+}
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -18,7 +30,7 @@ pub fn now() -> u64 {
 
 /// The autoscalers' lock object. Ok(Some(token)) when this process holds it.
 pub fn acquire_lock(store: &dyn Backend, holder: &str) -> Result<Option<String>> {
-    let token = format!("{holder} {}", now() + LOCK_TTL);
+    let token = format!("{holder} {}", now() + lock_ttl());
     let taken = match store.put_conditional(LOCK_KEY, token.as_bytes(), &Precondition::IfAbsent) {
         Ok(true) => true,
         Ok(false) => {
@@ -70,7 +82,7 @@ pub fn renew_lock(store: &dyn Backend, token: &str) -> Result<Option<String>> {
     let holder = token.rsplit_once(' ').map(|(h, _)| h).unwrap_or(token);
     match store.get_versioned(LOCK_KEY)? {
         Some((b, v)) if b == token.as_bytes() => {
-            let new = format!("{holder} {}", now() + LOCK_TTL);
+            let new = format!("{holder} {}", now() + lock_ttl());
             match store.put_conditional(LOCK_KEY, new.as_bytes(), &Precondition::IfMatch(v)) {
                 Ok(true) => Ok(Some(new)),
                 Ok(false) => {
@@ -85,11 +97,11 @@ pub fn renew_lock(store: &dyn Backend, token: &str) -> Result<Option<String>> {
     }
 }
 
-/// Keep renewing the lock (every `ADT_LOCK_RENEW_SECS`, default 300) while `work` runs, so a
+/// Keep renewing the lock (every `ADT_LOCK_RENEW_SECS`, default 30) while `work` runs, so a
 /// long build on a real cloud never outlives it; then release it.
 pub fn holding_lock<T>(store: &dyn Backend, token: String, work: impl FnOnce() -> T) -> T {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let every = Duration::from_secs(crate::knobs::env_u64("ADT_LOCK_RENEW_SECS", 300).max(1));
+    let every = Duration::from_secs(crate::knobs::env_u64("ADT_LOCK_RENEW_SECS", 30).max(1));
     let current = std::sync::Mutex::new(Some(token));
     let done = AtomicBool::new(false);
     let out = std::thread::scope(|s| {
@@ -119,14 +131,123 @@ pub fn holding_lock<T>(store: &dyn Backend, token: String, work: impl FnOnce() -
     out
 }
 
-pub fn release_lock(store: &dyn Backend, token: &str) {
-    if store
-        .get_bytes(LOCK_KEY)
-        .map(|b| b == token.as_bytes())
-        .unwrap_or(false)
-    {
-        let _ = store.delete(LOCK_KEY);
+/// Release a held lock: retried (4 tries over about 7 s) while the datastore fails; a lock that
+/// is no longer ours is left alone. Returns whether the lock is known to be gone from us.
+pub fn release_lock(store: &dyn Backend, token: &str) -> bool {
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_secs(1 << (attempt - 1)));
+        }
+        match store.get_bytes(LOCK_KEY) {
+            Ok(b) if b == token.as_bytes() => {
+                if store.delete(LOCK_KEY).is_ok() {
+                    return true;
+                }
+            }
+            Ok(_) | Err(Error::NotFound(_)) => return true,
+            Err(_) => {}
+        }
     }
+    false
+}
+
+/// A lock's holder: the machine (its hostname), the process, and the boot (the kernel's
+/// `/proc/sys/kernel/random/boot_id`), written as `<machine>/<pid>/<boot id>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub machine: String,
+    pub pid: i32,
+    pub boot: String,
+}
+
+fn proc_line(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+impl Owner {
+    /// This process.
+    pub fn me() -> Owner {
+        Owner {
+            machine: proc_line("/proc/sys/kernel/hostname").replace(['/', ' '], "_"),
+            pid: i32::try_from(std::process::id()).unwrap_or(0),
+            boot: proc_line("/proc/sys/kernel/random/boot_id").replace(['/', ' '], "_"),
+        }
+    }
+
+    pub fn holder(&self) -> String {
+        format!("{}/{}/{}", self.machine, self.pid, self.boot)
+    }
+
+    /// The owner named by a lock object's text (`<machine>/<pid>/<boot> <expiry>`).
+    pub fn of_lock(text: &str) -> Option<Owner> {
+        let holder = text.split_whitespace().next()?;
+        let mut p = holder.split('/');
+        let (machine, pid, boot) = (p.next()?, p.next()?, p.next()?);
+        if p.next().is_some() || boot.is_empty() {
+            return None;
+        }
+        Some(Owner {
+            machine: machine.into(),
+            pid: pid.parse().ok()?,
+            boot: boot.into(),
+        })
+    }
+
+    /// Provably dead: it ran on this machine in this boot, and no process has its id now.
+    pub fn provably_dead(&self) -> bool {
+        let me = Owner::me();
+        !me.boot.is_empty()
+            && self.machine == me.machine
+            && self.boot == me.boot
+            && !crate::process::is_alive(self.pid)
+    }
+}
+
+fn lock_expiry(text: &str) -> u64 {
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Take the lock as `owner`: free, expired, or held by an owner that is provably dead.
+pub fn acquire_owned_lock(store: &dyn Backend, owner: &Owner) -> Result<Option<String>> {
+    if let Some(t) = acquire_lock(store, &owner.holder())? {
+        return Ok(Some(t));
+    }
+    take_over_stale_lock(store, owner)
+}
+
+/// Take over a lock whose holder is provably dead, or that expired (also on stores without
+/// conditional writes, where [`acquire_lock`] cannot): conditionally against the version that
+/// was judged stale, then verified as a fresh take is.
+pub fn take_over_stale_lock(store: &dyn Backend, owner: &Owner) -> Result<Option<String>> {
+    let Some((b, v)) = store.get_versioned(LOCK_KEY)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&b).into_owned();
+    let dead = Owner::of_lock(&text).is_some_and(|o| o.provably_dead());
+    if !dead && lock_expiry(&text) >= now() {
+        return Ok(None);
+    }
+    let token = format!("{} {}", owner.holder(), now() + lock_ttl());
+    match store.put_conditional(LOCK_KEY, token.as_bytes(), &Precondition::IfMatch(v)) {
+        Ok(true) => {}
+        Ok(false) => {
+            // No conditional writes: only if it is still the stale object we read.
+            if store.get_bytes(LOCK_KEY).ok().as_deref() != Some(b.as_slice()) {
+                return Ok(None);
+            }
+            store.put_bytes(LOCK_KEY, token.as_bytes())?;
+        }
+        Err(Error::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let now_there = store.get_bytes(LOCK_KEY).unwrap_or_default();
+    Ok((now_there == token.as_bytes()).then_some(token))
 }
 
 #[cfg(test)]
@@ -171,5 +292,71 @@ mod tests {
             "renewed while held: {seen}"
         );
         assert!(!store.any_with_prefix(LOCK_KEY).unwrap(), "released");
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_machine_loses_the_lock_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let store = LocalStore::new(dir.path(), "b");
+        let me = Owner::me();
+        assert_eq!(
+            Owner::of_lock(&format!("{} 5", me.holder())),
+            Some(me.clone())
+        );
+        // A child that has exited: its pid names no process.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = i32::try_from(child.id()).unwrap();
+        child.wait().unwrap();
+        let far = now() + 3600;
+        let dead = Owner {
+            pid: dead_pid,
+            ..me.clone()
+        };
+        assert!(dead.provably_dead() && !me.provably_dead());
+        store
+            .put_bytes(LOCK_KEY, format!("{} {far}", dead.holder()).as_bytes())
+            .unwrap();
+        let t = acquire_owned_lock(&store, &me)
+            .unwrap()
+            .expect("taken over");
+        assert!(t.starts_with(&me.holder()));
+        // Alive (this process), or on another boot or machine: only its expiry frees it.
+        for other in [
+            me.clone(),
+            Owner {
+                boot: "another-boot".into(),
+                ..dead.clone()
+            },
+            Owner {
+                machine: "elsewhere".into(),
+                ..dead.clone()
+            },
+        ] {
+            store
+                .put_bytes(LOCK_KEY, format!("{} {far}", other.holder()).as_bytes())
+                .unwrap();
+            assert!(
+                acquire_owned_lock(&store, &me).unwrap().is_none(),
+                "{other:?}"
+            );
+            store
+                .put_bytes(
+                    LOCK_KEY,
+                    format!("{} {}", other.holder(), now() - 1).as_bytes(),
+                )
+                .unwrap();
+            assert!(
+                acquire_owned_lock(&store, &me).unwrap().is_some(),
+                "expired {other:?}"
+            );
+        }
+        // The legacy holder form, unexpired: held.
+        store
+            .put_bytes(LOCK_KEY, format!("/home/x-12 {far}").as_bytes())
+            .unwrap();
+        assert!(acquire_owned_lock(&store, &me).unwrap().is_none());
+        assert!(release_lock(&store, "not ours"));
+        assert!(store.any_with_prefix(LOCK_KEY).unwrap(), "not ours: kept");
     }
 }
