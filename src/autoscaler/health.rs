@@ -5,13 +5,23 @@
 //! 2. SSH with the fleet key finds `<H>/runtime/WEBSERVER_READY` on it;
 //! 3. `https://<ip>:443/<probe>` answers 200 or 301 (probe `index.php` for PHP applications).
 //!
-//! Strikes: a server that is not alive and was built more than 30 minutes ago
-//! (`runtime/protectedfromtermination/<ip>` mtime) gets a `POTENTIALLY DOWN <ip>` line in
-//! `runtime/POTENTIALLY_DOWN.log`; more than 2 lines mean down; an alive server's lines are
-//! removed. Differences from legacy: servers are checked concurrently with hard timeouts (a sweep
-//! takes about one timeout, not a sum over dead servers); the ping phase (up to 30 × `ping -c
-//! 10`) is dropped, an HTTPS answer proves reachability; IPs match exactly (legacy grep made
-//! `10.0.0.1` clear `10.0.0.10`'s strikes).
+//! Strikes (DeadOrAlive): each sweep adds one verdict per server to a sliding window kept in
+//! the datastore at `adt-health/<ip>`, where every autoscaler adds to it; a server is down when
+//! 3 of its last 5 sweeps found it down ([`Strikes`]; `ADT_STRIKES`, `ADT_STRIKE_WINDOW`). Down
+//! verdicts within the grace (30 minutes, `ADT_BUILD_GRACE_SECS`) count for nothing; the grace
+//! runs from the server's creation as the cloud reports it (or this autoscaler's
+//! `runtime/protectedfromtermination/<ip>`, whichever is earlier), so it holds for servers the
+//! other autoscaler built. The window is forgotten only once the server is gone: a removal that
+//! fails (DNS, the cloud) keeps the strikes. The legacy `runtime/POTENTIALLY_DOWN.log` mirrors
+//! the strikes (one `POTENTIALLY DOWN <ip>` line each). `adt health-sweep --record` keeps the
+//! legacy local log ([`record`]).
+//!
+//! Differences from legacy: servers are checked concurrently with hard timeouts (a sweep takes
+//! about one timeout, not a sum over dead servers); the ping phase (up to 30 × `ping -c 10`) is
+//! dropped, an HTTPS answer proves reachability; IPs match exactly (legacy grep made `10.0.0.1`
+//! clear `10.0.0.10`'s strikes); strikes add up as above (legacy: one healthy sweep cleared
+//! them all, a server was struck only by the autoscaler that built it, and a failed removal
+//! lost them).
 
 use crate::error::{Error, Result};
 use crate::fsutil;
