@@ -188,6 +188,10 @@ impl LocalCloud {
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
+            // A state file being written (or left half written by a killed run) is no server.
+            if name.starts_with('.') {
+                continue;
+            }
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
             let w: Vec<&str> = text.split_whitespace().collect();
             if let Some(ip) = w.get(1).and_then(|s| s.parse().ok()) {
