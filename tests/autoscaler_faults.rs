@@ -465,6 +465,7 @@ fn runs_killed_mid_build() {
     assert!(!half.is_empty());
     let dry = w.ok(&as2, 1, "autoscaler/PerformScaling.sh", &["--dry-run"]);
     assert!(dry.starts_with("wanted 2 have "), "{dry}");
+    eprintln!("dry run after the kill:\n{dry}");
     let t = Instant::now();
     let rounds = w.converge(&as2, 1, 2, 6, Duration::from_secs(3));
     let now: Vec<String> = w.servers().into_iter().map(|(n, _)| n).collect();
@@ -483,18 +484,19 @@ fn runs_killed_mid_build() {
     // Killed after marking its build: the server is healthy, and stays.
     w.ok(&as1, 0, &format!("{U}ManuallyScale.sh"), &["3"]);
     let mut run = w.start(&as1, 0, "autoscaler/PerformScaling.sh", &[]);
+    let marked = || -> Vec<String> {
+        std::fs::read_dir(as1.path("runtime/beingbuiltpublicips"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
     wait_for("a build marker", Duration::from_secs(30), || {
-        std::fs::read_dir(as1.path("runtime/beingbuiltips"))
-            .map(|d| d.count() > 0)
-            .unwrap_or(false)
+        !marked().is_empty()
     });
-    std::thread::sleep(Duration::from_millis(200));
     kill(&mut run);
-    let marked: Vec<String> = std::fs::read_dir(as1.path("runtime/beingbuiltpublicips"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let marked = marked();
     assert_eq!(marked.len(), 1, "{marked:?}");
     let t = Instant::now();
     let rounds = w.converge(&as1, 0, 3, 2, Duration::from_secs(1));

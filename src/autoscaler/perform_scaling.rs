@@ -510,6 +510,13 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
             for (s, why) in &r.discard {
                 out.push_str(&format!("discard {} {} ({why})\n", s.name, ip(s)));
             }
+            for s in &r.pending {
+                out.push_str(&format!(
+                    "pending {} {} (not healthy yet, within its build timeout)\n",
+                    s.name,
+                    ip(s)
+                ));
+            }
             if p.build > 0 {
                 out.push_str(&format!("build {}\n", p.build));
             }

@@ -40,20 +40,21 @@ pub fn build_timeout(cloud: &Cloud) -> Duration {
     Duration::from_secs(wait + crate::knobs::env_u64("ADT_BUILD_MARGIN_SECS", 60))
 }
 
-/// Mark a build as running (legacy markers, and its owner beside them).
+/// Mark a build as running: its owner first, then the legacy markers (so no legacy marker of
+/// ours is ever without an owner, even if the run is killed between the two).
 pub fn mark_build(runtime: &Path, public: IpAddr, private: IpAddr) {
-    for (dir, ip) in [("beingbuiltips", private), ("beingbuiltpublicips", public)] {
-        let _ = std::fs::create_dir_all(runtime.join(dir));
-        let _ = std::fs::write(runtime.join(dir).join(ip.to_string()), "");
-    }
     let _ = std::fs::create_dir_all(runtime.join("adt-builds"));
     let _ = std::fs::write(
         runtime.join("adt-builds").join(public.to_string()),
         format!("{} {private}\n", Owner::me().holder()),
     );
+    for (dir, ip) in [("beingbuiltips", private), ("beingbuiltpublicips", public)] {
+        let _ = std::fs::create_dir_all(runtime.join(dir));
+        let _ = std::fs::write(runtime.join(dir).join(ip.to_string()), "");
+    }
 }
 
-/// The build is over (done or failed): its markers go.
+/// The build is over (done or failed): its markers go, the owner last.
 pub fn unmark_build(runtime: &Path, public: IpAddr, private: IpAddr) {
     let _ = std::fs::remove_file(runtime.join("beingbuiltips").join(private.to_string()));
     let _ = std::fs::remove_file(runtime.join("beingbuiltpublicips").join(public.to_string()));
@@ -114,6 +115,11 @@ pub struct Reconciliation {
     pub adopt: Vec<Server>,
     /// Servers to destroy, and why.
     pub discard: Vec<(Server, String)>,
+    /// Servers that are not healthy and that the datastore does not know (or a dead run left
+    /// half built), still within their build timeout: counted, destroyed if they stay so. (A
+    /// server whose age is unknown, when the cloud reports no creation time and this
+    /// autoscaler did not build it, is neither pending nor destroyed.)
+    pub pending: Vec<Server>,
     /// Datastore markers that name no server.
     pub stale_markers: Vec<String>,
     /// DNS records that name none of this build's servers.
@@ -183,6 +189,9 @@ pub fn analyse(
             };
             r.discard
                 .push((s.clone(), format!("{why} after {}s", timeout.as_secs())));
+        } else if (!known || half_built) && age.is_some() {
+            // (Of unknown age: nothing can be said; left alone.)
+            r.pending.push(s.clone());
         }
     }
     // Markers that name no server, where the cloud reports every server's private IP (on a
