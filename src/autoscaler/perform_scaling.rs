@@ -577,3 +577,44 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
         None => run(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::servers::Server;
+    use health::Verdict;
+
+    #[test]
+    fn scale_down_takes_the_unhealthy_then_those_out_of_dns_then_the_newest() {
+        let server = |name: &str, n: u8, created: u64| Server {
+            id: name.into(),
+            name: name.into(),
+            public: Some(IpAddr::from([10, 0, 0, n])),
+            private: None,
+            created: Some(created),
+        };
+        let servers = vec![
+            server("a-old", 1, 100),
+            server("b-dead", 2, 50),
+            server("c-out-of-dns", 3, 60),
+            server("d-new", 4, 300),
+            server("e-mid", 5, 200),
+        ];
+        let verdicts = servers
+            .iter()
+            .map(|s| Verdict {
+                ip: s.public.unwrap(),
+                failure: (s.name == "b-dead").then_some(health::Why::NotReady),
+            })
+            .collect();
+        let r = Reconciliation {
+            in_dns: [1, 2, 4, 5].map(|n| IpAddr::from([10, 0, 0, n])).to_vec(),
+            servers,
+            verdicts,
+            ..Default::default()
+        };
+        let names = |k| -> Vec<String> { victims(&r, k).into_iter().map(|(n, _)| n).collect() };
+        assert_eq!(names(1), ["b-dead"]);
+        assert_eq!(names(4), ["b-dead", "c-out-of-dns", "d-new", "e-mid"]);
+    }
+}
