@@ -100,28 +100,54 @@ pub fn renew_lock(store: &dyn Backend, token: &str) -> Result<Option<String>> {
 /// Keep renewing the lock (every `ADT_LOCK_RENEW_SECS`, default 30) while `work` runs, so a
 /// long build on a real cloud never outlives it; then release it.
 pub fn holding_lock<T>(store: &dyn Backend, token: String, work: impl FnOnce() -> T) -> T {
+    holding_lock_checked(store, token, |_| work())
+}
+
+/// As [`holding_lock`], and `work` can ask whether the lock is still surely its own: not taken
+/// over, and renewed (or taken) less than its expiry ago, so no other autoscaler can have taken
+/// it meanwhile. A run asks before it destroys anything.
+pub fn holding_lock_checked<T>(
+    store: &dyn Backend,
+    token: String,
+    work: impl FnOnce(&dyn Fn() -> bool) -> T,
+) -> T {
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
     let every = Duration::from_secs(crate::knobs::env_u64("ADT_LOCK_RENEW_SECS", 30).max(1));
+    let ttl = Duration::from_secs(lock_ttl());
     let current = std::sync::Mutex::new(Some(token));
+    let renewed_at = std::sync::Mutex::new(Instant::now());
     let done = AtomicBool::new(false);
+    let held = || {
+        let ours = current.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let fresh = renewed_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+            < ttl.saturating_sub(Duration::from_secs(5));
+        ours && fresh
+    };
     let out = std::thread::scope(|s| {
         s.spawn(|| {
-            let mut last = std::time::Instant::now();
+            let mut last = Instant::now();
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
                 if last.elapsed() < every {
                     continue;
                 }
-                last = std::time::Instant::now();
+                last = Instant::now();
                 let mut t = current.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(tok) = t.clone() {
                     if let Ok(renewed) = renew_lock(store, &tok) {
+                        if renewed.is_some() {
+                            *renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = last;
+                        }
                         *t = renewed;
                     }
                 }
             }
         });
-        let out = work();
+        let out = work(&held);
         done.store(true, Ordering::SeqCst);
         out
     });
@@ -292,6 +318,29 @@ mod tests {
             "renewed while held: {seen}"
         );
         assert!(!store.any_with_prefix(LOCK_KEY).unwrap(), "released");
+    }
+
+    #[test]
+    fn work_learns_that_its_lock_was_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let store = LocalStore::new(dir.path(), "b");
+        std::env::set_var("ADT_LOCK_RENEW_SECS", "1");
+        let me = Owner::me();
+        let token = acquire_owned_lock(&store, &me).unwrap().expect("free");
+        let (before, after) = holding_lock_checked(&store, token, |held| {
+            let before = held();
+            store
+                .put_bytes(LOCK_KEY, format!("other/1/x {}", now() + 600).as_bytes())
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(1600));
+            (before, held())
+        });
+        assert!(before && !after, "{before} {after}");
+        assert!(
+            store.any_with_prefix(LOCK_KEY).unwrap(),
+            "the other holder's lock is left alone"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! and destroyed. `--dry-run` reads only: it writes no setting, profile, lock, log or marker.
 
 use super::health;
-use super::lock::{acquire_owned_lock, holding_lock, Owner};
+use super::lock::{acquire_owned_lock, holding_lock_checked, Owner};
 use super::notify;
 use super::reconcile::{self, Reconciliation};
 use crate::cloud::{lock, Cloud};
@@ -493,7 +493,7 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
             }
         }
     };
-    let run = || -> Result<String> {
+    let run = |held: &dyn Fn() -> bool| -> Result<String> {
         let Some(p) = plan(ctx, store.as_ref(), &cloud, dry_run)? else {
             return Ok(String::new());
         };
@@ -531,6 +531,11 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
                 "The build of {ip} was abandoned (its run is gone): its markers are removed"
             ));
         }
+        if !held() {
+            return Err(Error::Conflict(
+                "the autoscaling lock was lost (taken over, or not renewed in time)".into(),
+            ));
+        }
         reconcile::apply(ctx, store.as_ref(), &cloud, &p.reconciliation)?;
         let text = ctx.settings()?;
         let url = config::value(&text, "WEBSITEURL").unwrap_or_default();
@@ -556,6 +561,11 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
             return Err(e);
         }
         for (n, ip) in &p.destroy {
+            if !held() {
+                return Err(Error::Conflict(
+                    "the autoscaling lock was lost (taken over, or not renewed in time): not destroying".into(),
+                ));
+            }
             retire(ctx, store.as_ref(), &cloud, n, *ip, true)?;
             notify(
                 ctx,
@@ -573,8 +583,8 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
         Ok(out)
     };
     match token {
-        Some(t) => holding_lock(store.as_ref(), t, run),
-        None => run(),
+        Some(t) => holding_lock_checked(store.as_ref(), t, run),
+        None => run(&|| true),
     }
 }
 
