@@ -7,7 +7,8 @@
 //!   markers of a build whose process is provably dead expire at once (markers without an owner,
 //!   the legacy bootstrap's, stay MonitorForSlowBuilds' business).
 //! - A healthy server the datastore does not know (no `webserverips/` nor
-//!   `webserverpublicips/` marker) is adopted: its markers are written and it goes into DNS.
+//!   `webserverpublicips/` marker, or only one of them) is adopted: its markers are written and
+//!   it goes into DNS.
 //! - A server that is not healthy and that the datastore does not know, or that a dead run left
 //!   half built, is destroyed once it is older than the build timeout (`ADT_BUILD_WAIT` plus
 //!   `ADT_BUILD_MARGIN_SECS`, default 60 s), by the creation time the cloud reports.
@@ -111,7 +112,7 @@ pub struct Reconciliation {
     pub verdicts: Vec<Verdict>,
     /// The round robin's IPs.
     pub in_dns: Vec<IpAddr>,
-    /// Healthy servers the datastore does not know.
+    /// Healthy servers the datastore does not know, or knows by one marker of the two.
     pub adopt: Vec<Server>,
     /// Servers to destroy, and why.
     pub discard: Vec<(Server, String)>,
@@ -178,7 +179,8 @@ pub fn analyse(
                 || rt.join("beingbuiltips").join(private.to_string()).exists());
         let age = health::age(&rt, public, s.created, now);
         if v.alive() {
-            if !known {
+            // Unknown, or half published (a run killed between its two markers).
+            if !(private_marks.contains(&private) && public_marks.contains(&public)) {
                 r.adopt.push(s.clone());
             }
         } else if (!known || half_built) && age.is_some_and(|a| a > timeout) {
