@@ -3,12 +3,17 @@
 //! records that name no webserver of this build) and MonitorForSlowBuilds (builds still
 //! running after 30 minutes).
 //!
-//! Differences from legacy: see `health` for the sweep; PurgeDetachedIPs never touches DNS when
-//! the cloud lists no webservers (legacy wiped the round robin); IPs match exactly.
+//! Differences from legacy: see `health` for the sweep; strikes are a sliding window (3 down of
+//! the last 5 sweeps) kept in the datastore (`adt-health/<ip>`) where every autoscaler adds to
+//! them, with the grace measured from the server's creation as the cloud reports it, and they
+//! are kept until the server is gone; the markers of builds whose run died expire instead of
+//! keeping a healthy server out of DNS or making it a slow build; PurgeDetachedIPs never touches
+//! DNS when the cloud lists no webservers (legacy wiped the round robin); IPs match exactly.
 
 use super::health;
 use super::notify;
 use super::perform_scaling::retire;
+use super::reconcile;
 use crate::cloud::servers::Server;
 use crate::cloud::Cloud;
 use crate::config;
@@ -25,9 +30,11 @@ pub struct Report {
     pub problems: Vec<Error>,
 }
 
-/// DeadOrAlive: sweep this build's webservers; healthy ones missing from DNS are added; strikes
-/// are recorded; servers down after three strikes are taken out and destroyed (PerformScaling
-/// replaces them).
+/// DeadOrAlive: sweep this build's webservers; healthy ones missing from DNS are added (unless a
+/// live run is still building them: the markers of dead runs expire first); each verdict goes
+/// into the server's shared window of strikes; servers down (k of the last n sweeps, after
+/// their grace) are taken out and destroyed (PerformScaling replaces them). A removal that
+/// fails (DNS, the cloud) keeps the strikes, so the next sweep tries again.
 pub fn dead_or_alive(ctx: &Site, timeout: Duration) -> Result<Report> {
     let store = ctx.store()?;
     if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
@@ -35,13 +42,15 @@ pub fn dead_or_alive(ctx: &Site, timeout: Duration) -> Result<Report> {
     }
     let cloud = Cloud::open(ctx)?;
     let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
-    let servers = cloud.webservers(&build_id)?;
-    let ips: Vec<IpAddr> = servers.iter().map(|(_, ip)| *ip).collect();
+    let servers = cloud.our_webservers(&build_id)?;
+    let ips: Vec<IpAddr> = servers.iter().filter_map(|s| s.public).collect();
     let cfg = health::config_from(ctx, timeout)?;
     let verdicts = health::sweep(&ips, &cfg);
     let (name, mut dns) = crate::dns::open(ctx)?;
     let in_dns: Vec<IpAddr> = dns.list(&name)?.iter().map(|r| r.ip).collect();
     let rt = ctx.home.join("runtime");
+    let now = SystemTime::now();
+    reconcile::expire_dead_builds(&rt);
     let mut rep = Report::default();
     for v in verdicts
         .iter()
@@ -61,19 +70,55 @@ pub fn dead_or_alive(ctx: &Site, timeout: Duration) -> Result<Report> {
             Err(e) => rep.problems.push(e),
         }
     }
-    for ip in health::record(&rt, &verdicts, SystemTime::now())? {
+    let ages: Vec<Option<Duration>> = verdicts
+        .iter()
+        .map(|v| {
+            let created = servers
+                .iter()
+                .find(|s| s.public == Some(v.ip))
+                .and_then(|s| s.created);
+            health::age(&rt, v.ip, created, now)
+        })
+        .collect();
+    let rules = health::Strikes::from_env();
+    let down = health::record_shared(store.as_ref(), &rt, &verdicts, &ages, &rules)?;
+    for ip in down {
         rep.stdout.push_str(&format!("IP ADDRESS {ip} is DOWN\n"));
         ctx.log(
             "UnresponsiveWebservers.log",
             &format!("{ip} is being destroyed because it was unresponsive"),
         );
-        notify(
-            ctx,
-            "UNRESPONSIVE WEBSERVER",
-            &format!("Webserver {ip} stopped answering; it is taken out of DNS and destroyed"),
-        );
-        if let Some((n, _)) = servers.iter().find(|(_, s)| *s == ip) {
-            retire(ctx, store.as_ref(), &cloud, n, ip, false)?;
+        let Some(s) = servers.iter().find(|s| s.public == Some(ip)) else {
+            continue;
+        };
+        match retire(ctx, store.as_ref(), &cloud, &s.name, ip, false) {
+            Ok(()) => {
+                notify(
+                    ctx,
+                    "UNRESPONSIVE WEBSERVER",
+                    &format!(
+                        "Webserver {ip} stopped answering; it is taken out of DNS and destroyed"
+                    ),
+                );
+                if let Err(e) = health::forget_strikes(store.as_ref(), ip) {
+                    rep.problems.push(e);
+                }
+            }
+            // Its strikes stay: the next sweep tries again.
+            Err(e) => rep.problems.push(e),
+        }
+    }
+    // Strikes of servers that are gone.
+    if let Ok(listed) = store.list(health::STRIKES_PREFIX, false) {
+        for o in listed.objects {
+            let gone = o
+                .key
+                .strip_prefix(health::STRIKES_PREFIX)
+                .and_then(|ip| ip.parse::<IpAddr>().ok())
+                .is_some_and(|ip| !ips.contains(&ip));
+            if gone {
+                let _ = store.delete(&o.key);
+            }
         }
     }
     Ok(rep)
@@ -133,6 +178,9 @@ pub fn monitor_for_slow_builds(ctx: &Site, now: SystemTime) -> Result<String> {
     let cloud = Cloud::open(ctx)?;
     let build_id = config::value(&ctx.settings()?, "BUILDIDENTIFIER").unwrap_or_default();
     let servers = cloud.our_webservers(&build_id)?;
+    // A build whose run died is not slow: its markers expire, and PerformScaling adopts or
+    // destroys its server.
+    reconcile::expire_dead_builds(&rt);
     let mut out = String::new();
     for e in std::fs::read_dir(rt.join("beingbuiltips"))
         .into_iter()

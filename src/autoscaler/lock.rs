@@ -1,12 +1,20 @@
 //! The autoscalers' lock: one autoscaler scales at a time, through a lock object in the
-//! datastore (`adt-locks/autoscaling`, 30-minute expiry, taken with a conditional create and
-//! verified, renewed while held). Legacy had no lock between autoscalers.
+//! datastore (`adt-locks/autoscaling`, taken with a conditional create and verified). Legacy had
+//! no lock between autoscalers.
+//!
+//! The object reads `<machine>/<pid>/<boot id> <expiry>`: its holder is known. The expiry is
+//! short (3 minutes, `ADT_LOCK_TTL_SECS`) and renewed every 30 s (`ADT_LOCK_RENEW_SECS`) while
+//! the holder works; a lock whose holder is provably dead (same machine and boot, no process
+//! with its id) is taken over at once, and an expired one by anyone; release is retried. A
+//! stale lock so costs at most its expiry, and nothing at all on the machine where its holder
+//! died.
 //!
 //! The conditional create is trusted only on a bucket that enforces conditional writes
 //! ([`crate::datastore::conditional`], probed once a day per bucket). Elsewhere (a store that
 //! ignores `If-None-Match`, or refuses conditional writes) the lock object is taken by a plain
-//! write when absent or expired, then verified: best effort, since two autoscalers that see it
-//! free at the same instant can both write it (the later write wins the verification).
+//! write when absent, expired or held by a dead owner, then verified: best effort, since two
+//! autoscalers that see it free at the same instant can both write it (the later write wins the
+//! verification).
 
 use crate::datastore::conditional::conditional_writes;
 use crate::datastore::{Backend, Precondition};
@@ -15,7 +23,12 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const LOCK_KEY: &str = "adt-locks/autoscaling";
-pub const LOCK_TTL: u64 = 30 * 60;
+pub const LOCK_TTL: u64 = 3 * 60;
+
+/// The lock's expiry in seconds (`ADT_LOCK_TTL_SECS`, default [`LOCK_TTL`]).
+pub fn lock_ttl() -> u64 {
+    crate::knobs::env_u64("ADT_LOCK_TTL_SECS", LOCK_TTL).max(1)
+}
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -26,11 +39,7 @@ pub fn now() -> u64 {
 
 /// The expiry written in a lock object (`<holder> <expiry>`); 0 when unreadable.
 fn expiry_of(b: &[u8]) -> u64 {
-    String::from_utf8_lossy(b)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0)
+    lock_expiry(&String::from_utf8_lossy(b))
 }
 
 /// Take the lock with plain writes, for stores whose conditions cannot be trusted: write our
@@ -49,7 +58,7 @@ fn take_without_conditions(store: &dyn Backend, token: &str) -> Result<bool> {
 /// The autoscalers' lock object. Ok(Some(token)) when this process holds it. `home` keeps the
 /// remembered verdict on the bucket's conditional writes.
 pub fn acquire_lock(store: &dyn Backend, home: &Path, holder: &str) -> Result<Option<String>> {
-    let token = format!("{holder} {}", now() + LOCK_TTL);
+    let token = format!("{holder} {}", now() + lock_ttl());
     let taken = if !conditional_writes(store, home)?.enforced() {
         take_without_conditions(store, &token)?
     } else {
@@ -93,7 +102,7 @@ pub fn renew_lock(store: &dyn Backend, home: &Path, token: &str) -> Result<Optio
     let holder = token.rsplit_once(' ').map(|(h, _)| h).unwrap_or(token);
     match store.get_versioned(LOCK_KEY)? {
         Some((b, v)) if b == token.as_bytes() => {
-            let new = format!("{holder} {}", now() + LOCK_TTL);
+            let new = format!("{holder} {}", now() + lock_ttl());
             if !conditional_writes(store, home)?.enforced() {
                 store.put_bytes(LOCK_KEY, new.as_bytes())?;
                 return Ok(Some(new));
@@ -112,7 +121,7 @@ pub fn renew_lock(store: &dyn Backend, home: &Path, token: &str) -> Result<Optio
     }
 }
 
-/// Keep renewing the lock (every `ADT_LOCK_RENEW_SECS`, default 300) while `work` runs, so a
+/// Keep renewing the lock (every `ADT_LOCK_RENEW_SECS`, default 30) while `work` runs, so a
 /// long build on a real cloud never outlives it; then release it.
 pub fn holding_lock<T>(
     store: &dyn Backend,
@@ -120,28 +129,55 @@ pub fn holding_lock<T>(
     token: String,
     work: impl FnOnce() -> T,
 ) -> T {
+    holding_lock_checked(store, home, token, |_| work())
+}
+
+/// As [`holding_lock`], and `work` can ask whether the lock is still surely its own: not taken
+/// over, and renewed (or taken) less than its expiry ago, so no other autoscaler can have taken
+/// it meanwhile. A run asks before it destroys anything.
+pub fn holding_lock_checked<T>(
+    store: &dyn Backend,
+    home: &Path,
+    token: String,
+    work: impl FnOnce(&dyn Fn() -> bool) -> T,
+) -> T {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let every = Duration::from_secs(crate::knobs::env_u64("ADT_LOCK_RENEW_SECS", 300).max(1));
+    use std::time::Instant;
+    let every = Duration::from_secs(crate::knobs::env_u64("ADT_LOCK_RENEW_SECS", 30).max(1));
+    let ttl = Duration::from_secs(lock_ttl());
     let current = std::sync::Mutex::new(Some(token));
+    let renewed_at = std::sync::Mutex::new(Instant::now());
     let done = AtomicBool::new(false);
+    let held = || {
+        let ours = current.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let fresh = renewed_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+            < ttl.saturating_sub(Duration::from_secs(5));
+        ours && fresh
+    };
     let out = std::thread::scope(|s| {
         s.spawn(|| {
-            let mut last = std::time::Instant::now();
+            let mut last = Instant::now();
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
                 if last.elapsed() < every {
                     continue;
                 }
-                last = std::time::Instant::now();
+                last = Instant::now();
                 let mut t = current.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(tok) = t.clone() {
                     if let Ok(renewed) = renew_lock(store, home, &tok) {
+                        if renewed.is_some() {
+                            *renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = last;
+                        }
                         *t = renewed;
                     }
                 }
             }
         });
-        let out = work();
+        let out = work(&held);
         done.store(true, Ordering::SeqCst);
         out
     });
@@ -151,14 +187,136 @@ pub fn holding_lock<T>(
     out
 }
 
-pub fn release_lock(store: &dyn Backend, token: &str) {
-    if store
-        .get_bytes(LOCK_KEY)
-        .map(|b| b == token.as_bytes())
-        .unwrap_or(false)
-    {
-        let _ = store.delete(LOCK_KEY);
+/// Release a held lock: retried (4 tries over about 7 s) while the datastore fails; a lock that
+/// is no longer ours is left alone. Returns whether the lock is known to be gone from us.
+pub fn release_lock(store: &dyn Backend, token: &str) -> bool {
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_secs(1 << (attempt - 1)));
+        }
+        match store.get_bytes(LOCK_KEY) {
+            Ok(b) if b == token.as_bytes() => {
+                if store.delete(LOCK_KEY).is_ok() {
+                    return true;
+                }
+            }
+            Ok(_) | Err(Error::NotFound(_)) => return true,
+            Err(_) => {}
+        }
     }
+    false
+}
+
+/// A lock's holder: the machine (its hostname), the process, and the boot (the kernel's
+/// `/proc/sys/kernel/random/boot_id`), written as `<machine>/<pid>/<boot id>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub machine: String,
+    pub pid: i32,
+    pub boot: String,
+}
+
+fn proc_line(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+impl Owner {
+    /// This process.
+    pub fn me() -> Owner {
+        Owner {
+            machine: proc_line("/proc/sys/kernel/hostname").replace(['/', ' '], "_"),
+            pid: i32::try_from(std::process::id()).unwrap_or(0),
+            boot: proc_line("/proc/sys/kernel/random/boot_id").replace(['/', ' '], "_"),
+        }
+    }
+
+    pub fn holder(&self) -> String {
+        format!("{}/{}/{}", self.machine, self.pid, self.boot)
+    }
+
+    /// The owner named by a lock object's text (`<machine>/<pid>/<boot> <expiry>`).
+    pub fn of_lock(text: &str) -> Option<Owner> {
+        let holder = text.split_whitespace().next()?;
+        let mut p = holder.split('/');
+        let (machine, pid, boot) = (p.next()?, p.next()?, p.next()?);
+        if p.next().is_some() || boot.is_empty() {
+            return None;
+        }
+        Some(Owner {
+            machine: machine.into(),
+            pid: pid.parse().ok()?,
+            boot: boot.into(),
+        })
+    }
+
+    /// Provably dead: it ran on this machine in this boot, and no process has its id now.
+    pub fn provably_dead(&self) -> bool {
+        let me = Owner::me();
+        !me.boot.is_empty()
+            && self.machine == me.machine
+            && self.boot == me.boot
+            && !crate::process::is_alive(self.pid)
+    }
+}
+
+fn lock_expiry(text: &str) -> u64 {
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Take the lock as `owner`: free, expired, or held by an owner that is provably dead.
+pub fn acquire_owned_lock(
+    store: &dyn Backend,
+    home: &Path,
+    owner: &Owner,
+) -> Result<Option<String>> {
+    if let Some(t) = acquire_lock(store, home, &owner.holder())? {
+        return Ok(Some(t));
+    }
+    take_over_stale_lock(store, home, owner)
+}
+
+/// Take over a lock whose holder is provably dead, or that expired (also on stores without
+/// conditional writes, where [`acquire_lock`] cannot): conditionally against the version that
+/// was judged stale, then verified as a fresh take is.
+pub fn take_over_stale_lock(
+    store: &dyn Backend,
+    home: &Path,
+    owner: &Owner,
+) -> Result<Option<String>> {
+    let Some((b, v)) = store.get_versioned(LOCK_KEY)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&b).into_owned();
+    let dead = Owner::of_lock(&text).is_some_and(|o| o.provably_dead());
+    if !dead && lock_expiry(&text) >= now() {
+        return Ok(None);
+    }
+    let token = format!("{} {}", owner.holder(), now() + lock_ttl());
+    let cond = if conditional_writes(store, home)?.enforced() {
+        store.put_conditional(LOCK_KEY, token.as_bytes(), &Precondition::IfMatch(v))
+    } else {
+        Ok(false)
+    };
+    match cond {
+        Ok(true) => {}
+        Ok(false) => {
+            // No conditional writes: only if it is still the stale object we read.
+            if store.get_bytes(LOCK_KEY).ok().as_deref() != Some(b.as_slice()) {
+                return Ok(None);
+            }
+            store.put_bytes(LOCK_KEY, token.as_bytes())?;
+        }
+        Err(Error::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let now_there = store.get_bytes(LOCK_KEY).unwrap_or_default();
+    Ok((now_there == token.as_bytes()).then_some(token))
 }
 
 #[cfg(test)]
@@ -181,28 +339,29 @@ mod tests {
     fn the_lock_is_renewed_only_by_its_holder_and_released() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("b")).unwrap();
-        let home = dir.path().join("home");
         let store = LocalStore::new(dir.path(), "b");
-        let token = acquire_lock(&store, &home, "as1")
+        let token = acquire_lock(&store, dir.path(), "as1")
             .unwrap()
             .expect("free lock taken");
         assert!(
-            acquire_lock(&store, &home, "as2").unwrap().is_none(),
+            acquire_lock(&store, dir.path(), "as2").unwrap().is_none(),
             "held"
         );
         // Wind the expiry back, as if the holder had been building for a while.
         let old = format!("as1 {}", now() + 5);
         store.put_bytes(LOCK_KEY, old.as_bytes()).unwrap();
         assert!(
-            renew_lock(&store, &home, &token).unwrap().is_none(),
+            renew_lock(&store, dir.path(), &token).unwrap().is_none(),
             "stale token"
         );
-        let new = renew_lock(&store, &home, &old).unwrap().expect("renewed");
+        let new = renew_lock(&store, dir.path(), &old)
+            .unwrap()
+            .expect("renewed");
         assert!(new.starts_with("as1 "));
         assert!(expiry(&store) >= now() + LOCK_TTL - 1);
         // The renewer hands the latest token to the release.
         std::env::set_var("ADT_LOCK_RENEW_SECS", "1");
-        let seen = holding_lock(&store, &home, new.clone(), || {
+        let seen = holding_lock(&store, dir.path(), new.clone(), || {
             std::thread::sleep(Duration::from_millis(1500));
             String::from_utf8(store.get_bytes(LOCK_KEY).unwrap()).unwrap()
         });
@@ -211,6 +370,103 @@ mod tests {
             "renewed while held: {seen}"
         );
         assert!(!store.any_with_prefix(LOCK_KEY).unwrap(), "released");
+    }
+
+    #[test]
+    fn work_learns_that_its_lock_was_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let store = LocalStore::new(dir.path(), "b");
+        std::env::set_var("ADT_LOCK_RENEW_SECS", "1");
+        let me = Owner::me();
+        let token = acquire_owned_lock(&store, dir.path(), &me)
+            .unwrap()
+            .expect("free");
+        let (before, after) = holding_lock_checked(&store, dir.path(), token, |held| {
+            let before = held();
+            store
+                .put_bytes(LOCK_KEY, format!("other/1/x {}", now() + 600).as_bytes())
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(1600));
+            (before, held())
+        });
+        assert!(before && !after, "{before} {after}");
+        assert!(
+            store.any_with_prefix(LOCK_KEY).unwrap(),
+            "the other holder's lock is left alone"
+        );
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_machine_loses_the_lock_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        let store = LocalStore::new(dir.path(), "b");
+        let me = Owner::me();
+        assert_eq!(
+            Owner::of_lock(&format!("{} 5", me.holder())),
+            Some(me.clone())
+        );
+        // A child that has exited: its pid names no process.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = i32::try_from(child.id()).unwrap();
+        child.wait().unwrap();
+        let far = now() + 3600;
+        let dead = Owner {
+            pid: dead_pid,
+            ..me.clone()
+        };
+        assert!(dead.provably_dead() && !me.provably_dead());
+        store
+            .put_bytes(LOCK_KEY, format!("{} {far}", dead.holder()).as_bytes())
+            .unwrap();
+        let t = acquire_owned_lock(&store, dir.path(), &me)
+            .unwrap()
+            .expect("taken over");
+        assert!(t.starts_with(&me.holder()));
+        // Alive (this process), or on another boot or machine: only its expiry frees it.
+        for other in [
+            me.clone(),
+            Owner {
+                boot: "another-boot".into(),
+                ..dead.clone()
+            },
+            Owner {
+                machine: "elsewhere".into(),
+                ..dead.clone()
+            },
+        ] {
+            store
+                .put_bytes(LOCK_KEY, format!("{} {far}", other.holder()).as_bytes())
+                .unwrap();
+            assert!(
+                acquire_owned_lock(&store, dir.path(), &me)
+                    .unwrap()
+                    .is_none(),
+                "{other:?}"
+            );
+            store
+                .put_bytes(
+                    LOCK_KEY,
+                    format!("{} {}", other.holder(), now() - 1).as_bytes(),
+                )
+                .unwrap();
+            assert!(
+                acquire_owned_lock(&store, dir.path(), &me)
+                    .unwrap()
+                    .is_some(),
+                "expired {other:?}"
+            );
+        }
+        // The legacy holder form, unexpired: held.
+        store
+            .put_bytes(LOCK_KEY, format!("/home/x-12 {far}").as_bytes())
+            .unwrap();
+        assert!(acquire_owned_lock(&store, dir.path(), &me)
+            .unwrap()
+            .is_none());
+        assert!(release_lock(&store, "not ours"));
+        assert!(store.any_with_prefix(LOCK_KEY).unwrap(), "not ours: kept");
     }
 
     #[test]

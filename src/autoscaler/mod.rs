@@ -1,12 +1,14 @@
 //! The autoscaler, in files named after the legacy scripts: the health sweep ([`health`], as
 //! DeadOrAlive.sh defined health), the lock between autoscalers ([`lock`]), PerformScaling
 //! ([`perform_scaling`]), and DeadOrAlive with PurgeDetachedIPs and MonitorForSlowBuilds
-//! ([`dead_or_alive`]); on the `local` cloud or on DigitalOcean, Exoscale, Linode and Vultr.
+//! ([`dead_or_alive`]); reconciliation from the cloud's own list ([`reconcile`]); on the `local`
+//! cloud or on DigitalOcean, Exoscale, Linode and Vultr.
 
 pub mod dead_or_alive;
 pub mod health;
 pub mod lock;
 pub mod perform_scaling;
+pub mod reconcile;
 
 use crate::process::Run;
 use crate::site::Site;

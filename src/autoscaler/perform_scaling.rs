@@ -3,18 +3,24 @@
 //!
 //! PerformScaling: gates as legacy (SWITCHOFFSCALING, syncpurge, switchoffscalingpriortosyncpurge,
 //! INSTALLEDSUCCESSFULLY); one autoscaler at a time through a lock object in the datastore
-//! (`adt-locks/autoscaling`, 30-minute expiry, taken with a conditional create and verified);
-//! the profile (created from NUMBERWS when missing, minimum 2); then build or destroy the
-//! difference between the webservers the cloud reports for this build and NO_WEBSERVERS.
+//! (`adt-locks/autoscaling`, see [`super::lock`]); the profile (created from NUMBERWS when
+//! missing, minimum 2, at most MAXWEBSERVERS, default 20); reconciliation from the cloud's own
+//! list ([`super::reconcile`]); then build or destroy the difference between the webservers
+//! the cloud reports for this build and NO_WEBSERVERS.
+//!
 //! Differences from legacy: all missing webservers are built at once, with bounded waits, and no
-//! autoscaler reboot; the cloud listing is filtered by build identifier; scale-down victims are
-//! servers missing from DNS first, then by name; a server leaving is taken out of DNS, drained
+//! autoscaler reboot; the cloud listing is filtered by build identifier and is the truth
+//! (orphans are adopted or destroyed, markers and DNS follow it); a build that fails destroys
+//! its server without needing the datastore; scale-down victims are unhealthy servers first,
+//! then those missing from DNS, then the newest (so a scale-down never removes a healthy server
+//! while an unhealthy one stays); a server leaving is taken out of DNS, drained
 //! (`ADT_DNS_DRAIN_SECS`, default 120), asked to shut down (MARKEDFORSHUTDOWN, bounded wait)
-//! and destroyed.
+//! and destroyed. `--dry-run` reads only: it writes no setting, profile, lock, log or marker.
 
 use super::health;
-use super::lock::{acquire_lock, holding_lock};
+use super::lock::{acquire_owned_lock, holding_lock_checked, Owner};
 use super::notify;
+use super::reconcile::{self, Reconciliation};
 use crate::cloud::{lock, Cloud};
 use crate::config;
 use crate::datastore::Backend;
@@ -47,6 +53,9 @@ fn touch(p: PathBuf) {
     }
     let _ = std::fs::write(p, "");
 }
+
+/// The most webservers a profile may ask for (MAXWEBSERVERS, default 20).
+pub const MAX_WEBSERVERS: usize = 20;
 
 /// Build one webserver: create it, publish and protect it, wait (bounded: `ADT_BUILD_WAIT`
 /// seconds, default 90 on the local cloud and 1500 on a cloud host) until it is healthy, then put
@@ -81,13 +90,9 @@ pub fn build_webserver(
     };
     ctx.scaling_log(&format!("Webserver {name} has IP {ip} (private {private})"));
     let rt = ctx.home.join("runtime");
-    touch(rt.join("beingbuiltips").join(private.to_string()));
-    touch(rt.join("beingbuiltpublicips").join(ip.to_string()));
+    reconcile::mark_build(&rt, ip, private);
     touch(rt.join("protectedfromtermination").join(ip.to_string()));
-    let unmark = || {
-        let _ = std::fs::remove_file(rt.join("beingbuiltips").join(private.to_string()));
-        let _ = std::fs::remove_file(rt.join("beingbuiltpublicips").join(ip.to_string()));
-    };
+    let unmark = || reconcile::unmark_build(&rt, ip, private);
     let published = store
         .put_bytes(&format!("webserverips/{private}"), b"")
         .and_then(|()| store.put_bytes(&format!("webserverpublicips/{ip}"), b""));
@@ -103,11 +108,15 @@ pub fn build_webserver(
         );
     };
     if let Err(e) = provisioned {
-        unmark();
         ctx.scaling_log(&format!(
             "Webserver {name} ({ip}) failed: {e}; destroying it"
         ));
-        let _ = retire(ctx, store, cloud, &name, ip, false);
+        // Without the datastore: it may be what failed.
+        let gone = reconcile::discard(ctx, store, cloud, &server);
+        unmark();
+        if let Err(d) = gone {
+            ctx.scaling_log(&format!("Could not destroy webserver {name} ({ip}): {d}"));
+        }
         failed(&format!("could not be provisioned ({e})"));
         return Err(e);
     }
@@ -134,17 +143,19 @@ pub fn build_webserver(
             10_000
         }));
     };
-    unmark();
     if !healthy {
         ctx.scaling_log(&format!(
             "Server {name} ({ip}) did not come online: destroying it"
         ));
-        retire(ctx, store, cloud, &name, ip, false)?;
+        let gone = reconcile::discard(ctx, store, cloud, &server);
+        unmark();
+        gone?;
         failed("was not healthy in time");
         return Err(Error::Remote(format!(
             "webserver {name} did not come online"
         )));
     }
+    unmark();
     crate::dns::add_ip(ctx, ip)
         .map_err(|e| Error::Remote(format!("could not add {ip} to DNS: {e}")))?;
     ctx.scaling_log(&format!("Added the new IP ({ip}) to the DNS system"));
@@ -318,12 +329,48 @@ pub fn retire(
 #[derive(Debug, Default)]
 pub struct Plan {
     pub wanted: usize,
+    /// The servers that stay after reconciliation (counted toward the profile).
     pub have: Vec<(String, IpAddr)>,
     pub build: usize,
     pub destroy: Vec<(String, IpAddr)>,
+    /// What reconciliation found (orphans to adopt or destroy, stale markers and records).
+    pub reconciliation: Reconciliation,
 }
 
-pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Plan>> {
+/// The profile as it stands, read only (`None`: there is none).
+fn read_profile(store: &dyn Backend) -> Result<Option<String>> {
+    match store.get_bytes(crate::scaling::PROFILE_KEY) {
+        Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Scale-down victims, best first: unhealthy servers, then those missing from DNS, then the
+/// newest (by the creation time the cloud reports), then by name.
+fn victims(r: &Reconciliation, surplus: usize) -> Vec<(String, IpAddr)> {
+    let mut kept: Vec<_> = r
+        .kept()
+        .into_iter()
+        .filter_map(|s| Some((s, s.public?)))
+        .collect();
+    kept.sort_by_key(|(s, ip)| {
+        (
+            r.alive(*ip),
+            r.in_dns.contains(ip),
+            std::cmp::Reverse(s.created.unwrap_or(0)),
+            s.name.clone(),
+        )
+    });
+    kept.into_iter()
+        .take(surplus)
+        .map(|(s, ip)| (s.name.clone(), ip))
+        .collect()
+}
+
+/// The plan. With `dry_run` nothing is written anywhere (no profile is created, NUMBERWS is
+/// not updated, nothing is logged or sent).
+pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud, dry_run: bool) -> Result<Option<Plan>> {
     for k in [
         "syncpurge",
         "switchoffscalingpriortosyncpurge",
@@ -336,25 +383,38 @@ pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Pla
     if !store.any_with_prefix("INSTALLEDSUCCESSFULLY")? {
         return Ok(None);
     }
+    let log = |what: &str| {
+        if !dry_run {
+            ctx.scaling_log(what);
+        }
+    };
     let text = ctx.settings()?;
     let v = |k: &str| config::value(&text, k).unwrap_or_default();
     let numberws = v("NUMBERWS");
     let fallback = if numberws.is_empty() { "2" } else { &numberws };
-    let created = std::cell::Cell::new(false);
-    let profile = crate::scaling::update_profile(store, &ctx.home, |cur| {
-        Ok(match cur {
-            Some(t) if !t.trim().is_empty() => t.to_string(),
-            _ => {
-                created.set(true);
-                crate::scaling::default_profile(fallback)
-            }
-        })
-    })?;
-    if created.get() {
-        let what = format!("NO SCALING CONFIG FOUND USING DEFAULT SCALING VALUE OF {fallback}");
-        ctx.scaling_log(&what);
-        notify(ctx, "NO SCALING CONFIG FOUND", &what);
-    }
+    let profile = if dry_run {
+        match read_profile(store)? {
+            Some(t) if !t.trim().is_empty() => t,
+            _ => crate::scaling::default_profile(fallback),
+        }
+    } else {
+        let created = std::cell::Cell::new(false);
+        let profile = crate::scaling::update_profile(store, &ctx.home, |cur| {
+            Ok(match cur {
+                Some(t) if !t.trim().is_empty() => t.to_string(),
+                _ => {
+                    created.set(true);
+                    crate::scaling::default_profile(fallback)
+                }
+            })
+        })?;
+        if created.get() {
+            let what = format!("NO SCALING CONFIG FOUND USING DEFAULT SCALING VALUE OF {fallback}");
+            ctx.scaling_log(&what);
+            notify(ctx, "NO SCALING CONFIG FOUND", &what);
+        }
+        profile
+    };
     if crate::scaling::read_setting(&profile, "SCALING_MODE") != "static" {
         return Ok(None);
     }
@@ -362,13 +422,29 @@ pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Pla
     let wanted = match count.parse::<usize>() {
         Ok(n) => n.max(2),
         Err(_) => {
-            ctx.scaling_log(&format!(
+            log(&format!(
                 "NO_WEBSERVERS {count:?} is not a number: not scaling"
             ));
             return Ok(None);
         }
     };
-    if numberws != wanted.to_string() {
+    let max = match v("MAXWEBSERVERS") {
+        m if m.is_empty() => MAX_WEBSERVERS,
+        m => m.parse::<usize>().map_err(|_| {
+            Error::Config(format!(
+                "MAXWEBSERVERS {m:?} in {} is not a number",
+                ctx.settings_path().display()
+            ))
+        })?,
+    };
+    if wanted > max {
+        let what = format!(
+            "the scaling profile asks for {wanted} webservers, more than MAXWEBSERVERS ({max}): not scaling"
+        );
+        log(&what);
+        return Err(Error::Config(what));
+    }
+    if !dry_run && numberws != wanted.to_string() {
         config::store_value(
             &ctx.settings_path(),
             "NUMBERWS",
@@ -376,7 +452,18 @@ pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Pla
             false,
         )?;
     }
-    let have = cloud.webservers(&v("BUILDIDENTIFIER"))?;
+    let r = reconcile::analyse(
+        ctx,
+        store,
+        cloud,
+        &v("BUILDIDENTIFIER"),
+        std::time::SystemTime::now(),
+    )?;
+    let have: Vec<(String, IpAddr)> = r
+        .kept()
+        .into_iter()
+        .filter_map(|s| Some((s.name.clone(), s.public?)))
+        .collect();
     let mut p = Plan {
         wanted,
         have: have.clone(),
@@ -385,13 +472,9 @@ pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Pla
     if have.len() < wanted {
         p.build = wanted - have.len();
     } else if have.len() > wanted {
-        let (name, mut dns) = crate::dns::open(ctx)?;
-        let in_dns: Vec<IpAddr> = dns.list(&name)?.iter().map(|r| r.ip).collect();
-        let mut victims = have.clone();
-        // Not in DNS first, then by name (a stable, if arbitrary, order).
-        victims.sort_by_key(|(n, ip)| (in_dns.contains(ip), std::cmp::Reverse(n.clone())));
-        p.destroy = victims.into_iter().take(have.len() - wanted).collect();
+        p.destroy = victims(&r, have.len() - wanted);
     }
+    p.reconciliation = r;
     Ok(Some(p))
 }
 
@@ -399,11 +482,10 @@ pub fn plan(ctx: &Site, store: &dyn Backend, cloud: &Cloud) -> Result<Option<Pla
 pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
     let store = ctx.store()?;
     let cloud = Cloud::open(ctx)?;
-    let holder = format!("{}-{}", ctx.home.display(), std::process::id());
     let token = if dry_run {
         None
     } else {
-        match acquire_lock(store.as_ref(), &ctx.home, &holder)? {
+        match acquire_owned_lock(store.as_ref(), &ctx.home, &Owner::me())? {
             Some(t) => Some(t),
             None => {
                 ctx.scaling_log("Another autoscaler is scaling: not this time");
@@ -411,13 +493,30 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
             }
         }
     };
-    let run = || -> Result<String> {
-        let Some(p) = plan(ctx, store.as_ref(), &cloud)? else {
+    let run = |held: &dyn Fn() -> bool| -> Result<String> {
+        let Some(p) = plan(ctx, store.as_ref(), &cloud, dry_run)? else {
             return Ok(String::new());
         };
         let mut out = String::new();
         if dry_run {
+            let r = &p.reconciliation;
             out.push_str(&format!("wanted {} have {}\n", p.wanted, p.have.len()));
+            let ip = |s: &crate::cloud::servers::Server| {
+                s.public.map(|i| i.to_string()).unwrap_or_default()
+            };
+            for s in &r.adopt {
+                out.push_str(&format!("adopt {} {}\n", s.name, ip(s)));
+            }
+            for (s, why) in &r.discard {
+                out.push_str(&format!("discard {} {} ({why})\n", s.name, ip(s)));
+            }
+            for s in &r.pending {
+                out.push_str(&format!(
+                    "pending {} {} (not healthy yet, within its build timeout)\n",
+                    s.name,
+                    ip(s)
+                ));
+            }
             if p.build > 0 {
                 out.push_str(&format!("build {}\n", p.build));
             }
@@ -426,6 +525,18 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
             }
             return Ok(out);
         }
+        let expired = reconcile::expire_dead_builds(&ctx.home.join("runtime"));
+        for ip in expired {
+            ctx.scaling_log(&format!(
+                "The build of {ip} was abandoned (its run is gone): its markers are removed"
+            ));
+        }
+        if !held() {
+            return Err(Error::Conflict(
+                "the autoscaling lock was lost (taken over, or not renewed in time)".into(),
+            ));
+        }
+        reconcile::apply(ctx, store.as_ref(), &cloud, &p.reconciliation)?;
         let text = ctx.settings()?;
         let url = config::value(&text, "WEBSITEURL").unwrap_or_default();
         let build_id = config::value(&text, "BUILDIDENTIFIER").unwrap_or_default();
@@ -450,6 +561,11 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
             return Err(e);
         }
         for (n, ip) in &p.destroy {
+            if !held() {
+                return Err(Error::Conflict(
+                    "the autoscaling lock was lost (taken over, or not renewed in time): not destroying".into(),
+                ));
+            }
             retire(ctx, store.as_ref(), &cloud, n, *ip, true)?;
             notify(
                 ctx,
@@ -467,7 +583,48 @@ pub fn perform_scaling(ctx: &Site, dry_run: bool) -> Result<String> {
         Ok(out)
     };
     match token {
-        Some(t) => holding_lock(store.as_ref(), &ctx.home, t, run),
-        None => run(),
+        Some(t) => holding_lock_checked(store.as_ref(), &ctx.home, t, run),
+        None => run(&|| true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::servers::Server;
+    use health::Verdict;
+
+    #[test]
+    fn scale_down_takes_the_unhealthy_then_those_out_of_dns_then_the_newest() {
+        let server = |name: &str, n: u8, created: u64| Server {
+            id: name.into(),
+            name: name.into(),
+            public: Some(IpAddr::from([10, 0, 0, n])),
+            private: None,
+            created: Some(created),
+        };
+        let servers = vec![
+            server("a-old", 1, 100),
+            server("b-dead", 2, 50),
+            server("c-out-of-dns", 3, 60),
+            server("d-new", 4, 300),
+            server("e-mid", 5, 200),
+        ];
+        let verdicts = servers
+            .iter()
+            .map(|s| Verdict {
+                ip: s.public.unwrap(),
+                failure: (s.name == "b-dead").then_some(health::Why::NotReady),
+            })
+            .collect();
+        let r = Reconciliation {
+            in_dns: [1, 2, 4, 5].map(|n| IpAddr::from([10, 0, 0, n])).to_vec(),
+            servers,
+            verdicts,
+            ..Default::default()
+        };
+        let names = |k| -> Vec<String> { victims(&r, k).into_iter().map(|(n, _)| n).collect() };
+        assert_eq!(names(1), ["b-dead"]);
+        assert_eq!(names(4), ["b-dead", "c-out-of-dns", "d-new", "e-mid"]);
     }
 }

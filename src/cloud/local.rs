@@ -5,7 +5,16 @@
 //!
 //! Each server's sshd has a private `<home>/runtime` (a tmpfs in its own mount namespace)
 //! holding `WEBSERVER_READY`, so readiness is per server although the filesystem is shared.
-//! State lives in a directory: `servers/<name>` holds `<n> <ip>`.
+//! State lives in a directory: `servers/<name>` holds `<n> <ip> <created> <netns inode>` (the
+//! creation time in seconds since the epoch, as a cloud reports it; the inode of the server's
+//! network namespace, by which every process of the server is found again).
+//!
+//! The namespaces are made by whoever runs the cloud, often inside `ip netns exec` (a private
+//! mount namespace), so their names under /run/netns need not be visible elsewhere: a server is
+//! destroyed by killing every process whose network namespace is the server's (found in /proc
+//! by the recorded inode), which frees the namespace and its link to the hub wherever it was
+//! mounted. Teardown does this for every recorded server and every `adtlc<n>` namespace it can
+//! see, so no sshd, HTTPS server or shutdown watcher outlives the fleet.
 
 use crate::error::{Error, Result};
 use crate::process::{self, Run};
@@ -42,6 +51,77 @@ fn run(args: &[&str]) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A server of the local cloud as its state records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalServer {
+    pub name: String,
+    pub ip: IpAddr,
+    /// Seconds since the epoch.
+    pub created: Option<u64>,
+    /// The inode of its network namespace.
+    pub netns: Option<u64>,
+}
+
+/// The inode of a process's network namespace (`/proc/<pid>/ns/net`).
+fn netns_of(pid: &str) -> Option<u64> {
+    let l = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
+    l.to_string_lossy()
+        .strip_prefix("net:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Every process whose network namespace is one of `inodes`.
+fn pids_in(inodes: &[u64]) -> Vec<i32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let ns = netns_of(&pid)?;
+            inodes.contains(&ns).then(|| pid.parse().ok())?
+        })
+        .collect()
+}
+
+/// The inode of a named network namespace, where its name is visible to this process.
+fn netns_inode(ns: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/run/netns/{ns}"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// Kill every process in these network namespaces (and in the named ones visible here), and
+/// wait, bounded, until none is left.
+fn kill_namespaces(inodes: &[u64], names: &[String]) {
+    for _ in 0..100 {
+        let mut pids = pids_in(inodes);
+        for ns in names {
+            if let Ok(o) = Run::new("ip").args(["netns", "pids", ns]).output() {
+                pids.extend(
+                    o.stdout
+                        .split_whitespace()
+                        .filter_map(|p| p.parse::<i32>().ok()),
+                );
+            }
+        }
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            process::signal(pid, Signal::SIGKILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 pub struct LocalCloud {
@@ -91,6 +171,15 @@ impl LocalCloud {
     }
 
     pub fn list(&self) -> Result<Vec<(String, IpAddr)>> {
+        Ok(self
+            .list_servers()?
+            .into_iter()
+            .map(|s| (s.name, s.ip))
+            .collect())
+    }
+
+    /// The servers with their creation times.
+    pub fn list_servers(&self) -> Result<Vec<LocalServer>> {
         let mut out = Vec::new();
         let rd = match std::fs::read_dir(self.servers_dir()) {
             Ok(r) => r,
@@ -99,12 +188,22 @@ impl LocalCloud {
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
+            // A state file being written (or left half written by a killed run) is no server.
+            if name.starts_with('.') {
+                continue;
+            }
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-            if let Some(ip) = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
-                out.push((name, ip));
+            let w: Vec<&str> = text.split_whitespace().collect();
+            if let Some(ip) = w.get(1).and_then(|s| s.parse().ok()) {
+                out.push(LocalServer {
+                    name,
+                    ip,
+                    created: w.get(2).and_then(|s| s.parse().ok()),
+                    netns: w.get(3).and_then(|s| s.parse().ok()),
+                });
             }
         }
-        out.sort();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
@@ -144,12 +243,23 @@ impl LocalCloud {
             let _lock = crate::fsutil::Lock::exclusive(&self.state.join("slots.lock"))?;
             let n = self.free_slot()?;
             let ip: IpAddr = format!("{SUBNET}.{n}").parse().expect("ip");
+            let created = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
             crate::fsutil::write_atomic(
                 &self.servers_dir().join(name),
-                format!("{n} {ip}\n").as_bytes(),
+                format!("{n} {ip} {created}\n").as_bytes(),
                 None,
             )?;
             Self::attach(&format!("adtlc{n}"), n)?;
+            if let Some(ino) = netns_inode(&format!("adtlc{n}")) {
+                crate::fsutil::write_atomic(
+                    &self.servers_dir().join(name),
+                    format!("{n} {ip} {created} {ino}\n").as_bytes(),
+                    None,
+                )?;
+            }
             (n, ip)
         };
         let ns = format!("adtlc{n}");
@@ -240,28 +350,41 @@ impl LocalCloud {
         }
     }
 
+    /// Start a server's web service again (after [`LocalCloud::stop_web`]), in the network
+    /// namespace of its sshd (its name may be mounted only where the server was made).
+    pub fn start_web(&self, name: &str) -> Result<()> {
+        let d = self.state.join("data").join(name);
+        let sshd = std::fs::read_to_string(d.join("sshd.pid")).map_err(|e| Error::io(name, e))?;
+        let sshd = sshd.trim();
+        if !sshd.bytes().all(|b| b.is_ascii_digit()) || sshd.is_empty() {
+            return Err(Error::Io(format!("{name}: no sshd process id")));
+        }
+        let d = d.to_string_lossy();
+        let https = Run::new("nsenter")
+            .args(["--target", sshd, "--net", "--"])
+            .args([
+                "python3",
+                &format!("{d}/https.py"),
+                &format!("{d}/tls.crt"),
+                &format!("{d}/tls.key"),
+            ])
+            .spawn_detached()?;
+        std::fs::write(format!("{d}/https.pid"), https.to_string())
+            .map_err(|e| Error::io(d.as_ref(), e))
+    }
+
     /// Destroy a server: every process in its namespace, the namespace, its state.
     pub fn destroy(&self, name: &str) -> Result<()> {
         let text = std::fs::read_to_string(self.servers_dir().join(name))
             .map_err(|e| Error::io(name, e))?;
-        let n = text.split_whitespace().next().unwrap_or("");
+        let w: Vec<&str> = text.split_whitespace().collect();
+        let n = w.first().copied().unwrap_or("");
         let ns = format!("adtlc{n}");
         // Kill everything in the namespace and wait until it is gone (a namespace with live
-        // processes survives `ip netns del`, and so would its veth on the hub).
-        for _ in 0..50 {
-            let pids: Vec<String> = Run::new("ip")
-                .args(["netns", "pids", &ns])
-                .output()
-                .map(|o| o.stdout.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default();
-            if pids.is_empty() {
-                break;
-            }
-            for pid in pids.iter().filter_map(|p| p.parse::<i32>().ok()) {
-                process::signal(pid, Signal::SIGKILL);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        // processes survives `ip netns del`, and so would its veth on the hub). Found by its
+        // inode, also where its name is mounted only in another run's mount namespace.
+        let inodes: Vec<u64> = w.get(3).and_then(|s| s.parse().ok()).into_iter().collect();
+        kill_namespaces(&inodes, std::slice::from_ref(&ns));
         let _ = run(&["ip", "netns", "del", &ns]);
         let _ = Run::new("ip")
             .args(["-n", HUB, "link", "del", &format!("adtlc{n}a")])
@@ -293,13 +416,35 @@ impl LocalCloud {
             .collect()
     }
 
-    /// Remove every server and the hub (tests and the demo clean up with this).
-    pub fn teardown(&self) {
-        if let Ok(list) = self.list() {
-            for (name, _) in list {
-                let _ = self.destroy(&name);
+    /// Remove every server and the hub (tests and the demo clean up with this): the recorded
+    /// servers, and every `adtlc<n>` namespace visible here (a server of an earlier run whose
+    /// state is gone); every process in them is killed first. Returns how many servers went.
+    pub fn teardown(&self) -> usize {
+        let mut gone = 0;
+        if let Ok(list) = self.list_servers() {
+            for s in list {
+                if self.destroy(&s.name).is_ok() {
+                    gone += 1;
+                }
             }
         }
+        let visible: Vec<String> = std::fs::read_dir("/run/netns")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                n.strip_prefix("adtlc")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .collect();
+        let inodes: Vec<u64> = visible.iter().filter_map(|n| netns_inode(n)).collect();
+        kill_namespaces(&inodes, &visible);
+        for ns in &visible {
+            let _ = Run::new("ip").args(["netns", "del", ns]).output();
+            gone += 1;
+        }
         let _ = Run::new("ip").args(["netns", "del", HUB]).output();
+        gone
     }
 }

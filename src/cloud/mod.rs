@@ -518,13 +518,14 @@ impl Cloud {
     pub fn servers(&self) -> Result<Vec<Server>> {
         match self {
             Cloud::Local(c) => Ok(c
-                .list()?
+                .list_servers()?
                 .into_iter()
-                .map(|(name, ip)| Server {
-                    id: name.clone(),
-                    name,
-                    public: Some(ip),
-                    private: Some(ip),
+                .map(|s| Server {
+                    id: s.name.clone(),
+                    name: s.name,
+                    public: Some(s.ip),
+                    private: Some(s.ip),
+                    created: s.created,
                 })
                 .collect()),
             Cloud::Cli(c, _) => lock(c).list(),
@@ -584,6 +585,10 @@ impl Cloud {
                     name: name.into(),
                     public: Some(ip),
                     private: Some(ip),
+                    created: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()
+                        .map(|d| d.as_secs()),
                 })
             }
             (Cloud::Cli(c, _), Some(spec)) => servers::create_and_wait(c, spec),

@@ -26,6 +26,74 @@ pub struct Server {
     pub name: String,
     pub public: Option<IpAddr>,
     pub private: Option<IpAddr>,
+    /// When the cloud created it (seconds since the epoch), as the cloud reports it: the age
+    /// that grace periods and build timeouts are measured from, whichever autoscaler built it.
+    pub created: Option<u64>,
+}
+
+/// A creation time as the cloud CLIs print it, in seconds since the epoch: RFC 3339
+/// (`2020-07-21T18:37:44Z`, `2020-10-10T01:56:20+00:00`, fractions allowed), Linode's zoneless
+/// UTC (`2018-01-01T00:01:01`) and Go's default (`2021-02-01 14:42:13 +0000 UTC`).
+pub fn parse_time(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let rest = rest.trim_start();
+    let rest = rest.strip_suffix("UTC").unwrap_or(rest).trim();
+    let offset: i64 = match rest {
+        "" | "Z" | "z" => 0,
+        z if z.len() >= 5 && (z.starts_with('+') || z.starts_with('-')) => {
+            let digits: String = z[1..].chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let v: i64 =
+                digits[..2].parse::<i64>().ok()? * 3600 + digits[2..].parse::<i64>().ok()? * 60;
+            if z.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (proleptic Gregorian).
+    let (yy, m) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let t = days * 86_400 + h * 3600 + mi * 60 + se - offset;
+    u64::try_from(t).ok()
+}
+
+fn time(s: Option<&str>) -> Option<u64> {
+    parse_time(s?)
 }
 
 pub struct CliCloud {
@@ -69,6 +137,7 @@ impl CliCloud {
                         name: d.name.unwrap_or_default(),
                         public: by("public"),
                         private: by("private"),
+                        created: time(d.created_at.as_deref()),
                     });
                 }
             }
@@ -88,6 +157,7 @@ impl CliCloud {
                         name: i.name.unwrap_or_default(),
                         public: ip(i.ip_address.as_deref()),
                         private: None,
+                        created: time(i.created_at.as_deref()),
                     });
                 }
             }
@@ -110,6 +180,7 @@ impl CliCloud {
                         name: l.label.unwrap_or_default(),
                         public: ips.iter().find(|a| !is_private(a)).copied(),
                         private: ips.iter().find(|a| is_private(a)).copied(),
+                        created: time(l.created.as_deref()),
                     });
                 }
             }
@@ -128,6 +199,7 @@ impl CliCloud {
                         name: i.label.unwrap_or_default(),
                         public: ip(i.main_ip.as_deref()),
                         private: ip(i.internal_ip.as_deref()),
+                        created: time(i.date_created.as_deref()),
                     });
                 }
             }
@@ -521,6 +593,7 @@ pub(crate) struct Droplet {
     pub id: Id,
     pub name: Option<String>,
     pub networks: Option<DropletNetworks>,
+    pub created_at: Option<String>,
 }
 
 /// A droplet's `networks` in `doctl compute droplet list -o json`.
@@ -544,6 +617,8 @@ struct ExoInstance {
     id: Option<String>,
     name: Option<String>,
     ip_address: Option<String>,
+    #[serde(rename = "created-at", alias = "created_at")]
+    created_at: Option<String>,
 }
 
 /// A linode in `linode-cli --json linodes list` and `linode-cli --json linodes create` (lists;
@@ -555,6 +630,7 @@ pub(crate) struct Linode {
     pub label: Option<String>,
     /// Public and private addresses alike.
     pub ipv4: Option<Vec<String>>,
+    pub created: Option<String>,
 }
 
 /// `vultr instance list -o json` (also read by the native firewall).
@@ -572,6 +648,7 @@ pub(crate) struct VultrInstance {
     pub internal_ip: Option<String>,
     /// The firewall group it is in (read by the native firewall).
     pub firewall_group_id: Option<String>,
+    pub date_created: Option<String>,
 }
 
 /// `vultr os list -o json`.
@@ -638,5 +715,54 @@ mod tests {
         );
         let v: VultrInstances = json(r#"{"instances": null, "meta": {}}"#, "vultr").unwrap();
         assert!(v.instances.is_none());
+    }
+
+    #[test]
+    fn creation_times_as_each_cloud_prints_them() {
+        let t = 1_595_356_664; // 2020-07-21T18:37:44Z
+        for s in [
+            "2020-07-21T18:37:44Z",
+            "2020-07-21T18:37:44.123Z",
+            "2020-07-21T18:37:44",
+            "2020-07-21T20:37:44+02:00",
+            "2020-07-21T16:37:44-0200",
+            "2020-07-21 18:37:44 +0000 UTC",
+        ] {
+            assert_eq!(parse_time(s), Some(t), "{s}");
+        }
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        for bad in [
+            "",
+            "yesterday",
+            "2020-13-01T00:00:00Z",
+            "2020-07-21T18:37:44 CEST",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+        let v: Vec<Droplet> = json(
+            r#"[{"id": 1, "name": "a", "created_at": "2020-07-21T18:37:44Z"}]"#,
+            "doctl",
+        )
+        .unwrap();
+        assert_eq!(time(v[0].created_at.as_deref()), Some(t));
+        let v: Vec<ExoInstance> = json(
+            r#"[{"id": "x", "created-at": "2020-07-21T18:37:44Z"}]"#,
+            "exo",
+        )
+        .unwrap();
+        assert_eq!(time(v[0].created_at.as_deref()), Some(t));
+        let v: Vec<Linode> =
+            json(r#"[{"id": 1, "created": "2020-07-21T18:37:44"}]"#, "linode").unwrap();
+        assert_eq!(time(v[0].created.as_deref()), Some(t));
+        let v: VultrInstances = json(
+            r#"{"instances": [{"id": "v", "date_created": "2020-07-21T18:37:44+00:00"}]}"#,
+            "vultr",
+        )
+        .unwrap();
+        assert_eq!(
+            time(v.instances.unwrap()[0].date_created.as_deref()),
+            Some(t)
+        );
     }
 }

@@ -180,7 +180,8 @@ enum LocalCloudCmd {
     List,
     /// Stop a server's web service (its HTTPS server), leaving the machine up.
     StopWeb { name: String },
-    /// Remove every server and the hub.
+    /// Remove every server (also those whose namespace is mounted only in another run's mount
+    /// namespace), every process in them, and the hub; says how many servers went.
     Teardown,
 }
 
@@ -204,10 +205,7 @@ pub fn local_cloud(ctx: &Ctx, args: &[String]) -> i32 {
             .list()
             .map(|l| l.iter().map(|(n, ip)| format!("{n} {ip}\n")).collect()),
         LocalCloudCmd::StopWeb { name } => cloud.stop_web(&name).map(|_| String::new()),
-        LocalCloudCmd::Teardown => {
-            cloud.teardown();
-            Ok(String::new())
-        }
+        LocalCloudCmd::Teardown => Ok(format!("removed {} servers\n", cloud.teardown())),
     };
     finish(Outcome::from_result(ctx, r))
 }
