@@ -49,6 +49,16 @@ fn scale_down(
     let log = h.dir.path().join("calls.log");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
     stand_in(&bin, prog, &log, &fixtures, &[(pattern, fixture)]);
+    // The fleet's addresses are documentation addresses: the health checks and the shutdown
+    // handshake meet stand-ins that fail at once instead of connecting anywhere.
+    for (name, script) in [
+        ("ssh", "#!/bin/sh\nexit 255\n"),
+        ("curl", "#!/bin/sh\nprintf 000\nexit 7\n"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(bin.join(name), script).unwrap();
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let run = |args: &[&str]| {
         h.cmd_with(&bin, "autoscaler/PerformScaling.sh")
             .args(args)
