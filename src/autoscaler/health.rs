@@ -25,7 +25,7 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::process::{self, Mux, Run, SshTarget};
+use crate::process::{self, Mux, SshTarget};
 use crate::site::Site;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -116,14 +116,6 @@ fn ssh_ready(ip: IpAddr, c: &Config, before_new: &dyn Fn()) -> SshSaid {
     }
 }
 
-fn url_of(ip: IpAddr, c: &Config) -> String {
-    let host = match ip {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => format!("[{a}]"),
-    };
-    format!("https://{host}:{}/{}", c.https_port, c.probe)
-}
-
 /// The HTTPS verdict from curl's status code: `Ok` for 200 or 301.
 fn http_verdict(code: &str) -> std::result::Result<(), String> {
     match code.trim() {
@@ -135,63 +127,150 @@ fn http_verdict(code: &str) -> std::result::Result<(), String> {
 
 const NO_ANSWER: &str = "no HTTPS answer";
 
-fn https_status(ip: IpAddr, c: &Config) -> std::result::Result<(), String> {
+/// TLS for the HTTPS probe: any certificate is accepted, as legacy's `curl -k` did (the
+/// webservers' certificates are for the site's name, and the probe goes to an address).
+#[derive(Debug)]
+struct AnyCertificate(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn tls_config() -> Option<std::sync::Arc<rustls::ClientConfig>> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    Some(std::sync::Arc::new(config))
+}
+
+/// One HTTPS GET of the probe file, in this process (no `curl` started per server), bounded by
+/// the timeout: the status code, or why there is none.
+fn https_get(
+    ip: IpAddr,
+    c: &Config,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+) -> std::result::Result<u16, String> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let left = || {
+        c.timeout
+            .checked_sub(started.elapsed())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| NO_ANSWER.to_string())
+    };
+    let sock = std::net::TcpStream::connect_timeout(&(ip, c.https_port).into(), c.timeout)
+        .map_err(|_| NO_ANSWER.to_string())?;
+    let conn = rustls::ClientConnection::new(
+        tls.clone(),
+        rustls::pki_types::ServerName::IpAddress(ip.into()),
+    )
+    .map_err(|e| format!("TLS: {e}"))?;
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let host = match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    };
+    tls.sock
+        .set_write_timeout(Some(left()?))
+        .map_err(|_| NO_ANSWER.to_string())?;
+    tls.sock
+        .set_read_timeout(Some(left()?))
+        .map_err(|_| NO_ANSWER.to_string())?;
+    tls.write_all(
+        format!(
+            "GET /{} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: adt-health\r\nConnection: close\r\n\r\n",
+            c.probe
+        )
+        .as_bytes(),
+    )
+    .map_err(|_| NO_ANSWER.to_string())?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 512];
+    while !head.windows(2).any(|w| w == b"\r\n") {
+        tls.sock
+            .set_read_timeout(Some(left()?))
+            .map_err(|_| NO_ANSWER.to_string())?;
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => return Err(NO_ANSWER.into()),
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.len() > 4096 {
+            break;
+        }
+    }
+    let line = String::from_utf8_lossy(&head);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| NO_ANSWER.to_string())
+}
+
+/// The HTTPS verdict for one server, with legacy's second try half a second after a failed
+/// first one.
+fn https_status(
+    ip: IpAddr,
+    c: &Config,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+) -> std::result::Result<(), String> {
     let mut last = Err(NO_ANSWER.to_string());
     for attempt in 0..c.http_tries.max(1) {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(500));
         }
-        let code = Run::new("curl")
-            .args(["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "-m"])
-            .arg(format!("{:.1}", c.timeout.as_secs_f64()))
-            .arg(url_of(ip, c))
-            .deadline(c.timeout + Duration::from_secs(1))
-            .output()
-            .map(|o| o.stdout)
-            .unwrap_or_default();
-        last = http_verdict(&code);
+        last = match https_get(ip, c, tls) {
+            Ok(code) => http_verdict(&code.to_string()),
+            Err(why) => Err(why),
+        };
         if last.is_ok() {
             break;
         }
     }
     last
-}
-
-/// One HTTPS probe of every server at once, from one curl process (its transfers run in
-/// parallel, each bounded by the timeout): a sweep pays one process start, not one per server.
-fn https_batch(ips: &[IpAddr], c: &Config) -> Vec<std::result::Result<(), String>> {
-    if ips.is_empty() {
-        return Vec::new();
-    }
-    let mut config = String::new();
-    for ip in ips {
-        config.push_str(&format!(
-            "url = \"{}\"\noutput = \"/dev/null\"\n",
-            url_of(*ip, c)
-        ));
-    }
-    let out = Run::new("curl")
-        .args([
-            "-s",
-            "-k",
-            "--parallel",
-            "--parallel-immediate",
-            "--parallel-max",
-        ])
-        .arg(ips.len().clamp(1, 300).to_string())
-        .arg("-m")
-        .arg(format!("{:.1}", c.timeout.as_secs_f64()))
-        .args(["-w", "%{url_effective} %{http_code}\\n", "-K", "-"])
-        .stdin(config)
-        .deadline(c.timeout + Duration::from_secs(1))
-        .output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    let codes: std::collections::HashMap<&str, &str> =
-        out.lines().filter_map(|l| l.rsplit_once(' ')).collect();
-    ips.iter()
-        .map(|ip| http_verdict(codes.get(url_of(*ip, c).as_str()).copied().unwrap_or("")))
-        .collect()
 }
 
 fn removed(ip: IpAddr, c: &Config) -> bool {
@@ -207,7 +286,10 @@ pub fn check(ip: IpAddr, c: &Config) -> Verdict {
     } else if ssh_ready(ip, c, &|| {}) != SshSaid::Ready {
         Some(Why::NotReady)
     } else {
-        https_status(ip, c).err().map(Why::Http)
+        match tls_config() {
+            Some(tls) => https_status(ip, c, &tls).err().map(Why::Http),
+            None => Some(Why::Http("no TLS configuration".into())),
+        }
     };
     Verdict { ip, failure }
 }
@@ -233,7 +315,8 @@ fn cpu_times() -> Option<(u64, u64)> {
 ///   key exchange once, not every sweep. New connections are started at a pace the machine
 ///   can take (`ADT_SSH_NEW_PER_SEC`, default 10 per core), and a check's timeout runs from its
 ///   start, so a queued check is never a late one;
-/// - HTTPS for every server from one curl process, alongside;
+/// - HTTPS in this process (no `curl` per server), right after a server's SSH check found it
+///   ready, at most 8 handshakes per core at once; its timeout runs from its start;
 /// - a server whose SSH port does not take a TCP connection within the timeout is down (the
 ///   kernel answers a connect, so no load delays it); a server that took the connection but
 ///   did not answer in time while this machine was saturated (over 80% of its CPU busy during
@@ -257,10 +340,22 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
         n => n,
     }
     .clamp(1, 512.min(live.len().max(1)));
+    let Some(tls) = tls_config() else {
+        return ips
+            .iter()
+            .map(|ip| Verdict {
+                ip: *ip,
+                failure: Some(Why::Http("no TLS configuration".into())),
+            })
+            .collect();
+    };
+    // HTTPS handshakes at once (each costs the server a private-key operation).
+    let https_slots = (8 * cores).max(4);
+    let slots = (Mutex::new(0usize), std::sync::Condvar::new());
     let next = AtomicUsize::new(0);
-    let said: Mutex<Vec<SshSaid>> = Mutex::new(vec![SshSaid::TimedOut; live.len()]);
-    let http = std::thread::scope(|s| {
-        let http = s.spawn(|| https_batch(&live, c));
+    let found: Mutex<Vec<(SshSaid, std::result::Result<(), String>)>> =
+        Mutex::new(vec![(SshSaid::TimedOut, Err(NO_ANSWER.into())); live.len()]);
+    std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
@@ -276,13 +371,29 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
                     };
                     std::thread::sleep(wait);
                 };
-                let r = ssh_ready(*ip, c, &pace_new);
-                said.lock().unwrap_or_else(|e| e.into_inner())[i] = r;
+                let ssh = ssh_ready(*ip, c, &pace_new);
+                // HTTPS for the servers SSH found ready (legacy's order), a few at a time; its
+                // timeout runs from its start.
+                let web = if ssh == SshSaid::Ready {
+                    {
+                        let mut n = slots.0.lock().unwrap_or_else(|e| e.into_inner());
+                        while *n >= https_slots {
+                            n = slots.1.wait(n).unwrap_or_else(|e| e.into_inner());
+                        }
+                        *n += 1;
+                    }
+                    let r = https_status(*ip, c, &tls);
+                    *slots.0.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+                    slots.1.notify_one();
+                    r
+                } else {
+                    Err(NO_ANSWER.into())
+                };
+                found.lock().unwrap_or_else(|e| e.into_inner())[i] = (ssh, web);
             });
         }
-        http.join().unwrap_or_default()
     });
-    let said = said.into_inner().unwrap_or_else(|e| e.into_inner());
+    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut verdicts: Vec<Verdict> = Vec::with_capacity(ips.len());
     let mut in_time = Vec::new();
     let mut k = 0;
@@ -295,18 +406,11 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
             in_time.push(true);
             continue;
         }
-        let (ssh, web) = (
-            said[k],
-            http.get(k).cloned().unwrap_or(Err(NO_ANSWER.into())),
-        );
+        let (ssh, web) = found[k].clone();
         k += 1;
         let failure = match ssh {
             SshSaid::TimedOut | SshSaid::NotReady | SshSaid::Unreachable => Some(Why::NotReady),
-            SshSaid::Ready => match web {
-                Ok(()) => None,
-                // The legacy second HTTPS try, for the servers SSH found ready.
-                Err(_) => https_status(*ip, c).err().map(Why::Http),
-            },
+            SshSaid::Ready => web.err().map(Why::Http),
         };
         // Late: the server took the connection but did not answer in time.
         in_time.push(
