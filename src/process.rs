@@ -111,7 +111,8 @@ impl Run {
         self.program.to_string_lossy().into_owned()
     }
 
-    fn expression(&self) -> duct::Expression {
+    /// The command line with its environment, directory and stdin bytes (if any).
+    fn base(&self) -> duct::Expression {
         let mut e = duct::cmd(&self.program, &self.args).unchecked();
         for (k, v) in &self.env {
             e = e.env(k, v);
@@ -119,10 +120,17 @@ impl Run {
         if let Some(d) = &self.dir {
             e = e.dir(d);
         }
-        e = match &self.stdin {
-            Some(b) => e.stdin_bytes(b.clone()),
-            None => e.stdin_null(),
-        };
+        if let Some(b) = &self.stdin {
+            e = e.stdin_bytes(b.clone());
+        }
+        e
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut e = self.base();
+        if self.stdin.is_none() {
+            e = e.stdin_null();
+        }
         if !self.inherit_stdout {
             e = e.stdout_capture();
         }
@@ -188,19 +196,11 @@ impl Run {
         }))
     }
 
-    /// Run it with our stdout and stderr, unbounded unless a deadline was set; its exit code.
+    /// Run it to completion with our stdin, stdout and stderr (its deadline, if any, is not
+    /// applied); its exit code.
     pub fn status(&self) -> Result<Option<i32>> {
-        let mut e = duct::cmd(&self.program, &self.args).unchecked();
-        for (k, v) in &self.env {
-            e = e.env(k, v);
-        }
-        if let Some(d) = &self.dir {
-            e = e.dir(d);
-        }
-        if let Some(b) = &self.stdin {
-            e = e.stdin_bytes(b.clone());
-        }
-        e.run()
+        self.base()
+            .run()
             .map(|o| o.status.code())
             .map_err(|err| Error::io(format!("cannot run {}", self.name()), err))
     }
