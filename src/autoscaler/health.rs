@@ -330,7 +330,14 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let live: Vec<IpAddr> = ips.iter().copied().filter(|ip| !removed(*ip, c)).collect();
+    // Taken out by scale-down (IPREMOVED): looked at once per server.
+    let gone: Vec<bool> = ips.iter().map(|ip| removed(*ip, c)).collect();
+    let live: Vec<IpAddr> = ips
+        .iter()
+        .zip(&gone)
+        .filter(|(_, g)| !**g)
+        .map(|(ip, _)| *ip)
+        .collect();
     let before = cpu_times();
     let new_per_sec = crate::knobs::env_u64("ADT_SSH_NEW_PER_SEC", 10 * cores as u64).max(1);
     let pace = Duration::from_secs_f64(1.0 / new_per_sec as f64);
@@ -397,8 +404,8 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = Vec::with_capacity(ips.len());
     let mut in_time = Vec::new();
     let mut k = 0;
-    for ip in ips {
-        if removed(*ip, c) {
+    for (ip, gone) in ips.iter().zip(&gone) {
+        if *gone {
             verdicts.push(Verdict {
                 ip: *ip,
                 failure: Some(Why::Removed),
