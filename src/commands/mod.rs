@@ -126,11 +126,7 @@ pub fn bounded(
     store: Result<Box<dyn crate::datastore::Backend>>,
 ) -> Result<Box<dyn crate::datastore::Backend>> {
     let store = store?;
-    let secs = crate::knobs::env_secs_f64(
-        "ADT_S3_DEADLINE",
-        crate::datastore::s3::DEFAULT_DEADLINE_SECS,
-    );
-    store.bound_command(std::time::Instant::now() + std::time::Duration::from_secs_f64(secs));
+    store.bound_command();
     Ok(store)
 }
 

@@ -66,11 +66,11 @@ pub trait Backend: Send + Sync {
     fn conditional_writes(&self) -> Option<conditional::CondWrites> {
         None
     }
-    /// One deadline for the whole command: every later call ends by `until` at the latest
-    /// (plus what a large transfer's size earns), so the calls of one wrapper command share one
-    /// budget. Long-running commands (the autoscaler's) do not set it: each call then has its
+    /// One deadline for the whole command, starting now: every later call ends within the
+    /// store's own call deadline from this moment (plus what a large transfer's size earns), so
+    /// the calls of one wrapper command share one budget. Long-running commands (the autoscaler's) do not set it: each call then has its
     /// own deadline. A backend without network calls ignores it.
-    fn bound_command(&self, _until: std::time::Instant) {}
+    fn bound_command(&self) {}
     fn bucket_name(&self) -> &str;
     fn bucket_exists(&self) -> Result<bool>;
     fn create_bucket(&self) -> Result<()>;

@@ -401,8 +401,9 @@ fn call_deadline(own: Duration, end: Option<Instant>, now: Instant) -> Duration 
 }
 
 impl Backend for S3Store {
-    fn bound_command(&self, until: Instant) {
-        *self.command_end.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
+    fn bound_command(&self) {
+        *self.command_end.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + self.deadline);
     }
 
     fn describe(&self) -> String {
