@@ -5,7 +5,7 @@
 //!   parse, and nothing logged may carry a secret;
 //! - the legacy log files under `${HOME}/logs/` ([`append`], [`append_scaling_event`]): lines
 //!   `<$0> <date>: <text>` as the legacy scripts wrote them, `$0` being the script path the
-//!   launcher was called as ([`set_script`]).
+//!   launcher was called as (given to [`init`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -25,11 +25,6 @@ pub fn init(script: &str) {
 /// The legacy `$0` for log-file lines (before [`init`]: `adt`).
 pub fn script() -> &'static str {
     SCRIPT.get().map(String::as_str).unwrap_or("adt")
-}
-
-/// For callers that only set the script name (tests, the library used alone).
-pub fn set_script(script: &str) {
-    let _ = SCRIPT.set(script.to_string());
 }
 
 /// Append `<$0> <date>: <text>` to `<home>/logs/<file>`, as the legacy scripts log.

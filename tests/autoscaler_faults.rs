@@ -282,12 +282,11 @@ impl World {
 
     /// The fleet is at its profile: `n` servers, all healthy, exactly they in DNS and in the
     /// datastore's markers, no build marker left.
-    fn converged(&self, h: &Host, n: usize) -> Result<(), String> {
+    fn converged(&self, n: usize) -> Result<(), String> {
         let ips = self.ips();
         if ips.len() != n {
             return Err(format!("servers {ips:?}, want {n}"));
         }
-        let _ = h;
         let dig = dig(self.dns_port);
         if dig != ips {
             return Err(format!("dig {dig:?} != cloud {ips:?}"));
@@ -325,14 +324,14 @@ impl World {
         let mut log = String::new();
         for round in 1..=max {
             log.push_str(&format!("--- round {round}\n{}", self.round(h, n)));
-            if self.converged(h, want).is_ok() {
+            if self.converged(want).is_ok() {
                 return round;
             }
             std::thread::sleep(pause);
         }
         panic!(
             "not at the profile of {want} after {max} rounds: {:?}\n{log}",
-            self.converged(h, want)
+            self.converged(want)
         );
     }
 

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A call's deadline when `ADT_S3_DEADLINE` does not say.
-pub const DEFAULT_DEADLINE_SECS: f64 = 45.0;
+const DEFAULT_DEADLINE_SECS: f64 = 45.0;
 
 /// How much longer a call may take per MB (10^6 bytes) it transfers.
 const SECS_PER_MB: f64 = 1.0;
