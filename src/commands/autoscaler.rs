@@ -157,6 +157,10 @@ pub fn health_sweep(ctx: &Ctx, args: &[String]) -> i32 {
                     v.ip
                 )),
                 Some(health::Why::Http(h)) => out.push_str(&format!("{} not alive: {h}\n", v.ip)),
+                Some(health::Why::Unchecked) => out.push_str(&format!(
+                    "{} unchecked: no verdict within this sweep's time\n",
+                    v.ip
+                )),
             }
         }
         if a.record {
