@@ -87,31 +87,54 @@ pub fn list_ips(store: &dyn Backend, prefix: &str) -> Result<Vec<IpAddr>> {
     Ok(out)
 }
 
-/// The marker keys a machine publishes for its IPs.
+/// The marker keys a 2022 machine publishes for its IPs.
 pub fn keys_for(
     machine: Machine,
     private: &str,
     public: &str,
     build_client: &str,
 ) -> Vec<(String, String)> {
-    let pairs: Vec<(&str, &str)> = match machine {
-        Machine::Webserver => vec![
-            ("webserverips/", private),
-            ("bootedwebserverips/", private),
-            ("webserverpublicips/", public),
-        ],
-        Machine::Autoscaler => vec![
-            ("autoscalerip/", private),
-            ("autoscalerpublicip/", public),
-            ("buildclientip/", build_client),
-        ],
-        Machine::Database => vec![("databaseip/", private), ("databasepublicip/", public)],
-        Machine::Build => vec![],
-    };
-    pairs
-        .into_iter()
-        .map(|(p, ip)| (p.to_string(), ip.trim().to_string()))
+    let settings = format!("BUILDCLIENTIP:{build_client}\n");
+    markers_of(&crate::layout::G2022, machine, private, public, &settings)
+}
+
+/// The marker keys (prefix, IP) a machine of generation `gen` publishes: the generation's
+/// table ([`crate::layout::Contract::ip_markers`]) filled in.
+pub fn markers_of(
+    gen: &crate::layout::Generation,
+    machine: Machine,
+    private: &str,
+    public: &str,
+    settings: &str,
+) -> Vec<(String, String)> {
+    use crate::layout::IpSource;
+    gen.contract
+        .ip_markers
+        .iter()
+        .filter(|m| m.machine == machine)
+        .map(|m| {
+            let ip = match m.source {
+                IpSource::Private => private.to_string(),
+                IpSource::Public => public.to_string(),
+                IpSource::Setting(k) => config::value(settings, k).unwrap_or_default(),
+            };
+            (m.prefix.to_string(), ip.trim().to_string())
+        })
         .collect()
+}
+
+/// The first line a legacy address script prints (2025's GetIP.sh and GetPublicIP.sh, which
+/// find the address on the machine and store it in the settings).
+fn script_address(ctx: &Site, rel: &str) -> Result<String> {
+    let path = ctx.home.join(rel);
+    let o = crate::process::Run::new(&path)
+        .env("HOME", &ctx.home)
+        .deadline(std::time::Duration::from_secs(60))
+        .output()?;
+    if !o.success() {
+        return Err(Error::Io(format!("{} failed", path.display())));
+    }
+    Ok(o.stdout.lines().next().unwrap_or("").trim().to_string())
 }
 
 /// The machine's own addresses as `hostname -I` reports them.
@@ -153,13 +176,19 @@ const STATE: &str = "adt-published-ips";
 /// has.
 pub fn update_ip(ctx: &Site) -> Result<()> {
     let text = ctx.settings()?;
-    let private = get_ip(ctx)?;
-    let public = config::value(&text, "MYPUBLICIP").unwrap_or_default();
-    let bc = config::value(&text, "BUILDCLIENTIP").unwrap_or_default();
+    let (private, public) = match ctx.gen.contract.ip_lookup {
+        crate::layout::IpLookup::Settings => (
+            get_ip(ctx)?,
+            config::value(&text, "MYPUBLICIP").unwrap_or_default(),
+        ),
+        crate::layout::IpLookup::Scripts(private, public) => {
+            (script_address(ctx, private)?, script_address(ctx, public)?)
+        }
+    };
     let store = ctx.store()?;
     let mut wanted = Vec::new();
     let mut bad = Vec::new();
-    for (prefix, ip) in keys_for(ctx.machine, &private, &public, &bc) {
+    for (prefix, ip) in markers_of(ctx.gen, ctx.machine, &private, &public, &text) {
         match parse_ip(&ip) {
             Ok(a) => wanted.push(format!("{prefix}{a}")),
             Err(_) => bad.push(format!("{prefix}{ip:?}")),
