@@ -1,0 +1,577 @@
+//! The 2025 generation as a first-class layout: its tree installed and restored byte for byte
+//! (generation and machine type detected from the files), the legacy-style 2025 flow through our
+//! launchers compared line for line with the reference model (compat/reference-2025: bash +
+//! s3cmd on the machine's `.s3cfg-1`), a mixed fleet of a 2025 legacy machine and ours on one
+//! bucket, the credentials of each datastore tool, and UpdateIPs' 2025 markers.
+//!
+//! These run on moto's server whatever `ADT_TEST_S3` says: the reference model's s3cmd needs
+//! the ETags in listings for recursive get and delete, which s3s-fs leaves out.
+
+mod common;
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BUCKET_2025: &str = "www-example-com-config-x123";
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// A 2025 machine: settings and buildstyles under runtime/, credentials in `<dir>/root`.
+struct Machine2025 {
+    host: Host,
+    root: PathBuf,
+}
+
+impl Machine2025 {
+    fn new(machine: &'static str, port: u16, tool: &str) -> Machine2025 {
+        let host = Host::new(machine, port);
+        let settings = "WEBSITEURL:www.example.com\nSERVERUSER:X1234X\nBUILDOS:ubuntu:24.04\n\
+             SSHPORT:1035\nPRODUCTION:1\nEMPTYVALUE:\nOLDMYIP:10.0.0.1\nS3ACCESSKEY:AKADTTEST\n\
+             BUILDMACHINEIP:198.51.100.4\n";
+        std::fs::write(
+            host.path(&format!("runtime/{machine}_configuration_settings.dat")),
+            settings,
+        )
+        .unwrap();
+        std::fs::write(
+            host.path("runtime/buildstyles.dat"),
+            format!("DATASTORETOOL:{tool}\nNGINX:source\n"),
+        )
+        .unwrap();
+        let root = host.dir.path().join("root");
+        std::fs::create_dir_all(root.join(".config/rclone")).unwrap();
+        // The 2025 template's s3cmd file, pointed at the test store.
+        std::fs::write(
+            root.join(".s3cfg-1"),
+            format!(
+                "[default]\naccess_key = {ACCESS}\nsecret_key = {SECRET}\nbucket_location = us-east-1\n\
+                 host_base = 127.0.0.1:{port}\nhost_bucket = 127.0.0.1:{port}\nuse_https = False\n\
+                 signature_v2 = False\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join(".s5cfg-1"),
+            format!(
+                "[default]\naws_access_key_id = {ACCESS}\naws_secret_access_key = {SECRET}\n\
+                 host_base = http://127.0.0.1:{port}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join(".config/rclone/rclone.conf-1"),
+            format!(
+                "[s3]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id =  {ACCESS}\n\
+                 secret_access_key =  {SECRET}\nendpoint = http://127.0.0.1:{port}\nacl = private\n"
+            ),
+        )
+        .unwrap();
+        Machine2025 { host, root }
+    }
+
+    fn install(&self) {
+        // No --generation, no --machine: both are detected from the files.
+        let out = Command::new(adt_bin())
+            .args(["layout", "install", "--home"])
+            .arg(&self.host.home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "install: {}", stderr(&out));
+    }
+
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = self.host.cmd(program);
+        c.env("ADT_ROOT_DIR", &self.root)
+            .env("REF_MACHINE", self.host.machine);
+        c
+    }
+
+    fn run(&self, script: &str, args: &[&str]) -> Output {
+        self.cmd(self.host.path(script))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// The reference model of the legacy 2025 script of that name.
+    fn legacy(&self, name: &str, args: &[&str]) -> Output {
+        self.cmd("/bin/sh")
+            .arg(repo(&format!("compat/reference-2025/{name}.sh")))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn s3cmd(&self, args: &[&str]) -> Output {
+        self.cmd("s3cmd")
+            .arg(format!("--config={}", self.root.join(".s3cfg-1").display()))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+const W: &str = "providerscripts/datastore/configwrapper/";
+
+fn map_paths(machine: &str) -> Vec<String> {
+    let out = Command::new(adt_bin())
+        .args(["layout", "map", "--generation", "2025"])
+        .output()
+        .unwrap();
+    stdout(&out)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.split('\t')
+                .nth(2)
+                .unwrap()
+                .split(',')
+                .any(|m| m == machine)
+        })
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_2025_tree_is_detected_installed_and_restored_byte_for_byte() {
+    for machine in ["autoscaler", "webserver", "database"] {
+        let m = Machine2025::new(machine, free_port(), "s3cmd");
+        let paths = map_paths(machine);
+        assert!(paths.len() >= 13, "{machine}: {paths:?}");
+        // The legacy tree: every script the map names, distinct bytes and modes, and one the
+        // installer must leave alone.
+        let mut legacy = Vec::new();
+        for (i, p) in paths
+            .iter()
+            .chain(["utilities/processing/GetIP.sh".to_string()].iter())
+            .enumerate()
+        {
+            let body = format!("#!/bin/bash\n# legacy 2025 {p}\necho legacy {i}\n\x01\u{e9}\n");
+            let f = m.host.path(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, &body).unwrap();
+            let md = if i % 2 == 0 { 0o750 } else { 0o700 };
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(md)).unwrap();
+            legacy.push((p.clone(), body, md));
+        }
+        let detect = Command::new(adt_bin())
+            .args(["layout", "detect", "--home"])
+            .arg(&m.host.home)
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout(&detect),
+            format!("2025 {machine}\n"),
+            "{}",
+            stderr(&detect)
+        );
+        m.install();
+        for (p, body, _) in &legacy[..paths.len()] {
+            let launcher = std::fs::read_to_string(m.host.path(p)).unwrap();
+            assert!(
+                launcher.contains("--adt-generation=2025"),
+                "{p}: {launcher}"
+            );
+            assert!(
+                launcher.contains(&format!("--adt-machine={machine}")),
+                "{p}"
+            );
+            assert_eq!(mode(&m.host.path(p)), 0o755);
+            assert_eq!(
+                std::fs::read_to_string(m.host.path(&format!("{p}.adt-legacy"))).unwrap(),
+                *body
+            );
+        }
+        // GetIP.sh is not ours: untouched.
+        let (p, body, _) = legacy.last().unwrap();
+        assert_eq!(std::fs::read_to_string(m.host.path(p)).unwrap(), *body);
+        // Still detected the same once our launchers are in place.
+        let again = Command::new(adt_bin())
+            .args(["layout", "detect", "--home"])
+            .arg(&m.host.home)
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&again), format!("2025 {machine}\n"));
+        let out = Command::new(adt_bin())
+            .args(["layout", "uninstall", "--home"])
+            .arg(&m.host.home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        for (p, body, md) in &legacy {
+            assert_eq!(
+                std::fs::read(m.host.path(p)).unwrap(),
+                body.as_bytes(),
+                "{p}"
+            );
+            assert_eq!(mode(&m.host.path(p)), *md, "{p}");
+            assert!(!m.host.path(&format!("{p}.adt-legacy")).exists());
+        }
+    }
+}
+
+#[test]
+fn detect_tells_2022_from_2025_and_says_when_it_cannot() {
+    let h = Host::new("database", free_port());
+    let d = Command::new(adt_bin())
+        .args(["layout", "detect", "--verbose", "--home"])
+        .arg(&h.home)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&d),
+        "2022 database (.ssh/database_configuration_settings.dat is there)\n"
+    );
+    // No settings file: the scripts present decide.
+    let dir = tempfile::tempdir().unwrap();
+    for p in [
+        "utilities/config/ExtractConfigValue.sh",
+        "utilities/config/StoreConfigValueWebserver.sh",
+    ] {
+        std::fs::create_dir_all(dir.path().join(p).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(p), "#!/bin/sh\n").unwrap();
+    }
+    let d = Command::new(adt_bin())
+        .args(["layout", "detect", "--home"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&d), "2025 autoscaler\n", "{}", stderr(&d));
+    let empty = tempfile::tempdir().unwrap();
+    let d = Command::new(adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(d.status.code(), Some(1));
+    assert!(
+        stderr(&d).contains("give --generation and --machine"),
+        "{}",
+        stderr(&d)
+    );
+}
+
+fn run_flow(machine: &'static str, reference: bool) -> (String, String) {
+    let server = S3Server::start_kind(S3Impl::Moto);
+    server.make_bucket(BUCKET_2025);
+    let m = Machine2025::new(machine, server.port, "s3cmd");
+    m.install();
+    let mut cmd = m.cmd("/bin/sh");
+    cmd.arg(repo("compat/flows/datastore-2025.sh"))
+        .current_dir(&m.host.home);
+    if reference {
+        cmd.env("WRAP", repo("compat/reference-2025"))
+            .env("UTIL", repo("compat/reference-2025"));
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "flow failed: {}", stderr(&out));
+    (stdout(&out), stderr(&out))
+}
+
+fn same_transcript(ours: &str, legacy: &str) {
+    let ol: Vec<&str> = ours.lines().collect();
+    let ll: Vec<&str> = legacy.lines().collect();
+    for (i, (a, b)) in ol.iter().zip(ll.iter()).enumerate() {
+        assert_eq!(
+            a,
+            b,
+            "line {} differs\n--- ours:\n{ours}\n--- legacy model:\n{legacy}",
+            i + 1
+        );
+    }
+    assert_eq!(
+        ol.len(),
+        ll.len(),
+        "--- ours:\n{ours}\n--- legacy model:\n{legacy}"
+    );
+}
+
+#[test]
+fn the_2025_flow_matches_the_legacy_model_on_a_webserver() {
+    let (ours, ours_err) = run_flow("webserver", false);
+    let (legacy, _) = run_flow("webserver", true);
+    for want in [
+        "rc 0\nmarker kept in tmp\nmarker removed\n",
+        "source kept\nsource removed\n",
+        "peer 10.0.0.5\npeer 10.0.0.50\ncount 2\n",
+        "prefix [10.0.0.5 10.0.0.50 203.0.113.9 ]\n",
+        "deep [fullchain.pem]\n",
+        "no database yet\n",
+        "installed\nscaling on\nprefix 1 dir 1 empty 0\n",
+        "fetched define( \"DB_NAME\", \"app\" );\n",
+        "cert cert\n",
+        "Key doesn't exist\nrc 0\n",
+        "tree ./webserverips/10.0.0.5 ./webserverips/10.0.0.50 \n",
+        "into file define(",
+        "scale [2 1]\n",
+        "delete: 's3://www-example-com-config-x123/STATIC_SCALE:2:1'\nrc 0\nafter []\n",
+        "delete: 's3://www-example-com-config-x123/webserverips/10.0.0.5'\nrc 0\nrc 64\n",
+        "delete: 's3://www-example-com-config-x123/webserverpublicips/203.0.113.9'\nrc 0\n",
+        "delete: 's3://www-example-com-config-x123/nothere'\nrc 0\nleft [10.0.0.50 ]\n",
+        "os [ubuntu:24.04] url [www.example.com] empty [] missing []\n",
+        "values [BUILDOS:ubuntu:24.04] stripped [ubuntu 24.04]\nempties [1]\n",
+        "style [s3cmd] rc 0\n",
+        "check 1 0 0\ntool 1 0\n",
+        "stored [10.0.0.9] [2222] old []\n",
+    ] {
+        assert!(
+            ours.contains(want),
+            "missing {want:?} in:\n{ours}\nstderr:\n{ours_err}"
+        );
+    }
+    same_transcript(&ours, &legacy);
+}
+
+#[test]
+fn the_2025_flow_matches_the_legacy_model_on_an_autoscaler() {
+    let (ours, ours_err) = run_flow("autoscaler", false);
+    let (legacy, _) = run_flow("autoscaler", true);
+    for want in [
+        // The autoscaler's readers drop empty lines; its StoreConfigValue replaces only lines
+        // that start with the key.
+        "empties [0]\n",
+        "stored [10.0.0.9] [2222] old [10.0.0.1]\n",
+    ] {
+        assert!(
+            ours.contains(want),
+            "missing {want:?} in:\n{ours}\nstderr:\n{ours_err}"
+        );
+    }
+    same_transcript(&ours, &legacy);
+}
+
+/// A 2025 legacy machine (its wrappers modelled with real s3cmd on `.s3cfg-1`) and one on our
+/// launchers share one bucket: each reads what the other wrote, with the same keys and bytes.
+#[test]
+fn mixed_2025_fleet_on_one_bucket() {
+    let server = S3Server::start_kind(S3Impl::Moto);
+    server.make_bucket(BUCKET_2025);
+    let legacy = Machine2025::new("webserver", server.port, "s3cmd");
+    let ours = Machine2025::new("autoscaler", server.port, "s3cmd");
+    ours.install();
+
+    // Legacy publishes; ours reads.
+    assert!(legacy
+        .legacy("PutToConfigDatastore", &["10.0.0.5", "webserverips", "yes"])
+        .status
+        .success());
+    std::fs::write(
+        legacy.host.path("runtime/drupal_settings.php"),
+        "<?php $db = 'x';\n",
+    )
+    .unwrap();
+    legacy.legacy(
+        "PutToConfigDatastore",
+        &[
+            &legacy
+                .host
+                .path("runtime/drupal_settings.php")
+                .to_string_lossy(),
+            "",
+            "no",
+        ],
+    );
+    legacy.legacy(
+        "PutToConfigDatastore",
+        &["INSTALLED_SUCCESSFULLY", "", "yes"],
+    );
+    let l = ours.run(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(stdout(&l), "10.0.0.5\n", "{}", stderr(&l));
+    let c = ours.run(
+        &format!("{W}CheckConfigDatastore.sh"),
+        &["INSTALLED_SUCCESSFULLY"],
+    );
+    assert_eq!(stdout(&c), "1\n");
+    let dest = ours.host.path("runtime/fetched");
+    let g = ours.run(
+        &format!("{W}GetFromConfigDatastore.sh"),
+        &["drupal_settings.php", &dest.to_string_lossy()],
+    );
+    assert_eq!(stdout(&g), "", "{}", stderr(&g));
+    assert_eq!(
+        std::fs::read_to_string(dest.join("drupal_settings.php")).unwrap(),
+        "<?php $db = 'x';\n"
+    );
+    let age = ours.run(&format!("{W}AgeOfConfigFile.sh"), &["drupal_settings.php"]);
+    let secs: u64 = stdout(&age)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", stderr(&age)));
+    assert!(secs < 600, "{secs}");
+
+    // Ours publishes and writes the scaling marker; legacy reads.
+    ours.run(
+        &format!("{W}PutToConfigDatastore.sh"),
+        &["10.0.0.7", "autoscalerips", "yes"],
+    );
+    std::fs::create_dir_all(ours.host.path("runtime/scaling")).unwrap();
+    let marker = ours.host.path("runtime/scaling/STATIC_SCALE:3");
+    std::fs::write(&marker, "").unwrap();
+    let p = ours.run(
+        &format!("{W}PutToConfigDatastore.sh"),
+        &[&marker.to_string_lossy(), "", "no"],
+    );
+    assert!(
+        p.status.success() && stdout(&p).is_empty(),
+        "{}",
+        stderr(&p)
+    );
+    let l = legacy.legacy("ListFromConfigDatastore", &["autoscalerips/*"]);
+    assert_eq!(stdout(&l), "10.0.0.7\n");
+    let l = legacy.legacy("ListFromConfigDatastore", &["STATIC_SCALE:*"]);
+    assert_eq!(stdout(&l), "STATIC_SCALE:3\n");
+    std::fs::write(ours.host.path("runtime/cred.dat"), "name\npass\n").unwrap();
+    ours.run(
+        &format!("{W}PutToConfigDatastore.sh"),
+        &[
+            &ours.host.path("runtime/cred.dat").to_string_lossy(),
+            "credentials",
+            "no",
+        ],
+    );
+    let dest = legacy.host.path("runtime/got");
+    let g = legacy.legacy(
+        "GetFromConfigDatastore",
+        &["credentials/cred.dat", &dest.to_string_lossy()],
+    );
+    assert_eq!(stdout(&g), "");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("cred.dat")).unwrap(),
+        "name\npass\n"
+    );
+
+    // The keys, as s3cmd lists them: the same names whoever wrote them.
+    let all = legacy.s3cmd(&["--recursive", "ls", &format!("s3://{BUCKET_2025}")]);
+    let keys: Vec<String> = stdout(&all)
+        .lines()
+        .map(|l| {
+            l.rsplit(&format!("s3://{BUCKET_2025}/"))
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "INSTALLED_SUCCESSFULLY",
+            "STATIC_SCALE:3",
+            "autoscalerips/10.0.0.7",
+            "credentials/cred.dat",
+            "drupal_settings.php",
+            "webserverips/10.0.0.5"
+        ]
+    );
+
+    // Ours deletes the scaling markers recursively as ScalingUpdateEvent does; legacy sees none.
+    let d = ours.run(
+        &format!("{W}DeleteFromConfigDatastore.sh"),
+        &["STATIC_SCALE:", "yes"],
+    );
+    assert_eq!(
+        stdout(&d),
+        format!("delete: 's3://{BUCKET_2025}/STATIC_SCALE:3'\n")
+    );
+    assert_eq!(
+        stdout(&legacy.legacy("ListFromConfigDatastore", &["STATIC_SCALE:*"])),
+        ""
+    );
+    // Legacy deletes a marker; ours no longer lists it.
+    legacy.legacy("DeleteFromConfigDatastore", &["webserverips/10.0.0.5"]);
+    let l = ours.run(
+        &format!("{W}ListFromConfigDatastore.sh"),
+        &["webserverips/*"],
+    );
+    assert_eq!(stdout(&l), "");
+}
+
+/// The credentials and endpoint come from whichever file the machine's tool has.
+#[test]
+fn each_datastore_tool_s_file_is_read() {
+    let server = S3Server::start_kind(S3Impl::Moto);
+    server.make_bucket(BUCKET_2025);
+    for (i, tool) in ["s5cmd", "rclone", "s3cmd"].iter().enumerate() {
+        let m = Machine2025::new("database", server.port, tool);
+        m.install();
+        // Only this tool's file: the others would name no store at all.
+        for other in [".s3cfg-1", ".s5cfg-1", ".config/rclone/rclone.conf-1"] {
+            let keep = match *tool {
+                "s3cmd" => ".s3cfg-1",
+                "s5cmd" => ".s5cfg-1",
+                _ => ".config/rclone/rclone.conf-1",
+            };
+            if other != keep {
+                std::fs::remove_file(m.root.join(other)).unwrap();
+            }
+        }
+        let ip = format!("10.0.1.{i}");
+        let p = m.run(
+            &format!("{W}PutToConfigDatastore.sh"),
+            &[&ip, "databaseip", "yes"],
+        );
+        assert!(stderr(&p).is_empty(), "{tool}: {}", stderr(&p));
+        let l = m.run(&format!("{W}ListFromConfigDatastore.sh"), &["databaseip/*"]);
+        let want: String = (0..=i).map(|n| format!("10.0.1.{n}\n")).collect();
+        assert_eq!(stdout(&l), want, "{tool}: {}", stderr(&l));
+    }
+    // A tool whose file is missing: one clear line naming it.
+    let m = Machine2025::new("database", server.port, "rclone");
+    m.install();
+    std::fs::remove_file(m.root.join(".config/rclone/rclone.conf-1")).unwrap();
+    let l = m.run(&format!("{W}ListFromConfigDatastore.sh"), &["databaseip/*"]);
+    assert_eq!(stdout(&l), "");
+    assert!(
+        stderr(&l).contains("rclone configuration"),
+        "{}",
+        stderr(&l)
+    );
+    assert!(stderr(&l).contains("rclone.conf-1"), "{}", stderr(&l));
+}
+
+/// UpdateIPs at its 2025 path publishes the 2025 keys, with the addresses the machine's own
+/// GetIP.sh and GetPublicIP.sh print.
+#[test]
+fn update_ips_publishes_the_2025_markers() {
+    let server = S3Server::start_kind(S3Impl::Moto);
+    server.make_bucket(BUCKET_2025);
+    let m = Machine2025::new("autoscaler", server.port, "s3cmd");
+    for (p, ip) in [
+        ("utilities/processing/GetIP.sh", "10.0.0.7"),
+        ("utilities/processing/GetPublicIP.sh", "203.0.113.7"),
+    ] {
+        std::fs::create_dir_all(m.host.path(p).parent().unwrap()).unwrap();
+        std::fs::write(m.host.path(p), format!("#!/bin/sh\necho {ip}\n")).unwrap();
+        std::fs::set_permissions(m.host.path(p), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    m.install();
+    let o = m.run("utilities/processing/UpdateIPs.sh", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all = m.s3cmd(&["--recursive", "ls", &format!("s3://{BUCKET_2025}")]);
+    let listing = stdout(&all);
+    let keys: Vec<&str> = listing
+        .lines()
+        .map(|l| {
+            l.rsplit("s3://www-example-com-config-x123/")
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "autoscalerips/10.0.0.7",
+            "autoscalerpublicips/203.0.113.7",
+            "buildmachineip/198.51.100.4"
+        ]
+    );
+}
