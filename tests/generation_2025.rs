@@ -575,3 +575,90 @@ fn update_ips_publishes_the_2025_markers() {
         ]
     );
 }
+
+/// 2025's ManuallyScale: ScalingUpdateEvent N shares N webservers among the autoscalers the
+/// cloud lists (`as-<REGION>-<BUILDIDENTIFIER>`), as the one STATIC_SCALE: marker the legacy
+/// readers list; a marker younger than 10 minutes is left alone; a bad N changes nothing.
+#[test]
+fn scaling_update_event_writes_the_static_scale_marker() {
+    let server = S3Server::start_kind(S3Impl::Moto);
+    server.make_bucket(BUCKET_2025);
+    let m = Machine2025::new("autoscaler", server.port, "s3cmd");
+    let f = m.host.path("runtime/autoscaler_configuration_settings.dat");
+    let mut t = std::fs::read_to_string(&f).unwrap();
+    t.push_str("CLOUDHOST:digitalocean\nREGION:lon1\nBUILDIDENTIFIER:prod1\n");
+    std::fs::write(&f, t).unwrap();
+    std::fs::write(m.host.path("DROPLET"), "").unwrap();
+    m.install();
+    let bin = m.host.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fixtures = m.host.dir.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    std::fs::write(
+        fixtures.join("do.json"),
+        r#"[{"id": 1, "name": "as-lon1-prod1-1", "networks": {"v4": []}},
+            {"id": 2, "name": "as-lon1-prod1-2", "networks": {"v4": []}},
+            {"id": 3, "name": "ws-lon1-prod1-1", "networks": {"v4": []}},
+            {"id": 4, "name": "as-lon1-prod2-1", "networks": {"v4": []}}]"#,
+    )
+    .unwrap();
+    let log = m.host.dir.path().join("calls.log");
+    stand_in(
+        &bin,
+        "doctl",
+        &log,
+        &fixtures,
+        &[("'compute droplet list -o json'", "do.json")],
+    );
+    let run = |n: &str, min_age: &str| {
+        m.cmd(m.host.path("utilities/processing/ScalingUpdateEvent.sh"))
+            .arg(n)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("ADT_STATIC_SCALE_MIN_AGE", min_age)
+            .output()
+            .unwrap()
+    };
+    let o = run("5", "600");
+    assert!(
+        o.status.success() && stdout(&o).is_empty(),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        stdout(&m.legacy("ListFromConfigDatastore", &["STATIC_SCALE:*"])),
+        "STATIC_SCALE:3:2\n"
+    );
+    assert!(m.host.path("runtime/scaling/STATIC_SCALE:3:2").is_file());
+    // Younger than 10 minutes: left alone.
+    let o = run("7", "600");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&m.legacy("ListFromConfigDatastore", &["STATIC_SCALE:*"])),
+        "STATIC_SCALE:3:2\n"
+    );
+    // Older (the age limit lowered): replaced, one marker left, here and in runtime/scaling.
+    let o = run("7", "0");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&m.legacy("ListFromConfigDatastore", &["STATIC_SCALE:*"])),
+        "STATIC_SCALE:4:3\n"
+    );
+    let local: Vec<String> = std::fs::read_dir(m.host.path("runtime/scaling"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(local, ["STATIC_SCALE:4:3"]);
+    // Not a count of 2 or more: nothing changes.
+    for bad in ["abc", "1", "2.5"] {
+        let o = run(bad, "0");
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        assert!(stderr(&o).contains(bad), "{}", stderr(&o));
+    }
+    assert_eq!(
+        stdout(&m.legacy("ListFromConfigDatastore", &["STATIC_SCALE:*"])),
+        "STATIC_SCALE:4:3\n"
+    );
+    // Empty N: nothing at all, as legacy.
+    let o = run("", "0");
+    assert!(o.status.success() && stderr(&o).is_empty());
+}

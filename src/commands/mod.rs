@@ -197,6 +197,7 @@ commands! {
     "StoreDatabaseCredentials" => config_values::store_database_credentials, "NAME PASSWORD USER";
     // providerscripts/utilities/ and helperscripts/: scaling
     "ManuallyScale" => scaling::manually_scale, "[N]   (asks for N when not given)";
+    "ScalingUpdateEvent" => scaling::scaling_update_event, "N   (2025: share N webservers among the autoscalers, the STATIC_SCALE: marker)";
     "DailyScaleup" => scaling::daily_scaleup, "N";
     "DailyScaledown" => scaling::daily_scaledown, "N";
     "AdjustScaling" => scaling::adjust_scaling, "[x] [on|off] [--cloudhost C] [--build-identifier B] [--url URL] [--count N]";

@@ -302,6 +302,8 @@ pub static G2025: Generation = Generation {
         s!("utilities/config/", "StoreConfigValue", [AS, WS, DB]),
         s!("utilities/config/", "StoreConfigValueWebserver", [AS]),
         s!("utilities/processing/", "UpdateIPs", [AS, WS, DB]),
+        // 2025's ManuallyScale: the STATIC_SCALE: marker instead of scalingprofile/profile.cnf.
+        s!("utilities/processing/", "ScalingUpdateEvent", [AS]),
     ],
 };
 
