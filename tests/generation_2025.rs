@@ -662,3 +662,100 @@ fn scaling_update_event_writes_the_static_scale_marker() {
     let o = run("", "0");
     assert!(o.status.success() && stderr(&o).is_empty());
 }
+
+/// cron/InitialiseCron.sh on a 2025 autoscaler and database: the 2025 lines, in order, with
+/// their conditions (PRODUCTION, MULTIREGION, the virus scanner's periodicity); a second run
+/// changes nothing; a line ADT did not write is kept.
+#[test]
+fn initialise_cron_writes_the_2025_crontabs() {
+    for machine in ["autoscaler", "database"] {
+        let m = Machine2025::new(machine, free_port(), "s3cmd");
+        let f = m
+            .host
+            .path(&format!("runtime/{machine}_configuration_settings.dat"));
+        let mut t = std::fs::read_to_string(&f).unwrap();
+        t.push_str("MULTIREGION:1\nSERVERTIMEZONECONTINENT:Europe\nSERVERTIMEZONECITY:London\n");
+        std::fs::write(&f, t).unwrap();
+        std::fs::write(
+            m.host.path("runtime/buildstyles.dat"),
+            "DATASTORETOOL:s3cmd\nVIRUSSCANNER:clamav:weekly\n",
+        )
+        .unwrap();
+        m.install();
+        let tab = m.host.dir.path().join("crontab");
+        std::fs::write(&tab, "17 * * * * /usr/local/bin/operator-job\n").unwrap();
+        let run = || {
+            m.cmd(m.host.path("cron/InitialiseCron.sh"))
+                .env("ADT_CRONTAB_FILE", &tab)
+                .output()
+                .unwrap()
+        };
+        let o = run();
+        assert!(o.status.success(), "{machine}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&tab).unwrap();
+        let h = m.host.home.display().to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "MAILTO=''");
+        let want_in = |l: String| {
+            assert!(
+                lines.contains(&l.as_str()),
+                "{machine}: missing {l:?} in\n{text}"
+            );
+        };
+        want_in(format!(
+            "*/1 * * * * export HOME={h} && /bin/sleep 30 && {h}/utilities/processing/UpdateIPs.sh"
+        ));
+        want_in(format!(
+            "*/1 * * * * export HOME={h} && {h}/cron/SetupFirewallFromCron.sh"
+        ));
+        want_in(format!(
+            "22 4 * * *  export HOME={h} && {h}/utilities/software/UpdateSoftware.sh"
+        ));
+        want_in("@reboot export TZ=\":Europe/London\"".to_string());
+        let virus = lines
+            .iter()
+            .find(|l| l.starts_with("@weekly export HOME="))
+            .unwrap_or_else(|| panic!("{machine}: no virus scan line in\n{text}"));
+        let delay: u32 = virus
+            .split("/bin/sleep ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=1000).contains(&delay));
+        if machine == "autoscaler" {
+            want_in(format!(
+                "*/2 * * * * export HOME={h} && {h}/cron/PerformScalingFromCron.sh"
+            ));
+            want_in(format!(
+                "*/3 * * * * export HOME={h} && {h}/cron/DeadOrAliveFromCron.sh"
+            ));
+            want_in(format!(
+                "*/1 * * * * export HOME={h} && {h}/providerscripts/dbaas/AdjustDBaaSFirewall.sh"
+            ));
+            assert_eq!(lines.len(), 24, "{text}");
+        } else {
+            want_in(format!(
+                "30 2 * * * export HOME={h} && {h}/cron/BackupFromCron.sh 'DAILY'"
+            ));
+            want_in(format!(
+                "@hourly export HOME={h} && {h}/providerscripts/datastore/configwrapper/DeleteFromConfigDatastore.sh 'dbbackuplock.file'"
+            ));
+            assert_eq!(lines.len(), 29, "{text}");
+        }
+        assert_eq!(
+            *lines.last().unwrap(),
+            "17 * * * * /usr/local/bin/operator-job"
+        );
+        let o = run();
+        assert!(o.status.success());
+        assert_eq!(
+            std::fs::read_to_string(&tab).unwrap(),
+            text,
+            "{machine}: second run"
+        );
+    }
+}

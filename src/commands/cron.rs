@@ -2,7 +2,7 @@
 //! crontab, from `crate::cron`'s templates, merged with the lines ADT did not write.
 
 use super::{finish, Ctx, Outcome};
-use crate::cron::{merge, read_target, write_target, Inputs, Target};
+use crate::cron::{merge_in, read_target, write_target, Inputs, Target};
 use crate::error::{Error, Result};
 use crate::home::Machine;
 use std::path::PathBuf;
@@ -52,7 +52,7 @@ pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> i32 {
             settings: &settings,
         };
         let existing = read_target(&target)?;
-        let new = merge(&existing, ctx.machine, &inp);
+        let new = merge_in(ctx.gen.contract.crontab, &existing, ctx.machine, &inp);
         if dry {
             return Ok(new);
         }

@@ -30,7 +30,8 @@ enum Layout {
         /// autoscaler, webserver, database or build (default: detected from the home's files).
         #[arg(long, value_name = "TYPE", value_parser = machine)]
         machine: Option<Machine>,
-        /// 2022 or 2025 (default: detected from the home's files).
+        /// 2022 or 2025 (default: detected from the home's files; 2022 when only --machine is
+        /// given and nothing tells).
         #[arg(long, value_name = "GEN", value_parser = generation)]
         generation: Option<&'static Generation>,
         /// The binary the launchers run (default: this one).
@@ -90,9 +91,11 @@ pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
             } else {
                 None
             };
+            // With --machine alone and nothing to detect from, 2022 (the former default).
+            let default_gen = machine.map(|_| &crate::layout::G2022);
             match (
                 machine.or(found.as_ref().map(|d| d.machine)),
-                generation.or(found.as_ref().map(|d| d.gen)),
+                generation.or(found.as_ref().map(|d| d.gen)).or(default_gen),
             ) {
                 (Some(m), Some(g)) => {
                     install::install(&home, m, g, &scripts, &bin).map(|r| r.lines)

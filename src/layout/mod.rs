@@ -105,6 +105,14 @@ pub enum IpLookup {
     Scripts(&'static str, &'static str),
 }
 
+/// Which crontab InitialiseCron writes (the tables are in `crate::cron`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crontab {
+    V2022,
+    /// The end-2025 autoscaler's and database's (`utilities/…`, `cron/PerformScalingFromCron.sh`).
+    V2025,
+}
+
 /// What differs between generations besides their paths: each difference a value here, read
 /// by the one implementation of each command.
 #[derive(Debug)]
@@ -124,6 +132,7 @@ pub struct Contract {
     /// The IP markers UpdateIP publishes, per machine type.
     pub ip_markers: &'static [IpMarker],
     pub ip_lookup: IpLookup,
+    pub crontab: Crontab,
 }
 
 macro_rules! ipm {
@@ -193,6 +202,7 @@ pub static G2022: Generation = Generation {
             ipm!(DB, "databasepublicip/", IpSource::Public),
         ],
         ip_lookup: IpLookup::Settings,
+        crontab: Crontab::V2022,
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
@@ -286,6 +296,7 @@ pub static G2025: Generation = Generation {
             ipm!(DB, "databasepublicip/", IpSource::Public),
         ],
         ip_lookup: IpLookup::Scripts("utilities/processing/GetIP.sh", "utilities/processing/GetPublicIP.sh"),
+        crontab: Crontab::V2025,
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB]),
@@ -304,6 +315,8 @@ pub static G2025: Generation = Generation {
         s!("utilities/processing/", "UpdateIPs", [AS, WS, DB]),
         // 2025's ManuallyScale: the STATIC_SCALE: marker instead of scalingprofile/profile.cnf.
         s!("utilities/processing/", "ScalingUpdateEvent", [AS]),
+        // Executed, not sourced, in 2025. The webserver's crontab is not generated.
+        s!("cron/", "InitialiseCron", [AS, DB]),
     ],
 };
 
