@@ -759,3 +759,59 @@ fn initialise_cron_writes_the_2025_crontabs() {
         );
     }
 }
+
+/// The accounts S3ACCESSKEY allows (`AK1|AK2`): one store per account, each from its own
+/// numbered file (`.s3cfg-1`, `.s3cfg-2`), for the writes legacy makes to every account; the
+/// config wrappers use account 1 only, as the 2025 scripts did.
+#[test]
+fn every_account_of_a_2025_machine_is_a_store() {
+    let one = S3Server::start_kind(S3Impl::Moto);
+    let two = S3Server::start_kind(S3Impl::Moto);
+    let m = Machine2025::new("webserver", one.port, "s3cmd");
+    let f = m.host.path("runtime/webserver_configuration_settings.dat");
+    let t = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("S3ACCESSKEY:AKADTTEST", "S3ACCESSKEY:AKADTTEST|AKSECOND");
+    std::fs::write(&f, t).unwrap();
+    let first = std::fs::read_to_string(m.root.join(".s3cfg-1")).unwrap();
+    std::fs::write(
+        m.root.join(".s3cfg-2"),
+        first.replace(&one.port.to_string(), &two.port.to_string()),
+    )
+    .unwrap();
+    for s in [&one, &two] {
+        s.make_bucket("www-example-com-multi-region");
+    }
+    // In-process: only this test reads ADT_ROOT_DIR in this process (the others pass it to the
+    // programs they start).
+    std::env::set_var("ADT_ROOT_DIR", &m.root);
+    let site = adt::site::Site {
+        home: m.host.home.clone(),
+        machine: adt::home::Machine::Webserver,
+        gen: &adt::layout::G2025,
+        tmp: m.host.tmp.clone(),
+        home_origin: adt::home::HomeOrigin::HomedirFile,
+    };
+    assert_eq!(site.account_count(), 2);
+    let stores = site
+        .stores_in_every_account("www-example-com-multi-region")
+        .unwrap();
+    assert_eq!(stores.len(), 2);
+    for s in &stores {
+        s.put_bytes("dbaas_ips/203.0.113.9", b"").unwrap();
+    }
+    for (server, n) in [(&one, 1), (&two, 2)] {
+        let o = m.s3cmd(&[
+            &format!("--host=127.0.0.1:{}", server.port),
+            &format!("--host-bucket=127.0.0.1:{}", server.port),
+            "ls",
+            "s3://www-example-com-multi-region/dbaas_ips/",
+        ]);
+        assert!(
+            stdout(&o).contains("s3://www-example-com-multi-region/dbaas_ips/203.0.113.9"),
+            "account {n}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
