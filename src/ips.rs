@@ -22,6 +22,7 @@ use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::layout::IpLookup;
 use crate::site::Site;
 use std::net::IpAddr;
 
@@ -177,11 +178,11 @@ const STATE: &str = "adt-published-ips";
 pub fn update_ip(ctx: &Site) -> Result<()> {
     let text = ctx.settings()?;
     let (private, public) = match ctx.gen.contract.ip_lookup {
-        crate::layout::IpLookup::Settings => (
+        IpLookup::Settings => (
             get_ip(ctx)?,
             config::value(&text, "MYPUBLICIP").unwrap_or_default(),
         ),
-        crate::layout::IpLookup::Scripts(private, public) => {
+        IpLookup::Scripts(private, public) => {
             (script_address(ctx, private)?, script_address(ctx, public)?)
         }
     };
@@ -221,17 +222,63 @@ pub fn update_ip(ctx: &Site) -> Result<()> {
     let mut state = wanted.join("\n");
     state.push('\n');
     fsutil::write_atomic(&state_path, state.as_bytes(), None)?;
-    if ctx.machine == Machine::Webserver {
+    if ctx.machine == Machine::Webserver && ctx.gen.contract.ip_lookup == IpLookup::Settings {
         let _ = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(ctx.home.join("runtime").join("APP_CONFIG_UPDATED"));
+    }
+    if let Some((m, prefix, dir)) = ctx.gen.contract.peer_files {
+        if m == ctx.machine {
+            peer_files(store.as_ref(), prefix, &ctx.home.join(dir), &private)?;
+        }
+    }
+    if ctx.gen.contract.multi_region_ips.contains(&ctx.machine)
+        && config::value(&text, "MULTIREGION").as_deref() == Some("1")
+        && !(ctx.machine == Machine::Webserver
+            && ctx.home.join("runtime/SHUTDOWN-INITIATED").exists())
+    {
+        if let Ok(ip) = parse_ip(&public) {
+            let url = config::value(&text, "WEBSITEURL").unwrap_or_default();
+            let bucket = format!("{}-multi-region", url.replace('.', "-"));
+            for s in ctx.stores_in_every_account(&bucket)? {
+                s.put_bytes(&format!("dbaas_ips/{ip}"), b"")?;
+            }
+        }
     }
     if !bad.is_empty() {
         return Err(Error::Config(format!(
             "not published (no valid IP in the settings): {}",
             bad.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// One empty file in `dir` for every address published under `prefix` except `own`; files for
+/// addresses no longer published are removed. Legacy removed `own` from the listing as a
+/// substring (`10.0.0.5` turned a peer `10.0.0.50` into `0`) and kept a file whose name was a
+/// substring of the listing; here names are compared whole.
+fn peer_files(store: &dyn Backend, prefix: &str, dir: &std::path::Path, own: &str) -> Result<()> {
+    let peers: Vec<String> = list_ips(store, prefix)?
+        .into_iter()
+        .map(|a| a.to_string())
+        .filter(|a| a != own.trim())
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    for p in &peers {
+        let f = dir.join(p);
+        if !f.exists() {
+            std::fs::write(&f, b"").map_err(|e| Error::io(f.display(), e))?;
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !peers.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
     Ok(())
 }

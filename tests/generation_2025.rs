@@ -815,3 +815,51 @@ fn every_account_of_a_2025_machine_is_a_store() {
         );
     }
 }
+
+/// The 2025 webserver's UpdateIPs: its two markers; one file per other webserver in
+/// runtime/otherwebserverips (kept in step with the listing); with MULTIREGION:1 its public IP
+/// under dbaas_ips/ in the multi-region bucket of every account.
+#[test]
+fn update_ips_on_a_2025_webserver_keeps_peers_and_the_multi_region_marker() {
+    let server = S3Server::start_kind(S3Impl::Moto);
+    server.make_bucket(BUCKET_2025);
+    server.make_bucket("www-example-com-multi-region");
+    let m = Machine2025::new("webserver", server.port, "s3cmd");
+    let f = m.host.path("runtime/webserver_configuration_settings.dat");
+    let mut t = std::fs::read_to_string(&f).unwrap();
+    t.push_str("MULTIREGION:1\n");
+    std::fs::write(&f, t).unwrap();
+    for (p, ip) in [
+        ("utilities/processing/GetIP.sh", "10.0.0.5"),
+        ("utilities/processing/GetPublicIP.sh", "203.0.113.5"),
+    ] {
+        std::fs::create_dir_all(m.host.path(p).parent().unwrap()).unwrap();
+        std::fs::write(m.host.path(p), format!("#!/bin/sh\necho {ip}\n")).unwrap();
+        std::fs::set_permissions(m.host.path(p), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    m.install();
+    // Two other webservers, published by the legacy wrapper.
+    for ip in ["10.0.0.50", "10.0.0.6"] {
+        m.legacy("PutToConfigDatastore", &[ip, "webserverips", "yes"]);
+    }
+    let peers = m.host.path("runtime/otherwebserverips");
+    std::fs::create_dir_all(&peers).unwrap();
+    std::fs::write(peers.join("10.0.0.9"), "").unwrap(); // gone from the listing
+    let o = m.run("utilities/processing/UpdateIPs.sh", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&peers)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["10.0.0.50", "10.0.0.6"]);
+    let l = m.legacy("ListFromConfigDatastore", &["webserver"]);
+    assert_eq!(stdout(&l), "10.0.0.5\n10.0.0.50\n10.0.0.6\n203.0.113.5\n");
+    let mr = m.s3cmd(&["ls", "s3://www-example-com-multi-region/dbaas_ips/"]);
+    assert!(
+        stdout(&mr).contains("s3://www-example-com-multi-region/dbaas_ips/203.0.113.5"),
+        "{}{}",
+        stdout(&mr),
+        stderr(&mr)
+    );
+}

@@ -132,6 +132,12 @@ pub struct Contract {
     /// The IP markers UpdateIP publishes, per machine type.
     pub ip_markers: &'static [IpMarker],
     pub ip_lookup: IpLookup,
+    /// UpdateIP also keeps one empty file per other machine published under a prefix, in a
+    /// directory under home (2025 webserver: `webserverips/` → `runtime/otherwebserverips/`).
+    pub peer_files: Option<(Machine, &'static str, &'static str)>,
+    /// Machine types whose UpdateIP also puts `dbaas_ips/<public ip>` into the
+    /// `<url with dots as dashes>-multi-region` bucket of every S3 account when MULTIREGION is 1.
+    pub multi_region_ips: &'static [Machine],
     pub crontab: Crontab,
 }
 
@@ -202,6 +208,8 @@ pub static G2022: Generation = Generation {
             ipm!(DB, "databasepublicip/", IpSource::Public),
         ],
         ip_lookup: IpLookup::Settings,
+        peer_files: None,
+        multi_region_ips: &[],
         crontab: Crontab::V2022,
     },
     scripts: &[
@@ -296,6 +304,8 @@ pub static G2025: Generation = Generation {
             ipm!(DB, "databasepublicip/", IpSource::Public),
         ],
         ip_lookup: IpLookup::Scripts("utilities/processing/GetIP.sh", "utilities/processing/GetPublicIP.sh"),
+        peer_files: Some((WS, "webserverips/", "runtime/otherwebserverips")),
+        multi_region_ips: &[WS, DB],
         crontab: Crontab::V2025,
     },
     scripts: &[
