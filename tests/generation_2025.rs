@@ -310,6 +310,7 @@ fn the_2025_flow_matches_the_legacy_model_on_a_webserver() {
         "Key doesn't exist\nrc 0\n",
         "tree ./webserverips/10.0.0.5 ./webserverips/10.0.0.50 \n",
         "into file define(",
+        "synced ./additions/additions/additions.1.tar.gz ./additions/additions/additions.2.tar.gz \nagain rc 0\ncontent two\n",
         "scale [2 1]\n",
         "delete: 's3://www-example-com-config-x123/STATIC_SCALE:2:1'\nrc 0\nafter []\n",
         "delete: 's3://www-example-com-config-x123/webserverips/10.0.0.5'\nrc 0\nrc 64\n",

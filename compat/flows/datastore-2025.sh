@@ -48,6 +48,20 @@ echo "old" > ${R}/single
 ${W}/GetFromConfigDatastore.sh wordpress_config.php ${R}/single
 echo "into file `/bin/cat ${R}/single`"
 
+if ( [ "${REF_MACHINE}" = "webserver" ] ); then
+  echo "== sync"
+  /bin/mkdir -p ${R}/sync-src
+  printf 'one\n' > ${R}/sync-src/additions.1.tar.gz
+  printf 'two\n' > ${R}/sync-src/additions.2.tar.gz
+  ${W}/PutToConfigDatastore.sh ${R}/sync-src/additions.1.tar.gz webrootsync/additions "no"
+  ${W}/PutToConfigDatastore.sh ${R}/sync-src/additions.2.tar.gz webrootsync/additions "no"
+  ${W}/SyncFromConfigDatastore.sh webrootsync/additions ${R}/incoming/additions; echo "rc $?"
+  echo "synced `cd ${R}/incoming && /usr/bin/find . -type f | /usr/bin/sort | /usr/bin/tr '\n' ' '`"
+  ${W}/SyncFromConfigDatastore.sh webrootsync/additions ${R}/incoming/additions; echo "again rc $?"
+  echo "content `/bin/cat ${R}/incoming/additions/additions/additions.2.tar.gz`"
+  ${W}/DeleteFromConfigDatastore.sh webrootsync "yes" > /dev/null
+fi
+
 echo "== scaling markers"
 /bin/mkdir -p ${R}/scaling
 /bin/touch ${R}/scaling/STATIC_SCALE:2:1

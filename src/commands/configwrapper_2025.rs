@@ -13,6 +13,7 @@
 //! | CheckConfigDatastore | KEY | `1` when a key starts with KEY, else `0` | 0 |
 //! | DeleteFromConfigDatastore | KEY[*] [yes] | s3cmd's `delete: 's3://B/K'` lines | s3cmd's |
 //! | AgeOfConfigFile | KEY | seconds since KEY was written | 0 |
+//! | SyncFromConfigDatastore (webserver) | KEY [DEST] | nothing (Get's placement; unchanged sizes are not fetched again) | 0 |
 //!
 //! - Put: FILE is uploaded to `PLACE/<basename>` (no PLACE: `<basename>`). A FILE that does not
 //!   exist is a marker: without a `/` it is `/tmp/FILE`, created empty when absent (and kept,
@@ -201,6 +202,47 @@ pub fn get_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str, dest: &st
     Outcome::ok("")
 }
 
+/// SyncFromConfigDatastore KEY [DEST] (webserver): `s3cmd --recursive sync s3://B/KEY DEST`,
+/// the objects placed as Get places them; an object whose local copy already has its size is
+/// not fetched again. Prints nothing; exit 0.
+pub fn sync_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str, dest: &str) -> Outcome {
+    if key.is_empty() {
+        ctx.report(&Error::Usage(
+            "a key is required (refusing to sync the whole bucket)".into(),
+        ));
+        return Outcome::ok("");
+    }
+    let dest = Path::new(if dest.is_empty() { "." } else { dest });
+    let r = (|| -> Result<()> {
+        let store = store?;
+        let listing = store.list(key, false)?;
+        let sizes: std::collections::HashMap<String, u64> = listing
+            .objects
+            .iter()
+            .map(|o| (o.key.clone(), o.size))
+            .collect();
+        let keys: Vec<String> = listing.objects.into_iter().map(|o| o.key).collect();
+        if !dest.is_dir() {
+            std::fs::create_dir_all(dest).map_err(|e| Error::io(dest.display(), e))?;
+        }
+        for (k, path) in fetch_plan(&keys, key, dest)? {
+            let same = std::fs::metadata(&path).map(|m| m.len()).ok() == sizes.get(&k).copied();
+            if same {
+                continue;
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+            }
+            store.get_to_file(&k, &path)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = r {
+        ctx.report(&e);
+    }
+    Outcome::ok("")
+}
+
 /// ListFromConfigDatastore PREFIX[*]: the basename of every key under PREFIX (recursively).
 pub fn list_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, arg: &str) -> Outcome {
     let prefix = arg.strip_suffix('*').unwrap_or(arg);
@@ -361,6 +403,12 @@ pub fn delete(ctx: &Ctx, args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// SyncFromConfigDatastore.sh KEY [DEST] (2025 webserver)
+pub fn sync_from_config_datastore(ctx: &Ctx, args: &[String]) -> i32 {
+    let s = store(ctx, ctx.gen.contract.get_url_override);
+    finish(sync_from(ctx, s, arg(args, 0), arg(args, 1)))
 }
 
 /// AgeOfConfigFile.sh KEY → seconds

@@ -186,6 +186,7 @@ commands! {
     "SyncFromDatastoreTunnel" => configwrapper::sync_from_tunnel, "(no arguments: webrootsynctunnel/ into the webroot)";
     "SyncToDatastoreTunnel" => configwrapper::sync_to_tunnel, "(no arguments: new and changed webroot files into webrootsynctunnel/)";
     "AgeOfConfigFile" => configwrapper_2025::age_of_config_file, "KEY   (2025: seconds since KEY was written)";
+    "SyncFromConfigDatastore" => configwrapper_2025::sync_from_config_datastore, "KEY [DEST]   (2025 webserver: KEY and what is under it into DEST)";
     // providerscripts/utilities/: the settings readers and writers
     "ExtractConfigValue" => config_values::extract_config_value, "KEY";
     "ExtractConfigValues" => config_values::extract_config_values, "KEY [stripped]";

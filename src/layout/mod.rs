@@ -315,6 +315,7 @@ pub static G2025: Generation = Generation {
         s!("providerscripts/datastore/configwrapper/", "CheckConfigDatastore", [AS, WS, DB]),
         s!("providerscripts/datastore/configwrapper/", "DeleteFromConfigDatastore", [AS, WS, DB]),
         s!("providerscripts/datastore/configwrapper/", "AgeOfConfigFile", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "SyncFromConfigDatastore", [WS]),
         s!("utilities/config/", "ExtractConfigValue", [AS, WS, DB]),
         s!("utilities/config/", "ExtractConfigValues", [AS, WS, DB]),
         s!("utilities/config/", "ExtractBuildStyleValues", [AS, WS, DB]),
