@@ -1,4 +1,5 @@
-//! InitialiseCron: the 2022 crontabs of the autoscaler, webserver and database, byte for byte
+//! InitialiseCron: the 2022 crontabs of the autoscaler, webserver and database (and the 2025
+//! autoscaler's and database's, `cron/InitialiseCron.sh`: [`lines_in`]), byte for byte
 //! (`<schedule> export HOME=<H> && <H>/<script>`, `<H>` expanded, no quotes; the autoscaler's
 //! `30 7 * * *  ` keeps its two spaces), pointing at the legacy paths where our launchers live.
 //!

@@ -8,6 +8,14 @@
 //! MYPUBLICIP (2022 scripts never looked at the network, except the autoscaler's GetIP, which
 //! checks MYIP against `hostname -I`).
 //!
+//! 2025 (`utilities/processing/UpdateIPs.sh`): autoscaler `autoscalerips/`, `autoscalerpublicips/`,
+//! `buildmachineip/<BUILDMACHINEIP>`; webserver `webserverips/`, `webserverpublicips/`; database
+//! as 2022. The addresses are what the machine's own GetIP.sh and GetPublicIP.sh print (they ask
+//! the network). The webserver also keeps `runtime/otherwebserverips/<ip>` for its peers, and
+//! with MULTIREGION:1 the webserver and database put `dbaas_ips/<public>` in the multi-region
+//! bucket of every account. The tables are generation data (`crate::layout::Contract`). Not
+//! done: the reverse proxy's and authenticator's markers (chosen by host name in legacy).
+//!
 //! Differences from the legacy UpdateIP: only missing markers are written (one listing per
 //! prefix instead of a blind re-upload every minute); markers this machine published earlier for
 //! an IP it no longer has are deleted (legacy left them until a reboot wiped the whole prefix,

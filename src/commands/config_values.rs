@@ -1,5 +1,10 @@
 //! The config readers and writers as legacy commands: stdout and exit status as the grep/awk/sed
-//! pipelines of the 2022 scripts produced them.
+//! pipelines of the 2022 scripts produced them, and those of 2025 (`utilities/config/`) where
+//! the generation's contract says they differ: everything after the first colon, empty lines
+//! dropped by the autoscaler's and database's readers and by ExtractBuildStyleValues (whose
+//! status is then sed's, 0), the autoscaler's StoreConfigValue(Webserver) replacing only lines
+//! that start with `KEY:`. Not reproduced: the 2025 StoreConfigValueWebserver without a VALUE
+//! deleted nothing (its pattern lacked a `$`), so each call appended a duplicate line.
 
 use super::{arg, finish, Ctx, Outcome};
 use crate::config::{check_value, check_value_anchored, extract_values};
