@@ -864,3 +864,39 @@ fn update_ips_on_a_2025_webserver_keeps_peers_and_the_multi_region_marker() {
         stderr(&mr)
     );
 }
+
+/// The seed's path for ManuallyScale, `providerscripts/utilities/processing/ManuallyScale.sh`, is
+/// installed on a 2022 autoscaler beside `providerscripts/utilities/ManuallyScale.sh`; both set
+/// the profile, and uninstall takes both away.
+#[test]
+fn the_seed_s_manually_scale_path_is_installed_on_the_autoscaler() {
+    let (_server, h) = installed_autoscaler("");
+    let seed = "providerscripts/utilities/processing/ManuallyScale.sh";
+    let launcher = std::fs::read_to_string(h.path(seed)).unwrap();
+    assert!(launcher.contains(" ManuallyScale \"$@\""), "{launcher}");
+    let o = h.exec(seed, &["3"]);
+    assert_eq!(
+        stdout(&o),
+        "Number of webservers is now successfully set to 3\n",
+        "{}",
+        stderr(&o)
+    );
+    let o = h.exec("providerscripts/utilities/ManuallyScale.sh", &["4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = h.exec(seed, &["5"]);
+    assert_eq!(
+        stdout(&o),
+        "Number of webservers is now successfully set to 5\n"
+    );
+    let out = Command::new(adt_bin())
+        .args(["layout", "uninstall", "--home"])
+        .arg(&h.home)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!h.path(seed).exists());
+    // Not a webserver script.
+    let ws = Host::new("webserver", free_port());
+    ws.install();
+    assert!(!ws.path(seed).exists());
+}
