@@ -37,6 +37,21 @@ enum When {
     /// buildstyles.dat has a `VIRUSSCANNER:` line whose last field is one of `daily weekly
     /// monthly` (legacy: a substring of that list) (2025).
     VirusScanner,
+    /// 2025 webserver: the host name starts with `ws-` or contains `-rp-` (a webserver or a
+    /// reverse proxy; an authenticator's crontab is not generated).
+    WsOrRp,
+    /// APPLICATION is drupal.
+    Drupal,
+    /// NOREVERSEPROXY is not exactly 0.
+    ReverseProxies,
+    /// PERSISTASSETSTODATASTORE is exactly 1.
+    PersistAssets,
+    /// CheckConfigValue SYNCWEBROOTS:1.
+    SyncWebroots,
+    /// This host admits the authenticator's users (see [`Inputs::authenticated`]), of type
+    /// `firewall` / `basic-auth`.
+    AuthFirewall,
+    AuthBasic,
 }
 
 use When::*;
@@ -252,10 +267,76 @@ fn template_2025(m: Machine) -> Vec<(When, String)> {
             a(h("@reboot", "utilities/status/CheckNetworkManagerStatus.sh")),
             virus,
         ],
-        // The 2025 webserver's crontab depends on the host name (webserver, reverse proxy,
-        // authenticator) and the application: not generated (the layout does not map it).
-        Machine::Webserver | Machine::Build => vec![],
+        Machine::Webserver => {
+            let b = |w: When, s: String| (w, s);
+            let mut v = vec![
+                a("MAILTO=''".into()),
+                b(Drupal, h("*/1 * * * *", "application/processing/drupal/ValidateCacheStatus.sh")),
+                b(ReverseProxies, "*/1 * * * * export HOME={H} && /bin/sleep 30 && {H}/providerscripts/webserver/configuration/reverseproxy/EnsureReverseProxyWebserverIPs.sh".into()),
+                b(ReverseProxies, h("*/1 * * * *", "providerscripts/webserver/configuration/reverseproxy/EnsureReverseProxyWebserverIPs.sh")),
+                b(WsOrRp, h("*/1 * * * *", "providerscripts/webserver/CheckWebserverIsUp.sh {WS}")),
+                b(WsOrRp, h("*/1 * * * *", "application/configuration/UpdateApplicationConfiguration.sh")),
+                b(WsOrRp, h("*/1 * * * *", "utilities/status/MonitorForOverload.sh")),
+                b(WsOrRp, h("*/1 * * * *", "utilities/housekeeping/RemoveExpiredLocks.sh")),
+                b(WsOrRp, h("*/1 * * * *", "cron/ExecuteApplicationSpecificCronjob.sh")),
+                b(PersistAssets, h("*/1 * * * *", "providerscripts/datastore/assets/SetupAssetsStore.sh")),
+                b(SyncWebroots, h("*/1 * * * *", "providerscripts/datastore/webroot-sync/WebrootSyncingController.sh")),
+                b(SyncWebroots, "*/1 * * * * export HOME={H} && /bin/sleep 30 && {H}/providerscripts/datastore/webroot-sync/WebrootSyncingController.sh".into()),
+            ];
+            // The legacy lines' spacing, kept: `&&{H}` at 20 and 40 s, `&&  {H}` from 30 s.
+            for (sleep, sep) in [("", " "), ("10", " "), ("20", ""), ("30", " "), ("40", ""), ("50", " ")] {
+                let pre = if sleep.is_empty() { String::new() } else { format!("/bin/sleep {sleep} &&{sep}") };
+                v.push((AuthFirewall, format!("*/1 * * * * export HOME={{H}} && {pre}{{H}}/security/AllowAuthenticatorIPAddress.sh")));
+            }
+            for (sleep, sep) in [("", " "), ("10", " "), ("20", " "), ("30", "  "), ("40", "  "), ("50", "  ")] {
+                let pre = if sleep.is_empty() { String::new() } else { format!("/bin/sleep {sleep} &&{sep}") };
+                v.push((AuthBasic, format!("*/1 * * * * export HOME={{H}} && {pre}{{H}}/security/ObtainBasicAuthCredentials.sh")));
+            }
+            v.extend([
+                b(WsOrRp, h("30 1 * * *", "utilities/security/EnforcePermissions.sh")),
+                b(WsOrRp, h("2 * * * *", "cron/BackupFromCron.sh 'HOURLY'")),
+                b(WsOrRp, h("30 2 * * *", "cron/BackupFromCron.sh 'DAILY'")),
+                b(WsOrRp, h("30 3 * * 7", "cron/BackupFromCron.sh 'WEEKLY'")),
+                b(WsOrRp, h("30 4 1 * *", "cron/BackupFromCron.sh 'MONTHLY'")),
+                b(WsOrRp, h("30 5 1 Jan,Mar,May,Jul,Sep,Nov *", "cron/BackupFromCron.sh 'BIMONTHLY'")),
+                a(h("*/1 * * * *", "utilities/security/AuditSSHConnections.sh")),
+                a(h("*/1 * * * *", "utilities/processing/UpdateIPs.sh")),
+                a("*/1 * * * * export HOME={H} && /bin/sleep 30 && {H}/utilities/processing/UpdateIPs.sh".into()),
+                a(h("*/1 * * * *", "cron/SetupFirewallFromCron.sh")),
+                a(h("*/1 * * * *", "utilities/status/MarkedForShutdown.sh")),
+                a(h("*/1 * * * *", "utilities/status/CheckNetworkManagerStatus.sh")),
+                a("*/5 * * * * export HOME={H} &&  /bin/sleep 23 && {H}/security/MonitorFirewall.sh".into()),
+                a(h("*/10 * * * *", "utilities/status/MonitorCron.sh")),
+                a(h("35 3 * * *", "providerscripts/security/ssl/RenewSSLCertificate.sh")),
+                a(h("30 3 * * * ", "utilities/housekeeping/RemoveExpiredLogs.sh")),
+                a(h("22 4 * * * ", "utilities/software/UpdateSoftware.sh")),
+                a("@hourly export HOME=\"{H}\" && {H}/providerscripts/datastore/configwrapper/DeleteFromConfigDatastore.sh \"backuplock.*.file\"".into()),
+                a(h("@hourly", "utilities/status/LoadMonitoring.sh")),
+                a(h("@reboot", "utilities/status/CheckNetworkManagerStatus.sh")),
+                a(h("@reboot", "providerscripts/webserver/RestartWebserver.sh")),
+                a(h("@reboot", "utilities/housekeeping/CleanupAtReboot.sh")),
+                a(h("@reboot", "utilities/processing/GetIP.sh")),
+                a(h("@reboot", "utilities/software/UpdateInfrastructure.sh")),
+                a(h("@reboot", "utilities/housekeeping/RemoveExpiredLocks.sh reboot")),
+                a(h("@reboot", "utilities/status/LoadMonitoring.sh 'reboot'")),
+                a(tz),
+                virus,
+            ]);
+            v
+        }
+        Machine::Build => vec![],
     }
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`; `ADT_HOSTNAME` replaces it, for
+/// tests). The 2025 webserver's crontab depends on it.
+pub fn hostname() -> String {
+    std::env::var("ADT_HOSTNAME").unwrap_or_else(|_| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    })
 }
 
 fn template_of(table: crate::layout::Crontab, m: Machine) -> Vec<(When, String)> {
@@ -305,7 +386,28 @@ impl Inputs<'_> {
                 let p = virus_periodicity(self.home);
                 !p.is_empty() && "daily weekly monthly".contains(&p)
             }
+            WsOrRp => {
+                let h = hostname();
+                h.starts_with("ws-") || h.contains("-rp-")
+            }
+            Drupal => self.holds(WsOrRp, machine) && v("APPLICATION") == "drupal",
+            ReverseProxies => self.holds(WsOrRp, machine) && v("NOREVERSEPROXY") != "0",
+            PersistAssets => self.holds(WsOrRp, machine) && v("PERSISTASSETSTODATASTORE") == "1",
+            SyncWebroots => self.holds(WsOrRp, machine) && check("SYNCWEBROOTS:1"),
+            AuthFirewall => self.authenticated() && v("AUTHENTICATORTYPE") == "firewall",
+            AuthBasic => self.authenticated() && v("AUTHENTICATORTYPE") == "basic-auth",
         }
+    }
+
+    /// Whether the 2025 webserver admits the authenticator's users: there are authenticators
+    /// (not NOAUTHENTICATORS:0) and this is the host in front (a reverse proxy when there are
+    /// reverse proxies, else a webserver).
+    fn authenticated(&self) -> bool {
+        let check = |p: &str| config::check_value(self.settings, p) == "1\n";
+        let h = hostname();
+        !check("NOAUTHENTICATORS:0")
+            && ((!check("NOREVERSEPROXY:0") && h.contains("-rp-"))
+                || (check("NOREVERSEPROXY:0") && h.starts_with("ws-")))
     }
 
     fn fill(&self, line: &str) -> String {

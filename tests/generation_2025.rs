@@ -900,3 +900,59 @@ fn the_seed_s_manually_scale_path_is_installed_on_the_autoscaler() {
     ws.install();
     assert!(!ws.path(seed).exists());
 }
+
+/// The 2025 webserver's crontab depends on its host name: a webserver (`ws-…`) in front of the
+/// authenticator gets its branch's lines (with the legacy spacing); an authenticator's crontab
+/// is not generated (one clear line, status 1, crontab untouched).
+#[test]
+fn initialise_cron_on_a_2025_webserver_follows_its_host_name() {
+    let m = Machine2025::new("webserver", free_port(), "s3cmd");
+    let f = m.host.path("runtime/webserver_configuration_settings.dat");
+    let mut t = std::fs::read_to_string(&f).unwrap();
+    t.push_str(
+        "NOREVERSEPROXY:0\nNOAUTHENTICATORS:1\nAUTHENTICATORTYPE:firewall\nAPPLICATION:wordpress\n\
+         WEBSERVERCHOICE:NGINX\nSYNCWEBROOTS:1\nPERSISTASSETSTODATASTORE:0\n",
+    );
+    std::fs::write(&f, t).unwrap();
+    m.install();
+    let tab = m.host.dir.path().join("crontab");
+    let run = |host: &str| {
+        m.cmd(m.host.path("cron/InitialiseCron.sh"))
+            .env("ADT_CRONTAB_FILE", &tab)
+            .env("ADT_HOSTNAME", host)
+            .output()
+            .unwrap()
+    };
+    let o = run("ws-lon1-prod1-1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&tab).unwrap();
+    let h = m.host.home.display().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    for want in [
+        format!("*/1 * * * * export HOME={h} && {h}/providerscripts/webserver/CheckWebserverIsUp.sh NGINX"),
+        format!("*/1 * * * * export HOME={h} && /bin/sleep 20 &&{h}/security/AllowAuthenticatorIPAddress.sh"),
+        format!("*/1 * * * * export HOME={h} && /bin/sleep 30 && {h}/providerscripts/datastore/webroot-sync/WebrootSyncingController.sh"),
+        format!("@hourly export HOME=\"{h}\" && {h}/providerscripts/datastore/configwrapper/DeleteFromConfigDatastore.sh \"backuplock.*.file\""),
+        format!("30 2 * * * export HOME={h} && {h}/cron/BackupFromCron.sh 'DAILY'"),
+        format!("*/5 * * * * export HOME={h} &&  /bin/sleep 23 && {h}/security/MonitorFirewall.sh"),
+    ] {
+        assert!(lines.contains(&want.as_str()), "missing {want:?} in\n{text}");
+    }
+    assert!(!text.contains("EnsureReverseProxyWebserverIPs"), "{text}");
+    assert!(!text.contains("ObtainBasicAuthCredentials"), "{text}");
+    assert_eq!(lines.len(), 41, "{text}");
+    // A second run changes nothing.
+    assert!(run("ws-lon1-prod1-1").status.success());
+    assert_eq!(std::fs::read_to_string(&tab).unwrap(), text);
+    // A host that is neither webserver nor proxy gets only the common lines.
+    let o = run("something-else");
+    assert!(o.status.success());
+    let other = std::fs::read_to_string(&tab).unwrap();
+    assert!(!other.contains("CheckWebserverIsUp"), "{other}");
+    assert!(other.contains("UpdateIPs.sh"));
+    // An authenticator: not generated.
+    let o = run("auth-lon1-prod1-auth-1");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not implemented yet"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&tab).unwrap(), other);
+}
