@@ -109,7 +109,8 @@ pub enum IpLookup {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Crontab {
     V2022,
-    /// The end-2025 autoscaler's and database's (`utilities/…`, `cron/PerformScalingFromCron.sh`).
+    /// The end-2025 crontabs (`utilities/…`, `cron/PerformScalingFromCron.sh`; the webserver's
+    /// by host name).
     V2025,
 }
 
@@ -162,7 +163,8 @@ pub struct Generation {
     pub store_needs_file: bool,
     pub scripts: &'static [Script],
     pub bucket_rule: BucketRule,
-    /// s3cmd configuration, relative to the toolkit home unless absolute.
+    /// s3cmd configuration, relative to the toolkit home unless absolute (2022; a 2025 machine's
+    /// files are found by [`Credentials::ToolAccounts`]).
     pub s3cfg: &'static str,
     /// Where the config readers live (relative to home), for messages and docs.
     pub readers_dir: &'static str,
