@@ -328,16 +328,7 @@ fn template_2025(m: Machine) -> Vec<(When, String)> {
     }
 }
 
-/// This machine's host name (`/proc/sys/kernel/hostname`; `ADT_HOSTNAME` replaces it, for
-/// tests). The 2025 webserver's crontab depends on it.
-pub fn hostname() -> String {
-    std::env::var("ADT_HOSTNAME").unwrap_or_else(|_| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    })
-}
+pub use crate::home::hostname;
 
 fn template_of(table: crate::layout::Crontab, m: Machine) -> Vec<(When, String)> {
     match table {

@@ -13,8 +13,10 @@
 //! as 2022. The addresses are what the machine's own GetIP.sh and GetPublicIP.sh print (they ask
 //! the network). The webserver also keeps `runtime/otherwebserverips/<ip>` for its peers, and
 //! with MULTIREGION:1 the webserver and database put `dbaas_ips/<public>` in the multi-region
-//! bucket of every account. The tables are generation data (`crate::layout::Contract`). Not
-//! done: the reverse proxy's and authenticator's markers (chosen by host name in legacy).
+//! bucket of every account. A 2025 webserver host publishes by its name: `…-rp-…`
+//! `reverseproxyips/`, `reverseproxypublicips/`; `ws-…` `webserverips/`, `webserverpublicips/`;
+//! `…-auth-…` `authenticatorip/`, `authenticatorpublicip/`. The tables are generation data
+//! (`crate::layout::Contract`).
 //!
 //! Differences from the legacy UpdateIP: only missing markers are written (one listing per
 //! prefix instead of a blind re-upload every minute); markers this machine published earlier for
@@ -117,10 +119,11 @@ pub fn markers_of(
     settings: &str,
 ) -> Vec<(String, String)> {
     use crate::layout::IpSource;
+    let host = crate::home::hostname();
     gen.contract
         .ip_markers
         .iter()
-        .filter(|m| m.machine == machine)
+        .filter(|m| m.machine == machine && m.host.matches(&host))
         .map(|m| {
             let ip = match m.source {
                 IpSource::Private => private.to_string(),
@@ -236,8 +239,8 @@ pub fn update_ip(ctx: &Site) -> Result<()> {
             .append(true)
             .open(ctx.home.join("runtime").join("APP_CONFIG_UPDATED"));
     }
-    if let Some((m, prefix, dir)) = ctx.gen.contract.peer_files {
-        if m == ctx.machine {
+    if let Some((m, host, prefix, dir)) = ctx.gen.contract.peer_files {
+        if m == ctx.machine && host.matches(&crate::home::hostname()) {
             peer_files(store.as_ref(), prefix, &ctx.home.join(dir), &private)?;
         }
     }

@@ -88,8 +88,15 @@ impl Machine2025 {
 
     fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = self.host.cmd(program);
+        // 2025 host names: ws-<region>-<build>-<n>, as-…, db-….
+        let host = match self.host.machine {
+            "webserver" => "ws-lon1-prod1-1",
+            "autoscaler" => "as-lon1-prod1-1",
+            _ => "db-lon1-prod1",
+        };
         c.env("ADT_ROOT_DIR", &self.root)
-            .env("REF_MACHINE", self.host.machine);
+            .env("REF_MACHINE", self.host.machine)
+            .env("ADT_HOSTNAME", host);
         c
     }
 
@@ -862,6 +869,32 @@ fn update_ips_on_a_2025_webserver_keeps_peers_and_the_multi_region_marker() {
         "{}{}",
         stdout(&mr),
         stderr(&mr)
+    );
+    // A reverse proxy publishes its own markers (and keeps no peer files).
+    let rp = Machine2025::new("webserver", server.port, "s3cmd");
+    for (p, ip) in [
+        ("utilities/processing/GetIP.sh", "10.0.0.8"),
+        ("utilities/processing/GetPublicIP.sh", "203.0.113.8"),
+    ] {
+        std::fs::create_dir_all(rp.host.path(p).parent().unwrap()).unwrap();
+        std::fs::write(rp.host.path(p), format!("#!/bin/sh\necho {ip}\n")).unwrap();
+        std::fs::set_permissions(rp.host.path(p), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    rp.install();
+    let o = rp
+        .cmd(rp.host.path("utilities/processing/UpdateIPs.sh"))
+        .env("ADT_HOSTNAME", "rp-lon1-prod1-rp-1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&rp.legacy("ListFromConfigDatastore", &["reverseproxy"])),
+        "10.0.0.8\n203.0.113.8\n"
+    );
+    assert!(!rp.host.path("runtime/otherwebserverips").exists());
+    assert_eq!(
+        stdout(&rp.legacy("ListFromConfigDatastore", &["webserverips/*"])),
+        "10.0.0.5\n10.0.0.50\n10.0.0.6\n"
     );
 }
 

@@ -496,12 +496,14 @@ pub fn scaling_update_event(ctx: &Ctx, args: &[String]) -> i32 {
         let n = parse_count(n).map_err(Error::Usage)?;
         let store = super::bounded(ctx.store())?;
         if let Some(m) = static_scale::markers(store.as_ref())?.first() {
-            let age = m
-                .modified
-                .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
-                .map(|d| d.as_secs());
+            // A time ahead of ours (clock skew) is a marker written just now.
+            let age = m.modified.map(|t| {
+                std::time::SystemTime::now()
+                    .duration_since(t)
+                    .unwrap_or_default()
+            });
             let min_age = crate::knobs::env_u64("ADT_STATIC_SCALE_MIN_AGE", 600);
-            if age.is_some_and(|a| a <= min_age) {
+            if age.is_some_and(|a| a <= std::time::Duration::from_secs(min_age)) {
                 log::debug!("{} is younger than {min_age} s: left alone", m.key);
                 return Ok(());
             }

@@ -86,12 +86,33 @@ pub enum IpSource {
     Setting(&'static str),
 }
 
+/// Which hosts of a machine type publish a marker, by host name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    Any,
+    /// The host name starts with this (`ws-`: a 2025 webserver).
+    Prefix(&'static str),
+    /// The host name contains this (`-rp-`: a reverse proxy; `-auth-`: an authenticator).
+    Contains(&'static str),
+}
+
+impl Host {
+    pub fn matches(self, hostname: &str) -> bool {
+        match self {
+            Host::Any => true,
+            Host::Prefix(p) => hostname.starts_with(p),
+            Host::Contains(p) => hostname.contains(p),
+        }
+    }
+}
+
 /// One IP marker a machine publishes: `<prefix><ip>`, an empty object.
 #[derive(Clone, Copy, Debug)]
 pub struct IpMarker {
     pub machine: Machine,
     pub prefix: &'static str,
     pub source: IpSource,
+    pub host: Host,
 }
 
 /// How GetIP/GetPublicIP (and so UpdateIP) find this machine's addresses.
@@ -135,7 +156,7 @@ pub struct Contract {
     pub ip_lookup: IpLookup,
     /// UpdateIP also keeps one empty file per other machine published under a prefix, in a
     /// directory under home (2025 webserver: `webserverips/` → `runtime/otherwebserverips/`).
-    pub peer_files: Option<(Machine, &'static str, &'static str)>,
+    pub peer_files: Option<(Machine, Host, &'static str, &'static str)>,
     /// Machine types whose UpdateIP also puts `dbaas_ips/<public ip>` into the
     /// `<url with dots as dashes>-multi-region` bucket of every S3 account when MULTIREGION is 1.
     pub multi_region_ips: &'static [Machine],
@@ -144,10 +165,14 @@ pub struct Contract {
 
 macro_rules! ipm {
     ($m:expr, $p:literal, $src:expr) => {
+        ipm!($m, $p, $src, Host::Any)
+    };
+    ($m:expr, $p:literal, $src:expr, $host:expr) => {
         IpMarker {
             machine: $m,
             prefix: $p,
             source: $src,
+            host: $host,
         }
     };
 }
@@ -297,8 +322,13 @@ pub static G2025: Generation = Generation {
         style_drops_empty: true,
         store_anchored_on: &[AS],
         ip_markers: &[
-            ipm!(WS, "webserverips/", IpSource::Private),
-            ipm!(WS, "webserverpublicips/", IpSource::Public),
+            // By host name, as the 2025 webserver's UpdateIPs chooses (reverse proxy first).
+            ipm!(WS, "reverseproxyips/", IpSource::Private, Host::Contains("-rp-")),
+            ipm!(WS, "reverseproxypublicips/", IpSource::Public, Host::Contains("-rp-")),
+            ipm!(WS, "webserverips/", IpSource::Private, Host::Prefix("ws-")),
+            ipm!(WS, "webserverpublicips/", IpSource::Public, Host::Prefix("ws-")),
+            ipm!(WS, "authenticatorip/", IpSource::Private, Host::Contains("-auth-")),
+            ipm!(WS, "authenticatorpublicip/", IpSource::Public, Host::Contains("-auth-")),
             ipm!(AS, "autoscalerips/", IpSource::Private),
             ipm!(AS, "autoscalerpublicips/", IpSource::Public),
             ipm!(AS, "buildmachineip/", IpSource::Setting("BUILDMACHINEIP")),
@@ -306,7 +336,7 @@ pub static G2025: Generation = Generation {
             ipm!(DB, "databasepublicip/", IpSource::Public),
         ],
         ip_lookup: IpLookup::Scripts("utilities/processing/GetIP.sh", "utilities/processing/GetPublicIP.sh"),
-        peer_files: Some((WS, "webserverips/", "runtime/otherwebserverips")),
+        peer_files: Some((WS, Host::Prefix("ws-"), "webserverips/", "runtime/otherwebserverips")),
         multi_region_ips: &[WS, DB],
         crontab: Crontab::V2025,
     },
