@@ -323,6 +323,7 @@ fn the_2025_flow_matches_the_legacy_model_on_a_webserver() {
         "delete: 's3://www-example-com-config-x123/webserverips/10.0.0.5'\nrc 0\nrc 64\n",
         "delete: 's3://www-example-com-config-x123/webserverpublicips/203.0.113.9'\nrc 0\n",
         "delete: 's3://www-example-com-config-x123/nothere'\nrc 0\nleft [10.0.0.50 ]\n",
+        "glob check 1\ndelete: 's3://www-example-com-config-x123/webserverips/10.0.0.50'\nrc 0\nleft2 []\nplaced [placed.txt]\n",
         "os [ubuntu:24.04] url [www.example.com] empty [] missing []\n",
         "values [BUILDOS:ubuntu:24.04] stripped [ubuntu 24.04]\nempties [1]\n",
         "style [s3cmd] rc 0\n",

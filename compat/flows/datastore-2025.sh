@@ -77,6 +77,12 @@ ${W}/DeleteFromConfigDatastore.sh webserverips/* 2> /dev/null; echo "rc $?"
 ${W}/DeleteFromConfigDatastore.sh webserverpublicips "yes"; echo "rc $?"
 ${W}/DeleteFromConfigDatastore.sh nothere; echo "rc $?"
 echo "left [`${W}/ListFromConfigDatastore.sh webserver | /usr/bin/tr '\n' ' '`]"
+echo "glob check `${W}/CheckConfigDatastore.sh 'webserverips/*'`"
+${W}/DeleteFromConfigDatastore.sh 'webserverips/10.*.50'; echo "rc $?"
+echo "left2 [`${W}/ListFromConfigDatastore.sh webserver | /usr/bin/tr '\n' ' '`]"
+printf 'x\n' > ${R}/placed.txt
+${W}/PutToConfigDatastore.sh ${R}/placed.txt misc/ "no"
+echo "placed [`${W}/ListFromConfigDatastore.sh misc`]"
 
 echo "== readers"
 echo "os [`${U}/ExtractConfigValue.sh BUILDOS`] url [`${U}/ExtractConfigValue.sh WEBSITEURL`] empty [`${U}/ExtractConfigValue.sh EMPTYVALUE`] missing [`${U}/ExtractConfigValue.sh NOPE`]"
