@@ -8,7 +8,7 @@ if [ ! -f "$f" ]; then
     *) f="$T/$f"; touch "$f" ;;
   esac
 fi
-if [ -n "$2" ]; then to="s3://$bucket/${2%/}/"; else to="s3://$bucket"; fi
+if [ -n "$2" ]; then to="s3://$bucket/$2/"; else to="s3://$bucket"; fi
 s3cmd $S3 --force put "$f" "$to" > /dev/null 2>&1
 if [ "$3" = "yes" ] && [ -f "$f" ]; then rm "$f"; fi
 exit 0

@@ -39,6 +39,8 @@
 //!   `PLACE/<basename>` here, the key the readers look for.
 //! - The database's Put turned a PLACE with a `/` in it into its parent directory followed by
 //!   `//`; no caller passes such a PLACE. Not reproduced: PLACE is used as given.
+//! - A PLACE ending in `/` made s3cmd write `PLACE//<basename>` (the wrapper added another
+//!   `/`); no caller passes one. Here the key is `PLACE/<basename>`.
 //! - Get with an empty KEY fetched the whole bucket into DEST, and Delete with an empty KEY and
 //!   `yes` emptied it: both are refused with one line on stderr (Delete: status 64).
 //! - AgeOfConfigFile of a missing key printed the seconds since midnight (`date -d ""`); ours
