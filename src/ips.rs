@@ -8,6 +8,16 @@
 //! MYPUBLICIP (2022 scripts never looked at the network, except the autoscaler's GetIP, which
 //! checks MYIP against `hostname -I`).
 //!
+//! 2025 (`utilities/processing/UpdateIPs.sh`): autoscaler `autoscalerips/`, `autoscalerpublicips/`,
+//! `buildmachineip/<BUILDMACHINEIP>`; webserver `webserverips/`, `webserverpublicips/`; database
+//! as 2022. The addresses are what the machine's own GetIP.sh and GetPublicIP.sh print (they ask
+//! the network). The webserver also keeps `runtime/otherwebserverips/<ip>` for its peers, and
+//! with MULTIREGION:1 the webserver and database put `dbaas_ips/<public>` in the multi-region
+//! bucket of every account. A 2025 webserver host publishes by its name: `…-rp-…`
+//! `reverseproxyips/`, `reverseproxypublicips/`; `ws-…` `webserverips/`, `webserverpublicips/`;
+//! `…-auth-…` `authenticatorip/`, `authenticatorpublicip/`. The tables are generation data
+//! (`crate::layout::Contract`).
+//!
 //! Differences from the legacy UpdateIP: only missing markers are written (one listing per
 //! prefix instead of a blind re-upload every minute); markers this machine published earlier for
 //! an IP it no longer has are deleted (legacy left them until a reboot wiped the whole prefix,
@@ -22,6 +32,7 @@ use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::layout::IpLookup;
 use crate::site::Site;
 use std::net::IpAddr;
 
@@ -87,31 +98,55 @@ pub fn list_ips(store: &dyn Backend, prefix: &str) -> Result<Vec<IpAddr>> {
     Ok(out)
 }
 
-/// The marker keys a machine publishes for its IPs.
+/// The marker keys a 2022 machine publishes for its IPs.
 pub fn keys_for(
     machine: Machine,
     private: &str,
     public: &str,
     build_client: &str,
 ) -> Vec<(String, String)> {
-    let pairs: Vec<(&str, &str)> = match machine {
-        Machine::Webserver => vec![
-            ("webserverips/", private),
-            ("bootedwebserverips/", private),
-            ("webserverpublicips/", public),
-        ],
-        Machine::Autoscaler => vec![
-            ("autoscalerip/", private),
-            ("autoscalerpublicip/", public),
-            ("buildclientip/", build_client),
-        ],
-        Machine::Database => vec![("databaseip/", private), ("databasepublicip/", public)],
-        Machine::Build => vec![],
-    };
-    pairs
-        .into_iter()
-        .map(|(p, ip)| (p.to_string(), ip.trim().to_string()))
+    let settings = format!("BUILDCLIENTIP:{build_client}\n");
+    markers_of(&crate::layout::G2022, machine, private, public, &settings)
+}
+
+/// The marker keys (prefix, IP) a machine of generation `gen` publishes: the generation's
+/// table ([`crate::layout::Contract::ip_markers`]) filled in.
+pub fn markers_of(
+    gen: &crate::layout::Generation,
+    machine: Machine,
+    private: &str,
+    public: &str,
+    settings: &str,
+) -> Vec<(String, String)> {
+    use crate::layout::IpSource;
+    let host = crate::home::hostname();
+    gen.contract
+        .ip_markers
+        .iter()
+        .filter(|m| m.machine == machine && m.host.matches(&host))
+        .map(|m| {
+            let ip = match m.source {
+                IpSource::Private => private.to_string(),
+                IpSource::Public => public.to_string(),
+                IpSource::Setting(k) => config::value(settings, k).unwrap_or_default(),
+            };
+            (m.prefix.to_string(), ip.trim().to_string())
+        })
         .collect()
+}
+
+/// The first line a legacy address script prints (2025's GetIP.sh and GetPublicIP.sh, which
+/// find the address on the machine and store it in the settings).
+fn script_address(ctx: &Site, rel: &str) -> Result<String> {
+    let path = ctx.home.join(rel);
+    let o = crate::process::Run::new(&path)
+        .env("HOME", &ctx.home)
+        .deadline(std::time::Duration::from_secs(60))
+        .output()?;
+    if !o.success() {
+        return Err(Error::Io(format!("{} failed", path.display())));
+    }
+    Ok(o.stdout.lines().next().unwrap_or("").trim().to_string())
 }
 
 /// The machine's own addresses as `hostname -I` reports them.
@@ -153,13 +188,19 @@ const STATE: &str = "adt-published-ips";
 /// has.
 pub fn update_ip(ctx: &Site) -> Result<()> {
     let text = ctx.settings()?;
-    let private = get_ip(ctx)?;
-    let public = config::value(&text, "MYPUBLICIP").unwrap_or_default();
-    let bc = config::value(&text, "BUILDCLIENTIP").unwrap_or_default();
+    let (private, public) = match ctx.gen.contract.ip_lookup {
+        IpLookup::Settings => (
+            get_ip(ctx)?,
+            config::value(&text, "MYPUBLICIP").unwrap_or_default(),
+        ),
+        IpLookup::Scripts(private, public) => {
+            (script_address(ctx, private)?, script_address(ctx, public)?)
+        }
+    };
     let store = ctx.store()?;
     let mut wanted = Vec::new();
     let mut bad = Vec::new();
-    for (prefix, ip) in keys_for(ctx.machine, &private, &public, &bc) {
+    for (prefix, ip) in markers_of(ctx.gen, ctx.machine, &private, &public, &text) {
         match parse_ip(&ip) {
             Ok(a) => wanted.push(format!("{prefix}{a}")),
             Err(_) => bad.push(format!("{prefix}{ip:?}")),
@@ -192,17 +233,63 @@ pub fn update_ip(ctx: &Site) -> Result<()> {
     let mut state = wanted.join("\n");
     state.push('\n');
     fsutil::write_atomic(&state_path, state.as_bytes(), None)?;
-    if ctx.machine == Machine::Webserver {
+    if ctx.machine == Machine::Webserver && ctx.gen.contract.ip_lookup == IpLookup::Settings {
         let _ = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(ctx.home.join("runtime").join("APP_CONFIG_UPDATED"));
+    }
+    if let Some((m, host, prefix, dir)) = ctx.gen.contract.peer_files {
+        if m == ctx.machine && host.matches(&crate::home::hostname()) {
+            peer_files(store.as_ref(), prefix, &ctx.home.join(dir), &private)?;
+        }
+    }
+    if ctx.gen.contract.multi_region_ips.contains(&ctx.machine)
+        && config::value(&text, "MULTIREGION").as_deref() == Some("1")
+        && !(ctx.machine == Machine::Webserver
+            && ctx.home.join("runtime/SHUTDOWN-INITIATED").exists())
+    {
+        if let Ok(ip) = parse_ip(&public) {
+            let url = config::value(&text, "WEBSITEURL").unwrap_or_default();
+            let bucket = format!("{}-multi-region", url.replace('.', "-"));
+            for s in ctx.stores_in_every_account(&bucket)? {
+                s.put_bytes(&format!("dbaas_ips/{ip}"), b"")?;
+            }
+        }
     }
     if !bad.is_empty() {
         return Err(Error::Config(format!(
             "not published (no valid IP in the settings): {}",
             bad.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// One empty file in `dir` for every address published under `prefix` except `own`; files for
+/// addresses no longer published are removed. Legacy removed `own` from the listing as a
+/// substring (`10.0.0.5` turned a peer `10.0.0.50` into `0`) and kept a file whose name was a
+/// substring of the listing; here names are compared whole.
+fn peer_files(store: &dyn Backend, prefix: &str, dir: &std::path::Path, own: &str) -> Result<()> {
+    let peers: Vec<String> = list_ips(store, prefix)?
+        .into_iter()
+        .map(|a| a.to_string())
+        .filter(|a| a != own.trim())
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    for p in &peers {
+        let f = dir.join(p);
+        if !f.exists() {
+            std::fs::write(&f, b"").map_err(|e| Error::io(f.display(), e))?;
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !peers.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
-//! `adt layout install | uninstall | render | map`: put launchers at the legacy paths of a
-//! machine's home, take them away again (the legacy scripts come back byte for byte), write
-//! the repository's own launcher trees, or print a generation's legacy-path map.
+//! `adt layout install | uninstall | render | map | detect`: put launchers at the legacy paths
+//! of a machine's home, take them away again (the legacy scripts come back byte for byte), write
+//! the repository's own launcher trees, print a generation's legacy-path map, or say which
+//! generation and machine type a home holds (install uses that when not told).
 
 use super::{out, parse_args, Ctx};
 use crate::error::Result;
 use crate::home::Machine;
-use crate::layout::{install, map_tsv, Generation};
+use crate::layout::{detect, install, map_tsv, Generation};
 use std::path::PathBuf;
 
 fn machine(s: &str) -> std::result::Result<Machine, String> {
@@ -26,12 +27,13 @@ enum Layout {
         /// The machine's toolkit home.
         #[arg(long, value_name = "DIR")]
         home: PathBuf,
-        /// autoscaler, webserver, database or build.
+        /// autoscaler, webserver, database or build (default: detected from the home's files).
         #[arg(long, value_name = "TYPE", value_parser = machine)]
-        machine: Machine,
-        /// 2022 or 2025.
-        #[arg(long, value_name = "GEN", default_value = "2022", value_parser = generation)]
-        generation: &'static Generation,
+        machine: Option<Machine>,
+        /// 2022 or 2025 (default: detected from the home's files; 2022 when only --machine is
+        /// given and nothing tells).
+        #[arg(long, value_name = "GEN", value_parser = generation)]
+        generation: Option<&'static Generation>,
         /// The binary the launchers run (default: this one).
         #[arg(long, value_name = "PATH")]
         bin: Option<PathBuf>,
@@ -57,6 +59,14 @@ enum Layout {
         #[arg(long, value_name = "GEN", default_value = "2022", value_parser = generation)]
         generation: &'static Generation,
     },
+    /// Say which generation and machine type a home holds (`2025 autoscaler`), from its files.
+    Detect {
+        #[arg(long, value_name = "DIR")]
+        home: PathBuf,
+        /// Also say why (which files decided).
+        #[arg(long)]
+        verbose: bool,
+    },
 }
 
 /// adt layout install|uninstall|render|map
@@ -76,8 +86,40 @@ pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
             let bin = bin
                 .or_else(|| std::env::current_exe().ok())
                 .unwrap_or_else(|| "/usr/local/bin/adt".into());
-            install::install(&home, machine, generation, &scripts, &bin).map(|r| r.lines)
+            let found = if machine.is_none() || generation.is_none() {
+                detect(&home)
+            } else {
+                None
+            };
+            // With --machine alone and nothing to detect from, 2022 (the former default).
+            let default_gen = machine.map(|_| &crate::layout::G2022);
+            match (
+                machine.or(found.as_ref().map(|d| d.machine)),
+                generation.or(found.as_ref().map(|d| d.gen)).or(default_gen),
+            ) {
+                (Some(m), Some(g)) => {
+                    install::install(&home, m, g, &scripts, &bin).map(|r| r.lines)
+                }
+                _ => Err(crate::error::Error::Usage(format!(
+                    "cannot tell the generation and machine type of {} from its files; give \
+                     --generation and --machine",
+                    home.display()
+                ))),
+            }
         }
+        Layout::Detect { home, verbose } => match detect(&home) {
+            Some(d) if verbose => Ok(vec![format!(
+                "{} {} ({})",
+                d.gen.name,
+                d.machine.name(),
+                d.because
+            )]),
+            Some(d) => Ok(vec![format!("{} {}", d.gen.name, d.machine.name())]),
+            None => Err(crate::error::Error::Usage(format!(
+                "{}: no settings file and no legacy script of either generation",
+                home.display()
+            ))),
+        },
         Layout::Uninstall { home, scripts } => install::uninstall(&home, &scripts).map(|r| r.lines),
         Layout::Render { dir, generation } => install::render_repo_tree(&dir, generation)
             .map(|w| w.iter().map(|p| format!("wrote {}", p.display())).collect()),

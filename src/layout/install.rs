@@ -124,9 +124,10 @@ fn selected<'a>(gen: &'a Generation, machine: Machine, only: &[String]) -> Resul
     for want in only {
         let w = want.trim_end_matches(".sh");
         let w = w.rsplit('/').next().unwrap_or(w);
-        match all.iter().find(|s| s.command == w) {
-            Some(s) => out.push(*s),
-            None => {
+        let matching: Vec<&Script> = all.iter().copied().filter(|s| s.command == w).collect();
+        match matching.is_empty() {
+            false => out.extend(matching),
+            true => {
                 return Err(Error::Usage(format!(
                     "{want} is not one of the {} scripts of generation {}",
                     machine.name(),
