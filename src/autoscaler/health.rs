@@ -486,18 +486,20 @@ fn cpu_times() -> Option<(u64, u64)> {
     Some((all - idle, all))
 }
 
-/// Check every server at once, bounded by about one check's timeout:
+/// Check every server at once, within [`sweep_time`] (a tenth more than one check's timeout):
+/// a check that cannot be made in that time leaves its server [`Why::Unchecked`].
 /// - SSH over one kept connection per server (see [`Config::ssh`]'s `mux`): a server pays its
-///   key exchange once, not every sweep. New connections are started at a pace the machine
-///   can take (`ADT_SSH_NEW_PER_SEC`, default 10 per core), and a check's timeout runs from its
-///   start, so a queued check is never a late one;
+///   key exchange once, not every sweep. A server without one has its SSH port tested (at most
+///   32 per core at once), then its connection opened on its own (at most
+///   `ADT_SSH_NEW_AT_ONCE`, default 8 per core, at once); a login the sweep cannot wait for
+///   goes on and serves the next sweep. A check's timeout runs from its start, so a queued
+///   check is never a late one;
 /// - HTTPS in this process (no `curl` per server), right after a server's SSH check found it
 ///   ready, at most 8 handshakes per core at once; its timeout runs from its start;
 /// - a server whose SSH port does not take a TCP connection within the timeout is down (the
 ///   kernel answers a connect, so no load delays it); a server that took the connection but
 ///   did not answer in time while this machine was saturated (over 80% of its CPU busy during
-///   the sweep) is checked once more before it counts as down: such a timeout says nothing
-///   about the server.
+///   the sweep) is unchecked: such a timeout says nothing about the server.
 ///
 /// `parallel` caps the servers checked at once (0: all). Results in input order.
 pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
