@@ -231,7 +231,21 @@ fn http_verdict(code: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// No answer in time (which load on this machine can cause).
 const NO_ANSWER: &str = "no HTTPS answer";
+/// Answers no load causes.
+const REFUSED: &str = "HTTPS connection refused";
+const CLOSED: &str = "HTTPS connection closed without an answer";
+
+/// Why an HTTPS exchange failed: a timeout is no answer; a refusal or a reset is the server's.
+fn io_why(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => REFUSED.into(),
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => CLOSED.into(),
+        _ => NO_ANSWER.into(),
+    }
+}
 
 /// TLS for the HTTPS probe: any certificate is accepted, as legacy's `curl -k` did (the
 /// webservers' certificates are for the site's name, and the probe goes to an address).
@@ -311,7 +325,7 @@ fn https_get(
             .ok_or_else(|| NO_ANSWER.to_string())
     };
     let sock = std::net::TcpStream::connect_timeout(&(ip, c.https_port).into(), timeout)
-        .map_err(|_| NO_ANSWER.to_string())?;
+        .map_err(|e| io_why(&e))?;
     let conn = rustls::ClientConnection::new(
         tls.clone(),
         rustls::pki_types::ServerName::IpAddress(ip.into()),
@@ -335,7 +349,7 @@ fn https_get(
         )
         .as_bytes(),
     )
-    .map_err(|_| NO_ANSWER.to_string())?;
+    .map_err(|e| io_why(&e))?;
     let mut head = Vec::new();
     let mut buf = [0u8; 512];
     while !head.windows(2).any(|w| w == b"\r\n") {
@@ -343,7 +357,8 @@ fn https_get(
             .set_read_timeout(Some(left()?))
             .map_err(|_| NO_ANSWER.to_string())?;
         match tls.read(&mut buf) {
-            Ok(0) | Err(_) => return Err(NO_ANSWER.into()),
+            Ok(0) => return Err(CLOSED.into()),
+            Err(e) => return Err(io_why(&e)),
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
         if head.len() > 4096 {
