@@ -212,6 +212,15 @@ fn dbaas(ctx: &Ctx) -> Outcome {
             );
         }
         let mut cli = crate::cloud::Cli::default();
+        if provider == crate::cloud::Provider::Aws {
+            let port = config::value(&text, "DBPORT").unwrap_or_default();
+            let port: u16 = port.parse().map_err(|_| {
+                Error::Config(format!("DBPORT {port:?} is not a port in the settings"))
+            })?;
+            let group = config::value(&text, "DBaaSDBSECURITYGROUP").unwrap_or_default();
+            dbaas::tighten_aws(&mut cli, &group, &install, port, &public)?;
+            return Ok(());
+        }
         dbaas::tighten_dbaas(&mut cli, provider, &install, &public)?;
         Ok(())
     })();

@@ -1,7 +1,11 @@
 //! The managed database's allow-list (TightenDBaaSFirewall.sh): it admits exactly the
 //! fleet's public IPv4 addresses. DigitalOcean's is diffed with `doctl databases firewalls`;
-//! Exoscale's is set whole with `exo dbaas update --pg-/--mysql-ip-filter`. Not implemented:
-//! Linode's (its API takes the token in a header; legacy put it on curl's argv) and AWS.
+//! Exoscale's is set whole with `exo dbaas update --pg-/--mysql-ip-filter`. AWS's
+//! ([`tighten_aws`]) is the RDS database's security group: DBaaSDBSECURITYGROUP (the group
+//! legacy AllowDBAccess/DenyDBAccess edited), else the database's own VPC group found with `aws
+//! rds describe-db-instances`, admitting exactly the fleet's public IPs on DBPORT, by
+//! difference (legacy TightenDBaaSFirewall had no AWS branch). Not implemented: Linode's (its
+//! API takes the token in a header; legacy put it on curl's argv).
 
 use super::native::NativeReport;
 use crate::cloud::{json, Cli, Provider};
@@ -116,7 +120,87 @@ pub fn tighten_dbaas(
     }
 }
 
+/// TightenDBaaSFirewall on AWS: the RDS database's security group admits exactly the fleet's
+/// public IPs on `port`. `group` is DBaaSDBSECURITYGROUP; when empty, the group is the one of
+/// the database named in `installation` (`… DBAAS engine region size name IDENTIFIER …`) that is
+/// not a toolkit group. A database only in the toolkit groups needs nothing here: the native
+/// firewall admits the fleet on DBPORT there. Returns None when there was nothing to do.
+pub fn tighten_aws(
+    cli: &mut Cli,
+    group: &str,
+    installation: &str,
+    port: u16,
+    public_ips: &[Net],
+) -> Result<Option<NativeReport>> {
+    let group = if group.is_empty() {
+        let fields: Vec<&str> = installation.split_whitespace().collect();
+        let id = fields
+            .iter()
+            .position(|f| *f == "DBAAS")
+            .and_then(|p| fields.get(p + 5))
+            .ok_or_else(|| {
+                Error::Config(
+                    "DBaaSDBSECURITYGROUP is not set and DATABASEDBaaSINSTALLATIONTYPE names no database identifier".into(),
+                )
+            })?;
+        let v: RdsInstances = json(
+            &cli.query(
+                "aws",
+                &[
+                    "rds",
+                    "describe-db-instances",
+                    "--db-instance-identifier",
+                    id,
+                    "--output",
+                    "json",
+                ],
+            )?,
+            "aws rds describe-db-instances",
+        )?;
+        let groups: Vec<String> = v
+            .db_instances
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d.vpc_security_groups.into_iter().flatten())
+            .filter_map(|g| g.vpc_security_group_id)
+            .collect();
+        let toolkit: Vec<String> = crate::cloud::servers::aws_groups(cli, "")?
+            .into_iter()
+            .filter_map(|g| g.group_id)
+            .collect();
+        match groups.into_iter().find(|g| !toolkit.contains(g)) {
+            Some(g) => g,
+            None => return Ok(None),
+        }
+    } else {
+        group.to_string()
+    };
+    super::native::db_allow_list(cli, &group, port, public_ips).map(Some)
+}
+
 // The CLI's JSON, as far as it is read (missing and null fields read as None).
+
+/// `aws rds describe-db-instances --output json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RdsInstances {
+    #[serde(rename = "DBInstances")]
+    db_instances: Option<Vec<RdsInstance>>,
+}
+
+/// A database in `aws rds describe-db-instances --output json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RdsInstance {
+    vpc_security_groups: Option<Vec<RdsGroup>>,
+}
+
+/// One of a database's `VpcSecurityGroups`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RdsGroup {
+    vpc_security_group_id: Option<String>,
+}
 
 /// A rule in `doctl databases firewalls list CLUSTER -o json` (a list).
 #[derive(Deserialize)]
