@@ -221,6 +221,12 @@ fn dbaas(ctx: &Ctx) -> Outcome {
             dbaas::tighten_aws(&mut cli, &group, &install, port, &public)?;
             return Ok(());
         }
+        if provider == crate::cloud::Provider::Linode {
+            let api = dbaas::LinodeApi::configured(&ctx.home)?;
+            let label = config::value(&text, "BUILDIDENTIFIER").unwrap_or_default();
+            dbaas::tighten_linode(&api, &label, &install, &public)?;
+            return Ok(());
+        }
         dbaas::tighten_dbaas(&mut cli, provider, &install, &public)?;
         Ok(())
     })();
