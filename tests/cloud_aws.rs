@@ -665,3 +665,161 @@ fn managed_database_allow_list_is_its_security_group() {
         ]
     );
 }
+
+/// PerformScaling on AWS: three webservers of this build (and one of another build, never
+/// counted or touched), profile 2, one of them out of DNS: that one is destroyed.
+#[test]
+fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
+    let Some(c) = case() else { return };
+    let (subnet, _) = c.subnet();
+    let ami = c.image();
+    c.h.add_settings(
+        "CLOUDHOST:aws\nDNSCHOICE:local\nBUILDIDENTIFIER:prod1\nREGION:eu-west-1\nNUMBERWS:2\n",
+    );
+    for name in [
+        "webserver-ab12-example-prod1",
+        "webserver-cd34-example-prod1",
+        "webserver-ef56-example-prod1",
+        "webserver-zz99-example-prod2",
+    ] {
+        c.aws(&[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            &ami,
+            "--count",
+            "1",
+            "--instance-type",
+            "t3.micro",
+            "--subnet-id",
+            &subnet,
+            "--tag-specifications",
+            &format!("ResourceType=instance,Tags=[{{Key=descriptiveName,Value={name}}}]"),
+        ]);
+    }
+    let all = c.instances();
+    let ip = |n: &str, k: &str| {
+        let i = all.iter().find(|i| name_of(i) == n).unwrap();
+        (
+            i[k].as_str().unwrap().to_string(),
+            i["InstanceId"].as_str().unwrap().to_string(),
+        )
+    };
+    c.put(&["INSTALLEDSUCCESSFULLY"]);
+    for n in ["ab12", "cd34", "ef56"] {
+        let name = format!("webserver-{n}-example-prod1");
+        c.put(&[
+            &format!("webserverips/{}", ip(&name, "PrivateIpAddress").0),
+            &format!("webserverpublicips/{}", ip(&name, "PublicIpAddress").0),
+        ]);
+    }
+    assert!(c
+        .h
+        .exec("providerscripts/utilities/ManuallyScale.sh", &["2"])
+        .status
+        .success());
+    let dns = c.h.path(".adt-rs/dns");
+    std::fs::create_dir_all(&dns).unwrap();
+    let (ab, _) = ip("webserver-ab12-example-prod1", "PublicIpAddress");
+    let (cd, _) = ip("webserver-cd34-example-prod1", "PublicIpAddress");
+    let (ef, ef_id) = ip("webserver-ef56-example-prod1", "PublicIpAddress");
+    let hosts = format!("{ab} www.example.com\n{cd} www.example.com\n");
+    std::fs::write(dns.join("hosts"), &hosts).unwrap();
+    // The fleet's health checks meet stand-ins that fail at once.
+    for (name, script) in [
+        ("ssh", "#!/bin/sh\nexit 255\n"),
+        ("curl", "#!/bin/sh\nprintf 000\nexit 7\n"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(c.bin.join(name), script).unwrap();
+        std::fs::set_permissions(c.bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = |args: &[&str]| {
+        c.h.cmd_with(&c.bin, "autoscaler/PerformScaling.sh")
+            .args(args)
+            .env("FAKECLOUD_DIR", c.h.dir.path())
+            .env("FAKECLOUD_REAL_AWS", &c.aws)
+            .env("ADT_DNS_DRAIN_SECS", "0")
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(
+        stdout(&dry).starts_with("wanted 2 have 3\n")
+            && stdout(&dry).ends_with(&format!("destroy webserver-ef56-example-prod1 {ef}\n")),
+        "{}",
+        stdout(&dry)
+    );
+    c.calls();
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let changes: Vec<String> = c
+        .calls()
+        .into_iter()
+        .filter(|l| !l.contains(" describe-"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            format!("aws ec2 stop-instances --instance-ids {ef_id} --output json"),
+            format!("aws ec2 terminate-instances --instance-ids {ef_id} --output json"),
+        ]
+    );
+    let mut left: Vec<String> = c.instances().iter().map(name_of).collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "webserver-ab12-example-prod1",
+            "webserver-cd34-example-prod1",
+            "webserver-zz99-example-prod2"
+        ]
+    );
+    assert_eq!(std::fs::read_to_string(dns.join("hosts")).unwrap(), hosts);
+    // Profile 3: a snapshot build with the AWS settings; the new server never answers SSH
+    // (moto's addresses lead nowhere), so the build fails and the server is terminated again.
+    c.h.add_settings(&format!(
+        "SIZE:t3.micro\nKEYID:adt-key\nSUBNETID:{subnet}\nSNAPSHOTID:{ami}\nSNAPAUTOSCALE:1\nALGORITHM:rsa\n"
+    ));
+    std::fs::write(
+        c.h.path(".ssh/webserver_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\n",
+    )
+    .unwrap();
+    assert!(c
+        .h
+        .exec("providerscripts/utilities/ManuallyScale.sh", &["3"])
+        .status
+        .success());
+    let o =
+        c.h.cmd_with(&c.bin, "autoscaler/PerformScaling.sh")
+            .env("FAKECLOUD_DIR", c.h.dir.path())
+            .env("FAKECLOUD_REAL_AWS", &c.aws)
+            .env("ADT_DNS_DRAIN_SECS", "0")
+            .env("ADT_IP_POLL_SECS", "0")
+            .env("ADT_BUILD_WAIT", "1")
+            .output()
+            .unwrap();
+    let changes: Vec<String> = c
+        .calls()
+        .into_iter()
+        .filter(|l| !l.contains(" describe-"))
+        .collect();
+    // The toolkit's security groups are made first (this VPC had none yet).
+    assert_eq!(changes.len(), 5, "{changes:?}\n{}", stderr(&o));
+    assert!(changes[..2]
+        .iter()
+        .all(|l| l.starts_with("aws ec2 create-security-group")));
+    let changes = &changes[2..];
+    assert!(changes[0].starts_with(&format!("aws ec2 run-instances --image-id {ami} --count 1 --instance-type t3.micro --key-name adt-key --tag-specifications ResourceType=instance,Tags=[{{Key=descriptiveName,Value=webserver-")), "{changes:?}");
+    assert!(
+        changes[1].starts_with("aws ec2 stop-instances"),
+        "{changes:?}"
+    );
+    assert!(
+        changes[2].starts_with("aws ec2 terminate-instances"),
+        "{changes:?}"
+    );
+    assert_eq!(c.instances().len(), 3, "the failed build is gone");
+}
