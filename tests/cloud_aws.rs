@@ -705,6 +705,21 @@ fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
             i["InstanceId"].as_str().unwrap().to_string(),
         )
     };
+    // The managed database's own group (legacy DBaaSDBSECURITYGROUP), open to all three.
+    let (_, vpc) = c.subnet();
+    let db_sg = c.aws(&[
+        "ec2",
+        "create-security-group",
+        "--description",
+        "rds",
+        "--group-name",
+        "adt-rds",
+        &format!("--vpc-id={vpc}"),
+    ])["GroupId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.h.add_settings(&format!("DBaaSDBSECURITYGROUP:{db_sg}\n"));
     c.put(&["INSTALLEDSUCCESSFULLY"]);
     for n in ["ab12", "cd34", "ef56"] {
         let name = format!("webserver-{n}-example-prod1");
@@ -721,6 +736,21 @@ fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
     let dns = c.h.path(".adt-rs/dns");
     std::fs::create_dir_all(&dns).unwrap();
     let (ab, _) = ip("webserver-ab12-example-prod1", "PublicIpAddress");
+    for n in ["ab12", "cd34", "ef56"] {
+        let (p, _) = ip(&format!("webserver-{n}-example-prod1"), "PublicIpAddress");
+        c.aws(&[
+            "ec2",
+            "authorize-security-group-ingress",
+            "--group-id",
+            &db_sg,
+            "--protocol",
+            "tcp",
+            "--port",
+            "2035",
+            "--cidr",
+            &format!("{p}/32"),
+        ]);
+    }
     let (cd, _) = ip("webserver-cd34-example-prod1", "PublicIpAddress");
     let (ef, ef_id) = ip("webserver-ef56-example-prod1", "PublicIpAddress");
     let hosts = format!("{ab} www.example.com\n{cd} www.example.com\n");
@@ -764,8 +794,12 @@ fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
         [
             format!("aws ec2 stop-instances --instance-ids {ef_id} --output json"),
             format!("aws ec2 terminate-instances --instance-ids {ef_id} --output json"),
+            format!("aws ec2 revoke-security-group-ingress --group-id {db_sg} --protocol tcp --port 2035 --cidr {ef}/32 --output json"),
         ]
     );
+    let mut want = vec![format!("tcp 2035 {ab}/32"), format!("tcp 2035 {cd}/32")];
+    want.sort();
+    assert_eq!(c.rules(&db_sg), want, "the database admits the two left");
     let mut left: Vec<String> = c.instances().iter().map(name_of).collect();
     left.sort();
     assert_eq!(
@@ -806,6 +840,13 @@ fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
         .into_iter()
         .filter(|l| !l.contains(" describe-"))
         .collect();
+    // The new server was let into the database's group, and out again with it.
+    let (db, changes): (Vec<String>, Vec<String>) =
+        changes.into_iter().partition(|l| l.contains(&db_sg));
+    assert_eq!(db.len(), 2, "{db:?}");
+    assert!(db[0].starts_with(&format!("aws ec2 authorize-security-group-ingress --group-id {db_sg} --protocol tcp --port 2035 --cidr ")), "{db:?}");
+    assert!(db[1].starts_with(&format!("aws ec2 revoke-security-group-ingress --group-id {db_sg} --protocol tcp --port 2035 --cidr ")), "{db:?}");
+    assert_eq!(c.rules(&db_sg), want);
     // The toolkit's security groups are made first (this VPC had none yet).
     assert_eq!(changes.len(), 5, "{changes:?}\n{}", stderr(&o));
     assert!(changes[..2]

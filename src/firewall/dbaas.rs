@@ -17,6 +17,53 @@ use crate::firewall::net::Net;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
+/// TightenDBaaSFirewall on this machine: when DATABASEDBaaSINSTALLATIONTYPE is set, the managed
+/// database of the cloud host admits exactly the fleet's public IPs (the datastore's
+/// `autoscalerpublicip/`, `webserverpublicips/`, `databasepublicip/`). None: no managed database,
+/// or nothing to do. The autoscaler runs it after each build and each removal (legacy: the
+/// build sourced TightenDBaaSFirewall and AllowDBAccess, a removal DenyDBAccess).
+pub fn tighten_for_site(site: &crate::site::Site) -> Result<Option<NativeReport>> {
+    let text = site.settings()?;
+    let v = |k: &str| crate::config::value(&text, k).unwrap_or_default();
+    let install = crate::config::extract_values(&text, "DATABASEDBaaSINSTALLATIONTYPE", true);
+    let install = install.lines().next().unwrap_or("").to_string();
+    let group = v("DBaaSDBSECURITYGROUP");
+    if install.is_empty() && group.is_empty() {
+        return Ok(None);
+    }
+    let provider = Provider::detect(&site.home, Some(v("CLOUDHOST").as_str()))
+        .ok_or_else(|| Error::Config("no cloud host marker in HOME".into()))?;
+    let store = site.store()?;
+    let mut public = Vec::new();
+    for l in [
+        "autoscalerpublicip/",
+        "webserverpublicips/",
+        "databasepublicip/",
+    ] {
+        public.extend(
+            crate::ips::list_ips(store.as_ref(), l)?
+                .into_iter()
+                .map(Net::host),
+        );
+    }
+    let mut cli = Cli::default();
+    match provider {
+        Provider::Aws => {
+            let port = v("DBPORT");
+            let port: u16 = port.parse().map_err(|_| {
+                Error::Config(format!("DBPORT {port:?} is not a port in the settings"))
+            })?;
+            tighten_aws(&mut cli, &group, &install, port, &public)
+        }
+        _ if install.is_empty() => Ok(None),
+        Provider::Linode => {
+            let api = LinodeApi::configured(&site.home)?;
+            tighten_linode(&api, &v("BUILDIDENTIFIER"), &install, &public).map(Some)
+        }
+        p => tighten_dbaas(&mut cli, p, &install, &public).map(Some),
+    }
+}
+
 /// TightenDBaaSFirewall: the managed database admits exactly the fleet's public IPs.
 /// `installation` is the DATABASEDBaaSINSTALLATIONTYPE value's fields (space-separated).
 pub fn tighten_dbaas(
