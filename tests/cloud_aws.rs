@@ -283,7 +283,6 @@ fn drop_ins_create_list_and_destroy_servers() {
             format!("aws ec2 describe-subnets --subnet-ids {subnet} --output json"),
             desc(""),
             format!("aws ec2 create-security-group --description This is the security group for your agile deployment toolkit --group-name AgileDeploymentToolkitSecurityGroup --vpc-id={vpc} --output json"),
-            desc(""),
             format!("aws ec2 create-security-group --description This is the security group for your agile deployment toolkit autoscaled webservers --group-name AgileDeploymentToolkitWebserversSecurityGroup --vpc-id={vpc} --output json"),
             format!("aws ec2 run-instances --image-id {ami} --count 1 --instance-type t3.micro --key-name adt-key --tag-specifications ResourceType=instance,Tags=[{{Key=descriptiveName,Value=webserver-ab12-example-prod1}}] --subnet-id {subnet} --security-group-ids {sg} {sg1} --instance-initiated-shutdown-behavior terminate --output json"),
         ]
@@ -305,9 +304,9 @@ fn drop_ins_create_list_and_destroy_servers() {
     let text = stdout(&o);
     assert!(text.ends_with("}\nSNAPPED\n"), "{text}");
     let calls = c.calls();
-    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert_eq!(calls.len(), 3, "{calls:?}");
     assert!(
-        calls[3].contains(&format!("--image-id {ami} ")),
+        calls[2].contains(&format!("--image-id {ami} ")),
         "{calls:?}"
     );
     // Another machine of the fleet, made directly.
@@ -863,4 +862,72 @@ fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
         "{changes:?}"
     );
     assert_eq!(c.instances().len(), 3, "the failed build is gone");
+    // A cloud-init build (no snapshot, `runtime/cloud-init/webserver.yaml`): the user data goes
+    // by its file's name, never its text on argv; it reaches the instance.
+    let f = c.h.path(".ssh/autoscaler_configuration_settings.dat");
+    let kept: String = std::fs::read_to_string(&f)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("SNAPSHOTID:") && *l != "SNAPAUTOSCALE:1")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&f, format!("{kept}OSTYPE:{ami}\n")).unwrap();
+    let ud = c.h.path("runtime/cloud-init/webserver.yaml");
+    std::fs::create_dir_all(ud.parent().unwrap()).unwrap();
+    std::fs::write(&ud, "#cloud-config\npassword: S3cretUserData\n").unwrap();
+    let o =
+        c.h.cmd_with(&c.bin, "autoscaler/PerformScaling.sh")
+            .env("FAKECLOUD_DIR", c.h.dir.path())
+            .env("FAKECLOUD_REAL_AWS", &c.aws)
+            .env("ADT_DNS_DRAIN_SECS", "0")
+            .env("ADT_IP_POLL_SECS", "0")
+            .env("ADT_BUILD_WAIT", "1")
+            .output()
+            .unwrap();
+    let calls = c.calls();
+    let run = calls
+        .iter()
+        .find(|l| l.contains("run-instances"))
+        .unwrap_or_else(|| panic!("no build: {calls:?}\n{}", stderr(&o)));
+    assert!(
+        run.contains(&format!("--image-id {ami} "))
+            && run.ends_with(&format!(
+                "--user-data file://{} --output json",
+                ud.display()
+            )),
+        "{run}"
+    );
+    assert!(calls.iter().all(|l| !l.contains("S3cretUserData")));
+    let id = calls
+        .iter()
+        .find_map(|l| l.strip_prefix("aws ec2 terminate-instances --instance-ids "))
+        .unwrap_or_else(|| panic!("not cleaned up: {calls:?}\n{}", stderr(&o)))
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let v = c.aws(&[
+        "ec2",
+        "describe-instance-attribute",
+        "--instance-id",
+        &id,
+        "--attribute",
+        "userData",
+    ]);
+    let b64 = v["UserData"]["Value"].as_str().unwrap_or("");
+    let decoded = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut ch| {
+            use std::io::Write;
+            ch.stdin.take().unwrap().write_all(b64.as_bytes())?;
+            ch.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&decoded.stdout),
+        "#cloud-config\npassword: S3cretUserData\n"
+    );
 }

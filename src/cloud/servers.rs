@@ -15,6 +15,7 @@
 //! groups are looked up by name within that VPC (legacy grepped every group of every VPC), and
 //! the listing holds pending and running instances (legacy: running only, so a server being
 //! built was invisible to the count and could be built twice).
+//! Cloud-init user data (newer generation) goes as `--user-data file://PATH`.
 
 use super::{json, Cli, Id};
 use crate::error::{Error, Result};
@@ -440,14 +441,7 @@ impl CliCloud {
                 )?;
                 Ok(out)
             }
-            Host::Aws => {
-                if spec.user_data.is_some() {
-                    return Err(Error::Config(
-                        "AWS user data is not implemented by adt: use a snapshot (SNAPAUTOSCALE:1) on AWS".into(),
-                    ));
-                }
-                self.create_aws(spec)
-            }
+            Host::Aws => self.create_aws(spec),
             Host::Vultr => {
                 if spec.user_data.is_some() {
                     return Err(Error::Config(
@@ -491,14 +485,17 @@ impl CliCloud {
             ));
         }
         let vpc = aws_subnet_vpc(&mut self.cli, &spec.subnet)?;
-        let sg = aws_group(
+        let groups = aws_groups(&mut self.cli, &vpc)?;
+        let sg = aws_ensure_group(
             &mut self.cli,
+            &groups,
             AWS_GROUP,
             &vpc,
             "This is the security group for your agile deployment toolkit",
         )?;
-        let sg1 = aws_group(
+        let sg1 = aws_ensure_group(
             &mut self.cli,
+            &groups,
             AWS_WEB_GROUP,
             &vpc,
             "This is the security group for your agile deployment toolkit autoscaled webservers",
@@ -507,32 +504,35 @@ impl CliCloud {
             "ResourceType=instance,Tags=[{{Key=descriptiveName,Value={}}}]",
             spec.name
         );
-        self.cli.change(
-            "aws",
-            &[
-                "ec2",
-                "run-instances",
-                "--image-id",
-                &spec.image,
-                "--count",
-                "1",
-                "--instance-type",
-                &spec.size,
-                "--key-name",
-                &spec.key_id,
-                "--tag-specifications",
-                &tags,
-                "--subnet-id",
-                &spec.subnet,
-                "--security-group-ids",
-                &sg,
-                &sg1,
-                "--instance-initiated-shutdown-behavior",
-                "terminate",
-                "--output",
-                "json",
-            ],
-        )
+        let mut args = vec![
+            "ec2",
+            "run-instances",
+            "--image-id",
+            &spec.image,
+            "--count",
+            "1",
+            "--instance-type",
+            &spec.size,
+            "--key-name",
+            &spec.key_id,
+            "--tag-specifications",
+            &tags,
+            "--subnet-id",
+            &spec.subnet,
+            "--security-group-ids",
+            &sg,
+            &sg1,
+            "--instance-initiated-shutdown-behavior",
+            "terminate",
+        ];
+        // Cloud-init user data by its file's name (the CLI reads the file): never its text.
+        let ud;
+        if let Some(f) = &spec.user_data {
+            ud = format!("file://{}", f.display());
+            args.extend(["--user-data", &ud]);
+        }
+        args.extend(["--output", "json"]);
+        self.cli.change("aws", &args)
     }
 
     /// Vultr's id for an OS name such as `Ubuntu 22.04 x64` (legacy: `vultr os list | grep`).
@@ -838,14 +838,20 @@ pub(crate) fn aws_groups(cli: &mut Cli, vpc: &str) -> Result<Vec<AwsSecurityGrou
     Ok(v.security_groups.into_iter().flatten().collect())
 }
 
-/// The id of the toolkit security group `name` in `vpc`, created (with `description`) when
-/// missing.
-pub(crate) fn aws_group(cli: &mut Cli, name: &str, vpc: &str, description: &str) -> Result<String> {
-    if let Some(g) = aws_groups(cli, vpc)?
-        .into_iter()
+/// The id of the toolkit security group `name` among `groups` (as [`aws_groups`] listed them
+/// for `vpc`), created in `vpc` (with `description`) when missing.
+pub(crate) fn aws_ensure_group(
+    cli: &mut Cli,
+    groups: &[AwsSecurityGroup],
+    name: &str,
+    vpc: &str,
+    description: &str,
+) -> Result<String> {
+    if let Some(g) = groups
+        .iter()
         .find(|g| g.group_name.as_deref() == Some(name))
     {
-        return Ok(g.group_id.unwrap_or_default());
+        return Ok(g.group_id.clone().unwrap_or_default());
     }
     let vpc_arg = format!("--vpc-id={vpc}");
     let mut args = vec![

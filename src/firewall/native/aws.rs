@@ -7,7 +7,9 @@
 //! The managed database's group is an allow-list of the same kind ([`db_allow_list`]).
 
 use super::{diff, net_of, NativeReport, NativeRule, Proto};
-use crate::cloud::servers::{aws_group, aws_groups, aws_instances, AwsIpPermission, AWS_GROUP};
+use crate::cloud::servers::{
+    aws_ensure_group, aws_groups, aws_instances, AwsIpPermission, AWS_GROUP,
+};
 use crate::cloud::Cli;
 use crate::error::{Error, Result};
 use crate::firewall::net::Net;
@@ -26,24 +28,19 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         .iter()
         .find_map(|i| i.vpc_id.clone())
         .unwrap_or_default();
-    let found = aws_groups(cli, &vpc)?
+    let groups = aws_groups(cli, &vpc)?;
+    let gid = aws_ensure_group(
+        cli,
+        &groups,
+        AWS_GROUP,
+        &vpc,
+        "This is the security group for your agile deployment toolkit server machines",
+    )?;
+    let perms: Vec<AwsIpPermission> = groups
         .into_iter()
-        .find(|g| g.group_name.as_deref() == Some(AWS_GROUP));
-    let (gid, perms) = match found {
-        Some(g) => (
-            g.group_id.unwrap_or_default(),
-            g.ip_permissions.unwrap_or_default(),
-        ),
-        None => (
-            aws_group(
-                cli,
-                AWS_GROUP,
-                &vpc,
-                "This is the security group for your agile deployment toolkit server machines",
-            )?,
-            Vec::new(),
-        ),
-    };
+        .find(|g| g.group_name.as_deref() == Some(AWS_GROUP))
+        .and_then(|g| g.ip_permissions)
+        .unwrap_or_default();
     let rep = apply(cli, &gid, &rules_of(&perms), want)?;
     for i in fleet {
         let groups: Vec<String> = i
