@@ -479,11 +479,7 @@ impl CliCloud {
     /// AWS: the VPC of SUBNETID, the two toolkit security groups in it (created when missing,
     /// as legacy), then `ec2 run-instances` as legacy CreateServer ran it.
     fn create_aws(&mut self, spec: &ServerSpec) -> Result<String> {
-        if spec.subnet.is_empty() {
-            return Err(Error::Config(
-                "SUBNETID is not set in the autoscaler's settings".into(),
-            ));
-        }
+        spec.check(Host::Aws)?;
         let vpc = aws_subnet_vpc(&mut self.cli, &spec.subnet)?;
         let groups = aws_groups(&mut self.cli, &vpc)?;
         let sg = aws_ensure_group(
@@ -603,14 +599,24 @@ impl ServerSpec {
         Ok(spec)
     }
 
-    /// SIZE, REGION and (except on Linode) KEYID are needed.
+    /// SIZE, REGION (not on AWS, whose CLI has its own region) and KEYID (not on Linode) are
+    /// needed, and on AWS SUBNETID and the image (OSTYPE or SNAPSHOTID).
     pub fn check(&self, host: Host) -> Result<()> {
+        let aws = host == Host::Aws;
         for (what, val) in [
             ("SIZE", &self.size),
             ("REGION", &self.region),
             ("KEYID", &self.key_id),
+            ("SUBNETID", &self.subnet),
+            ("OSTYPE", &self.image),
         ] {
-            if val.is_empty() && !(what == "KEYID" && host == Host::Linode) {
+            let needed = match what {
+                "REGION" => !aws,
+                "KEYID" => host != Host::Linode,
+                "SUBNETID" | "OSTYPE" => aws,
+                _ => true,
+            };
+            if val.is_empty() && needed {
                 return Err(Error::Config(format!(
                     "{what} is not set in the autoscaler's settings"
                 )));
@@ -1028,6 +1034,41 @@ mod tests {
             "example",
             "prod1"
         ));
+    }
+
+    #[test]
+    fn aws_needs_a_subnet_and_an_image_but_no_region() {
+        let spec = ServerSpec {
+            size: "t3.micro".into(),
+            key_id: "k".into(),
+            image: "ami-1".into(),
+            subnet: "subnet-1".into(),
+            ..Default::default()
+        };
+        assert!(spec.check(Host::Aws).is_ok());
+        assert!(spec
+            .check(Host::Vultr)
+            .unwrap_err()
+            .to_string()
+            .contains("REGION is not set"));
+        for (field, name) in [("subnet", "SUBNETID"), ("image", "OSTYPE")] {
+            let mut s = spec.clone();
+            match field {
+                "subnet" => s.subnet.clear(),
+                _ => s.image.clear(),
+            }
+            let e = s.check(Host::Aws).unwrap_err().to_string();
+            assert!(e.contains(&format!("{name} is not set")), "{e}");
+        }
+        let v: AwsReservations = json(
+            r#"{"Reservations": [{"Instances": [{"InstanceId": "i-1", "Tags": [{"Key": "Name", "Value": "x"}, {"Key": "descriptiveName", "Value": "webserver-ab12-example-prod1"}], "LaunchTime": "2020-07-21T18:37:44.000Z"}]}, {"Instances": null}]}"#,
+            "aws",
+        )
+        .unwrap();
+        let rs = v.reservations.unwrap();
+        let i = &rs[0].instances.as_ref().unwrap()[0];
+        assert_eq!(i.name(), "webserver-ab12-example-prod1");
+        assert_eq!(time(i.launch_time.as_deref()), Some(1_595_356_664));
     }
 
     #[test]
