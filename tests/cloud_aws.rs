@@ -506,6 +506,15 @@ fn security_groups_are_the_native_firewall() {
         "--cidr",
         "198.51.100.7/32",
     ]);
+    // Legacy BuildAndDeployDBaaS's TCP 0-65535 from anywhere: not the model's, revoked.
+    c.aws(&[
+        "ec2",
+        "authorize-security-group-ingress",
+        "--group-id",
+        &sg,
+        "--ip-permissions",
+        "IpProtocol=tcp,FromPort=0,ToPort=65535,IpRanges=[{CidrIp=0.0.0.0/0}]",
+    ]);
     let sg1 = c.aws(&[
         "ec2",
         "create-security-group",
@@ -545,6 +554,7 @@ fn security_groups_are_the_native_firewall() {
     assert_eq!(
         changes,
         [
+            format!("aws ec2 revoke-security-group-ingress --group-id {sg} --ip-permissions IpProtocol=tcp,FromPort=0,ToPort=65535,IpRanges=[{{CidrIp=0.0.0.0/0}}] --output json"),
             revoke(1035, "203.0.113.5"),
             revoke(2035, "203.0.113.5"),
             revoke(22, "203.0.113.5"),

@@ -2,8 +2,10 @@
 //! holds the desired inbound rules, added and revoked one by one by difference with what it
 //! holds (legacy authorised every rule again every run and never revoked one); the group is
 //! created in the fleet's VPC when missing, and the fleet's instances that are not in it are
-//! put in it (their other groups kept). Only IPv4 CIDR rules are the reconciler's: rules that
-//! name another group as their source (legacy's webserver group pairs) are left as they are.
+//! put in it (their other groups kept). IPv4 CIDR rules are the reconciler's: those the model
+//! cannot hold (port ranges, UDP, all traffic, such as the TCP 0-65535 from anywhere legacy
+//! BuildAndDeployDBaaS opened) are revoked too; rules that name another group as their source
+//! (legacy's webserver group pairs) are left as they are.
 //! The managed database's group is an allow-list of the same kind ([`db_allow_list`]).
 
 use super::{diff, net_of, NativeReport, NativeRule, Proto};
@@ -41,7 +43,25 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         .find(|g| g.group_name.as_deref() == Some(AWS_GROUP))
         .and_then(|g| g.ip_permissions)
         .unwrap_or_default();
-    let rep = apply(cli, &gid, &rules_of(&perms), want)?;
+    let mut rep = apply(cli, &gid, &rules_of(&perms), want)?;
+    // What the model cannot hold (port ranges, other protocols, "all traffic", such as legacy
+    // BuildAndDeployDBaaS's TCP 0-65535 from anywhere) is never desired: revoked.
+    for perm in strays(&perms) {
+        cli.change(
+            "aws",
+            &[
+                "ec2",
+                "revoke-security-group-ingress",
+                "--group-id",
+                &gid,
+                "--ip-permissions",
+                &perm,
+                "--output",
+                "json",
+            ],
+        )?;
+        rep.removed += 1;
+    }
     for i in fleet {
         let groups: Vec<String> = i
             .security_groups
@@ -132,6 +152,35 @@ fn rules_of(perms: &[AwsIpPermission]) -> BTreeSet<NativeRule> {
     out
 }
 
+/// A group's IPv4 CIDR rules that are not single TCP ports or ICMP, each as the CLI's
+/// `--ip-permissions` shorthand that names it.
+fn strays(perms: &[AwsIpPermission]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in perms {
+        let proto = p.ip_protocol.as_deref().unwrap_or("");
+        let modelled = match (proto, p.from_port, p.to_port) {
+            ("tcp" | "6", Some(f), Some(t)) => f == t && u16::try_from(f).is_ok(),
+            ("icmp" | "1", Some(-1), _) => true,
+            _ => false,
+        };
+        if modelled {
+            continue;
+        }
+        let ports = match (proto, p.from_port, p.to_port) {
+            ("-1", _, _) | (_, None, _) | (_, _, None) => String::new(),
+            (_, Some(f), Some(t)) => format!(",FromPort={f},ToPort={t}"),
+        };
+        for r in p.ip_ranges.iter().flatten() {
+            if let Some(c) = &r.cidr_ip {
+                out.push(format!(
+                    "IpProtocol={proto}{ports},IpRanges=[{{CidrIp={c}}}]"
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Authorise what `want` lacks and revoke what it does not hold, one rule a call (the legacy
 /// command lines: `--protocol tcp --port P --cidr C`, ICMP as `--ip-permissions`).
 fn apply(
@@ -196,6 +245,28 @@ mod tests {
                 "Tcp(22) 0.0.0.0/0",
                 "Tcp(22) 192.0.2.10/32",
                 "Icmp 0.0.0.0/0"
+            ]
+        );
+    }
+
+    #[test]
+    fn what_the_model_cannot_hold_is_named_for_revoking() {
+        let perms: Vec<AwsIpPermission> = crate::cloud::json(
+            r#"[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.0.2.10/32"}]},
+                {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+                {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                {"IpProtocol": "tcp", "FromPort": 1035, "ToPort": 1035, "UserIdGroupPairs": [{"GroupId": "sg-1"}], "IpRanges": []}]"#,
+            "aws",
+        )
+        .unwrap();
+        assert_eq!(
+            strays(&perms),
+            [
+                "IpProtocol=tcp,FromPort=0,ToPort=65535,IpRanges=[{CidrIp=0.0.0.0/0}]",
+                "IpProtocol=-1,IpRanges=[{CidrIp=10.0.0.0/8}]",
+                "IpProtocol=udp,FromPort=53,ToPort=53,IpRanges=[{CidrIp=0.0.0.0/0}]"
             ]
         );
     }
