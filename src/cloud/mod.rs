@@ -13,6 +13,7 @@
 //!   line, an argument error's `error:` line rather than its usage, a traceback's exception),
 //!   with token variables' values, secret option values and bearer tokens redacted. A missing
 //!   or refused token says so and where the CLI reads it from. Legacy showed nothing.
+//! - Every CLI run is bounded (`ADT_CLI_DEADLINE`, default 300 s); legacy waited forever.
 //! - Creates are deterministic: linode-cli creates carry `--no-defaults`, so the operator's
 //!   linode-cli defaults (`authorized_users`, …) never join a new server, record or firewall.
 
@@ -129,7 +130,15 @@ impl Cli {
             return Ok(String::new());
         }
         let path = find(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
-        let out = crate::process::Run::new(path).args(args).output()?;
+        // Bounded: a CLI that hangs on the network is killed (with its process group) and
+        // reported as "did not finish in time" (`ADT_CLI_DEADLINE`, seconds, default 300).
+        let out = crate::process::Run::new(path)
+            .args(args)
+            .deadline(std::time::Duration::from_secs(crate::knobs::env_u64(
+                "ADT_CLI_DEADLINE",
+                300,
+            )))
+            .output()?;
         if !out.success() {
             return Err(Error::Remote(failure(prog, args, &out)));
         }
