@@ -429,13 +429,18 @@ fn dhclient_running() -> bool {
 /// GetIP's priming on this machine: the legacy markers read, the steps run. Failures of the
 /// system tools are returned; `runtime/NETCONFIGURED` is written only once the set-up ran.
 pub fn prime_network(ctx: &Site) -> Result<()> {
+    let marker = ctx.home.join("runtime/NETCONFIGURED");
+    let exoscale = ctx.home.join("EXOSCALE").exists();
+    let vultr = ctx.home.join("VULTR").exists() && !marker.exists();
+    if !exoscale && !vultr {
+        return Ok(());
+    }
     let text = ctx.settings()?;
     let v = |k: &str| config::value(&text, k).unwrap_or_default();
     let root = system_root();
-    let marker = ctx.home.join("runtime/NETCONFIGURED");
     let steps = priming(
-        ctx.home.join("EXOSCALE").exists(),
-        ctx.home.join("VULTR").exists() && !marker.exists(),
+        exoscale,
+        vultr,
         &v("BUILDOS"),
         &v("BUILDOSVERSION"),
         &v("MYIP"),
