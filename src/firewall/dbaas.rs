@@ -17,8 +17,8 @@ use crate::firewall::net::Net;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-/// TightenDBaaSFirewall on this machine: when DATABASEDBaaSINSTALLATIONTYPE is set, the managed
-/// database of the cloud host admits exactly the fleet's public IPs (the datastore's
+/// TightenDBaaSFirewall on this machine: when DATABASEDBaaSINSTALLATIONTYPE (or, on AWS,
+/// DBaaSDBSECURITYGROUP) is set, the managed database of the cloud host admits exactly the fleet's public IPs (the datastore's
 /// `autoscalerpublicip/`, `webserverpublicips/`, `databasepublicip/`). None: no managed database,
 /// or nothing to do. The autoscaler runs it after each build and each removal (legacy: the
 /// build sourced TightenDBaaSFirewall and AllowDBAccess, a removal DenyDBAccess).
