@@ -263,8 +263,8 @@ impl CliCloud {
                 .map(|_| ()),
             Host::Aws => {
                 // As legacy: stopped, then terminated (its shutdown behaviour is `terminate`, so
-                // it may be on its way already).
-                self.cli.change(
+                // it may be on its way already and refuse the stop: only the terminate counts).
+                let _ = self.cli.change(
                     "aws",
                     &[
                         "ec2",
@@ -274,7 +274,7 @@ impl CliCloud {
                         "--output",
                         "json",
                     ],
-                )?;
+                );
                 self.cli
                     .change(
                         "aws",
