@@ -402,6 +402,28 @@ fn drop_ins_create_list_and_destroy_servers() {
     );
     assert_eq!(stdout(&l), "");
     assert_eq!(get("NumberOfServers", &["webserver", "aws"]), "1\n");
+    // A stop AWS refuses (the instance is already shutting itself down): terminated all the same.
+    std::fs::write(
+        c.h.dir.path().join("state.json"),
+        r#"{"fail": [{"match": "stop-instances", "code": 254, "stderr": "\nAn error occurred (IncorrectInstanceState) when calling the StopInstances operation: The instance is not in a state from which it can be stopped.\n"}]}"#,
+    )
+    .unwrap();
+    let w2_id = s(&w2, "InstanceId");
+    c.calls();
+    let o = c.run(
+        &format!("{SV}DestroyServer.sh"),
+        &[&s(&w2, "PublicIpAddress"), "aws"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        &c.calls()[1..],
+        [
+            format!("aws ec2 stop-instances --instance-ids {w2_id} --output json"),
+            format!("aws ec2 terminate-instances --instance-ids {w2_id} --output json"),
+        ]
+    );
+    assert_eq!(get("NumberOfServers", &["webserver", "aws"]), "0\n");
+    std::fs::remove_file(c.h.dir.path().join("state.json")).unwrap();
     // No credentials: one clear line saying where the CLI reads them from, and no secret.
     std::fs::remove_file(c.h.home.join(".aws/credentials")).unwrap();
     let o = c.run(&format!("{SV}NumberOfServers.sh"), &["webserver", "aws"]);

@@ -18,7 +18,8 @@ that CLI does without a token or with a refused one; state "fail" = [{"match", "
 
 Installed as `aws`, it records the command line the same way, then runs the real aws CLI
 ($FAKECLOUD_REAL_AWS) with it, which talks to moto's server (tests/cloud_aws.rs): moto answers
-EC2, security groups and RDS in AWS's own shapes, so only the recording is this harness's."""
+EC2, security groups and RDS in AWS's own shapes, so only the recording is this harness's
+(and state "fail", for errors moto cannot be made to answer)."""
 import base64
 import json
 import os
@@ -29,10 +30,16 @@ args = sys.argv[1:]
 d = os.environ["FAKECLOUD_DIR"]
 with open(os.path.join(d, "calls.log"), "a") as f:
     f.write(prog + "".join(" [%s]" % a for a in args) + "\n")
+path = os.path.join(d, "state.json")
 if prog == "aws":
+    # What moto cannot be made to do: a call that fails (state "fail", as below).
+    fails = json.load(open(path)).get("fail", []) if os.path.exists(path) else []
+    for f in fails:
+        if f["match"] in " ".join(args):
+            sys.stderr.write(f["stderr"])
+            sys.exit(f.get("code", 1))
     real = os.environ["FAKECLOUD_REAL_AWS"]
     os.execv(real, [real] + args)
-path = os.path.join(d, "state.json")
 state = json.load(open(path)) if os.path.exists(path) else {"servers": [], "next": 1, "nets": []}
 
 
