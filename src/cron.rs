@@ -6,6 +6,8 @@
 //! Differences from the legacy generators: lines ADT did not write are kept (the autoscaler's
 //! truncated the file, the webserver's appended duplicates on every run); a second run with
 //! the same settings changes nothing and does not reinstall; the file is replaced atomically.
+//! A moodle webserver also gets Moodle's cron in `www-data`'s crontab ([`MOODLE_CRON`]): the
+//! file `www-data` beside the root crontab, installed with `crontab -u www-data`.
 
 use crate::config;
 use crate::error::{Error, Result};
@@ -482,6 +484,29 @@ pub fn merge_in(
     s
 }
 
+/// The webserver's `www-data` crontab line when APPLICATION is moodle (legacy InitialiseCron
+/// wrote exactly this line to `/var/spool/cron/crontabs/www-data` and installed it with
+/// `crontab -u www-data`): Moodle's own cron, every minute, as the web user.
+pub const MOODLE_CRON: &str =
+    "*/1 * * * * /usr/bin/php /var/www/html/moodle/admin/cli/cron.php >/dev/null";
+
+/// The `www-data` crontab for this machine and these settings, merged with the lines ADT did
+/// not write (`existing`): None when ADT writes none (not a moodle webserver).
+pub fn www_data(existing: &str, machine: Machine, settings: &str) -> Option<String> {
+    if machine != Machine::Webserver || config::check_value(settings, "APPLICATION:moodle") != "1\n"
+    {
+        return None;
+    }
+    let mut out = vec![MOODLE_CRON.to_string()];
+    out.extend(
+        existing
+            .lines()
+            .filter(|l| !l.trim().is_empty() && *l != MOODLE_CRON)
+            .map(str::to_string),
+    );
+    Some(out.join("\n") + "\n")
+}
+
 /// Where InitialiseCron writes.
 pub enum Target {
     /// A crontab file (the legacy `/var/spool/cron/crontabs/root`), installed with `crontab FILE`
@@ -489,6 +514,23 @@ pub enum Target {
     File { path: PathBuf, install: bool },
     /// A user's crontab through `crontab -u USER -l` / `crontab -u USER -`.
     User(String),
+}
+
+impl Target {
+    /// The `www-data` crontab beside this one: the file `www-data` in the same directory
+    /// (installed with `crontab -u www-data FILE`), or the user's crontab.
+    pub fn www_data(&self) -> Target {
+        match self {
+            Target::File { path, install } => Target::File {
+                path: path
+                    .parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join("www-data"),
+                install: *install,
+            },
+            Target::User(_) => Target::User("www-data".into()),
+        }
+    }
 }
 
 /// The crontab as it is now (none yet: empty).
@@ -516,7 +558,11 @@ pub fn write_target(t: &Target, text: &str) -> Result<()> {
             }
             fsutil::write_atomic(path, text.as_bytes(), Some(0o600))?;
             if *install {
-                Run::new("crontab").arg(path).stdout_or(Error::Io)?;
+                let mut run = Run::new("crontab");
+                if path.file_name().is_some_and(|n| n == "www-data") {
+                    run = run.args(["-u", "www-data"]);
+                }
+                run.arg(path).stdout_or(Error::Io)?;
             }
             Ok(())
         }
@@ -525,5 +571,35 @@ pub fn write_target(t: &Target, text: &str) -> Result<()> {
             .stdin(text)
             .stdout_or(Error::Io)
             .map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod www_data_tests {
+    use super::*;
+
+    #[test]
+    fn moodle_webservers_get_moodles_cron_once() {
+        let moodle = "APPLICATION:moodle\n";
+        let want = format!("{MOODLE_CRON}\n");
+        assert_eq!(
+            www_data("", Machine::Webserver, moodle).as_deref(),
+            Some(want.as_str())
+        );
+        // Again: the same; another user's line is kept after it.
+        assert_eq!(
+            www_data(&want, Machine::Webserver, moodle).as_deref(),
+            Some(want.as_str())
+        );
+        assert_eq!(
+            www_data("5 * * * * mine\n", Machine::Webserver, moodle).unwrap(),
+            format!("{MOODLE_CRON}\n5 * * * * mine\n")
+        );
+        assert_eq!(
+            www_data("", Machine::Webserver, "APPLICATION:joomla\n"),
+            None
+        );
+        assert_eq!(www_data("", Machine::Database, moodle), None);
+        assert_eq!(www_data("", Machine::Autoscaler, moodle), None);
     }
 }

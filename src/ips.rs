@@ -406,3 +406,214 @@ mod tests {
         assert_eq!(keys_for(Machine::Webserver, "a", "b", "c").len(), 3);
     }
 }
+
+// ---------- GetIP's provider network priming ----------
+
+/// What GetIP does to the network before it answers, per the legacy markers in the home:
+/// `EXOSCALE` asks for a DHCP lease on the private network (`dhclient`); `VULTR` without
+/// `runtime/NETCONFIGURED` configures the private interface statically with MYIP/16, once,
+/// as the OS wants it (Debian 10 `ens7` and Debian 11 `enp6s0` stanzas appended to
+/// `/etc/network/interfaces` then `ifup --all`; Ubuntu 20.04/22.04 a netplan file for
+/// `enp6s0` matched by the last Ethernet MAC, then `netplan apply`), then marks it done.
+/// DigitalOcean, Linode and AWS machines had none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Priming {
+    /// Run `dhclient` (unless one is running already).
+    Dhclient,
+    /// Append `stanza` to `/etc/network/interfaces` (unless there already) and `ifup --all`.
+    Interfaces { stanza: String },
+    /// Write `/etc/netplan/10-enp6s0.yaml` and `netplan apply`.
+    Netplan { yaml: String },
+    /// Only mark the network configured (an OS the legacy script had no recipe for).
+    MarkOnly,
+}
+
+/// The priming for these markers and settings (`mac`: the last Ethernet interface's MAC,
+/// asked for only on Ubuntu). Exoscale's lease comes before the Vultr set-up, as legacy.
+pub fn priming(
+    exoscale: bool,
+    vultr_unconfigured: bool,
+    os: &str,
+    version: &str,
+    ip: &str,
+    mac: impl FnOnce() -> Option<String>,
+) -> Vec<Priming> {
+    let mut out = Vec::new();
+    if exoscale {
+        out.push(Priming::Dhclient);
+    }
+    if !vultr_unconfigured {
+        return out;
+    }
+    let stanza = |iface: &str| {
+        format!(
+            "auto {iface}\niface {iface} inet static\naddress {ip}\nnetmask 255.255.0.0\n            mtu 1450\n"
+        )
+    };
+    out.push(match (os, version) {
+        ("debian", "10") => Priming::Interfaces {
+            stanza: stanza("ens7"),
+        },
+        ("debian", "11") => Priming::Interfaces {
+            stanza: stanza("enp6s0"),
+        },
+        ("ubuntu", "20.04" | "22.04") => Priming::Netplan {
+            yaml: format!(
+                "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    enp6s0:\n      match:\n        macaddress: {}\n      mtu: 1200\n      dhcp4: no\n      addresses: [{ip}/16]\n",
+                mac().unwrap_or_default()
+            ),
+        },
+        _ => Priming::MarkOnly,
+    });
+    out
+}
+
+/// The system root the priming works under: `/`, or `ADT_SYSTEM_ROOT` (tests).
+fn system_root() -> std::path::PathBuf {
+    std::env::var_os("ADT_SYSTEM_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/".into())
+}
+
+/// The MAC of the last Ethernet interface in interface-index order (legacy: the last
+/// `link/ether` line of `ip addr`), from `/sys/class/net`.
+fn last_ether_mac(root: &std::path::Path) -> Option<String> {
+    let dir = root.join("sys/class/net");
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let mut found: Vec<(u64, String)> = Vec::new();
+    for e in std::fs::read_dir(&dir).ok()?.flatten() {
+        let p = e.path();
+        // ARPHRD_ETHER is type 1 (loopback is 772).
+        if read(p.join("type")).as_deref() != Some("1") {
+            continue;
+        }
+        let (Some(idx), Some(mac)) = (read(p.join("ifindex")), read(p.join("address"))) else {
+            continue;
+        };
+        if let Ok(i) = idx.parse() {
+            found.push((i, mac));
+        }
+    }
+    found.sort();
+    found.pop().map(|(_, m)| m)
+}
+
+/// Whether a `dhclient` process is running (from /proc).
+fn dhclient_running() -> bool {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten().any(|e| {
+                std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "dhclient")
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// GetIP's priming on this machine: the legacy markers read, the steps run. Failures of the
+/// system tools are returned; `runtime/NETCONFIGURED` is written only once the set-up ran.
+pub fn prime_network(ctx: &Site) -> Result<()> {
+    let marker = ctx.home.join("runtime/NETCONFIGURED");
+    let exoscale = ctx.home.join("EXOSCALE").exists();
+    let vultr = ctx.home.join("VULTR").exists() && !marker.exists();
+    if !exoscale && !vultr {
+        return Ok(());
+    }
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let root = system_root();
+    let steps = priming(
+        exoscale,
+        vultr,
+        &v("BUILDOS"),
+        &v("BUILDOSVERSION"),
+        &v("MYIP"),
+        || last_ether_mac(&root),
+    );
+    let run = |prog: &str, args: &[&str]| -> Result<()> {
+        let path = crate::process::find_program(prog, &["/usr/sbin", "/sbin", "/usr/bin"])
+            .ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
+        crate::process::Run::new(path)
+            .args(args)
+            .deadline(std::time::Duration::from_secs(60))
+            .stdout_or(Error::Io)
+            .map(|_| ())
+    };
+    for step in steps {
+        match step {
+            Priming::Dhclient => {
+                if !dhclient_running() {
+                    run("dhclient", &[])?;
+                }
+            }
+            Priming::Interfaces { stanza } => {
+                let path = root.join("etc/network/interfaces");
+                let have = std::fs::read_to_string(&path).unwrap_or_default();
+                if !have.contains(&stanza) {
+                    let text = if have.is_empty() || have.ends_with('\n') {
+                        format!("{have}{stanza}")
+                    } else {
+                        format!("{have}\n{stanza}")
+                    };
+                    fsutil::write_atomic(&path, text.as_bytes(), Some(0o644))?;
+                }
+                run("ifup", &["--all"])?;
+                touch(&marker)?;
+            }
+            Priming::Netplan { yaml } => {
+                let dir = root.join("etc/netplan");
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+                fsutil::write_atomic(&dir.join("10-enp6s0.yaml"), yaml.as_bytes(), Some(0o600))?;
+                run("netplan", &["apply"])?;
+                touch(&marker)?;
+            }
+            Priming::MarkOnly => touch(&marker)?,
+        }
+    }
+    Ok(())
+}
+
+fn touch(p: &std::path::Path) -> Result<()> {
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d.display(), e))?;
+    }
+    std::fs::write(p, "").map_err(|e| Error::io(p.display(), e))
+}
+
+#[cfg(test)]
+mod priming_tests {
+    use super::*;
+
+    #[test]
+    fn each_provider_and_os_gets_the_legacy_set_up() {
+        let none = || -> Option<String> { panic!("the MAC is asked for only on Ubuntu") };
+        assert_eq!(
+            priming(true, false, "ubuntu", "22.04", "10.0.0.5", none),
+            [Priming::Dhclient]
+        );
+        assert!(priming(false, false, "ubuntu", "22.04", "10.0.0.5", none).is_empty());
+        assert_eq!(
+            priming(false, true, "debian", "10", "10.1.2.3", none),
+            [Priming::Interfaces {
+                stanza: "auto ens7\niface ens7 inet static\naddress 10.1.2.3\nnetmask 255.255.0.0\n            mtu 1450\n".into()
+            }]
+        );
+        assert!(matches!(
+            &priming(false, true, "debian", "11", "10.1.2.3", none)[0],
+            Priming::Interfaces { stanza } if stanza.starts_with("auto enp6s0\niface enp6s0 inet static\naddress 10.1.2.3\n")
+        ));
+        assert_eq!(
+            priming(false, true, "ubuntu", "20.04", "10.1.2.3", || Some("5a:01:02:03:04:05".into())),
+            [Priming::Netplan {
+                yaml: "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    enp6s0:\n      match:\n        macaddress: 5a:01:02:03:04:05\n      mtu: 1200\n      dhcp4: no\n      addresses: [10.1.2.3/16]\n".into()
+            }]
+        );
+        assert_eq!(
+            priming(false, true, "ubuntu", "24.04", "10.1.2.3", none),
+            [Priming::MarkOnly]
+        );
+    }
+}

@@ -75,6 +75,16 @@ pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> i32 {
         if new != existing {
             write_target(&target, &new)?;
         }
+        // A moodle webserver: Moodle's cron in www-data's crontab.
+        if crate::cron::www_data("", ctx.machine, &settings).is_some() {
+            let web = target.www_data();
+            let have = read_target(&web)?;
+            if let Some(text) = crate::cron::www_data(&have, ctx.machine, &settings) {
+                if text != have {
+                    write_target(&web, &text)?;
+                }
+            }
+        }
         Ok(String::new())
     })();
     finish(Outcome::from_result(ctx, r))
