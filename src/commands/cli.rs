@@ -23,7 +23,7 @@ fn own(name: &'static str) -> Option<Cli> {
         "fleet" => super::fleet::FleetCmd::command(),
         _ => return None,
     };
-    Some(cmd.name(name).bin_name(name))
+    Some(cmd.name(name))
 }
 
 /// A legacy command: its usage line, its arguments passed through as the script took them.
