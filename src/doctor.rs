@@ -234,10 +234,18 @@ pub fn examine(inp: &Inputs) -> Vec<Finding> {
 }
 
 fn settings_finding(site: &Site, text: &str, replaced: &[&str]) -> Finding {
-    let mut missing: Vec<String> = Vec::new();
+    // Each missing key once, with the commands that read it.
+    let mut lacking: Vec<(String, Vec<String>)> = Vec::new();
     let mut need = |key: &str, by: &str| {
         if config::value(text, key).is_none_or(|v| v.is_empty()) {
-            missing.push(format!("{key} (for {by})"));
+            match lacking.iter_mut().find(|(k, _)| k == key) {
+                Some((_, who)) => {
+                    if !who.iter().any(|w| w == by) {
+                        who.push(by.to_string());
+                    }
+                }
+                None => lacking.push((key.to_string(), vec![by.to_string()])),
+            }
         }
     };
     if replaced.iter().any(|c| DATASTORE_COMMANDS.contains(c)) {
@@ -253,7 +261,10 @@ fn settings_finding(site: &Site, text: &str, replaced: &[&str]) -> Finding {
             }
         }
     }
-    missing.dedup();
+    let missing: Vec<String> = lacking
+        .iter()
+        .map(|(k, who)| format!("{k} (for {})", who.join(", ")))
+        .collect();
     let path = site.settings_path();
     if missing.is_empty() {
         ok(
