@@ -280,7 +280,8 @@ where
     (done, skipped)
 }
 
-/// Record a rollout in the datastore (`scripts` empty: all of the type's; `None`: uninstalled).
+/// Record a rollout in the datastore (`scripts` empty: all of the type's; `None`: uninstalled),
+/// with where the binary and the home are on the machines.
 pub fn record(
     store: &dyn Backend,
     machine: Machine,
@@ -288,38 +289,115 @@ pub fn record(
     version: &str,
     sum: &str,
     scripts: Option<&[String]>,
+    r: &Remote,
 ) -> Result<()> {
     let scripts = match scripts {
         None => "none".to_string(),
         Some([]) => "all".to_string(),
         Some(s) => s.join(" "),
     };
+    let home = r
+        .home
+        .as_ref()
+        .map(|h| h.display().to_string())
+        .unwrap_or_else(|| "-".into());
     let text = format!(
-        "version {version}\nsha256 {sum}\ngeneration {}\nscripts {scripts}\n",
-        gen.name
+        "version {version}\nsha256 {sum}\ngeneration {}\nscripts {scripts}\nbin {}\nhome {home}\n",
+        gen.name,
+        r.bin.display()
     );
     store.put_bytes(&record_key(machine), text.as_bytes())
 }
 
-/// The recorded rollout of a machine type: `None` when there is none; `Some(None)` when it was
-/// uninstalled; `Some(Some(scripts))` (empty: all) when installed.
-pub fn recorded(store: &dyn Backend, machine: Machine) -> Result<Option<Option<Vec<String>>>> {
-    match store.get_versioned(&record_key(machine))? {
-        None => Ok(None),
-        Some((bytes, _)) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let scripts = text
-                .lines()
-                .find_map(|l| l.strip_prefix("scripts "))
-                .unwrap_or("all")
-                .trim();
-            Ok(Some(match scripts {
-                "none" => None,
-                "all" | "" => Some(Vec::new()),
-                s => Some(s.split_whitespace().map(str::to_string).collect()),
-            }))
-        }
+/// A machine type's recorded rollout.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// `None`: uninstalled; `Some(empty)`: every script of the type.
+    pub scripts: Option<Vec<String>>,
+    pub version: String,
+    pub generation: &'static Generation,
+    pub bin: PathBuf,
+    /// `None`: the first line of the machine's /home/homedir.dat.
+    pub home: Option<PathBuf>,
+}
+
+/// The recorded rollout of a machine type, if any.
+pub fn recorded(store: &dyn Backend, machine: Machine) -> Result<Option<Recorded>> {
+    let Some((bytes, _)) = store.get_versioned(&record_key(machine))? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k)?.strip_prefix(' '))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let scripts = match field("scripts").as_str() {
+        "none" => None,
+        "all" | "" => Some(Vec::new()),
+        s => Some(s.split_whitespace().map(str::to_string).collect()),
+    };
+    let bin = match field("bin") {
+        b if b.is_empty() => PathBuf::from("/usr/local/bin/adt"),
+        b => PathBuf::from(b),
+    };
+    let home = match field("home") {
+        h if h.is_empty() || h == "-" => None,
+        h => Some(PathBuf::from(h)),
+    };
+    Ok(Some(Recorded {
+        scripts,
+        version: field("version"),
+        generation: Generation::by_name(&field("generation")).unwrap_or(&crate::layout::G2022),
+        bin,
+        home,
+    }))
+}
+
+/// What the autoscaler does for every webserver it builds: if adt was rolled out to the
+/// webservers (`adt-fleet/webserver`), install this binary and the recorded script subset on
+/// the new machine `host` too, so it never runs the legacy scripts the others no longer do.
+/// `Ok(None)` when there is no rollout to follow. `me` is the binary to push (the autoscaler's
+/// own).
+pub fn install_as_recorded(
+    store: &dyn Backend,
+    ssh: &SshTarget,
+    password: &str,
+    host: IpAddr,
+    me: &Path,
+) -> Result<Option<String>> {
+    let Some(rec) = recorded(store, Machine::Webserver)? else {
+        return Ok(None);
+    };
+    let Some(scripts) = rec.scripts else {
+        return Ok(None);
+    };
+    let mine = format!("adt {}", env!("CARGO_PKG_VERSION"));
+    if rec.version != mine {
+        log::warn!(
+            "the webservers were given {}; this autoscaler runs {mine}, which the new one gets",
+            rec.version
+        );
     }
+    let r = Remote {
+        ssh: ssh.clone(),
+        home: rec.home,
+        bin: rec.bin,
+        password: password.to_string(),
+    };
+    let sum = sha256(me)?;
+    install_on(
+        host,
+        &r,
+        me,
+        &sum,
+        Machine::Webserver,
+        rec.generation,
+        &scripts,
+    )
+    .map(Some)
 }
 
 #[cfg(test)]
@@ -378,19 +456,43 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("b")).unwrap();
         let store = crate::datastore::local::LocalStore::new(dir.path(), "b");
         let g = &crate::layout::G2022;
-        assert_eq!(recorded(&store, Machine::Webserver).unwrap(), None);
-        record(&store, Machine::Webserver, g, "adt 1", "ab", Some(&[])).unwrap();
+        let mut r = Remote {
+            ssh: SshTarget {
+                user: "root".into(),
+                port: 22,
+                key: "/k".into(),
+                timeout: Duration::from_secs(1),
+                mux: None,
+            },
+            home: None,
+            bin: "/usr/local/bin/adt".into(),
+            password: String::new(),
+        };
+        let scripts = |s: &dyn Backend| recorded(s, Machine::Webserver).unwrap().map(|r| r.scripts);
+        assert_eq!(scripts(&store), None);
+        record(&store, Machine::Webserver, g, "adt 1", "ab", Some(&[]), &r).unwrap();
+        assert_eq!(scripts(&store), Some(Some(vec![])));
+        let rec = recorded(&store, Machine::Webserver).unwrap().unwrap();
         assert_eq!(
-            recorded(&store, Machine::Webserver).unwrap(),
-            Some(Some(vec![]))
+            (rec.version.as_str(), rec.home, rec.bin),
+            ("adt 1", None, r.bin.clone())
         );
         let some = vec!["GetIP".to_string(), "UpdateIP".to_string()];
-        record(&store, Machine::Webserver, g, "adt 1", "ab", Some(&some)).unwrap();
-        assert_eq!(
-            recorded(&store, Machine::Webserver).unwrap(),
-            Some(Some(some))
-        );
-        record(&store, Machine::Webserver, g, "adt 1", "ab", None).unwrap();
-        assert_eq!(recorded(&store, Machine::Webserver).unwrap(), Some(None));
+        r.home = Some("/home/X1234X".into());
+        record(
+            &store,
+            Machine::Webserver,
+            g,
+            "adt 1",
+            "ab",
+            Some(&some),
+            &r,
+        )
+        .unwrap();
+        assert_eq!(scripts(&store), Some(Some(some)));
+        let rec = recorded(&store, Machine::Webserver).unwrap().unwrap();
+        assert_eq!(rec.home, r.home);
+        record(&store, Machine::Webserver, g, "adt 1", "ab", None, &r).unwrap();
+        assert_eq!(scripts(&store), Some(None));
     }
 }

@@ -232,6 +232,57 @@ fn canary_waves_status_and_a_byte_for_byte_uninstall_on_three_webservers() {
         "{record}"
     );
 
+    // 2b. The autoscaler builds a fourth webserver: it follows the record (the same binary and
+    //     scripts), through the call PerformScaling makes once the new machine is healthy.
+    let ip4 = w.cloud.create("ws4").unwrap();
+    let own4 = state.path().join("own4");
+    legacy_tree(&own4.join("home"), 4);
+    std::fs::create_dir_all(own4.join("bin")).unwrap();
+    let pid = std::fs::read_to_string(w.cloud.state.join("data/ws4/sshd.pid")).unwrap();
+    let o = Command::new("nsenter")
+        .args(["-t", pid.trim(), "-m", "mount", "--bind"])
+        .arg(&own4)
+        .arg(&mount)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "bind mount: {}", stderr(&o));
+    let before4 = tree(&own4.join("home"));
+    let done = {
+        let (store, key) = (store.clone(), key.clone());
+        std::thread::spawn(move || {
+            // This thread (and the ssh it starts) joins the build machine's network namespace.
+            let ns = std::fs::File::open(format!("/run/netns/{BM_NS}")).unwrap();
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let local = adt::datastore::local::LocalStore::new(&store, BUCKET);
+            let ssh = adt::process::SshTarget {
+                user: "root".into(),
+                port: 2222,
+                key,
+                timeout: std::time::Duration::from_secs(10),
+                mux: None,
+            };
+            adt::fleet::install_as_recorded(&local, &ssh, "", ip4, &adt_bin())
+                .map_err(|e| e.to_string())
+        })
+        .join()
+        .unwrap()
+    };
+    let done = done.unwrap().expect("a rollout to follow");
+    assert!(done.starts_with(&version), "{done}");
+    assert_eq!(
+        std::fs::read(own4.join("bin/adt")).unwrap(),
+        std::fs::read(adt_bin()).unwrap()
+    );
+    for s in adt::layout::G2022.scripts_for(adt::home::Machine::Webserver) {
+        assert!(
+            adt::layout::install::is_launcher(&own4.join("home").join(s.path)),
+            "ws4 still runs the legacy {}",
+            s.path
+        );
+    }
+    w.cloud.destroy("ws4").unwrap();
+    assert!(tree(&own4.join("home")) != before4);
+
     // 3. Status: version and replaced paths per machine.
     let o = fleet(&bm, &store, &key, &mount, &["status"]);
     let text = stdout(&o);

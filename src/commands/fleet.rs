@@ -231,6 +231,7 @@ fn run(ctx: &Ctx, cmd: FleetCmd) -> Result<i32> {
                     &version,
                     &sum,
                     Some(&scripts),
+                    &r,
                 )?;
             }
             Ok(i32::from(failed))
@@ -245,7 +246,7 @@ fn run(ctx: &Ctx, cmd: FleetCmd) -> Result<i32> {
             out(text.as_bytes());
             if !failed && target.ips.is_empty() && scripts.is_empty() {
                 let s = store(ctx, &target)?;
-                fleet::record(s.as_ref(), target.machine, ctx.gen, "", "", None)?;
+                fleet::record(s.as_ref(), target.machine, ctx.gen, "", "", None, &r)?;
             }
             Ok(i32::from(failed))
         }
