@@ -410,9 +410,10 @@ fn datastore_findings(site: &Site, settings: Option<&str>, f: &mut Vec<Finding>)
             return;
         }
     }
-    if let Some(url) = endpoint {
-        f.push(clock_finding(&url));
-    }
+    f.push(match endpoint {
+        Some(url) => clock_finding(&url),
+        None => ok("clock", "not checked: the local datastore signs nothing"),
+    });
     f.push(match conditional::conditional_writes(store.as_ref(), &site.home) {
         Ok(v) if v.enforced() => ok("conditional-writes", format!("{} enforces If-Match/If-None-Match: the scaling profile and the autoscalers' lock use them", store.describe())),
         Ok(v) => bad(
