@@ -487,7 +487,11 @@ fn clock_finding(url: &str) -> Finding {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let skew = mine - their;
+    skew_finding(mine - their)
+}
+
+/// The clock's finding for a skew of `skew` seconds (positive: this clock is ahead).
+fn skew_finding(skew: i64) -> Finding {
     let text = format!(
         "this clock is {}s {} the store's",
         skew.abs(),
@@ -686,5 +690,17 @@ mod tests {
             Some(1796085881)
         );
         assert_eq!(parse_http_date("garbage"), None);
+    }
+
+    #[test]
+    fn skew_verdicts() {
+        assert_eq!(skew_finding(3).status, Status::Ok);
+        assert_eq!(skew_finding(-120).status, Status::Warn);
+        let f = skew_finding(-16 * 60);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.detail.contains("960s behind the store's"), "{}", f.detail);
+        assert!(f.fix.contains("timedatectl"));
+        assert_eq!(skew_finding(15 * 60).status, Status::Fail);
+        assert_eq!(skew_finding(15 * 60 - 1).status, Status::Warn);
     }
 }

@@ -107,6 +107,29 @@ fn fleet(bm: &Host, store: &Path, key: &Path, mount: &Path, args: &[&str]) -> Ou
     c.output().unwrap()
 }
 
+/// Run `f` on a thread inside the build machine's network namespace (the ssh it starts runs
+/// there too), with the fleet's SSH settings.
+fn in_build_ns<T: Send + 'static>(
+    key: &Path,
+    f: impl FnOnce(adt::process::SshTarget) -> adt::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    let key = key.to_path_buf();
+    std::thread::spawn(move || {
+        let ns = std::fs::File::open(format!("/run/netns/{BM_NS}")).unwrap();
+        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f(adt::process::SshTarget {
+            user: "root".into(),
+            port: 2222,
+            key,
+            timeout: std::time::Duration::from_secs(10),
+            mux: None,
+        })
+        .map_err(|e| e.to_string())
+    })
+    .join()
+    .unwrap()
+}
+
 #[test]
 fn canary_waves_status_and_a_byte_for_byte_uninstall_on_three_webservers() {
     if !nix::unistd::Uid::effective().is_root()
@@ -210,6 +233,22 @@ fn canary_waves_status_and_a_byte_for_byte_uninstall_on_three_webservers() {
     }
     assert!(!store.join(BUCKET).join("adt-fleet/webserver").exists());
 
+    // 1b. A binary whose checksum does not match on arrival replaces nothing.
+    let (ip2, own2) = (servers[1].0, servers[1].1.clone());
+    let bin2 = mount.join("bin/adt");
+    let pushed = in_build_ns(&key, move |ssh| {
+        let r = adt::fleet::Remote {
+            ssh,
+            home: None,
+            bin: bin2,
+            password: String::new(),
+        };
+        adt::fleet::push_binary(ip2, &r, &adt_bin(), &"0".repeat(64))
+    });
+    let e = pushed.unwrap_err();
+    assert!(e.contains("checksum mismatch"), "{e}");
+    assert!(!own2.join("bin/adt").exists());
+
     // 2. With the canary fixed, all three: the binary arrives checksum-verified, launchers in
     //    place, the rollout recorded for the autoscaler.
     std::fs::remove_file(&stray).unwrap();
@@ -247,26 +286,11 @@ fn canary_waves_status_and_a_byte_for_byte_uninstall_on_three_webservers() {
         .unwrap();
     assert!(o.status.success(), "bind mount: {}", stderr(&o));
     let before4 = tree(&own4.join("home"));
-    let done = {
-        let (store, key) = (store.clone(), key.clone());
-        std::thread::spawn(move || {
-            // This thread (and the ssh it starts) joins the build machine's network namespace.
-            let ns = std::fs::File::open(format!("/run/netns/{BM_NS}")).unwrap();
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            let local = adt::datastore::local::LocalStore::new(&store, BUCKET);
-            let ssh = adt::process::SshTarget {
-                user: "root".into(),
-                port: 2222,
-                key,
-                timeout: std::time::Duration::from_secs(10),
-                mux: None,
-            };
-            adt::fleet::install_as_recorded(&local, &ssh, "", ip4, &adt_bin())
-                .map_err(|e| e.to_string())
-        })
-        .join()
-        .unwrap()
-    };
+    let store2 = store.clone();
+    let done = in_build_ns(&key, move |ssh| {
+        let local = adt::datastore::local::LocalStore::new(&store2, BUCKET);
+        adt::fleet::install_as_recorded(&local, &ssh, "", ip4, &adt_bin())
+    });
     let done = done.unwrap().expect("a rollout to follow");
     assert!(done.starts_with(&version), "{done}");
     assert_eq!(
