@@ -223,6 +223,12 @@ fn canary_waves_status_and_a_byte_for_byte_uninstall_on_three_webservers() {
         text.contains(&format!("not reached: {} {}", servers[1].0, servers[2].0)),
         "{text}"
     );
+    // The canary refused before changing anything: its tree is as it was (the stray aside).
+    let canary_now: Vec<_> = tree(&canary.join("home"))
+        .into_iter()
+        .filter(|(p, _, _)| *p != stray)
+        .collect();
+    assert!(canary_now == before[0], "the canary was half installed");
     for (i, (_, own)) in servers.iter().enumerate().skip(1) {
         assert!(
             tree(&own.join("home")) == before[i],

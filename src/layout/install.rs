@@ -160,17 +160,23 @@ pub fn install(
             .join(bin)
     };
     let mut report = Report::default();
-    for script in selected(gen, machine, only)? {
+    let scripts = selected(gen, machine, only)?;
+    // Every refusal before the first change: a machine is either installed or left as it was.
+    for script in &scripts {
+        let path = home.join(script.path);
+        let backup = legacy_path(&path);
+        if path.exists() && !is_launcher(&path) && backup.exists() {
+            return Err(Error::Io(format!(
+                "{} exists and so does {}; refusing to overwrite either (nothing was changed)",
+                path.display(),
+                backup.display()
+            )));
+        }
+    }
+    for script in scripts {
         let path = home.join(script.path);
         let backup = legacy_path(&path);
         if path.exists() && !is_launcher(&path) {
-            if backup.exists() {
-                return Err(Error::Io(format!(
-                    "{} exists and so does {}; refusing to overwrite either",
-                    path.display(),
-                    backup.display()
-                )));
-            }
             std::fs::rename(&path, &backup).map_err(|e| Error::io(path.display(), e))?;
             report
                 .lines
