@@ -70,6 +70,7 @@ pub(super) enum FleetCmd {
         /// The binary to push (default: this one).
         #[arg(long, value_name = "PATH")]
         bin: Option<PathBuf>,
+        /// Scripts to replace (default: every script of the machine type).
         #[arg(value_name = "SCRIPT")]
         scripts: Vec<String>,
     },
@@ -77,6 +78,7 @@ pub(super) enum FleetCmd {
     Uninstall {
         #[command(flatten)]
         target: Target,
+        /// Scripts to put back (default: all).
         #[arg(value_name = "SCRIPT")]
         scripts: Vec<String>,
     },
@@ -150,7 +152,12 @@ fn store(ctx: &Ctx, t: &Target) -> Result<Box<dyn crate::datastore::Backend>> {
             let user = config::value(&settings(ctx), "SERVERUSER").unwrap_or_default();
             ctx.store_for_bucket(&ctx.gen.config_bucket(url, &user))
         }
-        None => ctx.store(),
+        None => ctx.store().map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!(
+                "{m}; give --url WEBSITEURL to name the fleet's config bucket"
+            )),
+            e => e,
+        }),
     }
 }
 
