@@ -162,6 +162,18 @@ pub fn build_webserver(
             "webserver {name} did not come online"
         )));
     }
+    // Where adt was rolled out to the webservers (`adt fleet install`), the new one gets the
+    // same binary and scripts before it takes traffic.
+    if let Err(e) = give_adt(ctx, store, ip) {
+        ctx.scaling_log(&format!(
+            "Webserver {name} ({ip}) could not be given adt: {e}; destroying it"
+        ));
+        let gone = reconcile::discard(ctx, store, cloud, &server);
+        unmark();
+        gone?;
+        failed(&format!("could not be given adt ({e})"));
+        return Err(e);
+    }
     unmark();
     crate::dns::add_ip(ctx, ip)
         .map_err(|e| Error::Remote(format!("could not add {ip} to DNS: {e}")))?;
@@ -172,6 +184,20 @@ pub fn build_webserver(
         &format!("Webserver {name} ({ip}) is built, healthy and in DNS"),
     );
     Ok(ip)
+}
+
+/// Install adt on a new webserver as the fleet's rollout record says (nothing without one).
+fn give_adt(ctx: &Site, store: &dyn Backend, ip: IpAddr) -> Result<()> {
+    if crate::fleet::recorded(store, crate::home::Machine::Webserver)?.is_none() {
+        return Ok(());
+    }
+    let ssh = crate::cloud::fleet_ssh(ctx, Duration::from_secs(10))?;
+    let password = config::value(&ctx.settings()?, "SERVERUSERPASSWORD").unwrap_or_default();
+    let me = std::env::current_exe().map_err(|e| Error::io("this binary", e))?;
+    if let Some(done) = crate::fleet::install_as_recorded(store, &ssh, &password, ip, &me)? {
+        ctx.scaling_log(&format!("Webserver {ip} runs adt: {done}"));
+    }
+    Ok(())
 }
 
 /// The legacy shutdown handshake: touch `<H>/runtime/MARKEDFORSHUTDOWN` on the webserver over

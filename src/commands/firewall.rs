@@ -98,7 +98,7 @@ pub fn setup_firewall_from_cron(ctx: &Ctx, _args: &[String]) -> i32 {
 /// Cloudflare's published address ranges, which the web-port rules admit.
 #[derive(clap::Parser)]
 #[command(name = "adt cloudflare-ranges")]
-enum CloudflareCmd {
+pub(super) enum CloudflareCmd {
     /// Print the ranges in use (the saved list, else the built-in one); the default.
     Show,
     /// Fetch the lists, validate them, and save them (the previous list is kept on any error).

@@ -20,7 +20,7 @@ fn generation(s: &str) -> std::result::Result<&'static Generation, String> {
 /// Launchers at the legacy script paths.
 #[derive(clap::Parser)]
 #[command(name = "adt layout")]
-enum Layout {
+pub(super) enum Layout {
     /// Replace a machine's legacy scripts (every script of its type, or those named) with
     /// launchers; each script is kept as `<name>.sh.adt-legacy`.
     Install {
@@ -47,6 +47,26 @@ enum Layout {
         home: PathBuf,
         #[arg(value_name = "SCRIPT")]
         scripts: Vec<String>,
+    },
+    /// Which legacy paths of a HOME are replaced (and the binary their launcher runs) and which
+    /// are kept: `replaced PATH BIN`, `kept PATH` (with --machine), one per line.
+    Status {
+        #[arg(long, value_name = "DIR")]
+        home: PathBuf,
+        /// List the kept legacy scripts of this machine type too.
+        #[arg(long, value_name = "TYPE", value_parser = machine)]
+        machine: Option<Machine>,
+        #[arg(long, value_name = "GEN", default_value = "2022", value_parser = generation)]
+        generation: &'static Generation,
+    },
+    /// The HOMEs whose launchers run BIN (the package's registry of HOMEs, /var/lib/adt/homes,
+    /// and the one /home/homedir.dat names), one per line with how many launchers; the
+    /// package's prerm asks this before removing the binary.
+    Homes {
+        #[arg(long, value_name = "PATH", default_value = "/usr/bin/adt")]
+        bin: PathBuf,
+        #[arg(long, value_name = "FILE", default_value = crate::home::HOMEDIR_FILE)]
+        homedir_file: PathBuf,
     },
     /// Write the repository's launcher tree for a generation into DIR.
     Render {
@@ -121,11 +141,21 @@ pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
             ))),
         },
         Layout::Uninstall { home, scripts } => install::uninstall(&home, &scripts).map(|r| r.lines),
+        Layout::Status {
+            home,
+            machine,
+            generation,
+        } => Ok(status_lines(&home, machine, generation)),
+        Layout::Homes { bin, homedir_file } => Ok(install::homes_using(&bin, &homedir_file)
+            .into_iter()
+            .map(|(h, l)| format!("{} ({} launchers)", h.display(), l.len()))
+            .collect()),
         Layout::Render { dir, generation } => install::render_repo_tree(&dir, generation)
             .map(|w| w.iter().map(|p| format!("wrote {}", p.display())).collect()),
         Layout::Map { generation } => Ok(vec![map_tsv(generation).trim_end().to_string()]),
     };
     match result {
+        Ok(lines) if lines.is_empty() => 0,
         Ok(lines) => {
             let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
             out(text.as_bytes());
@@ -136,4 +166,24 @@ pub fn main(_ctx: &Ctx, args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// `replaced PATH BIN` for every launcher under `home`, then (with a machine type) `kept PATH`
+/// for each of its generation's legacy scripts still in place.
+fn status_lines(home: &std::path::Path, machine: Option<Machine>, gen: &Generation) -> Vec<String> {
+    let mut lines: Vec<String> = install::launchers(home)
+        .into_iter()
+        .map(|(p, b)| {
+            let bin = b.map(|b| b.display().to_string());
+            format!("replaced {} {}", p.display(), bin.as_deref().unwrap_or("?"))
+        })
+        .collect();
+    if let Some(m) = machine {
+        for (s, st) in install::states(home, m, gen) {
+            if st == install::PathState::Kept {
+                lines.push(format!("kept {}", home.join(s.path).display()));
+            }
+        }
+    }
+    lines
 }

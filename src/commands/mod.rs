@@ -8,12 +8,15 @@
 //! which the launchers and `compat/map-*.tsv` are generated.
 
 pub mod autoscaler;
+pub mod cli;
 pub mod config_values;
 pub mod configwrapper;
 pub mod configwrapper_2025;
 pub mod cron;
 pub mod dns;
+pub mod doctor;
 pub mod firewall;
+pub mod fleet;
 pub mod ip;
 pub mod layout;
 pub mod scaling;
@@ -247,6 +250,8 @@ commands! {
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";
     "local-cloud" => autoscaler::local_cloud, "attach NS N | list | stop-web NAME | teardown";
     "cloudflare-ranges" => firewall::cloudflare_ranges, "show | refresh [URL-V4 URL-V6]";
+    "doctor" => doctor::main, "[--home DIR] [--json]   (what is right and what is not here, each with its fix)";
+    "fleet" => fleet::main, "install|uninstall|status --machine TYPE [--ip IP]... [SCRIPT...]   (from the build machine, over SSH)";
 }
 
 /// The command of that name.

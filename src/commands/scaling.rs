@@ -378,7 +378,7 @@ pub fn adjust_scaling_with(
 /// controls.
 #[derive(clap::Parser)]
 #[command(name = "adt scaling-profile")]
-enum ProfileCmd {
+pub(super) enum ProfileCmd {
     /// Print the profile (the default).
     Show,
     /// Set the line `KEY=VALUE` (replacing the line that starts `KEY=`, else appending).
