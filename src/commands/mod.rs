@@ -11,6 +11,7 @@ pub mod autoscaler;
 pub mod config_values;
 pub mod configwrapper;
 pub mod cron;
+pub mod datastore;
 pub mod dns;
 pub mod firewall;
 pub mod ip;
@@ -210,6 +211,9 @@ commands! {
     "UpdateNativeFirewall" => firewall::update_native_firewall, "[--dry-run]";
     "DeleteFromNativeFirewall" => firewall::delete_from_native_firewall, "(no arguments)";
     "TightenDBaaSFirewall" => firewall::tighten_dbaas_firewall, "(sourced; no arguments)";
+    // the build machine: the config bucket reset
+    "PurgeDatastore" => datastore::purge_datastore, "(sourced; reads the caller's WEBSITE_URL and DATASTORE_CHOICE)";
+    "InitialiseUniqueConfigDatastore" => datastore::initialise_unique_config_datastore, "(no arguments: this build's config bucket, emptied or created)";
     // autoscaler/ and cron/
     "PerformScaling" => autoscaler::perform_scaling, "[--dry-run]";
     "DeadOrAlive" => autoscaler::dead_or_alive, "(no arguments)";
@@ -238,6 +242,7 @@ commands! {
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
+    "datastore" => datastore::main, "reset --url URL --bucket NAME [--server-user USER] [--generation G] [--dry-run]";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";
     "local-cloud" => autoscaler::local_cloud, "attach NS N | list | stop-web NAME | teardown";

@@ -636,6 +636,64 @@ impl Backend for S3Store {
             }
         })
     }
+
+    fn delete_many(&self, keys: &[String]) -> Result<usize> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        for k in keys {
+            super::validate_key(k)?;
+        }
+        for batch in keys.chunks(super::DELETE_BATCH) {
+            let first = batch.first().map(String::as_str).unwrap_or("");
+            let objects = batch
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Usage(format!("delete {}: {e}", self.uri(first))))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::Usage(format!("delete {}: {e}", self.uri(first))))?;
+            self.run("delete", first, Duration::ZERO, async {
+                let resp = self
+                    .client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|e| self.fail("delete", first, e))?;
+                match resp.errors().first() {
+                    None => Ok(()),
+                    Some(err) => Err(Error::Store(format!(
+                        "delete {}: {} {} ({} of {} keys refused)",
+                        self.uri(err.key().unwrap_or_default()),
+                        err.code().unwrap_or("error"),
+                        err.message().unwrap_or_default(),
+                        resp.errors().len(),
+                        batch.len()
+                    ))),
+                }
+            })?;
+        }
+        Ok(keys.len())
+    }
+
+    fn list_buckets(&self) -> Result<Vec<String>> {
+        self.run("list buckets", "", Duration::ZERO, async {
+            let resp = self
+                .client
+                .list_buckets()
+                .send()
+                .await
+                .map_err(|e| self.fail("list buckets", "", e))?;
+            Ok(resp
+                .buckets()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_string))
+                .collect())
+        })
+    }
 }
 
 #[cfg(test)]
