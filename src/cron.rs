@@ -10,6 +10,7 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::mode::Mode;
 use crate::process::Run;
 use std::path::{Path, PathBuf};
 
@@ -182,20 +183,16 @@ pub struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    fn holds(&self, w: When, machine: Machine) -> bool {
+    fn holds(&self, w: When, mode: &Mode) -> bool {
         let v = |k: &str| config::value(self.settings, k).unwrap_or_default();
         let check = |p: &str| config::check_value(self.settings, p) == "1\n";
         match w {
             Always => true,
-            Production => v("PRODUCTION") == "1",
+            Production => mode.production(),
             Gateway => check("GATEWAYGUARDIAN:1"),
             Persist1 => v("PERSISTASSETSTOCLOUD") == "1",
             Persist2 => v("PERSISTASSETSTOCLOUD") == "2",
-            Backups => {
-                !check("BUILDARCHIVECHOICE:virgin")
-                    && !check("BUILDARCHIVECHOICE:baseline")
-                    && (machine != Machine::Database || v("BYPASSDBLAYER") != "1")
-            }
+            Backups => mode.time_based_backups(),
             PostgresFromSource => self.home.join("runtime/POSTGRES_FROM_SOURCE").exists(),
         }
     }
@@ -218,9 +215,21 @@ impl Inputs<'_> {
 
 /// The crontab lines ADT writes for this machine and these settings, in the legacy order.
 pub fn lines(machine: Machine, inp: &Inputs) -> Vec<String> {
+    let mode = Mode::from_settings(machine, inp.settings);
     template(machine)
         .into_iter()
-        .filter(|(w, _)| inp.holds(*w, machine))
+        .filter(|(w, _)| inp.holds(*w, &mode))
+        .map(|(_, l)| inp.fill(&l))
+        .collect()
+}
+
+/// The lines of [`lines`] that the mode decides (the autoscaler's scaling lines, the backup
+/// lines), for `adt mode`.
+pub fn mode_lines(machine: Machine, inp: &Inputs) -> Vec<String> {
+    let mode = Mode::from_settings(machine, inp.settings);
+    template(machine)
+        .into_iter()
+        .filter(|(w, _)| matches!(w, Production | Backups) && inp.holds(*w, &mode))
         .map(|(_, l)| inp.fill(&l))
         .collect()
 }

@@ -16,6 +16,7 @@ pub mod dns;
 pub mod firewall;
 pub mod ip;
 pub mod layout;
+pub mod mode;
 pub mod scaling;
 pub mod server;
 
@@ -242,6 +243,7 @@ commands! {
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
+    "mode" => mode::main, "(this machine's mode: which crons, firewall rules and backups it implies)";
     "datastore" => datastore::main, "reset --url URL --bucket NAME [--server-user USER] [--generation G] [--dry-run]";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";

@@ -83,7 +83,7 @@ pub fn gather(
     Ok(Inputs {
         ssh_port,
         db_port,
-        production: config::value(&text, "PRODUCTION").as_deref() == Some("1"),
+        production: crate::mode::Mode::from_settings(ctx.machine, &text).production(),
         dns_choice: config::value(&text, "DNSCHOICE").unwrap_or_default(),
         build_client,
         lists,
