@@ -6,7 +6,8 @@
 //! 1. [`commands`]: the command layer, one file per legacy script family: argv positions,
 //!    stdout bytes, legacy exit statuses, and the command registry. The binary (`bins/`) only
 //!    dispatches into it.
-//! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive.
+//! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive; [`authenticator`]: the
+//!    2025 authentication server's HTTP handler.
 //! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls.
 //! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
@@ -16,6 +17,7 @@
 //! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
+pub mod authenticator;
 pub mod autoscaler;
 pub mod cloud;
 pub mod commands;

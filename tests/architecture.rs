@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("dns", 7),
     ("firewall", 7),
     ("autoscaler", 8),
+    ("authenticator", 8),
     ("commands", 9),
 ];
 

@@ -39,7 +39,7 @@ fn parse_options(args: &[String]) -> std::result::Result<Options, String> {
 }
 
 /// SetupFirewall.sh [--dry-run] [--tool ufw|iptables].
-fn setup(ctx: &Ctx, args: &[String]) -> Outcome {
+pub(super) fn setup(ctx: &Ctx, args: &[String]) -> Outcome {
     let opts = match parse_options(args) {
         Ok(o) => o,
         Err(e) => {

@@ -7,6 +7,7 @@
 //! prints it, and a test holds it against the generations' scripts (`crate::layout`), from
 //! which the launchers and `compat/map-*.tsv` are generated.
 
+pub mod auth;
 pub mod autoscaler;
 pub mod config_values;
 pub mod configwrapper;
@@ -212,6 +213,9 @@ commands! {
     "UpdateNativeFirewall" => firewall::update_native_firewall, "[--dry-run]";
     "DeleteFromNativeFirewall" => firewall::delete_from_native_firewall, "(no arguments)";
     "TightenDBaaSFirewall" => firewall::tighten_dbaas_firewall, "(sourced; no arguments)";
+    // 2025 webservers and reverse proxies: the authentication server
+    "AllowAuthenticatorIPAddress" => auth::allow_authenticator_ip_address, "[--dry-run] [--tool ufw|iptables]   (the firewall reconcile with the authorised clients' set)";
+    "ObtainBasicAuthCredentials" => auth::obtain_basic_auth_credentials, "(no arguments: merge the published basic-auth credentials into .htpasswd)";
     // the build machine: the config bucket reset
     "PurgeDatastore" => datastore::purge_datastore, "(sourced; reads the caller's WEBSITE_URL and DATASTORE_CHOICE)";
     "InitialiseUniqueConfigDatastore" => datastore::initialise_unique_config_datastore, "(no arguments: this build's config bucket, emptied or created)";
@@ -243,6 +247,7 @@ commands! {
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
+    "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR]";
     "mode" => mode::main, "(this machine's mode: which crons, firewall rules and backups it implies)";
     "datastore" => datastore::main, "reset --url URL --bucket NAME [--server-user USER] [--generation G] [--dry-run]";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";

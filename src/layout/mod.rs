@@ -172,6 +172,8 @@ pub static G2025: Generation = Generation {
         s!("utilities/config/", "CheckBuildStyle", [AS, WS, DB]),
         s!("utilities/config/", "StoreConfigValue", [AS, WS, DB]),
         s!("initscripts/", "InitialiseUniqueConfigDatastore", [BM]),
+        s!("security/", "AllowAuthenticatorIPAddress", [WS]),
+        s!("security/", "ObtainBasicAuthCredentials", [WS]),
     ],
 };
 
