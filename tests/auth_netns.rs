@@ -7,198 +7,14 @@
 //! drop, also when the test fails. Run as `flock /work/netns.lock cargo test --test auth_netns`.
 
 mod common;
+mod netlab;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use netlab::*;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const LISTENER: &str = "import socket,sys,threading,time\n\
-def serve(p):\n s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',p)); s.listen(64)\n while True:\n  c,_=s.accept(); c.close()\n\
-for p in sys.argv[1:]: threading.Thread(target=serve,args=(int(p),),daemon=True).start()\n\
-time.sleep(600)\n";
-
-const CONNECT: &str = "import socket,sys\ntry:\n socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=0.7).close()\nexcept Exception:\n sys.exit(1)\n";
-
-/// `python3 -c HTTP METHOD URL [BODY]`: prints the status and the body.
-const HTTP: &str = "import sys,urllib.request,urllib.error\n\
-data=sys.argv[3].encode() if len(sys.argv)>3 else None\n\
-req=urllib.request.Request(sys.argv[2],data=data,method=sys.argv[1])\n\
-try:\n r=urllib.request.urlopen(req,timeout=5); print(r.status); print(r.read().decode(),end='')\n\
-except urllib.error.HTTPError as e:\n print(e.code); print(e.read().decode(),end='')\n";
-
 const NET: &str = "10.79.0";
-
-fn ip(args: &[&str]) -> Output {
-    Command::new("ip").args(args).output().expect("ip")
-}
-
-fn must(o: Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-struct Lab {
-    tag: String,
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-}
-
-impl Lab {
-    fn new() -> Option<Lab> {
-        let tag = format!("mdau{}", std::process::id() % 10000);
-        let probe = format!("{tag}p");
-        if !ip(&["netns", "add", &probe]).status.success() {
-            skip(
-                "cannot create network namespaces here (needs root and a kernel that allows them)",
-            );
-            return None;
-        }
-        must(ip(&["netns", "del", &probe]), "netns del");
-        let mut lab = Lab {
-            tag,
-            namespaces: vec![],
-            children: vec![],
-        };
-        let hub = lab.ns("hub");
-        must(
-            ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]),
-            "bridge",
-        );
-        must(
-            ip(&[
-                "-n",
-                &hub,
-                "addr",
-                "add",
-                &format!("{NET}.1/24"),
-                "dev",
-                "br0",
-            ]),
-            "hub address",
-        );
-        must(ip(&["-n", &hub, "link", "set", "br0", "up"]), "bridge up");
-        Some(lab)
-    }
-
-    fn ns(&mut self, name: &str) -> String {
-        let n = format!("{}{}", self.tag, name);
-        must(ip(&["netns", "add", &n]), "netns add");
-        must(ip(&["-n", &n, "link", "set", "lo", "up"]), "lo up");
-        self.namespaces.push(n.clone());
-        n
-    }
-
-    fn host(&mut self, name: &str, octet: u8) -> String {
-        let n = self.ns(name);
-        let hub = format!("{}hub", self.tag);
-        let (a, b) = (
-            format!("{}{}a", self.tag, octet),
-            format!("{}{}b", self.tag, octet),
-        );
-        must(
-            ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]),
-            "veth",
-        );
-        must(ip(&["link", "set", &a, "netns", &hub]), "veth to hub");
-        must(ip(&["link", "set", &b, "netns", &n]), "veth to host");
-        must(
-            ip(&["-n", &hub, "link", "set", &a, "master", "br0", "up"]),
-            "enslave",
-        );
-        must(
-            ip(&[
-                "-n",
-                &n,
-                "addr",
-                "add",
-                &format!("{NET}.{octet}/24"),
-                "dev",
-                &b,
-            ]),
-            "addr",
-        );
-        must(ip(&["-n", &n, "link", "set", &b, "up"]), "up");
-        n
-    }
-
-    fn spawn(&mut self, cmd: &mut Command) {
-        self.children.push(
-            cmd.stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn"),
-        );
-    }
-
-    fn can_connect(&self, from: &str, to: &str, port: u16) -> bool {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                from,
-                "python3",
-                "-c",
-                CONNECT,
-                to,
-                &port.to_string(),
-            ])
-            .status()
-            .unwrap()
-            .success()
-    }
-
-    /// (status, body) of an HTTP request made from a namespace.
-    fn http(&self, from: &str, method: &str, url: &str, body: Option<&str>) -> (u16, String) {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", from, "python3", "-c", HTTP, method, url]);
-        if let Some(b) = body {
-            c.arg(b);
-        }
-        let o = c.output().unwrap();
-        let out = String::from_utf8_lossy(&o.stdout).into_owned();
-        let (code, rest) = out.split_once('\n').unwrap_or((&out, ""));
-        (code.trim().parse().unwrap_or(0), rest.to_string())
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for n in self.namespaces.iter().rev() {
-            let _ = ip(&["netns", "del", n]);
-        }
-    }
-}
-
-fn s3s_fs() -> String {
-    std::env::var("S3S_FS")
-        .ok()
-        .or_else(|| {
-            let p = format!(
-                "{}/.cargo/bin/s3s-fs",
-                std::env::var("HOME").unwrap_or_default()
-            );
-            Path::new(&p).exists().then_some(p)
-        })
-        .unwrap_or_else(|| "s3s-fs".into())
-}
-
-fn s3cfg(path: &Path) {
-    std::fs::write(
-        path,
-        format!(
-            "[default]\naccess_key = {ACCESS}\nsecret_key = {SECRET}\nhost_base = {NET}.1:9000\n\
-             host_bucket = {NET}.1:9000\nuse_https = False\nbucket_location = us-east-1\nsignature_v2 = False\n"
-        ),
-    )
-    .unwrap();
-}
 
 const AUTH_BUCKET: &str = "www-example-com-firewall-auth-laptop-ips";
 
@@ -207,7 +23,9 @@ fn only_a_claimant_reaches_443_and_only_until_its_claim_expires() {
     if Command::new("ipset").arg("--version").output().is_err() {
         panic!("ipset is not installed (apt package ipset; .ci/run installs it)");
     }
-    let Some(mut lab) = Lab::new() else { return };
+    let Some(mut lab) = Lab::new("mdau", NET) else {
+        return;
+    };
     let hub = format!("{}hub", lab.tag);
     let proxy = lab.host("rp", 10);
     let claimant = lab.host("cl", 20);
@@ -247,7 +65,7 @@ fn only_a_claimant_reaches_443_and_only_until_its_claim_expires() {
     let homedir = dir.path().join("homedir.dat");
     std::fs::write(&homedir, format!("{}\n", home.display())).unwrap();
     let cfg = dir.path().join("s3cfg");
-    s3cfg(&cfg);
+    s3cfg(&cfg, NET);
     let o = Command::new(adt_bin())
         .args([
             "layout",
@@ -315,7 +133,7 @@ fn only_a_claimant_reaches_443_and_only_until_its_claim_expires() {
     let ahomedir = adir.path().join("homedir.dat");
     std::fs::write(&ahomedir, format!("{}\n", ahome.display())).unwrap();
     let acfg = adir.path().join("s3cfg");
-    s3cfg(&acfg);
+    s3cfg(&acfg, NET);
     let outbox = adir.path().join("outbox");
     let base = format!("http://{NET}.40:8080");
     let mut a = Command::new("ip");

@@ -7,6 +7,7 @@
 //! prints it, and a test holds it against the generations' scripts (`crate::layout`), from
 //! which the launchers and `compat/map-*.tsv` are generated.
 
+pub mod access;
 pub mod auth;
 pub mod autoscaler;
 pub mod config_values;
@@ -216,6 +217,9 @@ commands! {
     // 2025 webservers and reverse proxies: the authentication server
     "AllowAuthenticatorIPAddress" => auth::allow_authenticator_ip_address, "[--dry-run] [--tool ufw|iptables]   (the firewall reconcile with the authorised clients' set)";
     "ObtainBasicAuthCredentials" => auth::obtain_basic_auth_credentials, "(no arguments: merge the published basic-auth credentials into .htpasswd)";
+    // the build machine: its access list
+    "AllowLaptopIP" => access::allow_laptop_ip, "(interactive, from helperscripts/: cloudhost, build identifier, IP, 1 add or 2 remove)";
+    "TightenBuildMachineFirewall" => access::tighten_build_machine_firewall, "[BUILD_IDENTIFIER] [BUILD_HOME] [SSH_PORT] [DATASTORE_CHOICE] [CLOUDHOST]";
     // the build machine: the config bucket reset
     "PurgeDatastore" => datastore::purge_datastore, "(sourced; reads the caller's WEBSITE_URL and DATASTORE_CHOICE)";
     "InitialiseUniqueConfigDatastore" => datastore::initialise_unique_config_datastore, "(no arguments: this build's config bucket, emptied or created)";

@@ -8,6 +8,7 @@
 //! access are never deleted.
 
 pub mod auth;
+pub mod buildmachine;
 pub mod cloudflare;
 pub mod dbaas;
 pub mod ipset;

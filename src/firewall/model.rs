@@ -12,6 +12,7 @@
 //! | webserver  | the ipset `allowed-laptop-ips` (authorised clients) | 443 (and no public 443)  | AUTHENTICATORTYPE:firewall |
 //! | autoscaler | `autoscalerip/*`, `autoscalerpublicip/*`            | all ports                | always |
 //! | autoscaler | `webserverips/*`, `webserverpublicips/*`, `databaseip/*`, `databasepublicip/*` | SSHPORT | always |
+//! | build      | `authorised-ips.dat` of `authip-<id>` (operators' laptops), LAPTOP_IP (never removed) | SSHPORT | always |
 //! | database   | `webserverips/*`, `webserverpublicips/*`, `autoscalerip/*`, `autoscalerpublicip/*`, `databaseip/*`, `databasepublicip/*` | SSHPORT, DBPORT | always |
 //!
 //! Everything else is denied (default incoming policy deny). Rules are TCP only (legacy ufw
@@ -74,9 +75,13 @@ pub fn grants(machine: Machine, list: &str, inp: &Inputs) -> Vec<u16> {
             v.extend(inp.db_port);
             v
         }
+        (Machine::Build, ACCESS_LIST) => vec![ssh],
         (Machine::Build, _) => vec![],
     }
 }
+
+/// The build machine's list of authorised addresses (`authorised-ips.dat`), as a list name.
+pub const ACCESS_LIST: &str = "authorised-ips";
 
 /// The complete desired rule set.
 pub fn desired(machine: Machine, inp: &Inputs) -> BTreeSet<Rule> {

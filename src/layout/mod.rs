@@ -150,6 +150,8 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/dns/", "AddRecord", [AS]),
         s!("providerscripts/dns/", "DeleteRecord", [AS]),
         s!("providerscripts/datastore/", "PurgeDatastore", [BM], CallWith &["WEBSITE_URL", "DATASTORE_CHOICE"]),
+        s!("helperscripts/", "AllowLaptopIP", [BM]),
+        s!("providerscripts/security/firewall/", "TightenBuildMachineFirewall", [BM]),
     ],
 };
 
