@@ -18,13 +18,23 @@ fn published_credentials_are_merged_into_htpasswd() {
     )
     .unwrap();
     let o = Command::new(adt_bin())
-        .args(["layout", "install", "--generation", "2025", "--machine", "webserver", "--home"])
+        .args([
+            "layout",
+            "install",
+            "--generation",
+            "2025",
+            "--machine",
+            "webserver",
+            "--home",
+        ])
         .arg(&h.home)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let store = adt::datastore::open(
-        &adt::datastore::Selection::S3 { s3cfg: h.path(".s3cfg") },
+        &adt::datastore::Selection::S3 {
+            s3cfg: h.path(".s3cfg"),
+        },
         bucket,
     )
     .unwrap();
@@ -55,5 +65,8 @@ fn published_credentials_are_merged_into_htpasswd() {
     // Again: nothing changes.
     let before = std::fs::metadata(&htpasswd).unwrap().modified().unwrap();
     assert!(run().status.success());
-    assert_eq!(std::fs::metadata(&htpasswd).unwrap().modified().unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&htpasswd).unwrap().modified().unwrap(),
+        before
+    );
 }

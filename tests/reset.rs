@@ -289,6 +289,13 @@ fn the_2025_build_machine_resets_its_unique_bucket() {
     store(&bm, "www-example-com-config-old1")
         .put_bytes("webserverips/10.0.0.1", b"")
         .unwrap();
+    server.make_bucket("www-example-com-firewall-auth-laptop-ips");
+    store(&bm, "www-example-com-firewall-auth-laptop-ips")
+        .put_bytes(
+            "firewall-laptop-ips/ipaddresses.dat.10.0.0.3",
+            b"198.51.100.7\n",
+        )
+        .unwrap();
     let o = bm
         .cmd(bm.path("initscripts/InitialiseUniqueConfigDatastore.sh"))
         .env("ADT_BUILDHOME_FILE", &buildhome)

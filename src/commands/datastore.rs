@@ -9,6 +9,10 @@
 //! line `Purging bucket <b>. Please wait....` when the bucket holds anything, then s3cmd's
 //! `delete: 's3://<b>/<key>'` lines; `Bucket 's3://<b>/' created` when it was missing.
 //!
+//! InitialiseUniqueConfigDatastore also empties the website's authentication server buckets
+//! (`<url->-firewall-auth-laptop-ips`, `<url->-basic-auth-credentials`), which the 2025
+//! InitialiseDatastoreConfig deleted at each build.
+//!
 //! Differences from legacy: the BC `status` function also copied its line to the build's log
 //! (file descriptor 3); we write to stdout only. A reset that fails says why on stderr and
 //! exits 1 (legacy went on with whatever s3cmd had done).
@@ -122,6 +126,18 @@ pub fn initialise_unique_config_datastore(ctx: &Ctx, _args: &[String]) -> i32 {
             b.build_identifier
         );
         run_reset(ctx, &bucket, false, &mut String::new())?;
+        // A new build starts with no authorised clients and no basic-auth credentials (legacy
+        // InitialiseDatastoreConfig deleted both buckets; emptying them is the same to readers).
+        for other in [
+            crate::firewall::auth::ips_bucket(&b.website_url),
+            crate::firewall::auth::basic_auth_bucket(&b.website_url),
+        ] {
+            let store = ctx.store_for_bucket(&other)?;
+            let plan = reset::plan(store.as_ref())?;
+            if plan.exists {
+                reset::apply(store.as_ref(), &plan)?;
+            }
+        }
         let _ = writeln!(
             stdout,
             "New configuration bucket is located at: (s3://{bucket}) for you"
