@@ -12,7 +12,6 @@
 //!
 //! Differences from legacy:
 //! - an empty or malformed WEBSITEURL is refused (legacy computed `-config` and purged that);
-//! - PurgeDatastore's `s3cmd del` went one request per key; here one request per 1000;
 //! - 2025: legacy removed (`rb`) every bucket whose name contains `<url->-config`, those of
 //!   earlier builds (another SERVERUSER) included; we empty exactly this build's bucket and
 //!   name the others in a note, untouched. The credentials probe bucket `1<pid>agile` and the
