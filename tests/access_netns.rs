@@ -11,15 +11,29 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 const NET: &str = "10.79.1";
+// Both tests use the same addresses, each on a bridge of its own (the subnet lives only
+// inside each test's namespaces).
 const LIST: &str = "authip-acme1/authorised-ips.dat";
 const EVENT: &str = "authip-acme1/FIREWALL-EVENT";
 
 #[test]
-fn addresses_are_added_and_removed_and_a_bad_line_opens_nothing() {
-    let Some(mut lab) = Lab::new("mdbm", NET) else {
+fn iptables_addresses_are_added_and_removed_and_a_bad_line_opens_nothing() {
+    access_list("iptables", "mdbi");
+}
+
+#[test]
+fn ufw_addresses_are_added_and_removed_and_a_bad_line_opens_nothing() {
+    access_list("ufw", "mdbu");
+}
+
+fn access_list(tool: &str, prefix: &str) {
+    let Some(mut lab) = Lab::new(prefix, NET) else {
         return;
     };
     let bm_ns = lab.host("bm", 10);
+    if tool == "ufw" {
+        lab.private_ufw(&bm_ns);
+    }
     let laptop = lab.host("lap", 20);
     let colleague = lab.host("col", 30);
     let stranger = lab.host("str", 40);
@@ -70,7 +84,7 @@ fn addresses_are_added_and_removed_and_a_bad_line_opens_nothing() {
                 "linode",
                 "linode",
             ])
-            .env("ADT_FIREWALL", "iptables")
+            .env("ADT_FIREWALL", tool)
             .output()
             .unwrap();
         assert!(o.status.success(), "tighten: {}", stderr(&o));

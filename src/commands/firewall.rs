@@ -190,8 +190,7 @@ fn native(ctx: &Ctx, args: &[String]) -> Outcome {
 fn dbaas(ctx: &Ctx) -> Outcome {
     let r = (|| -> Result<()> {
         let text = ctx.settings()?;
-        let install = config::extract_values(&text, "DATABASEDBaaSINSTALLATIONTYPE", true);
-        let install = install.lines().next().unwrap_or("").to_string();
+        let install = crate::mode::Mode::from_settings(ctx.machine, &text).dbaas;
         if install.is_empty() {
             return Ok(());
         }

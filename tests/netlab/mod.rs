@@ -37,6 +37,7 @@ pub struct Lab {
     pub net: String,
     namespaces: Vec<String>,
     children: Vec<Child>,
+    etc_dirs: Vec<std::path::PathBuf>,
 }
 
 impl Lab {
@@ -56,6 +57,7 @@ impl Lab {
             net: net.to_string(),
             namespaces: vec![],
             children: vec![],
+            etc_dirs: vec![],
         };
         let hub = lab.ns("hub");
         must(
@@ -128,6 +130,35 @@ impl Lab {
         );
     }
 
+    /// Give a namespace its own copy of /etc/ufw and /etc/default (ip netns exec binds
+    /// /etc/netns/<ns>/* over /etc), a pristine disabled ufw with no user rules, so ufw in the
+    /// test never touches the host's files.
+    pub fn private_ufw(&mut self, ns: &str) {
+        let d = std::path::PathBuf::from(format!("/etc/netns/{ns}"));
+        std::fs::create_dir_all(&d).unwrap();
+        self.etc_dirs.push(d.clone());
+        for (src, dst) in [("/etc/ufw", "ufw"), ("/etc/default", "default")] {
+            let s = Command::new("cp")
+                .args(["-a", src, d.join(dst).to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(s.success());
+        }
+        std::fs::write(d.join("ufw/ufw.conf"), "ENABLED=no\nLOGLEVEL=low\n").unwrap();
+        for f in ["user.rules", "user6.rules"] {
+            let t = std::fs::read_to_string(d.join("ufw").join(f)).unwrap();
+            let clean: String = t
+                .lines()
+                .filter(|l| {
+                    !(l.starts_with("### tuple")
+                        || (l.starts_with("-A ufw") && l.contains("-user-input")))
+                })
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(d.join("ufw").join(f), clean).unwrap();
+        }
+    }
+
     /// A real s3s-fs in the hub on `<net>.1:9000` serving `root`, reachable from the hosts.
     pub fn start_s3(&mut self, root: &Path, probe_from: &str) {
         let hub = format!("{}hub", self.tag);
@@ -194,6 +225,9 @@ impl Drop for Lab {
         }
         for n in self.namespaces.iter().rev() {
             let _ = ip(&["netns", "del", n]);
+        }
+        for d in &self.etc_dirs {
+            let _ = std::fs::remove_dir_all(d);
         }
     }
 }
