@@ -176,3 +176,117 @@ fn access_list(tool: &str, prefix: &str) {
     tighten();
     assert!(!reach(&stranger), "applied without an event");
 }
+
+/// 2025: the bucket `authip-adt-allowed-<ip-with-dashes>` from the FIREWALL-BUCKET marker,
+/// AllowLaptopIP's 2025 questions, AdjustBuildMachineFirewall with the tool buildstyles.dat names.
+#[test]
+fn the_2025_build_machine_list() {
+    let Some(mut lab) = Lab::new("mdb5", NET) else {
+        return;
+    };
+    let bm_ns = lab.host("bm", 10);
+    let laptop = lab.host("lap", 20);
+    let colleague = lab.host("col", 30);
+    let stranger = lab.host("str", 40);
+    let s3_root = tempfile::tempdir().unwrap();
+    lab.start_s3(s3_root.path(), &bm_ns);
+    let mut l = Command::new("ip");
+    l.args(["netns", "exec", &bm_ns, "python3", "-c", LISTENER, "1035"]);
+    lab.spawn(&mut l);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+
+    let bm = Host::new("build", 9000);
+    s3cfg(&bm.path(".s3cfg"), NET);
+    let rt = bm.path("runtimedata");
+    std::fs::create_dir_all(rt.join("linode/acme1")).unwrap();
+    for (f, v) in [
+        ("ACTIVE_BUILD_IDENTIFIER", "acme1\n"),
+        ("ACTIVE_CLOUDHOST", "linode\n"),
+        ("BUILD_MACHINE_CLOUDHOST", "linode\n"),
+        ("BUILDMACHINEPORT:1035", ""),
+    ] {
+        std::fs::write(rt.join(f), v).unwrap();
+    }
+    std::fs::write(rt.join(format!("LAPTOPIP:{NET}.20")), "").unwrap();
+    std::fs::create_dir_all(bm.path("builddescriptors")).unwrap();
+    std::fs::write(
+        bm.path("builddescriptors/buildstyles.dat"),
+        "FIREWALL:iptables\n",
+    )
+    .unwrap();
+    let root = bm.dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("FIREWALL-BUCKET:10-79-1-10"), "").unwrap();
+    let buildhome = bm.dir.path().join("buildhome.dat");
+    std::fs::write(&buildhome, format!("{}\n", bm.home.display())).unwrap();
+    let o = Command::new(adt_bin())
+        .args([
+            "layout",
+            "install",
+            "--generation",
+            "2025",
+            "--machine",
+            "build",
+            "--home",
+        ])
+        .arg(&bm.home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let env = |c: &mut Command| {
+        c.env("ADT_BUILDHOME_FILE", &buildhome)
+            .env("ADT_ROOT", &root)
+            .env("S3CMD_CONFIG", bm.path(".s3cfg"));
+    };
+    let allow = |ip: &str, mode: &str| -> Output {
+        let mut c = bm.cmd("ip");
+        c.args(["netns", "exec", &bm_ns])
+            .arg(bm.path("helperscripts/AllowLaptopIP.sh"))
+            .current_dir(bm.path("helperscripts"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        env(&mut c);
+        let mut c = c.spawn().unwrap();
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("acme1\n3\n{ip}\n{mode}\n").as_bytes())
+            .unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let adjust = || {
+        let mut c = bm.cmd("ip");
+        c.args(["netns", "exec", &bm_ns])
+            .arg(bm.path("security/firewall/AdjustBuildMachineFirewall.sh"));
+        env(&mut c);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "adjust: {}", stderr(&o));
+    };
+    let target = format!("{NET}.10");
+    let reach = |from: &str| lab.can_connect(from, &target, 1035);
+    let bucket = s3_root.path().join("authip-adt-allowed-10-79-1-10");
+
+    let o = allow(&format!("{NET}.30"), "1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("Please enter the name of the build of the server you wish to connect with\nWhich datastore provider are you using?"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(bucket.join("authorised-ips.dat")).unwrap(),
+        format!("{NET}.30\n")
+    );
+    adjust();
+    assert!(!bucket.join("FIREWALL-EVENT").exists());
+    assert!(reach(&laptop) && reach(&colleague));
+    assert!(!reach(&stranger));
+    assert!(allow(&format!("{NET}.30"), "2").status.success());
+    adjust();
+    assert!(!reach(&colleague) && reach(&laptop));
+    assert_eq!(
+        std::fs::read_to_string(rt.join("linode/acme1/ips/authorised-ips.dat")).unwrap(),
+        format!("{NET}.20\n")
+    );
+}

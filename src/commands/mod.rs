@@ -219,6 +219,7 @@ commands! {
     "ObtainBasicAuthCredentials" => auth::obtain_basic_auth_credentials, "(no arguments: merge the published basic-auth credentials into .htpasswd)";
     // the build machine: its access list
     "AllowLaptopIP" => access::allow_laptop_ip, "(interactive, from helperscripts/: cloudhost, build identifier, IP, 1 add or 2 remove)";
+    "AdjustBuildMachineFirewall" => access::adjust_build_machine_firewall, "(no arguments; 2025: the access list authip-adt-allowed-<ip>)";
     "TightenBuildMachineFirewall" => access::tighten_build_machine_firewall, "[BUILD_IDENTIFIER] [BUILD_HOME] [SSH_PORT] [DATASTORE_CHOICE] [CLOUDHOST]";
     // the build machine: the config bucket reset
     "PurgeDatastore" => datastore::purge_datastore, "(sourced; reads the caller's WEBSITE_URL and DATASTORE_CHOICE)";

@@ -80,9 +80,14 @@ pub struct Tighten {
     /// LAPTOP_IP (or the `runtimedata/LAPTOPIP:<ip>` marker): the address the build was run
     /// from, added to the list and never removed; `BYPASS` or empty: none.
     pub laptop_ip: String,
-    /// `/tmp/PRIME_FIREWALL`: apply the list without waiting for an event.
-    pub prime_file: PathBuf,
+    /// Local trigger files (`/tmp/PRIME_FIREWALL`; 2025 also the build's own
+    /// `FIREWALL-EVENT` and `PRIME_FIREWALL`): apply the list without waiting for the bucket's
+    /// event; removed once applied.
+    pub prime_files: Vec<PathBuf>,
     pub opts: Options,
+    /// Where the applied list is copied (2022 `BUILD_HOME/authorised-ips.dat`, 2025
+    /// `runtimedata/<cloudhost>/<id>/ips/authorised-ips.dat`).
+    pub list_copy: PathBuf,
 }
 
 /// Apply the access list when `FIREWALL-EVENT` is in the bucket or the prime file exists;
@@ -99,7 +104,7 @@ pub fn tighten(
         Err(Error::NoBucket(_)) => false,
         Err(e) => return Err(e),
     };
-    let primed = t.prime_file.exists();
+    let primed = t.prime_files.iter().any(|p| p.exists());
     if !event && !primed {
         return Ok(None);
     }
@@ -139,11 +144,14 @@ pub fn tighten(
         if event {
             store.delete(EVENT_OBJECT)?;
         }
-        if primed {
-            let _ = std::fs::remove_file(&t.prime_file);
+        for p in &t.prime_files {
+            let _ = std::fs::remove_file(p);
         }
-        // Legacy kept a copy of the list in BUILD_HOME.
-        crate::fsutil::write_atomic(&site.home.join(LIST_OBJECT), text.as_bytes(), Some(0o644))?;
+        // Legacy kept a copy of the list (2022: in BUILD_HOME).
+        if let Some(dir) = t.list_copy.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+        }
+        crate::fsutil::write_atomic(&t.list_copy, text.as_bytes(), Some(0o644))?;
     }
     Ok(Some(rep))
 }

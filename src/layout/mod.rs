@@ -176,6 +176,8 @@ pub static G2025: Generation = Generation {
         s!("initscripts/", "InitialiseUniqueConfigDatastore", [BM]),
         s!("security/", "AllowAuthenticatorIPAddress", [WS]),
         s!("security/", "ObtainBasicAuthCredentials", [WS]),
+        s!("helperscripts/", "AllowLaptopIP", [BM]),
+        s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
     ],
 };
 
