@@ -76,6 +76,9 @@ pub struct Mode {
     pub production_flag: bool,
     /// DEVELOPMENT:1.
     pub development_flag: bool,
+    /// Whether the settings have a PRODUCTION or DEVELOPMENT line at all (the database
+    /// machine's have neither).
+    pub flags_present: bool,
     pub archive: Archive,
     pub bypass_db_layer: bool,
     pub database: Database,
@@ -119,6 +122,8 @@ impl Mode {
             machine,
             production_flag: v("PRODUCTION") == "1",
             development_flag: v("DEVELOPMENT") == "1",
+            flags_present: config::value(text, "PRODUCTION").is_some()
+                || config::value(text, "DEVELOPMENT").is_some(),
             archive,
             bypass_db_layer: v("BYPASSDBLAYER") == "1",
             database,
@@ -194,7 +199,7 @@ impl Mode {
                 self.archive_name()
             ));
         }
-        if self.production_flag == self.development_flag && self.machine != Machine::Database {
+        if self.production_flag == self.development_flag && self.flags_present {
             w.push(format!(
                 "PRODUCTION and DEVELOPMENT are both {}: the toolkit sets exactly one of them",
                 u8::from(self.production_flag)

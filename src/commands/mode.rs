@@ -18,13 +18,12 @@ fn yes(b: bool) -> &'static str {
 pub fn report(ctx: &Ctx, text: &str) -> String {
     let m = Mode::from_settings(ctx.machine, text);
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{} ({}): {}",
-        ctx.machine.name(),
-        ctx.gen.name,
+    let deployment = if m.flags_present {
         m.deployment().name()
-    );
+    } else {
+        "not recorded here (no PRODUCTION or DEVELOPMENT setting; the database machine has neither)"
+    };
+    let _ = writeln!(s, "{} ({}): {deployment}", ctx.machine.name(), ctx.gen.name);
     let _ = writeln!(
         s,
         "  PRODUCTION:{} DEVELOPMENT:{} BUILDARCHIVECHOICE:{} DATABASEINSTALLATIONTYPE:{} BYPASSDBLAYER:{} DISABLEHOURLY:{} {}:{}",
