@@ -121,6 +121,10 @@ fn url_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Links outstanding at once (each expires after `token_ttl`); beyond, requests are refused
+/// rather than filling memory and the outbox.
+const MAX_PENDING: usize = 1000;
+
 const FORM: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Request access</title></head><body>\
 <form method=\"post\" action=\"/request\"><label>Your e-mail address <input name=\"email\" type=\"email\" required></label> \
 <button>Send me a link</button></form></body></html>\n";
@@ -210,6 +214,16 @@ impl Authenticator {
                             self.cfg.email_domain
                         ),
                     );
+                }
+                {
+                    let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                    if st.tokens.len() >= MAX_PENDING {
+                        return (
+                            429,
+                            "Too Many Requests",
+                            "too many links outstanding; try again later\n".into(),
+                        );
+                    }
                 }
                 match self.issue(&email) {
                     Ok(()) => (200, "OK", "a link has been sent to that address\n".into()),
