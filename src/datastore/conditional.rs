@@ -300,9 +300,6 @@ pub mod tests {
         fn delete(&self, key: &str) -> Result<()> {
             self.inner.delete(key)
         }
-        fn list_buckets(&self) -> Result<Vec<String>> {
-            self.inner.list_buckets()
-        }
     }
 
     fn objects(store: &dyn Backend) -> Vec<ObjectInfo> {

@@ -102,8 +102,14 @@ pub trait Backend: Send + Sync {
         }
         Ok(keys.len())
     }
-    /// Every bucket of the account (the store this backend talks to).
-    fn list_buckets(&self) -> Result<Vec<String>>;
+    /// Every bucket of the account (the store this backend talks to). A backend that cannot
+    /// list buckets says so.
+    fn list_buckets(&self) -> Result<Vec<String>> {
+        Err(Error::Store(format!(
+            "{}: listing buckets is not supported by this backend",
+            self.describe()
+        )))
+    }
 }
 
 /// How many keys one S3 DeleteObjects call may carry.
