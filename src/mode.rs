@@ -155,7 +155,8 @@ impl Mode {
 
     /// The time-based backup lines of the crontab (webserver and database).
     pub fn time_based_backups(&self) -> bool {
-        !matches!(self.archive, Archive::Virgin | Archive::Baseline)
+        matches!(self.machine, Machine::Webserver | Machine::Database)
+            && !matches!(self.archive, Archive::Virgin | Archive::Baseline)
             && (self.machine != Machine::Database || !self.bypass_db_layer)
     }
 

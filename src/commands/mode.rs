@@ -83,6 +83,8 @@ pub fn report(ctx: &Ctx, text: &str) -> String {
             },
             yes(m.datastore_copies())
         );
+    } else if matches!(ctx.machine, Machine::Autoscaler | Machine::Build) {
+        s.push_str("  none on this machine type\n");
     } else if ctx.machine == Machine::Database && m.bypass_db_layer {
         let _ = writeln!(s, "  {what}: none (BYPASSDBLAYER:1)");
     } else {
