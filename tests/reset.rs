@@ -50,6 +50,15 @@ fn seed(h: &Host, n: usize) {
     ] {
         s.put_bytes(k, b"x").unwrap();
     }
+    // A key with a space (an uploaded file's name): our writers refuse such keys, s3cmd does not.
+    let f = h.dir.path().join("upload");
+    std::fs::write(&f, "x").unwrap();
+    let o = h.s3cmd(&[
+        "put",
+        f.to_str().unwrap(),
+        &format!("s3://{BUCKET}/webrootsynctunnel/My File.jpg"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     for i in 0..n {
         s.put_bytes(&format!("webrootsynctunnel/wp-content/f{i:05}"), b"")
             .unwrap();
@@ -91,8 +100,9 @@ fn purge_sourced_empties_the_bucket_keeps_the_caller_and_the_fleet_republishes()
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "Purging bucket wwwexacom-config. Please wait....");
-    assert_eq!(lines.len(), 1 + 12 + 2100 + 1, "{}", stderr(&o));
+    assert_eq!(lines.len(), 1 + 13 + 2100 + 1, "{}", stderr(&o));
     assert!(lines.contains(&"delete: 's3://wwwexacom-config/backuplock.file'"));
+    assert!(lines.contains(&"delete: 's3://wwwexacom-config/webrootsynctunnel/My File.jpg'"));
     assert_eq!(lines.last(), Some(&"caller alive www.example.com"));
     // Which keys survive: none. The bucket is kept; the others are untouched.
     assert_eq!(keys(&bm, BUCKET), Vec::<String>::new());
@@ -170,7 +180,7 @@ fn purge_executed_creates_a_missing_bucket_and_ignores_other_datastores() {
         bm.path(PURGE).display()
     ));
     assert_eq!(stdout(&o), "ok\n");
-    assert_eq!(keys(&bm, BUCKET).len(), 12);
+    assert_eq!(keys(&bm, BUCKET).len(), 13);
 
     // An empty URL is refused (legacy purged `-config`), and the caller lives on.
     let o = bm.shell(&format!(
@@ -184,7 +194,7 @@ fn purge_executed_creates_a_missing_bucket_and_ignores_other_datastores() {
         stderr(&o)
     );
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
-    assert_eq!(keys(&bm, BUCKET).len(), 12);
+    assert_eq!(keys(&bm, BUCKET).len(), 13);
 }
 
 fn reset(bm: &Host, args: &[&str]) -> std::process::Output {
@@ -226,7 +236,7 @@ fn operator_reset_refuses_other_buckets_and_dry_runs() {
         assert!(e.contains(says), "{e}");
         assert_eq!(e.lines().count(), 1, "{e}");
     }
-    assert_eq!(keys(&bm, BUCKET).len(), 15);
+    assert_eq!(keys(&bm, BUCKET).len(), 16);
     assert_eq!(keys(&bm, "www-example-com-daily"), ["backup.tar.gz"]);
 
     let o = reset(&bm, &["--url", WEBSITE, "--bucket", BUCKET, "--dry-run"]);
@@ -237,10 +247,10 @@ fn operator_reset_refuses_other_buckets_and_dry_runs() {
         "{out}"
     );
     assert!(
-        out.ends_with("15 object(s) would go from s3://wwwexacom-config\n"),
+        out.ends_with("16 object(s) would go from s3://wwwexacom-config\n"),
         "{out}"
     );
-    assert_eq!(keys(&bm, BUCKET).len(), 15, "a dry run changes nothing");
+    assert_eq!(keys(&bm, BUCKET).len(), 16, "a dry run changes nothing");
 
     let o = reset(&bm, &["--url", WEBSITE, "--bucket", BUCKET]);
     assert!(o.status.success(), "{}", stderr(&o));
