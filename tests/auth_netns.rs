@@ -23,11 +23,24 @@ fn only_a_claimant_reaches_443_and_only_until_its_claim_expires() {
     if Command::new("ipset").arg("--version").output().is_err() {
         panic!("ipset is not installed (apt package ipset; .ci/run installs it)");
     }
-    let Some(mut lab) = Lab::new("mdau", NET) else {
+    claim_cycle("iptables", "mdau");
+}
+
+/// With ufw (no sets), each authorised client is a rule of its own; the packets say the same.
+#[test]
+fn with_ufw_too() {
+    claim_cycle("ufw", "mdaw");
+}
+
+fn claim_cycle(tool: &str, prefix: &str) {
+    let Some(mut lab) = Lab::new(prefix, NET) else {
         return;
     };
     let hub = format!("{}hub", lab.tag);
     let proxy = lab.host("rp", 10);
+    if tool == "ufw" {
+        lab.private_ufw(&proxy);
+    }
     let claimant = lab.host("cl", 20);
     let outsider = lab.host("out", 30);
     let authns = lab.host("auth", 40);
@@ -88,7 +101,7 @@ fn only_a_claimant_reaches_443_and_only_until_its_claim_expires() {
         let o = Command::new("ip")
             .args(["netns", "exec", &proxy])
             .arg(home.join("security/AllowAuthenticatorIPAddress.sh"))
-            .args(["--tool", "iptables"])
+            .args(["--tool", tool])
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("HOME", &home)
@@ -216,23 +229,25 @@ fn only_a_claimant_reaches_443_and_only_until_its_claim_expires() {
 
     let o = reconcile();
     assert!(stderr(&o).contains("opens nothing"), "{}", stderr(&o));
-    let set = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &proxy,
-            "ipset",
-            "save",
-            "allowed-laptop-ips",
-        ])
-        .output()
-        .unwrap();
-    let members: Vec<String> = stdout(&set)
-        .lines()
-        .filter(|l| l.starts_with("add "))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(members, [format!("add allowed-laptop-ips {NET}.20")]);
+    if tool == "iptables" {
+        let set = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &proxy,
+                "ipset",
+                "save",
+                "allowed-laptop-ips",
+            ])
+            .output()
+            .unwrap();
+        let members: Vec<String> = stdout(&set)
+            .lines()
+            .filter(|l| l.starts_with("add "))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(members, [format!("add allowed-laptop-ips {NET}.20")]);
+    }
     assert!(
         lab.can_connect(&claimant, &target, 443),
         "the claimant reaches 443"
