@@ -110,6 +110,20 @@ fn purge_sourced_empties_the_bucket_keeps_the_caller_and_the_fleet_republishes()
     assert_eq!(keys(&bm, "www-example-com-daily"), ["backup.tar.gz"]);
     assert_eq!(keys(&bm, "wwwexacom-assets"), ["images/a.png"]);
 
+    // The status line also goes to file descriptor 3, as the build scripts' `status` tee'd it.
+    seed(&bm, 1);
+    let fd3 = bm.dir.path().join("fd3");
+    let o = bm.shell(&format!(
+        "exec 3>{}; WEBSITE_URL=www.example.com; DATASTORE_CHOICE=linode; . {} >/dev/null; echo done",
+        fd3.display(),
+        bm.path(PURGE).display()
+    ));
+    assert_eq!(stdout(&o), "done\n", "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&fd3).unwrap(),
+        "Purging bucket wwwexacom-config. Please wait....\n"
+    );
+
     // An empty bucket: no status line, nothing to do.
     let o = bm.shell(&format!(
         "WEBSITE_URL=www.example.com DATASTORE_CHOICE=linode; . {}; echo ok",

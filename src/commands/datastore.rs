@@ -13,9 +13,11 @@
 //! (`<url->-firewall-auth-laptop-ips`, `<url->-basic-auth-credentials`), which the 2025
 //! InitialiseDatastoreConfig deleted at each build.
 //!
-//! Differences from legacy: the BC `status` function also copied its line to the build's log
-//! (file descriptor 3); we write to stdout only. A reset that fails says why on stderr and
-//! exits 1 (legacy went on with whatever s3cmd had done).
+//! The status line also goes to file descriptor 3 when it is open, as the build scripts'
+//! `status` (`tee /dev/fd/3`) sent it.
+//!
+//! Differences from legacy: a reset that fails says why on stderr and exits 1 (legacy went on
+//! with whatever s3cmd had done).
 
 use super::{out, parse_args, Ctx};
 use crate::datastore::reset::{self, Done};
@@ -35,7 +37,9 @@ fn run_reset(ctx: &Ctx, bucket: &str, status_line: bool, stdout: &mut String) ->
     let store = ctx.store_for_bucket(bucket)?;
     let plan = reset::plan(store.as_ref())?;
     if status_line && !plan.keys.is_empty() {
-        let _ = writeln!(stdout, "Purging bucket {bucket}. Please wait....");
+        let line = format!("Purging bucket {bucket}. Please wait....\n");
+        stdout.push_str(&line);
+        status_copy(&line);
     }
     let done = reset::apply(store.as_ref(), &plan)?;
     match done {
@@ -50,6 +54,31 @@ fn run_reset(ctx: &Ctx, bucket: &str, status_line: bool, stdout: &mut String) ->
         Done::AlreadyEmpty => {}
     }
     Ok(done)
+}
+
+/// The build scripts' `status` also copies its line to file descriptor 3 (`tee /dev/fd/3`,
+/// errors ignored): the operator's terminal while stdout goes to the build log.
+fn status_copy(line: &str) {
+    copy_to_fd(3, line);
+}
+
+fn copy_to_fd(fd: u8, text: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .append(true)
+        .open(format!("/dev/fd/{fd}"))
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// The 2025 build scripts' `status`: the line on stdout and on descriptor 3, and
+/// `<script>: <line>` on descriptor 4 (the build log), each when open.
+fn status_2025(stdout: &mut String, line: &str) {
+    let line = format!("{line}\n");
+    stdout.push_str(&line);
+    copy_to_fd(3, &line);
+    copy_to_fd(4, &format!("InitialiseUniqueConfigDatastore.sh: {line}"));
 }
 
 /// PurgeDatastore.sh (2022 build machine; sourced, no arguments): empty this build's config
@@ -120,10 +149,12 @@ pub fn initialise_unique_config_datastore(ctx: &Ctx, _args: &[String]) -> i32 {
     let mut stdout = String::new();
     let r = build_2025().and_then(|b| {
         let bucket = reset::expected_bucket(&G2025, &b.website_url, &b.server_user)?;
-        let _ = writeln!(
-            stdout,
-            "Creating a new configuration bucket for build ({})",
-            b.build_identifier
+        status_2025(
+            &mut stdout,
+            &format!(
+                "Creating a new configuration bucket for build ({})",
+                b.build_identifier
+            ),
         );
         run_reset(ctx, &bucket, false, &mut String::new())?;
         // A new build starts with no authorised clients and no basic-auth credentials (legacy
@@ -138,9 +169,9 @@ pub fn initialise_unique_config_datastore(ctx: &Ctx, _args: &[String]) -> i32 {
                 reset::apply(store.as_ref(), &plan)?;
             }
         }
-        let _ = writeln!(
-            stdout,
-            "New configuration bucket is located at: (s3://{bucket}) for you"
+        status_2025(
+            &mut stdout,
+            &format!("New configuration bucket is located at: (s3://{bucket}) for you"),
         );
         if let Ok(store) = ctx.store_for_bucket(&bucket) {
             if let Ok(others) = reset::other_config_buckets(store.as_ref(), &b.website_url, &bucket)
