@@ -344,3 +344,56 @@ fn the_2025_build_machine_resets_its_unique_bucket() {
         ["webserverips/10.0.0.1"]
     );
 }
+
+/// A store without batch deletes (501 NotImplemented, `tests/support/badstore.py store501`):
+/// the purge falls back to one request per key and still empties the bucket.
+#[test]
+fn a_store_without_batch_deletes_is_emptied_key_by_key() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events");
+    let mut child = Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/badstore.py"))
+        .args(["store501", "--log"])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().unwrap();
+    let bm = Host::new("build", port);
+    bm.install();
+    let s = store(&bm, BUCKET);
+    for i in 0..5 {
+        s.put_bytes(&format!("webserverips/10.0.0.{i}"), b"")
+            .unwrap();
+    }
+    let o = bm.shell(&format!(
+        "WEBSITE_URL=www.example.com; DATASTORE_CHOICE=linode; . {}; echo ok",
+        bm.path(PURGE).display()
+    ));
+    let left = s.list("", false).map(|l| l.objects.len());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(left.unwrap(), 0, "keys survived");
+    assert!(stdout(&o).ends_with("ok\n"), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Purging bucket wwwexacom-config. Please wait....\n"));
+    let events = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        events.lines().filter(|l| l.starts_with("req POST")).count(),
+        1,
+        "{events}"
+    );
+    assert_eq!(
+        events
+            .lines()
+            .filter(|l| l.starts_with("req DELETE"))
+            .count(),
+        5,
+        "{events}"
+    );
+}

@@ -287,6 +287,27 @@ impl S3Store {
         }
     }
 
+    /// One DeleteObject for a key as the store lists it (no check of ours: it may hold keys we
+    /// would not write); deleting an absent object succeeds.
+    fn delete_unchecked(&self, key: &str) -> Result<()> {
+        self.run("delete", key, Duration::ZERO, async {
+            match self
+                .client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => match self.fail("delete", key, e) {
+                    Error::NotFound(_) => Ok(()),
+                    e => Err(e),
+                },
+            }
+        })
+    }
+
     /// A 404 on an object could mean the bucket is missing; tell the two apart.
     fn refine_not_found(&self, e: Error) -> Error {
         match e {
@@ -619,22 +640,7 @@ impl Backend for S3Store {
 
     fn delete(&self, key: &str) -> Result<()> {
         super::validate_key(key)?;
-        self.run("delete", key, Duration::ZERO, async {
-            match self
-                .client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => match self.fail("delete", key, e) {
-                    Error::NotFound(_) => Ok(()),
-                    e => Err(e),
-                },
-            }
-        })
+        self.delete_unchecked(key)
     }
 
     fn delete_many(&self, keys: &[String]) -> Result<usize> {
@@ -656,17 +662,27 @@ impl Backend for S3Store {
                 .quiet(true)
                 .build()
                 .map_err(|e| Error::Usage(format!("delete {}: {e}", self.uri(first))))?;
-            self.run("delete", first, Duration::ZERO, async {
-                let resp = self
+            let batched = self.run("delete", first, Duration::ZERO, async {
+                let resp = match self
                     .client
                     .delete_objects()
                     .bucket(&self.bucket)
                     .delete(delete)
                     .send()
                     .await
-                    .map_err(|e| self.fail("delete", first, e))?;
+                {
+                    Ok(r) => r,
+                    // A store without DeleteObjects: one request per key instead.
+                    Err(e)
+                        if matches!(code(&e).as_deref(), Some("NotImplemented"))
+                            || status(&e) == Some(501) =>
+                    {
+                        return Ok(false)
+                    }
+                    Err(e) => return Err(self.fail("delete", first, e)),
+                };
                 match resp.errors().first() {
-                    None => Ok(()),
+                    None => Ok(true),
                     Some(err) => Err(Error::Store(format!(
                         "delete {}: {} {} ({} of {} keys refused)",
                         self.uri(err.key().unwrap_or_default()),
@@ -677,6 +693,11 @@ impl Backend for S3Store {
                     ))),
                 }
             })?;
+            if !batched {
+                for k in batch {
+                    self.delete_unchecked(k)?;
+                }
+            }
         }
         Ok(keys.len())
     }
