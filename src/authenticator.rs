@@ -16,8 +16,9 @@
 //! `submit1.php`, AcceptIPAddresses.sh): the e-mail domain is enforced by the server; the
 //! address is observed, never typed into a form (a forwarded-for header is not believed); a
 //! link works once and expires, and is never a file left in the webroot; authorisations expire
-//! and are withdrawn. Mail delivery itself is not implemented yet: each message is written to
-//! the outbox directory (0600, one file per link) for the machine's mailer to send.
+//! and are withdrawn. The links are mailed with a sendmail-compatible program (`--sendmail`),
+//! or, without one, written to the outbox directory (0600, one file per link) for the
+//! machine's own mailer.
 
 use crate::datastore::Backend;
 use crate::error::{Error, Result};
@@ -38,8 +39,12 @@ pub struct Config {
     pub own_ip: String,
     pub token_ttl: Duration,
     pub claim_ttl: Duration,
-    /// Where the link messages go (one file per message).
+    /// Where the link messages go (one file per message, 0600) when there is no mailer, or
+    /// when the mailer failed.
     pub outbox: PathBuf,
+    /// A sendmail-compatible program (`sendmail -t`, the message on stdin) that delivers the
+    /// links; `None`: they stay in the outbox for the machine's own mailer.
+    pub sendmail: Option<PathBuf>,
     /// The links' base, e.g. `https://auth.example.com`.
     pub link_base: String,
     /// Where the claims are kept across restarts (`runtime/authenticator`).
@@ -250,13 +255,25 @@ impl Authenticator {
             self.cfg.website_url,
             self.cfg.token_ttl.as_secs()
         );
-        std::fs::create_dir_all(&self.cfg.outbox)
-            .map_err(|e| Error::io(self.cfg.outbox.display(), e))?;
-        crate::fsutil::write_atomic(
-            &self.cfg.outbox.join(format!("{tok}.eml")),
-            msg.as_bytes(),
-            Some(0o600),
-        )?;
+        match &self.cfg.sendmail {
+            Some(prog) => {
+                // Delivered: no copy of the link is left on disk.
+                crate::process::Run::new(prog)
+                    .arg("-t")
+                    .stdin(msg.as_bytes())
+                    .deadline(Duration::from_secs(30))
+                    .stdout_or(Error::Io)?;
+            }
+            None => {
+                std::fs::create_dir_all(&self.cfg.outbox)
+                    .map_err(|e| Error::io(self.cfg.outbox.display(), e))?;
+                crate::fsutil::write_atomic(
+                    &self.cfg.outbox.join(format!("{tok}.eml")),
+                    msg.as_bytes(),
+                    Some(0o600),
+                )?;
+            }
+        }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.tokens.insert(
             tok,
@@ -415,6 +432,7 @@ mod tests {
                 token_ttl: Duration::from_secs(token_ttl),
                 claim_ttl: Duration::from_secs(3600),
                 outbox: dir.join("outbox"),
+                sendmail: None,
                 link_base: "https://auth.example.com".into(),
                 state_dir: dir.join("state"),
             },
@@ -488,6 +506,50 @@ mod tests {
             .get_bytes("firewall-laptop-ips/ipaddresses.dat.10.0.0.3")
             .unwrap();
         assert_eq!(published, b"198.51.100.7\n");
+    }
+
+    #[test]
+    fn links_go_to_the_mailer_when_there_is_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let prog = dir.path().join("sendmail");
+        let got = dir.path().join("got");
+        std::fs::write(
+            &prog,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = -t ] || exit 3\ncat > {}\n",
+                got.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut a = auth(dir.path(), 600);
+        a.cfg.sendmail = Some(prog.clone());
+        let me: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(
+            a.handle("POST", "/request", "email=ann%40example.com", me)
+                .0,
+            200
+        );
+        let mail = std::fs::read_to_string(&got).unwrap();
+        assert!(mail.starts_with("To: ann@example.com\n"), "{mail}");
+        assert!(
+            !dir.path().join("outbox").exists(),
+            "no copy of the link on disk"
+        );
+        let tok = mail
+            .lines()
+            .find_map(|l| l.strip_prefix("https://auth.example.com/claim/"))
+            .unwrap();
+        assert_eq!(a.handle("GET", &format!("/claim/{tok}"), "", me).0, 200);
+        // A mailer that fails: 500, and the link never works.
+        std::fs::write(&prog, "#!/bin/sh\necho 'no route to host' >&2\nexit 1\n").unwrap();
+        assert_eq!(
+            a.handle("POST", "/request", "email=ann%40example.com", me)
+                .0,
+            500
+        );
+        assert_eq!(a.state.lock().unwrap().tokens.len(), 0);
     }
 
     #[test]

@@ -105,6 +105,10 @@ struct Serve {
     /// Where link messages are written for the mailer (default: HOME/runtime/authenticator/outbox).
     #[arg(long, value_name = "DIR")]
     outbox: Option<PathBuf>,
+    /// A sendmail-compatible program that delivers the links (`PROG -t`, message on stdin);
+    /// without it they stay in the outbox.
+    #[arg(long, value_name = "PROG")]
+    sendmail: Option<PathBuf>,
 }
 
 pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
@@ -146,6 +150,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
             token_ttl: Duration::from_secs(a.token_ttl),
             claim_ttl: Duration::from_secs(a.claim_ttl),
             outbox: a.outbox.unwrap_or_else(|| state_dir.join("outbox")),
+            sendmail: a.sendmail,
             link_base,
             state_dir,
         };
