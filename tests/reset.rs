@@ -320,12 +320,28 @@ fn the_2025_build_machine_resets_its_unique_bucket() {
             b"198.51.100.7\n",
         )
         .unwrap();
+    // As the build scripts run it: descriptor 3 the operator's terminal, 4 the build log.
+    let (fd3, fd4) = (bm.dir.path().join("fd3"), bm.dir.path().join("fd4"));
     let o = bm
-        .cmd(bm.path("initscripts/InitialiseUniqueConfigDatastore.sh"))
+        .cmd("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 3>{} 4>{}; {}",
+            fd3.display(),
+            fd4.display(),
+            bm.path("initscripts/InitialiseUniqueConfigDatastore.sh")
+                .display()
+        ))
         .env("ADT_BUILDHOME_FILE", &buildhome)
         .env("S3CMD_CONFIG", bm.path(".s3cfg"))
         .output()
         .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&fd4).unwrap(),
+        "InitialiseUniqueConfigDatastore.sh: Creating a new configuration bucket for build (acme1)\n\
+         InitialiseUniqueConfigDatastore.sh: New configuration bucket is located at: (s3://www-example-com-config-x9fk) for you\n"
+    );
+    assert_eq!(std::fs::read_to_string(&fd3).unwrap(), stdout(&o));
     assert_eq!(
         stdout(&o),
         "Creating a new configuration bucket for build (acme1)\n\
