@@ -85,6 +85,7 @@ fn access_list(tool: &str, prefix: &str) {
                 "linode",
             ])
             .env("ADT_FIREWALL", tool)
+            .env("ADT_CRONTAB_FILE", bm.dir.path().join("crontab"))
             .output()
             .unwrap();
         assert!(o.status.success(), "tighten: {}", stderr(&o));
@@ -115,6 +116,15 @@ fn access_list(tool: &str, prefix: &str) {
 
     // The next minute: the laptop the build ran from and the colleague get in; nobody else.
     let o = tighten();
+    let tab = std::fs::read_to_string(bm.dir.path().join("crontab")).unwrap();
+    assert_eq!(
+        tab,
+        format!(
+            "*/1 * * * * {h}/providerscripts/security/firewall/TightenBuildMachineFirewall.sh acme1 {h} 1035 linode linode\n",
+            h = bm.home.display()
+        ),
+        "the script's own crontab line"
+    );
     assert!(file(EVENT).is_none(), "the event is spent");
     assert_eq!(
         file(LIST).as_deref(),
@@ -167,6 +177,14 @@ fn access_list(tool: &str, prefix: &str) {
     );
     assert!(reach(&laptop));
 
+    assert_eq!(
+        std::fs::read_to_string(bm.dir.path().join("crontab"))
+            .unwrap()
+            .lines()
+            .count(),
+        1,
+        "the crontab line is added once"
+    );
     // No event: nothing is read or changed.
     std::fs::write(
         dir.join("authorised-ips.dat"),

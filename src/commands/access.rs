@@ -16,10 +16,9 @@
 //!
 //! Differences from legacy: AllowLaptopIP refuses an address that is not one host address
 //! (legacy stored whatever was typed) and does not print s3cmd's transfer lines;
-//! TightenBuildMachineFirewall does not add its own crontab line (legacy appended it to
-//! root's crontab on every first run; not implemented yet: install the line with
-//! `crontab -e` or the build scripts), and does not adjust the native cloud firewall (legacy
-//! sourced AdjustBuildMachineNativeFirewall.sh; not implemented yet).
+//! TightenBuildMachineFirewall adds its own crontab line as legacy did (once; legacy tested
+//! `crontab -l` but wrote the spool file), and does not adjust the native cloud firewall
+//! (legacy sourced AdjustBuildMachineNativeFirewall.sh; not implemented yet).
 
 use super::{arg, out, Ctx};
 use crate::error::{Error, Result};
@@ -31,6 +30,30 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_default()
 }
 
+/// As legacy: the script puts its own line in root's crontab when no line names it
+/// (`/var/spool/cron/crontabs/root`, installed with `crontab`; `ADT_CRONTAB_FILE` names another
+/// file, not installed).
+fn install_cron_line(line: &str) -> Result<()> {
+    use crate::cron::{read_target, write_target, Target};
+    let target = Target::File {
+        path: std::env::var_os("ADT_CRONTAB_FILE")
+            .map(Into::into)
+            .unwrap_or_else(|| "/var/spool/cron/crontabs/root".into()),
+        install: std::env::var_os("ADT_CRONTAB_FILE").is_none(),
+    };
+    let text = read_target(&target)?;
+    if text.contains("TightenBuildMachineFirewall") {
+        return Ok(());
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(line);
+    new.push('\n');
+    write_target(&target, &new)
+}
+
 /// TightenBuildMachineFirewall.sh [BUILD_IDENTIFIER] [BUILD_HOME] [SSH_PORT] [DATASTORE_CHOICE] [CLOUDHOST]
 pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
     let pick = |i: usize, var: &str| match arg(args, i) {
@@ -40,10 +63,15 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
     let id = pick(0, "BUILD_IDENTIFIER");
     let build_home = pick(1, "BUILD_HOME");
     let ssh_port = pick(2, "SSH_PORT");
+    let datastore_choice = pick(3, "DATASTORE_CHOICE");
+    let cloudhost = pick(4, "CLOUDHOST");
     let r = (|| -> Result<Option<Vec<String>>> {
         if id.is_empty() {
             return Err(Error::Usage("no BUILD_IDENTIFIER (argument 1)".into()));
         }
+        install_cron_line(&format!(
+            "*/1 * * * * {build_home}/providerscripts/security/firewall/TightenBuildMachineFirewall.sh {id} {build_home} {ssh_port} {datastore_choice} {cloudhost}"
+        ))?;
         let port: u16 = ssh_port.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
             Error::Usage(format!("SSH_PORT {ssh_port:?} is not a port (argument 3)"))
         })?;
