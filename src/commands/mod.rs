@@ -252,7 +252,7 @@ commands! {
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
-    "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR]";
+    "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR] [--sendmail PROG]";
     "mode" => mode::main, "(this machine's mode: which crons, firewall rules and backups it implies)";
     "datastore" => datastore::main, "reset --url URL --bucket NAME [--server-user USER] [--generation G] [--dry-run]";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";
