@@ -67,12 +67,22 @@ fn claim_cycle(tool: &str, prefix: &str) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home/X9fKqwer");
     std::fs::create_dir_all(home.join("runtime")).unwrap();
+    let settings = |active: u8| {
+        std::fs::write(
+            home.join("runtime/webserver_configuration_settings.dat"),
+            format!(
+                "WEBSITEURL:www.example.com\nSSHPORT:1035\nSERVERUSER:X9fKqwer\nDNSCHOICE:linode\n\
+                 AUTHENTICATORTYPE:firewall\nBUILDCLIENTIP:{NET}.5\nACTIVEFIREWALLS:{active}\n"
+            ),
+        )
+        .unwrap()
+    };
+    // Only the cloud's native firewall at first (ACTIVEFIREWALLS:2).
+    settings(2);
+    // The firewall tool, as the build style names it.
     std::fs::write(
-        home.join("runtime/webserver_configuration_settings.dat"),
-        format!(
-            "WEBSITEURL:www.example.com\nSSHPORT:1035\nSERVERUSER:X9fKqwer\nDNSCHOICE:linode\n\
-             AUTHENTICATORTYPE:firewall\nBUILDCLIENTIP:{NET}.5\n"
-        ),
+        home.join("runtime/buildstyles.dat"),
+        format!("FIREWALL:{tool}\n"),
     )
     .unwrap();
     let homedir = dir.path().join("homedir.dat");
@@ -101,7 +111,6 @@ fn claim_cycle(tool: &str, prefix: &str) {
         let o = Command::new("ip")
             .args(["netns", "exec", &proxy])
             .arg(home.join("security/AllowAuthenticatorIPAddress.sh"))
-            .args(["--tool", tool])
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("HOME", &home)
@@ -122,6 +131,14 @@ fn claim_cycle(tool: &str, prefix: &str) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // With only the native firewall active, the machine's firewall is left alone (as legacy).
+    reconcile();
+    assert!(
+        lab.can_connect(&outsider, &format!("{NET}.10"), 443),
+        "ACTIVEFIREWALLS:2, and the machine's firewall was changed"
+    );
+    settings(1);
 
     // Before any claim: 443 closed to everyone (the proxy itself still listens).
     reconcile();

@@ -1,7 +1,8 @@
 //! The 2025 authentication server: on webservers and reverse proxies
 //! `security/AllowAuthenticatorIPAddress.sh` (every 10 s; the firewall reconcile, whose
 //! AUTHENTICATORTYPE:firewall part keeps the ipset `allowed-laptop-ips` equal to the published,
-//! unexpired client addresses) and `security/ObtainBasicAuthCredentials.sh` (the `basic-auth`
+//! unexpired client addresses; as legacy, only with ACTIVEFIREWALLS 1 or 3, and with the tool
+//! the build style's FIREWALL: names) and `security/ObtainBasicAuthCredentials.sh` (the `basic-auth`
 //! type's `.htpasswd` merge); on the authenticator `adt authenticator` (the HTTP handler in
 //! `crate::authenticator`).
 
@@ -16,6 +17,25 @@ use std::time::Duration;
 /// AllowAuthenticatorIPAddress.sh [--dry-run] [--tool ufw|iptables]: one reconcile at a time
 /// (the firewall's own lock, `runtime/firewalllock.file`).
 pub fn allow_authenticator_ip_address(ctx: &Ctx, args: &[String]) -> i32 {
+    // As legacy: nothing to do unless the machine's own firewall is active (ACTIVEFIREWALLS 1
+    // or 3; 2 is the cloud's native firewall only).
+    let text = ctx.settings().unwrap_or_default();
+    if config::check_value(&text, "ACTIVEFIREWALLS:1") == "0\n"
+        && config::check_value(&text, "ACTIVEFIREWALLS:3") == "0\n"
+    {
+        return 0;
+    }
+    // The tool the build style names (FIREWALL:ufw or FIREWALL:iptables), unless given.
+    let mut args = args.to_vec();
+    if !args.iter().any(|a| a == "--tool") {
+        let styles = ctx.read_file(&ctx.buildstyles_path()).unwrap_or_default();
+        if let Some(t) =
+            config::value(&styles, "FIREWALL").filter(|t| t == "ufw" || t == "iptables")
+        {
+            args.extend(["--tool".to_string(), t]);
+        }
+    }
+    let args = &args[..];
     finish(match ctx.try_runtime_lock("firewalllock.file") {
         Ok(Some(_held)) => firewall::setup(ctx, args),
         Ok(None) => Outcome::ok(""),
