@@ -140,6 +140,31 @@ fn claim_cycle(tool: &str, prefix: &str) {
     );
     settings(1);
 
+    // The machine's own firewall (legacy 2025 SetupFirewall keeps 443 closed with an
+    // authentication server; here our SetupFirewall with AUTHENTICATORTYPE:firewall stands in).
+    // AllowAuthenticatorIPAddress then reconciles the authorised clients only: this machine's
+    // SetupFirewall.sh is not one of our launchers.
+    let setup = || {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &proxy])
+            .arg(adt_bin())
+            .args([
+                "--adt-generation=2025",
+                "--adt-machine=webserver",
+                "SetupFirewall",
+            ])
+            .args(["--tool", tool])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("ADT_HOMEDIR_FILE", &homedir)
+            .env("S3CMD_CONFIG", &cfg)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "setup: {}", stderr(&o));
+    };
+    setup();
+
     // Before any claim: 443 closed to everyone (the proxy itself still listens).
     reconcile();
     let target = format!("{NET}.10");
@@ -274,6 +299,14 @@ fn claim_cycle(tool: &str, prefix: &str) {
         "nobody else does"
     );
     assert!(!lab.can_connect(&outsider, &target, 1035), "nor SSH");
+
+    // The machine's whole reconcile agrees: the claimant keeps 443, the outsider has none.
+    setup();
+    assert!(
+        lab.can_connect(&claimant, &target, 443),
+        "SetupFirewall dropped the claimant"
+    );
+    assert!(!lab.can_connect(&outsider, &target, 443));
 
     // The claim expires: the authenticator withdraws the address, the next reconcile closes 443.
     let published = s3_root

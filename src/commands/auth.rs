@@ -2,7 +2,9 @@
 //! `security/AllowAuthenticatorIPAddress.sh` (every 10 s; the firewall reconcile, whose
 //! AUTHENTICATORTYPE:firewall part keeps the ipset `allowed-laptop-ips` equal to the published,
 //! unexpired client addresses; as legacy, only with ACTIVEFIREWALLS 1 or 3, and with the tool
-//! the build style's FIREWALL: names) and `security/ObtainBasicAuthCredentials.sh` (the `basic-auth`
+//! the build style's FIREWALL: names; on a machine whose SetupFirewall.sh is still the legacy
+//! script, only the clients are reconciled: the set's members and legacy's INPUT rule, or with
+//! ufw one 443 rule per client) and `security/ObtainBasicAuthCredentials.sh` (the `basic-auth`
 //! type's `.htpasswd` merge); on the authenticator `adt authenticator` (the HTTP handler in
 //! `crate::authenticator`).
 
@@ -36,11 +38,42 @@ pub fn allow_authenticator_ip_address(ctx: &Ctx, args: &[String]) -> i32 {
         }
     }
     let args = &args[..];
+    // Whose firewall is it? When SetupFirewall.sh is our launcher, the whole reconcile (its
+    // AUTHENTICATORTYPE:firewall part included); else the legacy SetupFirewall keeps the
+    // machine's rules, and only the authorised clients are ours.
+    let ours = crate::layout::install::is_launcher(&ctx.home.join("security/SetupFirewall.sh"));
     finish(match ctx.try_runtime_lock("firewalllock.file") {
-        Ok(Some(_held)) => firewall::setup(ctx, args),
+        Ok(Some(_held)) if ours => firewall::setup(ctx, args),
+        Ok(Some(_held)) => clients_only(ctx, args),
         Ok(None) => Outcome::ok(""),
         Err(e) => Outcome::from_result(ctx, Err::<String, _>(e)),
     })
+}
+
+fn clients_only(ctx: &Ctx, args: &[String]) -> Outcome {
+    let opts = match firewall::parse_options(args) {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.report(&Error::Usage(e));
+            return Outcome::failed(2);
+        }
+    };
+    let mut warnings = Vec::new();
+    let r = crate::firewall::reconcile::reconcile_clients_only(ctx, &opts, &mut warnings);
+    firewall::warn(ctx, &warnings);
+    match r {
+        Ok(rep) if opts.dry_run => Outcome::ok(
+            rep.commands
+                .iter()
+                .map(|c| format!("{c}\n"))
+                .collect::<String>(),
+        ),
+        Ok(_) => Outcome::ok(""),
+        Err(e) => {
+            ctx.report_with(&e, "the firewall was left as it is");
+            Outcome::failed(1)
+        }
+    }
 }
 
 /// The `.htpasswd` of the webserver in WEBSERVERCHOICE (`ADT_HTPASSWD` overrides, for tests).

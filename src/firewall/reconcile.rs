@@ -216,6 +216,138 @@ pub fn reconcile(ctx: &Site, opts: &Options, warnings: &mut Vec<String>) -> Resu
     reconcile_with(ctx, opts, &inp, warnings)
 }
 
+/// AllowAuthenticatorIPAddress on a machine whose firewall is not ours (its SetupFirewall is
+/// the legacy script): only the authorised clients are reconciled, nothing else is touched.
+/// iptables: the ipset's members, and legacy's one INPUT rule for the set (inserted once);
+/// ufw: one `allow from <ip>/32 to any port 443 proto tcp` per client, those this command added
+/// (remembered in `runtime/authenticator/adt-ufw-clients`) removed when withdrawn or expired.
+pub fn reconcile_clients_only(
+    ctx: &Site,
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<Report> {
+    let text = ctx.settings()?;
+    let mut rep = Report {
+        lines: vec![],
+        commands: vec![],
+        invocations: 0,
+        changed: false,
+    };
+    if config::value(&text, "AUTHENTICATORTYPE").as_deref() != Some("firewall") {
+        rep.lines
+            .push("AUTHENTICATORTYPE is not firewall: nothing to do".to_string());
+        return Ok(rep);
+    }
+    let want: BTreeSet<std::net::Ipv4Addr> = authorised_clients(ctx, &text, warnings)?
+        .into_iter()
+        .filter_map(|n| match n.addr {
+            std::net::IpAddr::V4(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let mut run = Runner::default();
+    match choose(opts) {
+        Tool::Iptables => {
+            let current = ipset::ensure_and_read(&mut run, auth::SET, opts.dry_run)?;
+            let batch = ipset::batch(auth::SET, &current, &want);
+            for ip in want.difference(&current) {
+                rep.lines
+                    .push(format!("allow tcp/443 from {ip} (ipset {})", auth::SET));
+            }
+            for ip in current.difference(&want) {
+                rep.lines
+                    .push(format!("remove tcp/443 from {ip} (ipset {})", auth::SET));
+            }
+            if !batch.is_empty() {
+                rep.changed = true;
+                rep.commands
+                    .push(format!("ipset restore <<'EOF'\n{batch}EOF"));
+                if !opts.dry_run {
+                    ipset::apply(&mut run, &batch)?;
+                }
+            }
+            let rule = [
+                "INPUT",
+                "-m",
+                "set",
+                "--match-set",
+                auth::SET,
+                "src",
+                "-p",
+                "tcp",
+                "--dport",
+                "443",
+                "-j",
+                "ACCEPT",
+            ];
+            let mut check = vec!["-C"];
+            check.extend(rule);
+            if run.run("iptables", &check, None).is_err() {
+                let mut insert = vec!["-I"];
+                insert.extend(rule);
+                rep.commands.push(format!("iptables {}", insert.join(" ")));
+                rep.changed = true;
+                if !opts.dry_run {
+                    run.run("iptables", &insert, None)?;
+                }
+            }
+        }
+        Tool::Ufw => {
+            let path = ctx
+                .home
+                .join("runtime")
+                .join("authenticator")
+                .join("adt-ufw-clients");
+            let had: BTreeSet<std::net::Ipv4Addr> = std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect();
+            let mut now = had.clone();
+            for (ip, add) in want
+                .difference(&had)
+                .map(|ip| (*ip, true))
+                .chain(had.difference(&want).map(|ip| (*ip, false)))
+                .collect::<Vec<_>>()
+            {
+                let src = format!("{ip}/32");
+                let mut args = vec![];
+                if !add {
+                    args.push("delete");
+                }
+                args.extend([
+                    "allow", "from", &src, "to", "any", "port", "443", "proto", "tcp",
+                ]);
+                rep.lines.push(format!(
+                    "{} tcp/443 from {ip}",
+                    if add { "allow" } else { "remove" }
+                ));
+                rep.commands.push(format!("ufw {}", args.join(" ")));
+                rep.changed = true;
+                if !opts.dry_run {
+                    run.run("ufw", &args, None)?;
+                    if add {
+                        now.insert(ip);
+                    } else {
+                        now.remove(&ip);
+                    }
+                    let text: String = now.iter().map(|ip| format!("{ip}\n")).collect();
+                    if let Some(d) = path.parent() {
+                        std::fs::create_dir_all(d).map_err(|e| Error::io(d.display(), e))?;
+                    }
+                    fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))?;
+                }
+            }
+        }
+    }
+    rep.invocations = run.invocations;
+    if !rep.changed {
+        rep.lines
+            .push(format!("unchanged: {} authorised clients", want.len()));
+    }
+    Ok(rep)
+}
+
 /// Every build machine IP this machine has known; their SSH rules are never removed by a
 /// reconcile (an operator removes an old build machine's access by hand).
 fn known_build_clients(ctx: &Site, inp: &Inputs, dry_run: bool) -> Result<Vec<Net>> {
