@@ -13,6 +13,7 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::mode::Mode;
 use crate::process::Run;
 use std::path::{Path, PathBuf};
 
@@ -358,20 +359,16 @@ pub struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    fn holds(&self, w: When, machine: Machine) -> bool {
+    fn holds(&self, w: When, mode: &Mode) -> bool {
         let v = |k: &str| config::value(self.settings, k).unwrap_or_default();
         let check = |p: &str| config::check_value(self.settings, p) == "1\n";
         match w {
             Always => true,
-            Production => v("PRODUCTION") == "1",
+            Production => mode.production(),
             Gateway => check("GATEWAYGUARDIAN:1"),
             Persist1 => v("PERSISTASSETSTOCLOUD") == "1",
             Persist2 => v("PERSISTASSETSTOCLOUD") == "2",
-            Backups => {
-                !check("BUILDARCHIVECHOICE:virgin")
-                    && !check("BUILDARCHIVECHOICE:baseline")
-                    && (machine != Machine::Database || v("BYPASSDBLAYER") != "1")
-            }
+            Backups => mode.time_based_backups(),
             PostgresFromSource => self.home.join("runtime/POSTGRES_FROM_SOURCE").exists(),
             MultiRegion => v("MULTIREGION") == "1",
             ProductionCheck => check("PRODUCTION:1"),
@@ -383,10 +380,10 @@ impl Inputs<'_> {
                 let h = hostname();
                 h.starts_with("ws-") || h.contains("-rp-")
             }
-            Drupal => self.holds(WsOrRp, machine) && v("APPLICATION") == "drupal",
-            ReverseProxies => self.holds(WsOrRp, machine) && v("NOREVERSEPROXY") != "0",
-            PersistAssets => self.holds(WsOrRp, machine) && v("PERSISTASSETSTODATASTORE") == "1",
-            SyncWebroots => self.holds(WsOrRp, machine) && check("SYNCWEBROOTS:1"),
+            Drupal => self.holds(WsOrRp, mode) && v("APPLICATION") == "drupal",
+            ReverseProxies => self.holds(WsOrRp, mode) && v("NOREVERSEPROXY") != "0",
+            PersistAssets => self.holds(WsOrRp, mode) && v("PERSISTASSETSTODATASTORE") == "1",
+            SyncWebroots => self.holds(WsOrRp, mode) && check("SYNCWEBROOTS:1"),
             AuthFirewall => self.authenticated() && v("AUTHENTICATORTYPE") == "firewall",
             AuthBasic => self.authenticated() && v("AUTHENTICATORTYPE") == "basic-auth",
         }
@@ -440,9 +437,21 @@ pub fn lines(machine: Machine, inp: &Inputs) -> Vec<String> {
 
 /// [`lines`] from a generation's crontab.
 pub fn lines_in(table: crate::layout::Crontab, machine: Machine, inp: &Inputs) -> Vec<String> {
+    let mode = Mode::from_settings(machine, inp.settings);
     template_of(table, machine)
         .into_iter()
-        .filter(|(w, _)| inp.holds(*w, machine))
+        .filter(|(w, _)| inp.holds(*w, &mode))
+        .map(|(_, l)| inp.fill(&l))
+        .collect()
+}
+
+/// The lines of [`lines`] that the mode decides (the autoscaler's scaling lines, the backup
+/// lines), for `adt mode`.
+pub fn mode_lines(machine: Machine, inp: &Inputs) -> Vec<String> {
+    let mode = Mode::from_settings(machine, inp.settings);
+    template(machine)
+        .into_iter()
+        .filter(|(w, _)| matches!(w, Production | Backups) && inp.holds(*w, &mode))
         .map(|(_, l)| inp.fill(&l))
         .collect()
 }

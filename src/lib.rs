@@ -7,16 +7,18 @@
 //!    stdout bytes, legacy exit statuses, and the command registry. The binary (`bins/`) only
 //!    dispatches into it.
 //! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive; [`doctor`]: this machine's
-//!    findings.
+//!    findings; [`authenticator`]: the 2025 authentication server's HTTP handler.
 //! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls;
 //!    [`fleet`]: adt rolled out to the fleet over SSH.
 //! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
-//! 6. [`datastore`]: the config datastore (S3, local directory).
+//! 6. [`datastore`]: the config datastore (S3, local directory); [`mode`]: development or
+//!    production and the other settings the toolkit branches on, as one typed view.
 //! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types.
 //! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
+pub mod authenticator;
 pub mod autoscaler;
 pub mod cloud;
 pub mod commands;
@@ -34,6 +36,7 @@ pub mod ips;
 pub mod knobs;
 pub mod layout;
 pub mod logging;
+pub mod mode;
 pub mod process;
 pub mod scaling;
 pub mod site;

@@ -81,6 +81,15 @@ impl Site {
         })
     }
 
+    /// This machine's [`crate::mode::Mode`], read from its settings once: what branches on
+    /// development or production, the archive choice, the database type and the backup switches.
+    pub fn mode(&self) -> Result<crate::mode::Mode> {
+        Ok(crate::mode::Mode::from_settings(
+            self.machine,
+            &self.settings()?,
+        ))
+    }
+
     /// The config bucket of this machine's website.
     pub fn bucket(&self) -> Result<String> {
         self.bucket_preferring(None)

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("logging", 3),
     ("config", 3),
     ("datastore", 4),
+    ("mode", 4),
     ("site", 5),
     ("scaling", 6),
     ("ips", 6),
@@ -26,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("fleet", 7),
     ("autoscaler", 8),
     ("doctor", 8),
+    ("authenticator", 8),
     ("commands", 9),
 ];
 

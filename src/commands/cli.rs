@@ -21,6 +21,9 @@ fn own(name: &'static str) -> Option<Cli> {
         "cloudflare-ranges" => super::firewall::CloudflareCmd::command(),
         "doctor" => super::doctor::DoctorCmd::command(),
         "fleet" => super::fleet::FleetCmd::command(),
+        "authenticator" => super::auth::Serve::command(),
+        "datastore" => super::datastore::DatastoreCmd::command(),
+        "mode" => super::mode::ModeCmd::command(),
         _ => return None,
     };
     Some(cmd.name(name))

@@ -11,14 +11,14 @@ use crate::firewall::{cloudflare, dbaas, native};
 use crate::fsutil;
 
 /// What did not stop a reconcile but needs saying, one line each on stderr.
-fn warn(ctx: &Ctx, warnings: &[String]) {
+pub(super) fn warn(ctx: &Ctx, warnings: &[String]) {
     for w in warnings {
         eprintln!("{}: {w}", ctx.prog);
     }
 }
 
 /// SetupFirewall's arguments: `[--dry-run] [--tool ufw|iptables]`.
-fn parse_options(args: &[String]) -> std::result::Result<Options, String> {
+pub(super) fn parse_options(args: &[String]) -> std::result::Result<Options, String> {
     let mut o = Options::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -38,7 +38,7 @@ fn parse_options(args: &[String]) -> std::result::Result<Options, String> {
 }
 
 /// SetupFirewall.sh [--dry-run] [--tool ufw|iptables].
-fn setup(ctx: &Ctx, args: &[String]) -> Outcome {
+pub(super) fn setup(ctx: &Ctx, args: &[String]) -> Outcome {
     let opts = match parse_options(args) {
         Ok(o) => o,
         Err(e) => {

@@ -7,18 +7,22 @@
 //! prints it, and a test holds it against the generations' scripts (`crate::layout`), from
 //! which the launchers and `compat/map-*.tsv` are generated.
 
+pub mod access;
+pub mod auth;
 pub mod autoscaler;
 pub mod cli;
 pub mod config_values;
 pub mod configwrapper;
 pub mod configwrapper_2025;
 pub mod cron;
+pub mod datastore;
 pub mod dns;
 pub mod doctor;
 pub mod firewall;
 pub mod fleet;
 pub mod ip;
 pub mod layout;
+pub mod mode;
 pub mod scaling;
 pub mod server;
 
@@ -218,6 +222,16 @@ commands! {
     "UpdateNativeFirewall" => firewall::update_native_firewall, "[--dry-run]";
     "DeleteFromNativeFirewall" => firewall::delete_from_native_firewall, "(no arguments)";
     "TightenDBaaSFirewall" => firewall::tighten_dbaas_firewall, "(sourced; no arguments)";
+    // 2025 webservers and reverse proxies: the authentication server
+    "AllowAuthenticatorIPAddress" => auth::allow_authenticator_ip_address, "[--dry-run] [--tool ufw|iptables]   (the firewall reconcile with the authorised clients' set)";
+    "ObtainBasicAuthCredentials" => auth::obtain_basic_auth_credentials, "(no arguments: merge the published basic-auth credentials into .htpasswd)";
+    // the build machine: its access list
+    "AllowLaptopIP" => access::allow_laptop_ip, "(interactive, from helperscripts/: cloudhost, build identifier, IP, 1 add or 2 remove)";
+    "AdjustBuildMachineFirewall" => access::adjust_build_machine_firewall, "(no arguments; 2025: the access list authip-adt-allowed-<ip>)";
+    "TightenBuildMachineFirewall" => access::tighten_build_machine_firewall, "[BUILD_IDENTIFIER] [BUILD_HOME] [SSH_PORT] [DATASTORE_CHOICE] [CLOUDHOST]";
+    // the build machine: the config bucket reset
+    "PurgeDatastore" => datastore::purge_datastore, "(sourced; reads the caller's WEBSITE_URL and DATASTORE_CHOICE)";
+    "InitialiseUniqueConfigDatastore" => datastore::initialise_unique_config_datastore, "(no arguments: this build's config bucket, emptied or created)";
     // autoscaler/ and cron/
     "PerformScaling" => autoscaler::perform_scaling, "[--dry-run]";
     "DeadOrAlive" => autoscaler::dead_or_alive, "(no arguments)";
@@ -246,6 +260,9 @@ commands! {
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map|detect ...";
+    "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR] [--sendmail PROG]";
+    "mode" => mode::main, "(this machine's mode: which crons, firewall rules and backups it implies)";
+    "datastore" => datastore::main, "reset --url URL --bucket NAME [--server-user USER] [--generation G] [--dry-run]";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";
     "local-cloud" => autoscaler::local_cloud, "attach NS N | list | stop-web NAME | teardown";

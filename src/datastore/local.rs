@@ -268,6 +268,23 @@ impl Backend for LocalStore {
         Ok(!l.objects.is_empty() || !l.prefixes.is_empty())
     }
 
+    fn list_buckets(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::io(self.root.display(), e)),
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() && !is_internal(&name) {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     fn delete(&self, key: &str) -> Result<()> {
         self.need_bucket()?;
         let p = self.path_of(key)?;

@@ -15,6 +15,7 @@
 pub mod accounts;
 pub mod conditional;
 pub mod local;
+pub mod reset;
 pub mod s3;
 pub mod s3cfg;
 pub mod tunnel;
@@ -93,7 +94,27 @@ pub trait Backend: Send + Sync {
     fn any_with_prefix(&self, prefix: &str) -> Result<bool>;
     /// Delete one object; deleting an absent object succeeds (as in S3).
     fn delete(&self, key: &str) -> Result<()>;
+    /// Delete many objects (absent ones succeed); returns how many keys were sent. The S3
+    /// backend sends them in batches of [`DELETE_BATCH`] (DeleteObjects), a key the store
+    /// refused failing the whole call with the store's reason.
+    fn delete_many(&self, keys: &[String]) -> Result<usize> {
+        for k in keys {
+            self.delete(k)?;
+        }
+        Ok(keys.len())
+    }
+    /// Every bucket of the account (the store this backend talks to). A backend that cannot
+    /// list buckets says so.
+    fn list_buckets(&self) -> Result<Vec<String>> {
+        Err(Error::Store(format!(
+            "{}: listing buckets is not supported by this backend",
+            self.describe()
+        )))
+    }
 }
+
+/// How many keys one S3 DeleteObjects call may carry.
+pub const DELETE_BATCH: usize = 1000;
 
 /// The longest key S3 accepts, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;

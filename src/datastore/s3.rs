@@ -287,6 +287,27 @@ impl S3Store {
         }
     }
 
+    /// One DeleteObject for a key as the store lists it (no check of ours: it may hold keys we
+    /// would not write); deleting an absent object succeeds.
+    fn delete_unchecked(&self, key: &str) -> Result<()> {
+        self.run("delete", key, Duration::ZERO, async {
+            match self
+                .client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => match self.fail("delete", key, e) {
+                    Error::NotFound(_) => Ok(()),
+                    e => Err(e),
+                },
+            }
+        })
+    }
+
     /// A 404 on an object could mean the bucket is missing; tell the two apart.
     fn refine_not_found(&self, e: Error) -> Error {
         match e {
@@ -619,21 +640,81 @@ impl Backend for S3Store {
 
     fn delete(&self, key: &str) -> Result<()> {
         super::validate_key(key)?;
-        self.run("delete", key, Duration::ZERO, async {
-            match self
+        self.delete_unchecked(key)
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<usize> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        // The keys come from a listing: any key the store holds may go, white space included
+        // (which `validate_key` refuses for keys we write); only an empty key is refused.
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(Error::Usage("an empty key cannot be deleted".into()));
+        }
+        for batch in keys.chunks(super::DELETE_BATCH) {
+            let first = batch.first().map(String::as_str).unwrap_or("");
+            let objects = batch
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Usage(format!("delete {}: {e}", self.uri(first))))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::Usage(format!("delete {}: {e}", self.uri(first))))?;
+            let batched = self.run("delete", first, Duration::ZERO, async {
+                let resp = match self
+                    .client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                {
+                    Ok(r) => r,
+                    // A store without DeleteObjects: one request per key instead.
+                    Err(e)
+                        if matches!(code(&e).as_deref(), Some("NotImplemented"))
+                            || status(&e) == Some(501) =>
+                    {
+                        return Ok(false)
+                    }
+                    Err(e) => return Err(self.fail("delete", first, e)),
+                };
+                match resp.errors().first() {
+                    None => Ok(true),
+                    Some(err) => Err(Error::Store(format!(
+                        "delete {}: {} {} ({} of {} keys refused)",
+                        self.uri(err.key().unwrap_or_default()),
+                        err.code().unwrap_or("error"),
+                        err.message().unwrap_or_default(),
+                        resp.errors().len(),
+                        batch.len()
+                    ))),
+                }
+            })?;
+            if !batched {
+                for k in batch {
+                    self.delete_unchecked(k)?;
+                }
+            }
+        }
+        Ok(keys.len())
+    }
+
+    fn list_buckets(&self) -> Result<Vec<String>> {
+        self.run("list buckets", "", Duration::ZERO, async {
+            let resp = self
                 .client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
+                .list_buckets()
                 .send()
                 .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => match self.fail("delete", key, e) {
-                    Error::NotFound(_) => Ok(()),
-                    e => Err(e),
-                },
-            }
+                .map_err(|e| self.fail("list buckets", "", e))?;
+            Ok(resp
+                .buckets()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_string))
+                .collect())
         })
     }
 }

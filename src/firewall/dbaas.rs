@@ -25,8 +25,7 @@ use std::collections::BTreeSet;
 pub fn tighten_for_site(site: &crate::site::Site) -> Result<Option<NativeReport>> {
     let text = site.settings()?;
     let v = |k: &str| crate::config::value(&text, k).unwrap_or_default();
-    let install = crate::config::extract_values(&text, "DATABASEDBaaSINSTALLATIONTYPE", true);
-    let install = install.lines().next().unwrap_or("").to_string();
+    let install = crate::mode::Mode::from_settings(site.machine, &text).dbaas;
     let group = v("DBaaSDBSECURITYGROUP");
     if install.is_empty() && group.is_empty() {
         return Ok(None);

@@ -92,12 +92,29 @@ pub fn parse_rule(line: &str) -> Option<Rule> {
     }
 }
 
+/// The chain line that admits the members of an ipset to a TCP port (IPv4 sets only).
+pub fn set_rule_line(set: &str, port: u16) -> String {
+    format!("-A {CHAIN} -p tcp -m set --match-set {set} src -m tcp --dport {port} -j ACCEPT")
+}
+
 /// Compute the batch for one family: `None` when nothing needs to change.
 pub fn plan(
     f: Family,
     state: &State,
     desired: &BTreeSet<Rule>,
     protected: &BTreeSet<Rule>,
+) -> Plan {
+    plan_with_sets(f, state, desired, protected, &[])
+}
+
+/// [`plan`], with the set rules ([`set_rule_line`]) the chain must also hold: added when
+/// missing, kept when present; a set rule not wanted is removed like any line not ours.
+pub fn plan_with_sets(
+    f: Family,
+    state: &State,
+    desired: &BTreeSet<Rule>,
+    protected: &BTreeSet<Rule>,
+    set_lines: &[String],
 ) -> Plan {
     let mut plan = Plan::default();
     let base = base_rules(f);
@@ -110,13 +127,18 @@ pub fn plan(
             plan.setup.push(b.clone());
         }
     }
+    for l in set_lines {
+        if !state.lines.contains(l) {
+            plan.setup.push(l.clone());
+        }
+    }
     for r in desired.iter().filter(|r| !present.contains(r)) {
         if r.source.is_some() || r.port != 0 {
             plan.add.push(*r);
         }
     }
     for l in &state.lines {
-        if base.contains(l) {
+        if base.contains(l) || set_lines.contains(l) {
             continue;
         }
         match parse_rule(l) {
@@ -227,6 +249,32 @@ mod tests {
         // Protected rules are never deleted.
         let prot: BTreeSet<Rule> = [r("11.2.3.45", 22)].into();
         assert!(plan(Family::V4, &st, &desired, &prot).delete.is_empty());
+    }
+
+    #[test]
+    fn set_rules_are_added_once_and_removed_when_not_wanted() {
+        let st = parse_save("*filter\n:INPUT DROP [0:0]\n:ADT-FIREWALL - [0:0]\n-A INPUT -j ADT-FIREWALL\n-A ADT-FIREWALL -i lo -j ACCEPT\n-A ADT-FIREWALL -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A ADT-FIREWALL -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n");
+        let line = set_rule_line("allowed-laptop-ips", 443);
+        let p = plan_with_sets(
+            Family::V4,
+            &st,
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            std::slice::from_ref(&line),
+        );
+        assert_eq!(p.setup, vec![line.clone()]);
+        let mut with = st;
+        with.lines.push(line.clone());
+        assert!(plan_with_sets(
+            Family::V4,
+            &with,
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            std::slice::from_ref(&line)
+        )
+        .is_empty());
+        let p = plan(Family::V4, &with, &BTreeSet::new(), &BTreeSet::new());
+        assert_eq!(p.delete_raw, vec![line.replacen("-A ", "-D ", 1)]);
     }
 
     #[test]

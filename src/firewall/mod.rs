@@ -7,8 +7,11 @@
 //! the model's fixed web-port rules have no source); rules protecting the build machine's SSH
 //! access are never deleted.
 
+pub mod auth;
+pub mod buildmachine;
 pub mod cloudflare;
 pub mod dbaas;
+pub mod ipset;
 pub mod iptables;
 pub mod model;
 pub mod native;

@@ -9,8 +9,10 @@
 //! | webserver  | `webserverips/*`, `webserverpublicips/*`, `databaseip/*`, `databasepublicip/*` | SSHPORT | always |
 //! | webserver  | Cloudflare's ranges (IPv4 and IPv6)                 | 443, 80                  | DNSCHOICE:cloudflare |
 //! | webserver  | anywhere                                            | 443, 80                  | DNSCHOICE digitalocean, exoscale, linode or vultr |
+//! | webserver  | the ipset `allowed-laptop-ips` (authorised clients) | 443 (and no public 443)  | AUTHENTICATORTYPE:firewall |
 //! | autoscaler | `autoscalerip/*`, `autoscalerpublicip/*`            | all ports                | always |
 //! | autoscaler | `webserverips/*`, `webserverpublicips/*`, `databaseip/*`, `databasepublicip/*` | SSHPORT | always |
+//! | build      | `authorised-ips.dat` of `authip-<id>` (operators' laptops), LAPTOP_IP (never removed) | SSHPORT | always |
 //! | database   | `webserverips/*`, `webserverpublicips/*`, `autoscalerip/*`, `autoscalerpublicip/*`, `databaseip/*`, `databasepublicip/*` | SSHPORT, DBPORT | always |
 //!
 //! Everything else is denied (default incoming policy deny). Rules are TCP only (legacy ufw
@@ -45,6 +47,12 @@ pub struct Inputs {
     /// Datastore list name (`webserverips`) → the IPs in it.
     pub lists: BTreeMap<String, Vec<Net>>,
     pub cloudflare: Vec<Net>,
+    /// AUTHENTICATORTYPE:firewall (2025 authentication server): a webserver or reverse proxy
+    /// admits 443 only from the authorised client addresses ([`super::auth::SET`]), never from
+    /// anywhere or from Cloudflare's ranges.
+    pub auth_firewall: bool,
+    /// The authorised client addresses, validated and unexpired.
+    pub auth_ips: Vec<Net>,
 }
 
 /// The ports each list grants on a machine (used to freeze deletions when a list vanishes).
@@ -67,9 +75,13 @@ pub fn grants(machine: Machine, list: &str, inp: &Inputs) -> Vec<u16> {
             v.extend(inp.db_port);
             v
         }
+        (Machine::Build, ACCESS_LIST) => vec![ssh],
         (Machine::Build, _) => vec![],
     }
 }
+
+/// The build machine's list of authorised addresses (`authorised-ips.dat`), as a list name.
+pub const ACCESS_LIST: &str = "authorised-ips";
 
 /// The complete desired rule set.
 pub fn desired(machine: Machine, inp: &Inputs) -> BTreeSet<Rule> {
@@ -88,12 +100,16 @@ pub fn desired(machine: Machine, inp: &Inputs) -> BTreeSet<Rule> {
         match inp.dns_choice.as_str() {
             "cloudflare" => {
                 for n in &inp.cloudflare {
-                    set.insert(Rule::from(*n, 443));
+                    if !inp.auth_firewall {
+                        set.insert(Rule::from(*n, 443));
+                    }
                     set.insert(Rule::from(*n, 80));
                 }
             }
             "digitalocean" | "exoscale" | "linode" | "vultr" => {
-                set.insert(Rule::anywhere(443));
+                if !inp.auth_firewall {
+                    set.insert(Rule::anywhere(443));
+                }
                 set.insert(Rule::anywhere(80));
             }
             _ => {}
@@ -147,6 +163,8 @@ mod tests {
             build_client: vec![n("192.0.2.10")],
             lists,
             cloudflare: vec![n("173.245.48.0/20"), n("2400:cb00::/32")],
+            auth_firewall: false,
+            auth_ips: vec![],
         }
     }
 
@@ -168,6 +186,26 @@ mod tests {
         let d = desired(Machine::Webserver, &dev);
         assert!(!d.iter().any(|r| r.source == Some(n("10.0.0.9"))));
         assert!(d.contains(&Rule::anywhere(443)) && d.contains(&Rule::anywhere(80)));
+    }
+
+    #[test]
+    fn the_authentication_server_closes_public_443() {
+        for dns in ["cloudflare", "linode"] {
+            let mut a = inputs();
+            a.dns_choice = dns.into();
+            a.auth_firewall = true;
+            let d = desired(Machine::Webserver, &a);
+            assert!(
+                !d.iter().any(|r| r.port == 443
+                    && r.source
+                        .is_none_or(|s| s.len < 32 && s.is_v4() || s.len < 128 && !s.is_v4())),
+                "{dns}: no public 443: {d:?}"
+            );
+            assert!(
+                d.contains(&Rule::from(n("10.0.0.9"), 443)),
+                "the autoscalers keep 443"
+            );
+        }
     }
 
     #[test]

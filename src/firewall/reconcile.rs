@@ -12,7 +12,7 @@
 
 use super::model::{self, Inputs};
 use super::net::Net;
-use super::{cloudflare, iptables, ufw, Family, Rule, Runner};
+use super::{auth, cloudflare, ipset, iptables, ufw, Family, Rule, Runner};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -80,15 +80,64 @@ pub fn gather(
     }
     build_client.sort();
     build_client.dedup();
+    let auth_firewall = matches!(ctx.machine, Machine::Webserver)
+        && config::value(&text, "AUTHENTICATORTYPE").as_deref() == Some("firewall");
+    let auth_ips = if auth_firewall {
+        authorised_clients(ctx, &text, warnings)?
+    } else {
+        Vec::new()
+    };
     Ok(Inputs {
+        auth_firewall,
+        auth_ips,
         ssh_port,
         db_port,
-        production: config::value(&text, "PRODUCTION").as_deref() == Some("1"),
+        production: crate::mode::Mode::from_settings(ctx.machine, &text).production(),
         dns_choice: config::value(&text, "DNSCHOICE").unwrap_or_default(),
         build_client,
         lists,
         cloudflare: cloudflare::ranges(&ctx.home.join(".adt-rs").join("cloudflare-ips")),
     })
+}
+
+/// The authorised client addresses the authenticators publish, validated, each dropped
+/// [`auth::ttl`] seconds after this machine first saw it (the first-seen record,
+/// `runtime/authenticator/adt-first-seen`, is kept even on a dry run: it is an observation,
+/// not a change). No bucket yet: no authorised clients.
+fn authorised_clients(ctx: &Site, text: &str, warnings: &mut Vec<String>) -> Result<Vec<Net>> {
+    let url = config::value(text, "WEBSITEURL").unwrap_or_default();
+    let store = ctx.store_for_bucket(&auth::ips_bucket(&url))?;
+    let files = match auth::published(store.as_ref(), auth::PREFIX) {
+        Ok(f) => f,
+        Err(Error::NoBucket(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let (ips, bad) = auth::parse_files(&files);
+    warnings.extend(bad);
+    let path = ctx
+        .home
+        .join("runtime")
+        .join("authenticator")
+        .join("adt-first-seen");
+    let seen = auth::parse_seen(&std::fs::read_to_string(&path).unwrap_or_default());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (live, keep) = auth::members(&ips, &seen, now, auth::ttl());
+    if keep != seen {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+        }
+        fsutil::write_atomic(&path, auth::render_seen(&keep).as_bytes(), Some(0o600))?;
+    }
+    for ip in ips.iter().filter(|ip| !live.contains(ip)) {
+        warnings.push(format!(
+            "authorised client {ip} expired (first seen more than {} s ago)",
+            auth::ttl()
+        ));
+    }
+    Ok(live.into_iter().map(|ip| Net::host(ip.into())).collect())
 }
 
 /// Ports whose deletions are frozen this run; updates the list memory.
@@ -98,6 +147,11 @@ fn frozen_ports(
     dry_run: bool,
     warnings: &mut Vec<String>,
 ) -> Result<BTreeSet<u16>> {
+    // The build machine's access list is an operator's edit, never a republishing gap: an
+    // address removed goes at once.
+    if ctx.machine == Machine::Build {
+        return Ok(BTreeSet::new());
+    }
     let path = ctx.home.join("runtime").join("adt-firewall-lists");
     let mut prev: BTreeMap<String, (usize, u32)> = BTreeMap::new();
     for l in std::fs::read_to_string(&path).unwrap_or_default().lines() {
@@ -167,6 +221,138 @@ pub fn reconcile(ctx: &Site, opts: &Options, warnings: &mut Vec<String>) -> Resu
     reconcile_with(ctx, opts, &inp, warnings)
 }
 
+/// AllowAuthenticatorIPAddress on a machine whose firewall is not ours (its SetupFirewall is
+/// the legacy script): only the authorised clients are reconciled, nothing else is touched.
+/// iptables: the ipset's members, and legacy's one INPUT rule for the set (inserted once);
+/// ufw: one `allow from <ip>/32 to any port 443 proto tcp` per client, those this command added
+/// (remembered in `runtime/authenticator/adt-ufw-clients`) removed when withdrawn or expired.
+pub fn reconcile_clients_only(
+    ctx: &Site,
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<Report> {
+    let text = ctx.settings()?;
+    let mut rep = Report {
+        lines: vec![],
+        commands: vec![],
+        invocations: 0,
+        changed: false,
+    };
+    if config::value(&text, "AUTHENTICATORTYPE").as_deref() != Some("firewall") {
+        rep.lines
+            .push("AUTHENTICATORTYPE is not firewall: nothing to do".to_string());
+        return Ok(rep);
+    }
+    let want: BTreeSet<std::net::Ipv4Addr> = authorised_clients(ctx, &text, warnings)?
+        .into_iter()
+        .filter_map(|n| match n.addr {
+            std::net::IpAddr::V4(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let mut run = Runner::default();
+    match choose(opts) {
+        Tool::Iptables => {
+            let current = ipset::ensure_and_read(&mut run, auth::SET, opts.dry_run)?;
+            let batch = ipset::batch(auth::SET, &current, &want);
+            for ip in want.difference(&current) {
+                rep.lines
+                    .push(format!("allow tcp/443 from {ip} (ipset {})", auth::SET));
+            }
+            for ip in current.difference(&want) {
+                rep.lines
+                    .push(format!("remove tcp/443 from {ip} (ipset {})", auth::SET));
+            }
+            if !batch.is_empty() {
+                rep.changed = true;
+                rep.commands
+                    .push(format!("ipset restore <<'EOF'\n{batch}EOF"));
+                if !opts.dry_run {
+                    ipset::apply(&mut run, &batch)?;
+                }
+            }
+            let rule = [
+                "INPUT",
+                "-m",
+                "set",
+                "--match-set",
+                auth::SET,
+                "src",
+                "-p",
+                "tcp",
+                "--dport",
+                "443",
+                "-j",
+                "ACCEPT",
+            ];
+            let mut check = vec!["-C"];
+            check.extend(rule);
+            if run.run("iptables", &check, None).is_err() {
+                let mut insert = vec!["-I"];
+                insert.extend(rule);
+                rep.commands.push(format!("iptables {}", insert.join(" ")));
+                rep.changed = true;
+                if !opts.dry_run {
+                    run.run("iptables", &insert, None)?;
+                }
+            }
+        }
+        Tool::Ufw => {
+            let path = ctx
+                .home
+                .join("runtime")
+                .join("authenticator")
+                .join("adt-ufw-clients");
+            let had: BTreeSet<std::net::Ipv4Addr> = std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect();
+            let mut now = had.clone();
+            for (ip, add) in want
+                .difference(&had)
+                .map(|ip| (*ip, true))
+                .chain(had.difference(&want).map(|ip| (*ip, false)))
+                .collect::<Vec<_>>()
+            {
+                let src = format!("{ip}/32");
+                let mut args = vec![];
+                if !add {
+                    args.push("delete");
+                }
+                args.extend([
+                    "allow", "from", &src, "to", "any", "port", "443", "proto", "tcp",
+                ]);
+                rep.lines.push(format!(
+                    "{} tcp/443 from {ip}",
+                    if add { "allow" } else { "remove" }
+                ));
+                rep.commands.push(format!("ufw {}", args.join(" ")));
+                rep.changed = true;
+                if !opts.dry_run {
+                    run.run("ufw", &args, None)?;
+                    if add {
+                        now.insert(ip);
+                    } else {
+                        now.remove(&ip);
+                    }
+                    let text: String = now.iter().map(|ip| format!("{ip}\n")).collect();
+                    if let Some(d) = path.parent() {
+                        std::fs::create_dir_all(d).map_err(|e| Error::io(d.display(), e))?;
+                    }
+                    fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))?;
+                }
+            }
+        }
+    }
+    rep.invocations = run.invocations;
+    if !rep.changed {
+        rep.lines
+            .push(format!("unchanged: {} authorised clients", want.len()));
+    }
+    Ok(rep)
+}
+
 /// Every build machine IP this machine has known; their SSH rules are never removed by a
 /// reconcile (an operator removes an old build machine's access by hand).
 fn known_build_clients(ctx: &Site, inp: &Inputs, dry_run: bool) -> Result<Vec<Net>> {
@@ -211,7 +397,41 @@ pub fn reconcile_with(
     };
     match choose(opts) {
         Tool::Iptables => {
+            if inp.auth_firewall {
+                // The set first: the chain's rule refers to it.
+                let want: BTreeSet<std::net::Ipv4Addr> = inp
+                    .auth_ips
+                    .iter()
+                    .filter_map(|n| match n.addr {
+                        std::net::IpAddr::V4(a) => Some(a),
+                        _ => None,
+                    })
+                    .collect();
+                let current = ipset::ensure_and_read(&mut run, auth::SET, opts.dry_run)?;
+                let batch = ipset::batch(auth::SET, &current, &want);
+                for ip in want.difference(&current) {
+                    rep.lines
+                        .push(format!("allow tcp/443 from {ip} (ipset {})", auth::SET));
+                }
+                for ip in current.difference(&want) {
+                    rep.lines
+                        .push(format!("remove tcp/443 from {ip} (ipset {})", auth::SET));
+                }
+                if !batch.is_empty() {
+                    rep.changed = true;
+                    rep.commands
+                        .push(format!("ipset restore <<'EOF'\n{batch}EOF"));
+                    if !opts.dry_run {
+                        ipset::apply(&mut run, &batch)?;
+                    }
+                }
+            }
             for fam in [Family::V4, Family::V6] {
+                let set_lines: Vec<String> = if inp.auth_firewall && fam == Family::V4 {
+                    vec![iptables::set_rule_line(auth::SET, 443)]
+                } else {
+                    vec![]
+                };
                 let want: BTreeSet<Rule> = desired
                     .iter()
                     .filter(|r| r.family().is_none_or(|f| f == fam))
@@ -227,7 +447,7 @@ pub fn reconcile_with(
                         .filter_map(|l| iptables::parse_rule(l))
                         .filter(|r| frozen.contains(&r.port)),
                 );
-                let plan = iptables::plan(fam, &state, &want, &protect);
+                let plan = iptables::plan_with_sets(fam, &state, &want, &protect, &set_lines);
                 describe(&mut rep, &plan.add, &plan.delete);
                 rep.commands.extend(iptables::describe(fam, &plan));
                 if !plan.is_empty() {
@@ -239,6 +459,10 @@ pub fn reconcile_with(
             }
         }
         Tool::Ufw => {
+            // ufw has no sets: each authorised client is a rule of its own (as legacy's ufw
+            // branch did), reconciled like the others.
+            let mut desired = desired.clone();
+            desired.extend(inp.auth_ips.iter().map(|n| Rule::from(*n, 443)));
             let paths = ufw::Paths::default();
             let state = ufw::read(&paths)?;
             let mut protect = model::protected(inp);

@@ -23,13 +23,20 @@ fn run_line(kind: Kind, bin: &str, opts: &str, cmd: &str) -> String {
         Kind::Exec => format!("exec {bin} {opts} {cmd} \"$@\""),
         Kind::Call => format!("{bin} {opts} {cmd}"),
         Kind::Eval => format!("eval \"$({bin} {opts} {cmd})\""),
+        Kind::CallWith(vars) => {
+            let env: Vec<String> = vars
+                .iter()
+                .map(|v| format!("{v}=\"${{{v}:-}}\" "))
+                .collect();
+            format!("{}{bin} {opts} {cmd}", env.concat())
+        }
     }
 }
 
 fn kind_note(kind: Kind) -> &'static str {
     match kind {
         Kind::Exec => "",
-        Kind::Call | Kind::Eval => {
+        Kind::Call | Kind::Eval | Kind::CallWith(_) => {
             "# Legacy code sources this file: it neither execs nor takes arguments.\n"
         }
     }

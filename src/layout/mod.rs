@@ -19,6 +19,10 @@ pub enum Kind {
     Call,
     /// `eval "$(adt CMD)"`: a sourced script whose job is to set variables in the caller.
     Eval,
+    /// Like [`Kind::Call`], for a sourced script that reads the caller's shell variables: each
+    /// named variable is handed to the command in its environment (`NAME="${NAME:-}" adt CMD`),
+    /// which does not change the caller's shell.
+    CallWith(&'static [&'static str]),
 }
 
 /// One legacy script that a command of ours replaces.
@@ -204,6 +208,9 @@ macro_rules! s {
     ($dir:expr, $cmd:literal, [$($m:expr),*], $kind:ident) => {
         Script { kind: Kind::$kind, path: concat!($dir, $cmd, ".sh"), command: $cmd, machines: &[$($m),*] }
     };
+    ($dir:expr, $cmd:literal, [$($m:expr),*], CallWith $vars:expr) => {
+        Script { kind: Kind::CallWith($vars), path: concat!($dir, $cmd, ".sh"), command: $cmd, machines: &[$($m),*] }
+    };
 }
 
 /// The 2022 layout (thedigitaloctopus/agile-infrastructure-*-scripts), complete for the
@@ -295,6 +302,9 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/dns/", "GetIPAddresses", [AS]),
         s!("providerscripts/dns/", "AddRecord", [AS]),
         s!("providerscripts/dns/", "DeleteRecord", [AS]),
+        s!("providerscripts/datastore/", "PurgeDatastore", [BM], CallWith &["WEBSITE_URL", "DATASTORE_CHOICE"]),
+        s!("helperscripts/", "AllowLaptopIP", [BM]),
+        s!("providerscripts/security/firewall/", "TightenBuildMachineFirewall", [BM]),
     ],
 };
 
@@ -360,6 +370,11 @@ pub static G2025: Generation = Generation {
         s!("utilities/processing/", "ScalingUpdateEvent", [AS]),
         // Executed, not sourced, in 2025 (an authenticator's crontab is not generated).
         s!("cron/", "InitialiseCron", [AS, WS, DB]),
+        s!("initscripts/", "InitialiseUniqueConfigDatastore", [BM]),
+        s!("security/", "AllowAuthenticatorIPAddress", [WS]),
+        s!("security/", "ObtainBasicAuthCredentials", [WS]),
+        s!("helperscripts/", "AllowLaptopIP", [BM]),
+        s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
     ],
 };
 

@@ -19,7 +19,8 @@ Modes:
   cond501    as `ok`, but a PUT with If-Match or If-None-Match gets 501 NotImplemented
   store      a small real store in memory: objects kept as PUT, GET (404 NoSuchKey when
              absent), HEAD, DELETE, prefix listings; If-None-Match: * and If-Match enforced
-  store501   as `store`, but a PUT with If-Match or If-None-Match gets 501 NotImplemented
+  store501   as `store`, but a PUT with If-Match or If-None-Match, and a batch delete
+             (POST ?delete), get 501 NotImplemented
 
 Bodies are the bytes `i % 251` for i in 0..size, so a test can check what arrived.
 Standard library only.
@@ -156,6 +157,10 @@ def in_memory(method, target, headers, body):
             x += "<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>" % p
         x += "</ListBucketResult>"
         return response(200, "OK", x.encode(), {"Content-Type": "application/xml"})
+    if method == "POST" and "delete" in urllib.parse.parse_qs(target.partition("?")[2], keep_blank_values=True):
+        if ARGS.mode == "store501":
+            return error(501, "Not Implemented", "NotImplemented")
+        return error(400, "Bad Request", "InvalidRequest")
     key = key_of(target)
     if method == "HEAD" and not key:
         return response(200, "OK")
