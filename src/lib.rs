@@ -10,7 +10,8 @@
 //! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls.
 //! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
-//! 6. [`datastore`]: the config datastore (S3, local directory).
+//! 6. [`datastore`]: the config datastore (S3, local directory); [`database`]: the application
+//!    database (engine, consistent streamed dumps, the backup archive, imports).
 //! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types.
 //! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
@@ -20,6 +21,7 @@ pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod cron;
+pub mod database;
 pub mod datastore;
 pub mod dns;
 pub mod error;

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("logging", 3),
     ("config", 3),
     ("datastore", 4),
+    ("database", 4),
     ("site", 5),
     ("scaling", 6),
     ("ips", 6),

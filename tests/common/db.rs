@@ -387,7 +387,7 @@ impl DbServer {
     }
 
     /// Create tables with data in `db` as the application user would own them: `tables`
-    /// tables of `rows` rows each (text with `http://` links, numbers, dates, NULLs, quotes).
+    /// tables of `rows` rows each (text with `https://` links, numbers, dates, NULLs, quotes).
     pub fn fill(&self, db: &str, tables: usize, rows: usize) {
         let mut sql = String::new();
         if self.kind == DbKind::Postgres {
@@ -424,7 +424,7 @@ impl DbServer {
                     format!("'it''s row {r}'")
                 };
                 sql.push_str(&format!(
-                    "({r}, 'Title {t}-{r}', 'See http://example.com/p/{r} and tab\tand unicode é', \
+                    "({r}, 'Title {t}-{r}', 'See https://example.com/p/{r} and tab\tand unicode é', \
                      {}.{:02}, '2026-01-{:02} 10:{:02}:00', {note})",
                     r * 3,
                     r % 100,
