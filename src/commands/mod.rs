@@ -8,6 +8,7 @@
 //! which the launchers and `compat/map-*.tsv` are generated.
 
 pub mod autoscaler;
+pub mod backup_db;
 pub mod config_values;
 pub mod configwrapper;
 pub mod cron;
@@ -236,6 +237,10 @@ commands! {
     "GetServerName" => server::get_server_name, "IP CLOUDHOST";
     "ListServerIDs" => server::list_server_ids, "PATTERN CLOUDHOST";
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
+    // Temporal backups: the database machine's side
+    "Backup" => backup_db::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
+    "BackupFromCron" => backup_db::backup_from_cron, "'PERIOD' BUILD_IDENTIFIER   (under the fleet lock)";
+    "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";

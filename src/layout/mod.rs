@@ -156,6 +156,10 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/dns/", "GetIPAddresses", [AS]),
         s!("providerscripts/dns/", "AddRecord", [AS]),
         s!("providerscripts/dns/", "DeleteRecord", [AS]),
+        // Temporal backups, the database machine's side.
+        s!("providerscripts/git/", "Backup", [DB]),
+        s!("cron/", "BackupFromCron", [DB]),
+        s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
     ],
 };
 

@@ -1,0 +1,232 @@
+//! The database machine's backup scripts (spec §1.1, §1.4, §1.6): DB
+//! `providerscripts/git/Backup.sh <P> <id>`, DB `cron/BackupFromCron.sh '<P>' <id>`, the backup
+//! step of DB `providerscripts/utilities/ShutdownThisDatabase.sh backup`. The flow itself is
+//! `crate::backup::database`; this file reads the arguments, the settings, the credentials and
+//! the gates, and renders the result the way legacy callers see it.
+//!
+//! Legacy outputs kept: Backup.sh's usage line on stdout (status 0) when an argument is missing;
+//! silence (status 0) when `credentials/shit` or `INSTALLEDSUCCESSFULLY` is not in the store;
+//! the MonitoringLog.dat lines; BackupFromCron's `script already running` on stdout when the
+//! fleet lock is held for the same period.
+//!
+//! Differences from legacy: a failure exits 1 with one line on stderr (legacy always exited
+//! 0), after legacy's log line and its `FAILED TO TAKE BACKUP` e-mail; the lock is the
+//! conditional, owned, expiring lock of `crate::backup::lock` on the legacy key
+//! `dbbackuplock.file` (an unreachable store stops the run instead of letting it run unlocked;
+//! another period's run is waited for instead of skipped); the shutdown backup takes the same
+//! lock instead of only checking it.
+
+use super::{arg, out, Ctx};
+use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
+use crate::backup::lock::{self, NotTaken, Waiting};
+use crate::backup::names::{self, Url};
+use crate::backup::Period;
+use crate::config;
+use crate::database::{archive, Connection};
+use crate::error::{Error, Result};
+use crate::git::{self, RepoSettings};
+
+/// Backup.sh's line when an argument is missing.
+pub const USAGE: &str =
+    "This script requires the <Build periodicity> and the <build identifier> parameters to be set\n";
+
+/// What the gates and the flow decided, before rendering.
+enum Ran {
+    /// Not installed yet (or no credentials): legacy exits silently.
+    Gated,
+    Done(Done),
+}
+
+/// The whole database backup for `period`; `still_ours` guards the replacements.
+fn take(ctx: &Ctx, period: Period, id: &str, still_ours: &dyn Fn() -> bool) -> Result<Ran> {
+    let store = ctx.store()?;
+    if !store.any_with_prefix("credentials/shit")?
+        || !store.any_with_prefix("INSTALLEDSUCCESSFULLY")?
+    {
+        return Ok(Ran::Gated);
+    }
+    let settings = ctx.settings()?;
+    let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
+    let my_ip = crate::ips::get_ip(ctx)?;
+    let conn = Connection::from_settings(&settings, &creds, &my_ip)?;
+    let website = config::value(&settings, "WEBSITEURL").unwrap_or_default();
+    if website.is_empty() {
+        return Err(Error::Config("WEBSITEURL is not set".into()));
+    }
+    let plan = Plan {
+        home: ctx.home.clone(),
+        tmp: ctx.tmp.clone(),
+        period,
+        id: id.to_string(),
+        url: Url::parse(&website),
+        gen: ctx.gen,
+        conn,
+        ipmask: config::value(&settings, "IPMASK").unwrap_or_default(),
+        disable_hourly: config::check_value(&settings, "DISABLEHOURLY:1") == "1\n",
+        supersafe: config::value(&settings, "SUPERSAFEDB").as_deref() == Some("1"),
+        part_size: crate::knobs::env_u64("ADT_DB_PART_BYTES", archive::PART_SIZE).max(1),
+    };
+    let provider = git::provider(&RepoSettings::from_settings(&settings));
+    let provider_err = provider.as_ref().err().map(|e| e.to_string());
+    let log = |text: &str| ctx.log("MonitoringLog.dat", text);
+    let open = |bucket: &str| ctx.store_for_bucket(bucket);
+    let targets = Targets {
+        git: provider.as_ref().ok().map(|p| p.as_ref()),
+        store_for_bucket: &open,
+        still_ours,
+        log: &log,
+    };
+    dbbackup::run(&plan, &targets)
+        .map(Ran::Done)
+        .map_err(|e| match provider_err {
+            Some(p) if e.to_string().contains("names no git provider") => {
+                Error::Config(format!("no git provider: {p}"))
+            }
+            _ => e,
+        })
+}
+
+/// Render a run: 0 on success or a legacy gate; on failure legacy's log line and e-mail, one
+/// line on stderr, status 1.
+fn render(ctx: &Ctx, r: Result<Ran>) -> i32 {
+    match r {
+        Ok(Ran::Gated) => 0,
+        Ok(Ran::Done(d)) => {
+            log::debug!("database backup: {d:?}");
+            0
+        }
+        Err(e) => {
+            ctx.log("MonitoringLog.dat", dbbackup::LOG_FAILED);
+            ctx.notify(dbbackup::MAIL_SUBJECT, dbbackup::MAIL_BODY);
+            ctx.report_with(&e, "the last good backup was left as it is");
+            1
+        }
+    }
+}
+
+/// DB `providerscripts/git/Backup.sh <P> <id>` (no lock, as legacy: the build machine's
+/// helpers call it directly).
+pub fn backup(ctx: &Ctx, args: &[String]) -> i32 {
+    let (p, id) = (arg(args, 0), arg(args, 1));
+    if p.is_empty() || id.is_empty() {
+        out(USAGE.as_bytes());
+        return 0;
+    }
+    render(ctx, take(ctx, Period::parse(p), id, &|| true))
+}
+
+/// The lock, then the backup: what DB `cron/BackupFromCron.sh '<P>' <id>` does. `quiet`:
+/// nothing on stdout (the shutdown step discards the output, as legacy did).
+fn locked_backup(ctx: &Ctx, period: Period, id: &str, quiet: bool) -> i32 {
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report_with(&e, "no backup taken (the lock could not be taken)");
+            return 1;
+        }
+    };
+    let key = names::db_lock_key(ctx.gen);
+    let held = match lock::acquire(
+        store.as_ref(),
+        &ctx.home,
+        key,
+        period,
+        Waiting::from_knobs(),
+    ) {
+        Ok(Ok(h)) => h,
+        Ok(Err(NotTaken::SamePeriod(_))) => {
+            if !quiet {
+                out(b"script already running\n");
+            }
+            return 0;
+        }
+        Ok(Err(NotTaken::WaitedTooLong(who))) => {
+            ctx.report(&Error::Conflict(format!(
+                "{key} is still held by {who}: no {} backup taken",
+                period.upper()
+            )));
+            return 1;
+        }
+        Err(e) => {
+            ctx.report_with(&e, "no backup taken (the lock could not be taken)");
+            return 1;
+        }
+    };
+    // The local marker legacy touched (its cron cleaners look for it).
+    let runtime = ctx.home.join("runtime");
+    let _ = std::fs::create_dir_all(&runtime);
+    let marker = runtime.join(key);
+    let _ = std::fs::write(&marker, b"");
+    let status = lock::holding(store.as_ref(), &ctx.home, held, |ours| {
+        render(ctx, take(ctx, period, id, ours))
+    });
+    let _ = std::fs::remove_file(&marker);
+    status
+}
+
+/// DB `cron/BackupFromCron.sh '<P>' <id>`.
+pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
+    let (p, id) = (arg(args, 0), arg(args, 1));
+    if p.is_empty() || id.is_empty() {
+        // Legacy ran Backup.sh, which printed its usage line.
+        out(USAGE.as_bytes());
+        return 0;
+    }
+    locked_backup(ctx, Period::parse(p), id, false)
+}
+
+/// The backup step of DB `ShutdownThisDatabase.sh backup`: `DAILY`, then `SHUTDOWN`, each
+/// under the fleet lock, with BUILDIDENTIFIER from the settings; output discarded as legacy
+/// did. Returns whether both were taken.
+pub fn shutdown_backup(ctx: &Ctx) -> bool {
+    let id = ctx
+        .settings()
+        .ok()
+        .and_then(|s| config::value(&s, "BUILDIDENTIFIER"))
+        .unwrap_or_default();
+    if id.is_empty() {
+        ctx.report(&Error::Config(
+            "BUILDIDENTIFIER is not set: no shutdown backup taken".into(),
+        ));
+        return false;
+    }
+    let daily = locked_backup(ctx, Period::Daily, &id, true);
+    let shutdown = locked_backup(ctx, Period::Shutdown, &id, true);
+    daily == 0 && shutdown == 0
+}
+
+/// DB `providerscripts/utilities/ShutdownThisDatabase.sh [backup]`: with `backup`, the backup
+/// step ([`shutdown_backup`]); then the legacy script itself, kept beside the launcher as
+/// `ShutdownThisDatabase.sh.adt-legacy`, run without `backup` (the shutdown stays legacy's:
+/// the `databaseip` marker, the e-mail, `shutdown -h now`). `ADT_SHUTDOWN_DRY_RUN=1` stops
+/// before the legacy script (tests).
+pub fn shutdown_this_database(ctx: &Ctx, args: &[String]) -> i32 {
+    if arg(args, 0) == "backup" && !shutdown_backup(ctx) {
+        eprintln!(
+            "{}: the shutdown backup failed (see above); shutting down anyway, as legacy does",
+            ctx.prog
+        );
+    }
+    if std::env::var("ADT_SHUTDOWN_DRY_RUN").as_deref() == Ok("1") {
+        return 0;
+    }
+    let legacy = ctx.home.join(format!(
+        "providerscripts/utilities/ShutdownThisDatabase.sh{}",
+        crate::layout::install::LEGACY_SUFFIX
+    ));
+    if !legacy.is_file() {
+        ctx.report(&Error::Config(format!(
+            "{} is missing: the shutdown itself is the legacy script's; not shutting down",
+            legacy.display()
+        )));
+        return 1;
+    }
+    crate::process::Run::new("/bin/sh")
+        .arg(&legacy)
+        .env("HOME", &ctx.home)
+        .inherit_stdout()
+        .status()
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+}
