@@ -190,16 +190,20 @@ impl Fleet {
         database::import::import(&self.conn(db), work.path(), &branded).unwrap();
     }
 
-    /// The legacy restore from git: clone, `cat <p>/<name>-db-?? > archive`, import.
+    /// The legacy restore from git: clone, `cat <p>/<name>-db-?? > archive`, import. The
+    /// clone is made with git-lfs installed, as on a legacy database machine (the
+    /// `.gitattributes` name the files LFS; git-lfs passes the plain blobs through).
     fn restore_from_git(&self, repo: &str, period: &str, db: &str) {
         let d = tempfile::tempdir().unwrap();
         let script = format!(
-            "set -e; git clone -q '{}' '{dir}/clone'; cat '{dir}/clone/{period}'/example-db-?? > '{dir}/{OBJECT}'",
+            "set -e; export HOME='{dir}'; git lfs install >/dev/null; \
+             git clone -q '{}' '{dir}/clone'; cat '{dir}/clone/{period}'/example-db-?? > '{dir}/{OBJECT}'",
             self.repo_url(repo),
             dir = d.path().display()
         );
         let o = std::process::Command::new("/bin/sh")
             .args(["-c", &script])
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
@@ -603,4 +607,41 @@ impl UploadCut {
         });
         UploadCut { port }
     }
+}
+
+#[test]
+fn shutdown_backs_up_daily_then_shutdown_then_runs_the_legacy_shutdown() {
+    let f = fleet(DbKind::Maria);
+    let legacy = f
+        .host
+        .path("providerscripts/utilities/ShutdownThisDatabase.sh.adt-legacy");
+    let record = f.host.dir.path().join("legacy-shutdown");
+    std::fs::write(
+        &legacy,
+        format!(
+            "echo \"Shutting down a database, please wait whilst I clean the place up first\"\necho \"args:[$*]\" > {}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    let o = f.run("providerscripts/utilities/ShutdownThisDatabase.sh", &["backup"]);
+    ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "Shutting down a database, please wait whilst I clean the place up first\n"
+    );
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), "args:[]\n");
+    for p in ["daily", "shutdown"] {
+        let files = f.repo_files(&format!("www-example-db-{p}-acme1"));
+        assert!(files.contains_key(&format!("{p}/example-db-00")), "{p}");
+        assert!(f
+            .datastore_copy(&format!("www-example-com-db-{p}"), OBJECT)
+            .is_some());
+    }
+    f.restore_from_git("www-example-db-shutdown-acme1", "shutdown", "nshutn");
+    f.same_tables(APP_DB, "nshutn");
+    // Without `backup`: straight to the legacy shutdown.
+    std::fs::remove_file(&record).unwrap();
+    ok(&f.run("providerscripts/utilities/ShutdownThisDatabase.sh", &[]));
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), "args:[]\n");
 }
