@@ -645,3 +645,105 @@ fn shutdown_backs_up_daily_then_shutdown_then_runs_the_legacy_shutdown() {
     ok(&f.run("providerscripts/utilities/ShutdownThisDatabase.sh", &[]));
     assert_eq!(std::fs::read_to_string(&record).unwrap(), "args:[]\n");
 }
+
+/// The build machine's helper, flags and prompts. SSH is the one stand-in: an `ssh` on PATH
+/// that runs the remote command on the database machine's HOME of this test (its
+/// `/home/X1234X` mapped there); the Backup.sh it runs is our real drop-in.
+#[test]
+fn build_machine_helper_takes_a_backup_over_ssh() {
+    let f = fleet(DbKind::Maria);
+    let bm = Host::new("build", f.s3.port);
+    bm.install();
+    let conf = bm.path("buildconfiguration/digitalocean");
+    std::fs::create_dir_all(conf.join("acme1-credentials")).unwrap();
+    std::fs::write(bm.path("buildconfiguration/buildhome"), format!("{}\n", bm.home.display()))
+        .unwrap();
+    std::fs::write(conf.join("acme1"), "export SSH_PORT=\"1035\"\n").unwrap();
+    std::fs::write(conf.join("acme1-credentials/SERVERUSER"), "X1234X\n").unwrap();
+    std::fs::write(conf.join("acme1-credentials/SERVERUSERPASSWORD"), "SudoSecret9\n").unwrap();
+    let lister = bm.path("providerscripts/server/GetServerIPAddresses.sh");
+    std::fs::create_dir_all(lister.parent().unwrap()).unwrap();
+    std::fs::write(&lister, "echo 10.0.0.8\necho 10.0.0.9\n").unwrap();
+    let bin = bm.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = bm.dir.path().join("ssh.log");
+    let ssh = bin.join("ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do last=\"$a\"; done\necho \"$*\" >> {log}\ncat > /dev/null\n\
+             cmd=$(printf '%s' \"$last\" | sed \"s#/home/X1234X#{home}#g\")\n\
+             export HOME={home} ADT_HOMEDIR_FILE={hd} ADT_TMP={tmp} PATH=/usr/local/bin:/usr/bin:/bin ADT_DB_PART_BYTES=65536\n\
+             exec /bin/sh -c \"$cmd\"\n",
+            log = log.display(),
+            home = f.host.home.display(),
+            hd = f.host.homedir_file.display(),
+            tmp = f.host.tmp.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let helper = bm.path("helperscripts/PerformDatabaseBackup.sh");
+
+    // Non-interactive.
+    let o = bm
+        .cmd_with(&bin, "helperscripts/PerformDatabaseBackup.sh")
+        .current_dir(helper.parent().unwrap())
+        .args(["--cloudhost", "1", "--build-identifier", "acme1", "--ip", "10.0.0.9"])
+        .args(["--key", "rsa", "--period", "2", "--yes"])
+        .output()
+        .unwrap();
+    ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("Your git repository provider is set to:\nlocal\n"), "{text}");
+    assert!(text.contains("Build identifier is set to: acme1\n"), "{text}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains("X1234X@10.0.0.9"), "{calls}");
+    assert!(calls.contains("id_rsa_AGILE_DEPLOYMENT_BUILD_KEY_acme1"), "{calls}");
+    assert!(calls.contains("Backup.sh DAILY acme1"), "{calls}");
+    assert!(!calls.contains("SudoSecret9"), "the sudo password reached argv: {calls}");
+    let first = f.repo_files(DBREPO_DAILY);
+    assert!(first.contains_key("daily/example-db-00"));
+
+    // Interactive: legacy's prompts, answered on stdin (the second server, WEEKLY).
+    let mut child = bm
+        .cmd_with(&bin, "helperscripts/PerformDatabaseBackup.sh")
+        .current_dir(helper.parent().unwrap())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"1\nacme1\nN\nY\n1\n7\n3\n\n\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    ok(&o);
+    let text = stdout(&o);
+    for line in [
+        "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
+        "You have these builds to choose from: \nacme1\n",
+        "1:   10.0.0.8\nPress Y/N to connect...\n2:   10.0.0.9\n",
+        "Sorry, that's not a valid selection, please try again",
+        "OK, ready to create backup - press enter to confirm",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(f.repo_files("www-example-db-weekly-acme1").contains_key("weekly/example-db-00"));
+
+    // Outside helperscripts/: legacy's refusal.
+    let o = bm
+        .cmd_with(&bin, "helperscripts/PerformDatabaseBackup.sh")
+        .args(["--yes"])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "Sorry, this script has to be run from the helperscripts subdirectory\n"
+    );
+}

@@ -17,6 +17,7 @@
 //! lock instead of only checking it.
 
 use super::{arg, out, Ctx};
+use std::io::Write;
 use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
 use crate::backup::lock::{self, NotTaken, Waiting};
 use crate::backup::names::{self, Url};
@@ -229,4 +230,298 @@ pub fn shutdown_this_database(ctx: &Ctx, args: &[String]) -> i32 {
         .ok()
         .flatten()
         .unwrap_or(1)
+}
+
+/// BM `helperscripts/PerformDatabaseBackup.sh`'s answers given as flags (each one skips its
+/// prompt); `--yes` skips the two "press enter" confirmations.
+#[derive(clap::Parser, Debug, Default)]
+#[command(about = "Take a database backup on a database machine, over SSH")]
+pub struct PerformOptions {
+    /// 1-5 or digitalocean, exoscale, linode, vultr, aws.
+    #[arg(long)]
+    pub cloudhost: Option<String>,
+    #[arg(long = "build-identifier")]
+    pub build_identifier: Option<String>,
+    /// The database machine's IP (one of those GetServerIPAddresses lists).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// 1 or rsa, 2 or ecdsa.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// 1-5 or HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY.
+    #[arg(long)]
+    pub period: Option<String>,
+    #[arg(long)]
+    pub yes: bool,
+}
+
+const CLOUDHOSTS: [(&str, &str); 5] = [
+    ("digitalocean", "database.*"),
+    ("exoscale", "database"),
+    ("linode", "database"),
+    ("vultr", "database"),
+    ("aws", "*database*"),
+];
+const PERIODS: [&str; 5] = ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "BIMONTHLY"];
+
+fn read_answer(input: &mut dyn std::io::BufRead) -> Option<String> {
+    let mut s = String::new();
+    match input.read_line(&mut s) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
+    }
+}
+
+/// The `SSH_PORT` of a build's configuration file (`export SSH_PORT="1035"` style lines).
+fn ssh_port(text: &str) -> Option<u16> {
+    text.lines()
+        .find(|l| l.contains("SSH_PORT"))
+        .and_then(|l| l.replace('"', "").rsplit('=').next().map(str::to_string))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The helper with its input and output given (tests drive it).
+pub fn perform_database_backup_with(
+    ctx: &Ctx,
+    opts: &PerformOptions,
+    cwd: &std::path::Path,
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn std::io::Write,
+) -> i32 {
+    use crate::process::{self, SshTarget};
+    use std::time::Duration;
+    macro_rules! say {
+        ($($t:tt)*) => {{ let _ = writeln!(out, $($t)*); let _ = out.flush(); }};
+    }
+    let mut ask = |lines: &[&str], given: &Option<String>, out: &mut dyn std::io::Write| {
+        if let Some(g) = given {
+            return Some(g.clone());
+        }
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
+        let _ = out.flush();
+        read_answer(input)
+    };
+    if !cwd.join("PerformDatabaseBackup.sh").exists() {
+        say!("Sorry, this script has to be run from the helperscripts subdirectory");
+        return 0;
+    }
+    let build_home = std::fs::read_to_string(cwd.join("../buildconfiguration/buildhome"))
+        .ok()
+        .map(|s| std::path::PathBuf::from(s.trim()))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| cwd.parent().unwrap_or(cwd).to_path_buf());
+    let ch = ask(
+        &["Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost"],
+        &opts.cloudhost,
+        out,
+    )
+    .unwrap_or_default();
+    let Some((cloudhost, token)) = (match ch.trim() {
+        n @ ("1" | "2" | "3" | "4" | "5") => CLOUDHOSTS.get(n.parse::<usize>().unwrap_or(1) - 1),
+        name => CLOUDHOSTS.iter().find(|(c, _)| *c == name),
+    }) else {
+        say!("Unrecognised  cloudhost. Exiting ....");
+        return 0;
+    };
+    if opts.build_identifier.is_none() {
+        say!("What is the build identifier you want to connect to?");
+        say!("You have these builds to choose from: ");
+        let mut builds: Vec<String> =
+            std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !n.contains("credentials"))
+                        .collect()
+                })
+                .unwrap_or_default();
+        builds.sort();
+        for b in builds {
+            say!("{b}");
+        }
+    }
+    let build = ask(
+        &["Please enter the name of the build of the server you wish to connect with"],
+        &opts.build_identifier,
+        out,
+    )
+    .unwrap_or_default();
+    let build = build.trim().to_string();
+    let lister = build_home.join("providerscripts/server/GetServerIPAddresses.sh");
+    let ips: Vec<String> = process::Run::new("/bin/sh")
+        .arg(&lister)
+        .args([*token, *cloudhost])
+        .env("BUILD_HOME", &build_home)
+        .deadline(Duration::from_secs(120))
+        .output()
+        .map(|o| o.stdout.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    if ips.is_empty() {
+        say!("There doesn't seem to be any databases running");
+        return 0;
+    }
+    let db_ip = match &opts.ip {
+        Some(ip) if ips.contains(ip) => Some(ip.clone()),
+        Some(ip) => {
+            say!("{ip} is not one of the databases running: {}", ips.join(" "));
+            return 1;
+        }
+        None => {
+            say!("Which Database server would you like to connect to?");
+            let mut chosen = None;
+            for (n, ip) in ips.iter().enumerate() {
+                say!("{}:   {ip}", n + 1);
+                if matches!(
+                    ask(&["Press Y/N to connect..."], &None, out).as_deref(),
+                    Some("Y" | "y")
+                ) {
+                    chosen = Some(ip.clone());
+                    break;
+                }
+            }
+            chosen
+        }
+    };
+    let Some(db_ip) = db_ip else {
+        say!("No database server was chosen. Exiting ....");
+        return 1;
+    };
+    let key = ask(
+        &[
+            "Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?",
+            "Please select (1) RSA (2) ECDSA",
+        ],
+        &opts.key,
+        out,
+    )
+    .unwrap_or_default();
+    let mut period = ask(
+        &[
+            "Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY",
+            "Please enter one of 1,2,3,4,5",
+        ],
+        &opts.period,
+        out,
+    );
+    let period = loop {
+        let p = period.clone().unwrap_or_default();
+        let p = p.trim();
+        if let Ok(n @ 1..=5) = p.parse::<usize>() {
+            break PERIODS[n - 1];
+        }
+        if let Some(w) = PERIODS.iter().find(|w| **w == p) {
+            break w;
+        }
+        if period.is_none() || opts.period.is_some() {
+            say!("Sorry, that's not a valid selection, please try again");
+            return 1;
+        }
+        period = ask(
+            &["Sorry, that's not a valid selection, please try again"],
+            &None,
+            out,
+        );
+    };
+    let key_kind = match key.trim() {
+        "1" | "rsa" | "RSA" => "rsa",
+        "2" | "ecdsa" | "ECDSA" => "ecdsa",
+        _ => {
+            say!("Unrecognised selection, please select only 1 or 2");
+            return 0;
+        }
+    };
+    let conf = build_home.join("buildconfiguration").join(cloudhost);
+    let creds = conf.join(format!("{build}-credentials"));
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(&p)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::io(p.display(), e))
+    };
+    let (user, password) = match (read(creds.join("SERVERUSER")), read(creds.join("SERVERUSERPASSWORD"))) {
+        (Ok(u), Ok(p)) => (u, p),
+        (Err(e), _) | (_, Err(e)) => {
+            ctx.report(&e);
+            return 1;
+        }
+    };
+    let port = std::fs::read_to_string(conf.join(&build))
+        .ok()
+        .and_then(|t| ssh_port(&t))
+        .unwrap_or(22);
+    let target = SshTarget {
+        user: user.clone(),
+        port,
+        key: build_home.join(format!(
+            "keys/{cloudhost}/{build}/id_{key_kind}_AGILE_DEPLOYMENT_BUILD_KEY_{build}"
+        )),
+        timeout: Duration::from_secs(10),
+        mux: None,
+    };
+    let Ok(host) = db_ip.parse::<std::net::IpAddr>() else {
+        say!("{db_ip} is not an IP address");
+        return 1;
+    };
+    // The sudo password goes on stdin (legacy put it on the remote command line).
+    let sudo_input = format!("{password}\n");
+    let remote = |cmd: &str, extra: Duration| {
+        process::ssh(
+            host,
+            &target,
+            &process::as_root(cmd),
+            Some(sudo_input.as_bytes()),
+            extra,
+        )
+    };
+    let value = |key: &str| {
+        remote(
+            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{key}'"),
+            Duration::from_secs(30),
+        )
+        .1
+    };
+    say!("");
+    say!("############################################");
+    say!("Your git repository provider is set to:");
+    let _ = write!(out, "{}", value("APPLICATIONREPOSITORYPROVIDER"));
+    say!("Your git repository username is set to:");
+    let _ = write!(out, "{}", value("APPLICATIONREPOSITORYUSERNAME"));
+    say!("Your application identifier is set to:");
+    let _ = write!(out, "{}", value("APPLICATIONIDENTIFIER"));
+    say!("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
+    say!("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+    say!("#############################################");
+    if !opts.yes {
+        let _ = read_answer(input);
+    }
+    let build_identifier = value("BUILDIDENTIFIER").trim().to_string();
+    say!("Build identifier is set to: {build_identifier}");
+    say!("OK, ready to create backup - press enter to confirm");
+    if !opts.yes && key_kind == "rsa" {
+        let _ = read_answer(input);
+    }
+    let (ok, _) = remote(
+        &format!("/home/{user}/providerscripts/git/Backup.sh {period} {build_identifier}"),
+        crate::database::deadline(),
+    );
+    if !ok {
+        say!("Failed to make a backup of your database, sorry... exiting");
+        return 1;
+    }
+    0
+}
+
+/// BM `helperscripts/PerformDatabaseBackup.sh [--cloudhost X] [--build-identifier X] [--ip IP]
+/// [--key rsa|ecdsa] [--period P] [--yes]`: legacy's prompts for whatever the flags do not
+/// give; the DB machine's Backup.sh run over SSH as root (the sudo password on stdin, never on
+/// the remote command line as legacy had it); a failure is status 1.
+pub fn perform_database_backup(ctx: &Ctx, args: &[String]) -> i32 {
+    let opts: PerformOptions = match super::parse_args("PerformDatabaseBackup.sh", args) {
+        Ok(o) => o,
+        Err(status) => return status,
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let stdin = std::io::stdin();
+    perform_database_backup_with(ctx, &opts, &cwd, &mut stdin.lock(), &mut std::io::stdout())
 }

@@ -160,6 +160,7 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/git/", "Backup", [DB]),
         s!("cron/", "BackupFromCron", [DB]),
         s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
+        s!("helperscripts/", "PerformDatabaseBackup", [BM]),
     ],
 };
 
