@@ -8,6 +8,7 @@
 //! which the launchers and `compat/map-*.tsv` are generated.
 
 pub mod autoscaler;
+pub mod backup;
 pub mod config_values;
 pub mod configwrapper;
 pub mod cron;
@@ -236,6 +237,10 @@ commands! {
     "GetServerName" => server::get_server_name, "IP CLOUDHOST";
     "ListServerIDs" => server::list_server_ids, "PATTERN CLOUDHOST";
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
+    // providerscripts/git/, cron/, providerscripts/utilities/, helperscripts/: temporal backups
+    "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
+    "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
+    "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";

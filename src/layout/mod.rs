@@ -156,6 +156,9 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/dns/", "GetIPAddresses", [AS]),
         s!("providerscripts/dns/", "AddRecord", [AS]),
         s!("providerscripts/dns/", "DeleteRecord", [AS]),
+        s!("providerscripts/git/", "Backup", [WS, DB]),
+        s!("cron/", "BackupFromCron", [WS, DB]),
+        s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),
     ],
 };
 
