@@ -624,7 +624,10 @@ fn shutdown_backs_up_daily_then_shutdown_then_runs_the_legacy_shutdown() {
         ),
     )
     .unwrap();
-    let o = f.run("providerscripts/utilities/ShutdownThisDatabase.sh", &["backup"]);
+    let o = f.run(
+        "providerscripts/utilities/ShutdownThisDatabase.sh",
+        &["backup"],
+    );
     ok(&o);
     assert_eq!(
         stdout(&o),
@@ -656,11 +659,18 @@ fn build_machine_helper_takes_a_backup_over_ssh() {
     bm.install();
     let conf = bm.path("buildconfiguration/digitalocean");
     std::fs::create_dir_all(conf.join("acme1-credentials")).unwrap();
-    std::fs::write(bm.path("buildconfiguration/buildhome"), format!("{}\n", bm.home.display()))
-        .unwrap();
+    std::fs::write(
+        bm.path("buildconfiguration/buildhome"),
+        format!("{}\n", bm.home.display()),
+    )
+    .unwrap();
     std::fs::write(conf.join("acme1"), "export SSH_PORT=\"1035\"\n").unwrap();
     std::fs::write(conf.join("acme1-credentials/SERVERUSER"), "X1234X\n").unwrap();
-    std::fs::write(conf.join("acme1-credentials/SERVERUSERPASSWORD"), "SudoSecret9\n").unwrap();
+    std::fs::write(
+        conf.join("acme1-credentials/SERVERUSERPASSWORD"),
+        "SudoSecret9\n",
+    )
+    .unwrap();
     let lister = bm.path("providerscripts/server/GetServerIPAddresses.sh");
     std::fs::create_dir_all(lister.parent().unwrap()).unwrap();
     std::fs::write(&lister, "echo 10.0.0.8\necho 10.0.0.9\n").unwrap();
@@ -689,19 +699,38 @@ fn build_machine_helper_takes_a_backup_over_ssh() {
     let o = bm
         .cmd_with(&bin, "helperscripts/PerformDatabaseBackup.sh")
         .current_dir(helper.parent().unwrap())
-        .args(["--cloudhost", "1", "--build-identifier", "acme1", "--ip", "10.0.0.9"])
+        .args([
+            "--cloudhost",
+            "1",
+            "--build-identifier",
+            "acme1",
+            "--ip",
+            "10.0.0.9",
+        ])
         .args(["--key", "rsa", "--period", "2", "--yes"])
         .output()
         .unwrap();
     ok(&o);
     let text = stdout(&o);
-    assert!(text.contains("Your git repository provider is set to:\nlocal\n"), "{text}");
-    assert!(text.contains("Build identifier is set to: acme1\n"), "{text}");
+    assert!(
+        text.contains("Your git repository provider is set to:\nlocal\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Build identifier is set to: acme1\n"),
+        "{text}"
+    );
     let calls = std::fs::read_to_string(&log).unwrap();
     assert!(calls.contains("X1234X@10.0.0.9"), "{calls}");
-    assert!(calls.contains("id_rsa_AGILE_DEPLOYMENT_BUILD_KEY_acme1"), "{calls}");
+    assert!(
+        calls.contains("id_rsa_AGILE_DEPLOYMENT_BUILD_KEY_acme1"),
+        "{calls}"
+    );
     assert!(calls.contains("Backup.sh DAILY acme1"), "{calls}");
-    assert!(!calls.contains("SudoSecret9"), "the sudo password reached argv: {calls}");
+    assert!(
+        !calls.contains("SudoSecret9"),
+        "the sudo password reached argv: {calls}"
+    );
     let first = f.repo_files(DBREPO_DAILY);
     assert!(first.contains_key("daily/example-db-00"));
 
@@ -733,7 +762,9 @@ fn build_machine_helper_takes_a_backup_over_ssh() {
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
-    assert!(f.repo_files("www-example-db-weekly-acme1").contains_key("weekly/example-db-00"));
+    assert!(f
+        .repo_files("www-example-db-weekly-acme1")
+        .contains_key("weekly/example-db-00"));
 
     // Outside helperscripts/: legacy's refusal.
     let o = bm

@@ -17,7 +17,6 @@
 //! lock instead of only checking it.
 
 use super::{arg, out, Ctx};
-use std::io::Write;
 use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
 use crate::backup::lock::{self, NotTaken, Waiting};
 use crate::backup::names::{self, Url};
@@ -365,7 +364,10 @@ pub fn perform_database_backup_with(
     let db_ip = match &opts.ip {
         Some(ip) if ips.contains(ip) => Some(ip.clone()),
         Some(ip) => {
-            say!("{ip} is not one of the databases running: {}", ips.join(" "));
+            say!(
+                "{ip} is not one of the databases running: {}",
+                ips.join(" ")
+            );
             return 1;
         }
         None => {
@@ -439,7 +441,10 @@ pub fn perform_database_backup_with(
             .map(|s| s.trim().to_string())
             .map_err(|e| Error::io(p.display(), e))
     };
-    let (user, password) = match (read(creds.join("SERVERUSER")), read(creds.join("SERVERUSERPASSWORD"))) {
+    let (user, password) = match (
+        read(creds.join("SERVERUSER")),
+        read(creds.join("SERVERUSERPASSWORD")),
+    ) {
         (Ok(u), Ok(p)) => (u, p),
         (Err(e), _) | (_, Err(e)) => {
             ctx.report(&e);

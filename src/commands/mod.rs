@@ -8,6 +8,7 @@
 //! which the launchers and `compat/map-*.tsv` are generated.
 
 pub mod autoscaler;
+pub mod backup;
 pub mod backup_db;
 pub mod config_values;
 pub mod configwrapper;
@@ -237,9 +238,11 @@ commands! {
     "GetServerName" => server::get_server_name, "IP CLOUDHOST";
     "ListServerIDs" => server::list_server_ids, "PATTERN CLOUDHOST";
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
-    // Temporal backups: the database machine's side
-    "Backup" => backup_db::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
-    "BackupFromCron" => backup_db::backup_from_cron, "'PERIOD' BUILD_IDENTIFIER   (under the fleet lock)";
+    // providerscripts/git/, cron/, providerscripts/utilities/, helperscripts/: temporal backups
+    // (the database machine's Backup and BackupFromCron are dispatched to backup_db)
+    "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
+    "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
+    "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
     "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
     "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)

@@ -156,9 +156,9 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/dns/", "GetIPAddresses", [AS]),
         s!("providerscripts/dns/", "AddRecord", [AS]),
         s!("providerscripts/dns/", "DeleteRecord", [AS]),
-        // Temporal backups, the database machine's side.
-        s!("providerscripts/git/", "Backup", [DB]),
-        s!("cron/", "BackupFromCron", [DB]),
+        s!("providerscripts/git/", "Backup", [WS, DB]),
+        s!("cron/", "BackupFromCron", [WS, DB]),
+        s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),
         s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
         s!("helperscripts/", "PerformDatabaseBackup", [BM]),
     ],
