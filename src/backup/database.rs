@@ -3,7 +3,8 @@
 //!
 //! What it makes, under legacy's names (restore reads them unchanged):
 //! - the archive `<name>-DB-backup.tar.gz` (one member, `applicationDB.sql`: the framed,
-//!   scrubbed dump of [`crate::database::dump`]), left in `<H>/backups/` until the next run;
+//!   scrubbed dump of [`crate::database::dump`], compressed as it streams, never on disk
+//!   uncompressed), left in `<H>/backups/` until the next run;
 //! - unless `hourly` under DISABLEHOURLY, or `manual`: the git repository
 //!   `<sub>-<name>-db-<p>-<id>` with `.gitattributes` (LFS for `*tar*` and `*db*`), the archive
 //!   at its root and its 10 MiB `split -d` parts `<p>/<name>-db-NN`, one commit `Automated
@@ -140,17 +141,14 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     }
 
     // The dump, framed and scrubbed, then its archive: both checked before anything else.
-    let sql = stage_dir.join(archive::MEMBER);
     let scrub = Scrubber::for_backup(
         &plan.conn.user,
         &plan.ipmask,
         plan.conn.engine == database::Engine::MySql,
     );
-    dump::dump(&plan.conn, &stage_dir, &sql, scrub).map_err(|e| e.context("dump"))?;
     let object = names::db_object(&plan.url);
     let tarball = stage_dir.join(&object);
-    archive::tar_gz(&sql, &tarball)?;
-    std::fs::remove_file(&sql).map_err(io(&sql))?;
+    dump::dump_archive(&plan.conn, &stage_dir, &tarball, scrub).map_err(|e| e.context("dump"))?;
     archive::verify(&tarball)?;
 
     let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
