@@ -393,8 +393,32 @@ fn legacy_gates_and_outputs() {
     f.import_archive(&manual, "nmanualn");
     f.same_tables(APP_DB, "nmanualn");
 
-    // A held lock for the same period: legacy's line, nothing done.
+    // The lock held by another machine for the same period: legacy's line, status 0, nothing
+    // done.
     let lock = f.host.dir.path().join("lock");
+    let expiry = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    std::fs::write(&lock, format!("otherdb/4242/boot-x {expiry} DAILY")).unwrap();
+    assert!(f
+        .host
+        .s3cmd(&[
+            "put",
+            lock.to_str().unwrap(),
+            &format!("s3://{BUCKET}/dbbackuplock.file")
+        ])
+        .status
+        .success());
+    let o = f.run("cron/BackupFromCron.sh", &["DAILY", ID]);
+    ok(&o);
+    assert_eq!(stdout(&o), "script already running\n");
+    assert!(!f
+        .git_root
+        .path()
+        .join(format!("{DBREPO_DAILY}.git"))
+        .exists());
     std::fs::write(&lock, "").unwrap();
     assert!(f
         .host

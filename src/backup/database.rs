@@ -149,7 +149,17 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     let object = names::db_object(&plan.url);
     let tarball = stage_dir.join(&object);
     dump::dump_archive(&plan.conn, &stage_dir, &tarball, scrub).map_err(|e| e.context("dump"))?;
-    archive::verify(&tarball)?;
+    // Listed back (gzip's checksum checked on the way) while the copies are prepared; nothing
+    // is replaced until it has passed.
+    let verified = std::thread::scope(|s| {
+        let check = s.spawn(|| archive::verify(&tarball));
+        let prepared = prepare(plan, &stage_dir, &tarball);
+        let checked = check
+            .join()
+            .unwrap_or_else(|_| Err(Error::Io("the archive check panicked".into())));
+        checked.and(prepared)
+    });
+    let prepared = verified?;
 
     let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
     let mut failures: Vec<Error> = Vec::new();
@@ -164,9 +174,9 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
         let dest = dir.join(names::manual_db_archive(&plan.url, &plan.id));
         copy_atomic(&tarball, &dest)?;
         manual = Some(dest);
-    } else {
+    } else if let Some(tree) = &prepared {
         let name = names::db_repo(&plan.url, plan.period, &plan.id);
-        match push(plan, t, &stage_dir, &tarball, &name) {
+        match push(t, tree, &name) {
             Ok(()) => repo = Some(name),
             Err(e) => failures.push(e.context(format!("git repository {name}"))),
         }
@@ -206,12 +216,20 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     })
 }
 
-/// The repository's tree (`.gitattributes`, the archive, `<p>/<name>-db-NN`) pushed as one
-/// orphan commit, verified.
-fn push(plan: &Plan, t: &Targets, stage_dir: &Path, tarball: &Path, repo: &str) -> Result<()> {
-    let provider = t.git.ok_or_else(|| {
-        Error::Config("APPLICATIONREPOSITORYPROVIDER names no git provider".into())
-    })?;
+/// What the push needs, made before it: the repository's tree in the staging directory and
+/// the commit of it in the persistent git directory.
+struct Prepared {
+    git_dir: PathBuf,
+    commit: String,
+}
+
+/// The repository's tree (`.gitattributes`, the archive, `<p>/<name>-db-NN`) staged and
+/// committed (one orphan commit), when this period gets a repository copy.
+fn prepare(plan: &Plan, stage_dir: &Path, tarball: &Path) -> Result<Option<Prepared>> {
+    let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
+    if skip_hourly || plan.period == Period::Manual {
+        return Ok(None);
+    }
     let tree = stage_dir.join("tree");
     std::fs::create_dir_all(&tree).map_err(io(&tree))?;
     std::fs::write(tree.join(".gitattributes"), GITATTRIBUTES).map_err(io(&tree))?;
@@ -226,23 +244,42 @@ fn push(plan: &Plan, t: &Targets, stage_dir: &Path, tarball: &Path, repo: &str) 
         &prefix,
         plan.part_size,
     )?;
+    let state = plan.home.join(".adt-rs").join("backup-db-git");
+    let git_dir = git::open_state(&state)?;
+    // The blobs are gzip data, new every run: no delta search (it cost seconds and 100 MB).
+    git::run_git(
+        git::git(&state).arg("--git-dir").arg(&git_dir).args([
+            "config",
+            "core.bigFileThreshold",
+            "1m",
+        ]),
+        "cannot configure the backup's git directory",
+    )?;
+    let tree_id = git::stage_tree(&git_dir, &tree)?;
+    let repo = names::db_repo(&plan.url, plan.period, &plan.id);
+    let commit = git::commit_orphan(&git_dir, &tree_id, &repo)?;
+    Ok(Some(Prepared { git_dir, commit }))
+}
+
+/// The prepared commit force-pushed to the period's repository (created when missing), and
+/// verified by reading the remote's `master` back.
+fn push(t: &Targets, p: &Prepared, repo: &str) -> Result<()> {
+    let provider = t.git.ok_or_else(|| {
+        Error::Config("APPLICATIONREPOSITORYPROVIDER names no git provider".into())
+    })?;
     provider.ensure_repo(repo)?;
     if !(t.still_ours)() {
         return Err(Error::Conflict(
             "the backup lock is no longer ours: not pushing".into(),
         ));
     }
-    let state = plan.home.join(".adt-rs").join("backup-db-git");
-    let git_dir = git::open_state(&state)?;
     let creds = provider.credentials();
-    git::push_snapshot(
-        &git_dir,
-        &tree,
+    git::push_verified(
+        &p.git_dir,
         &provider.remote_url(repo),
         creds.as_ref(),
-        repo,
-    )?;
-    Ok(())
+        &p.commit,
+    )
 }
 
 /// Copy a file so the destination is either the old file or the whole new one.
