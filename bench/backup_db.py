@@ -209,6 +209,7 @@ def main():
     if not os.access(a.adt, os.X_OK):
         sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     work = tempfile.mkdtemp(prefix="adt-bench-db-")
+    os.chmod(work, 0o711)  # PostgreSQL runs as its own user below it
     try:
         dbdir = os.path.join(work, "db")
         os.mkdir(dbdir)

@@ -106,11 +106,13 @@ impl Scrubber {
         tmp.commit()
     }
 
-    /// One line (with its newline, if any) through every step; `None` when it is dropped.
-    /// Borrowed when no step changes it (the common case: no copy).
-    pub fn line<'a>(&self, line: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+    /// Whole lines (each with its newline; the last may lack one) through every step, in order.
+    /// Applying a step to a run of lines at once is applying it to each line: no pattern or
+    /// replacement holds a newline, so no match spans two lines. Borrowed when nothing changes
+    /// (the common case: no copy).
+    pub fn lines<'a>(&self, lines: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         use std::borrow::Cow;
-        let mut cur: Cow<'a, [u8]> = Cow::Borrowed(line);
+        let mut cur: Cow<'a, [u8]> = Cow::Borrowed(lines);
         for s in &self.steps {
             match s {
                 Step::Replace(from, to) => {
@@ -120,12 +122,19 @@ impl Scrubber {
                 }
                 Step::DropLinesWith(p) => {
                     if memchr::memmem::find(&cur, p).is_some() {
-                        return None;
+                        let finder = memchr::memmem::Finder::new(p);
+                        let mut kept = Vec::with_capacity(cur.len());
+                        for l in cur.split_inclusive(|&b| b == b'\n') {
+                            if finder.find(l).is_none() {
+                                kept.extend_from_slice(l);
+                            }
+                        }
+                        cur = Cow::Owned(kept);
                     }
                 }
             }
         }
-        Some(cur)
+        cur
     }
 
     /// Feed a chunk of the stream; complete lines go to `out` scrubbed.
@@ -140,36 +149,17 @@ impl Scrubber {
                 Some(i) => {
                     let mut l = std::mem::take(&mut self.partial);
                     l.extend_from_slice(&chunk[..=i]);
-                    if let Some(l) = self.line(&l) {
-                        out.write_all(&l)?;
-                    }
+                    out.write_all(&self.lines(&l))?;
                     chunk = &chunk[i + 1..];
                 }
             }
         }
-        // The complete lines of the chunk; with no step matching anywhere in them (one search
-        // per step over the whole run), they go out as they are.
         let end = match memchr::memrchr(b'\n', chunk) {
             Some(i) => i + 1,
             None => 0,
         };
         let (lines, rest) = chunk.split_at(end);
-        let touched = self.steps.iter().any(|s| match s {
-            Step::Replace(p, _) | Step::DropLinesWith(p) => {
-                memchr::memmem::find(lines, p).is_some()
-            }
-        });
-        if touched {
-            let mut start = 0;
-            for i in memchr::memchr_iter(b'\n', lines) {
-                if let Some(l) = self.line(&lines[start..=i]) {
-                    out.write_all(&l)?;
-                }
-                start = i + 1;
-            }
-        } else {
-            out.write_all(lines)?;
-        }
+        out.write_all(&self.lines(lines))?;
         self.partial.extend_from_slice(rest);
         Ok(())
     }
@@ -178,9 +168,7 @@ impl Scrubber {
     pub fn finish(&mut self, out: &mut impl Write) -> std::io::Result<()> {
         if !self.partial.is_empty() {
             let l = std::mem::take(&mut self.partial);
-            if let Some(l) = self.line(&l) {
-                out.write_all(&l)?;
-            }
+            out.write_all(&self.lines(&l))?;
         }
         Ok(())
     }
