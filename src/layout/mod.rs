@@ -159,6 +159,7 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/git/", "Backup", [WS, DB]),
         s!("cron/", "BackupFromCron", [WS, DB]),
         s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),
+        s!("helperscripts/", "PerformWebsiteBackup", [BM]),
     ],
 };
 
