@@ -554,3 +554,45 @@ fn a_cut_upload_keeps_the_stored_archive_byte_for_byte() {
     assert!(left.is_empty(), "{left:?}");
     assert!(f.mails().contains("POTENTIAL BACKUP INCONSISTENCY"));
 }
+
+#[test]
+fn shutdown_backup_then_the_legacy_script_shuts_down() {
+    let f = fleet();
+    // The legacy script `adt layout install` keeps beside the launcher (here a stand-in that
+    // records how it was called instead of shutting the machine down).
+    let called = f.host.dir.path().join("legacy-called");
+    std::fs::write(
+        f.host
+            .path("providerscripts/utilities/ShutdownThisWebserver.sh.adt-legacy"),
+        format!("#!/bin/sh\necho \"args=$#\" > '{}'\n", called.display()),
+    )
+    .unwrap();
+    let o = f
+        .cmd("providerscripts/utilities/ShutdownThisWebserver.sh")
+        .arg("backup")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&called).unwrap(), "args=0\n");
+    let shutdown_repo = f
+        .git_root
+        .join("www-example-webroot-sourcecode-shutdown-acme1.git");
+    let log = Command::new("git")
+        .arg("--git-dir")
+        .arg(&shutdown_repo)
+        .args(["log", "--format=%s", "master"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&log.stdout), "Automated Backup\n");
+    assert!(f
+        .object("www-example-com-shutdown", "applicationsourcecode.tar.gz")
+        .is_some());
+    // Without `backup`: no backup, straight to the legacy script.
+    std::fs::remove_file(&called).unwrap();
+    let o = f
+        .cmd("providerscripts/utilities/ShutdownThisWebserver.sh")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&called).unwrap(), "args=0\n");
+}
