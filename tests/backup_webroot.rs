@@ -596,3 +596,64 @@ fn shutdown_backup_then_the_legacy_script_shuts_down() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&called).unwrap(), "args=0\n");
 }
+
+#[test]
+fn a_held_lock_skips_the_same_period_and_makes_another_period_wait() {
+    let f = fleet();
+    let far = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    // Another webserver is making the DAILY backup: this one is not needed.
+    put(
+        &f.host,
+        "backuplock.file",
+        &format!("ws2/4242/boot-x {far} DAILY"),
+    );
+    let o = f.cron("DAILY");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "script already running\n");
+    assert!(!f.remote().exists(), "no backup made");
+    // The HOURLY run holds it: DAILY waits (here at most 2 s), then gives up with a clear line.
+    put(
+        &f.host,
+        "backuplock.file",
+        &format!("ws2/4242/boot-x {far} HOURLY"),
+    );
+    let t = std::time::Instant::now();
+    let o = f
+        .cmd("cron/BackupFromCron.sh")
+        .args(["DAILY", "acme1"])
+        .env("ADT_BACKUP_LOCK_WAIT_SECS", "2")
+        .env("ADT_BACKUP_LOCK_POLL_SECS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        t.elapsed() >= std::time::Duration::from_secs(1),
+        "it waited"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "script already running\n");
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ws2/4242") && err.contains("HOURLY"), "{err}");
+    // Released meanwhile: the waiting run takes it and backs up.
+    let o = f
+        .cmd("cron/BackupFromCron.sh")
+        .args(["DAILY", "acme1"])
+        .env("ADT_BACKUP_LOCK_WAIT_SECS", "30")
+        .env("ADT_BACKUP_LOCK_POLL_SECS", "1")
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let d = f.host.exec(
+        &format!("{W}DeleteFromConfigDatastore.sh"),
+        &["backuplock.file"],
+    );
+    assert!(d.status.success());
+    let o = o.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(f.remote().exists(), "backed up after the wait");
+    assert!(f.object(BUCKET, "backuplock.file").is_none(), "released");
+}

@@ -693,6 +693,12 @@ pub fn run(
         return Ok(report);
     }
     check_ready(site, &inputs.webroot)?;
+    if site.gen.backups != crate::layout::BackupNaming::Repos2022 {
+        return Err(Error::Config(format!(
+            "not implemented yet: the {} generation's webroot backup (one bucket, relative member names, no git); the names are in backup::names",
+            site.gen.name
+        )));
+    }
     let state = state_dir(site);
     std::fs::create_dir_all(&state).map_err(|e| Error::io(state.display(), e))?;
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700))

@@ -103,19 +103,27 @@ fn jitter() {
     std::thread::sleep(Duration::from_secs(u64::from_le_bytes(b) % (max + 1)));
 }
 
-/// Take the fleet lock and run the backup under it. `Ok(true)` when made, `Ok(false)` when the
-/// same period was already running elsewhere.
-fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<bool> {
+/// What a locked run came to.
+enum Locked {
+    Made,
+    /// The same period was already running on another machine.
+    SamePeriod,
+    /// Another period held the lock for longer than we wait.
+    WaitedTooLong(Error),
+}
+
+/// Take the fleet lock and run the backup under it.
+fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<Locked> {
     let store = ctx.store()?;
     let key = names::webroot_lock_key(ctx.gen);
     let held = match lock::acquire(store.as_ref(), &ctx.home, key, period, Waiting::from_knobs())? {
         Ok(h) => h,
-        Err(NotTaken::SamePeriod(_)) => return Ok(false),
+        Err(NotTaken::SamePeriod(_)) => return Ok(Locked::SamePeriod),
         Err(NotTaken::WaitedTooLong(who)) => {
-            return Err(Error::Conflict(format!(
+            return Ok(Locked::WaitedTooLong(Error::Conflict(format!(
                 "{key} stayed held by {who} for longer than ADT_BACKUP_LOCK_WAIT_SECS; this {} backup was not made",
                 period.lower()
-            )))
+            ))))
         }
     };
     // The local marker legacy kept beside the store's key (the *lock* cron cleaners look there).
@@ -126,7 +134,7 @@ fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<bool> {
         webroot_backup(ctx, period, id, ours)
     });
     let _ = std::fs::remove_file(&local);
-    r.map(|_| true)
+    r.map(|_| Locked::Made)
 }
 
 /// BackupFromCron.sh '<PERIOD>' <build identifier>
@@ -138,17 +146,16 @@ pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
     let id = arg(args, 1);
     jitter();
     match locked_backup(ctx, period, id) {
-        Ok(true) => 0,
-        Ok(false) => {
+        Ok(Locked::Made) => 0,
+        Ok(Locked::SamePeriod) => {
             super::out(b"script already running\n");
             0
         }
-        Err(e) => {
-            if matches!(e, Error::Conflict(_)) {
-                super::out(b"script already running\n");
-            }
+        Ok(Locked::WaitedTooLong(e)) => {
+            super::out(b"script already running\n");
             failed(ctx, period, id, &e)
         }
+        Err(e) => failed(ctx, period, id, &e),
     }
 }
 
@@ -165,9 +172,12 @@ pub fn shutdown_this_webserver(ctx: &Ctx, args: &[String]) -> i32 {
             .ok()
             .and_then(|s| crate::config::value(&s, "BUILDIDENTIFIER"))
             .unwrap_or_default();
-        if let Err(e) = locked_backup(ctx, Period::Shutdown, &id) {
-            // The shutdown goes on (as legacy's did); the failure is reported and mailed.
-            failed(ctx, Period::Shutdown, &id, &e);
+        // The shutdown goes on whatever happens (as legacy's did); a failure is reported.
+        match locked_backup(ctx, Period::Shutdown, &id) {
+            Ok(Locked::WaitedTooLong(e)) | Err(e) => {
+                failed(ctx, Period::Shutdown, &id, &e);
+            }
+            Ok(_) => {}
         }
     }
     if !legacy.is_file() {
