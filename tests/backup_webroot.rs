@@ -554,3 +554,106 @@ fn a_cut_upload_keeps_the_stored_archive_byte_for_byte() {
     assert!(left.is_empty(), "{left:?}");
     assert!(f.mails().contains("POTENTIAL BACKUP INCONSISTENCY"));
 }
+
+#[test]
+fn shutdown_backup_then_the_legacy_script_shuts_down() {
+    let f = fleet();
+    // The legacy script `adt layout install` keeps beside the launcher (here a stand-in that
+    // records how it was called instead of shutting the machine down).
+    let called = f.host.dir.path().join("legacy-called");
+    std::fs::write(
+        f.host
+            .path("providerscripts/utilities/ShutdownThisWebserver.sh.adt-legacy"),
+        format!("#!/bin/sh\necho \"args=$#\" > '{}'\n", called.display()),
+    )
+    .unwrap();
+    let o = f
+        .cmd("providerscripts/utilities/ShutdownThisWebserver.sh")
+        .arg("backup")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&called).unwrap(), "args=0\n");
+    let shutdown_repo = f
+        .git_root
+        .join("www-example-webroot-sourcecode-shutdown-acme1.git");
+    let log = Command::new("git")
+        .arg("--git-dir")
+        .arg(&shutdown_repo)
+        .args(["log", "--format=%s", "master"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&log.stdout), "Automated Backup\n");
+    assert!(f
+        .object("www-example-com-shutdown", "applicationsourcecode.tar.gz")
+        .is_some());
+    // Without `backup`: no backup, straight to the legacy script.
+    std::fs::remove_file(&called).unwrap();
+    let o = f
+        .cmd("providerscripts/utilities/ShutdownThisWebserver.sh")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&called).unwrap(), "args=0\n");
+}
+
+#[test]
+fn a_held_lock_skips_the_same_period_and_makes_another_period_wait() {
+    let f = fleet();
+    let far = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    // Another webserver is making the DAILY backup: this one is not needed.
+    put(
+        &f.host,
+        "backuplock.file",
+        &format!("ws2/4242/boot-x {far} DAILY"),
+    );
+    let o = f.cron("DAILY");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "script already running\n");
+    assert!(!f.remote().exists(), "no backup made");
+    // The HOURLY run holds it: DAILY waits (here at most 2 s), then gives up with a clear line.
+    put(
+        &f.host,
+        "backuplock.file",
+        &format!("ws2/4242/boot-x {far} HOURLY"),
+    );
+    let t = std::time::Instant::now();
+    let o = f
+        .cmd("cron/BackupFromCron.sh")
+        .args(["DAILY", "acme1"])
+        .env("ADT_BACKUP_LOCK_WAIT_SECS", "2")
+        .env("ADT_BACKUP_LOCK_POLL_SECS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        t.elapsed() >= std::time::Duration::from_secs(1),
+        "it waited"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "script already running\n");
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ws2/4242") && err.contains("HOURLY"), "{err}");
+    // Released meanwhile: the waiting run takes it and backs up.
+    let o = f
+        .cmd("cron/BackupFromCron.sh")
+        .args(["DAILY", "acme1"])
+        .env("ADT_BACKUP_LOCK_WAIT_SECS", "30")
+        .env("ADT_BACKUP_LOCK_POLL_SECS", "1")
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let d = f.host.exec(
+        &format!("{W}DeleteFromConfigDatastore.sh"),
+        &["backuplock.file"],
+    );
+    assert!(d.status.success());
+    let o = o.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(f.remote().exists(), "backed up after the wait");
+    assert!(f.object(BUCKET, "backuplock.file").is_none(), "released");
+}

@@ -32,14 +32,29 @@ pub fn md5_file(path: &Path) -> Result<String> {
 }
 
 /// Whether the stored object is the file: same size, and where the store gives a plain MD5
-/// ETag, the same MD5.
-fn same(store: &dyn Backend, key: &str, size: u64, md5: &str) -> Result<bool> {
+/// ETag, the same MD5 (computed once, only when a store gives one).
+fn same(
+    store: &dyn Backend,
+    key: &str,
+    size: u64,
+    md5: &std::cell::OnceCell<String>,
+    file: &Path,
+) -> Result<bool> {
     match store.head(key)? {
         None => Ok(false),
         Some((n, v)) => {
             let etag = v.0.trim_matches('"').to_ascii_lowercase();
             let plain_md5 = etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit());
-            Ok(n == size && (!plain_md5 || etag == md5))
+            if n != size {
+                return Ok(false);
+            }
+            if !plain_md5 {
+                return Ok(true);
+            }
+            if md5.get().is_none() {
+                let _ = md5.set(md5_file(file)?);
+            }
+            Ok(md5.get().map(String::as_str) == Some(etag.as_str()))
         }
     }
 }
@@ -53,7 +68,7 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
     let size = std::fs::metadata(file)
         .map_err(|e| Error::io(file.display(), e))?
         .len();
-    let md5 = md5_file(file)?;
+    let md5 = std::cell::OnceCell::new();
     let temp = format!("{key}.adt-upload-{}", std::process::id());
     let backup = format!("{key}{PREVIOUS_SUFFIX}");
     let cleanup = |e: Error| {
@@ -61,9 +76,9 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
         e
     };
     store.put_file(&temp, file).map_err(cleanup)?;
-    if !same(store, &temp, size, &md5).map_err(cleanup)? {
+    if !same(store, &temp, size, &md5, file).map_err(cleanup)? {
         return Err(cleanup(Error::Store(format!(
-            "{}/{temp}: the uploaded archive is not the one sent ({size} bytes, MD5 {md5})",
+            "{}/{temp}: the uploaded archive is not the one sent ({size} bytes)",
             store.describe()
         ))));
     }
@@ -71,7 +86,7 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
         store.copy(key, &backup).map_err(cleanup)?;
     }
     store.copy(&temp, key).map_err(cleanup)?;
-    if !same(store, key, size, &md5).map_err(cleanup)? {
+    if !same(store, key, size, &md5, file).map_err(cleanup)? {
         return Err(cleanup(Error::Store(format!(
             "{}/{key}: not the verified archive after the copy",
             store.describe()

@@ -95,19 +95,27 @@ fn jitter() {
     std::thread::sleep(Duration::from_secs(u64::from_le_bytes(b) % (max + 1)));
 }
 
-/// Take the fleet lock and run the backup under it. `Ok(true)` when made, `Ok(false)` when the
-/// same period was already running elsewhere.
-fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<bool> {
+/// What a locked run came to.
+enum Locked {
+    Made,
+    /// The same period was already running on another machine.
+    SamePeriod,
+    /// Another period held the lock for longer than we wait.
+    WaitedTooLong(Error),
+}
+
+/// Take the fleet lock and run the backup under it.
+fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<Locked> {
     let store = ctx.store()?;
     let key = names::webroot_lock_key(ctx.gen);
     let held = match lock::acquire(store.as_ref(), &ctx.home, key, period, Waiting::from_knobs())? {
         Ok(h) => h,
-        Err(NotTaken::SamePeriod(_)) => return Ok(false),
+        Err(NotTaken::SamePeriod(_)) => return Ok(Locked::SamePeriod),
         Err(NotTaken::WaitedTooLong(who)) => {
-            return Err(Error::Conflict(format!(
+            return Ok(Locked::WaitedTooLong(Error::Conflict(format!(
                 "{key} stayed held by {who} for longer than ADT_BACKUP_LOCK_WAIT_SECS; this {} backup was not made",
                 period.lower()
-            )))
+            ))))
         }
     };
     // The local marker legacy kept beside the store's key (the *lock* cron cleaners look there).
@@ -118,7 +126,7 @@ fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<bool> {
         webroot_backup(ctx, period, id, ours)
     });
     let _ = std::fs::remove_file(&local);
-    r.map(|_| true)
+    r.map(|_| Locked::Made)
 }
 
 /// BackupFromCron.sh '<PERIOD>' <build identifier>
@@ -130,17 +138,16 @@ pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
     let id = arg(args, 1);
     jitter();
     match locked_backup(ctx, period, id) {
-        Ok(true) => 0,
-        Ok(false) => {
+        Ok(Locked::Made) => 0,
+        Ok(Locked::SamePeriod) => {
             super::out(b"script already running\n");
             0
         }
-        Err(e) => {
-            if matches!(e, Error::Conflict(_)) {
-                super::out(b"script already running\n");
-            }
+        Ok(Locked::WaitedTooLong(e)) => {
+            super::out(b"script already running\n");
             failed(ctx, period, id, &e)
         }
+        Err(e) => failed(ctx, period, id, &e),
     }
 }
 
@@ -157,9 +164,12 @@ pub fn shutdown_this_webserver(ctx: &Ctx, args: &[String]) -> i32 {
             .ok()
             .and_then(|s| crate::config::value(&s, "BUILDIDENTIFIER"))
             .unwrap_or_default();
-        if let Err(e) = locked_backup(ctx, Period::Shutdown, &id) {
-            // The shutdown goes on (as legacy's did); the failure is reported and mailed.
-            failed(ctx, Period::Shutdown, &id, &e);
+        // The shutdown goes on whatever happens (as legacy's did); a failure is reported.
+        match locked_backup(ctx, Period::Shutdown, &id) {
+            Ok(Locked::WaitedTooLong(e)) | Err(e) => {
+                failed(ctx, Period::Shutdown, &id, &e);
+            }
+            Ok(_) => {}
         }
     }
     if !legacy.is_file() {
@@ -180,4 +190,316 @@ pub fn shutdown_this_webserver(ctx: &Ctx, args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// The build machine's answers for PerformWebsiteBackup: from flags, else asked on stdin with
+/// legacy's prompts.
+pub(super) struct Answers<'a> {
+    pub(super) flags: std::collections::HashMap<&'a str, Vec<&'a str>>,
+    input: std::io::StdinLock<'static>,
+}
+
+impl<'a> Answers<'a> {
+    pub(super) fn new(args: &'a [String]) -> std::result::Result<Answers<'a>, String> {
+        let mut flags: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let name = match a.as_str() {
+                "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period" => a.as_str(),
+                "--yes" => {
+                    flags.entry("--yes").or_default();
+                    continue;
+                }
+                other => return Err(format!("unknown argument {other:?}")),
+            };
+            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+            if name == "--key" && !matches!(v.as_str(), "rsa" | "ecdsa") {
+                return Err(format!("--key {v:?}: rsa or ecdsa"));
+            }
+            flags.entry(name).or_default().push(v.as_str());
+        }
+        Ok(Answers {
+            flags,
+            input: std::io::stdin().lock(),
+        })
+    }
+
+    pub(super) fn flag(&self, name: &str) -> Option<&'a str> {
+        self.flags.get(name).and_then(|v| v.first().copied())
+    }
+
+    pub(super) fn yes(&self) -> bool {
+        self.flags.contains_key("--yes")
+    }
+
+    /// One line from stdin (legacy `read`), without its newline.
+    pub(super) fn read(&mut self) -> String {
+        let mut s = String::new();
+        let _ = std::io::BufRead::read_line(&mut self.input, &mut s);
+        s.trim_end_matches(['\n', '\r']).to_string()
+    }
+}
+
+pub(super) fn say(text: &str) {
+    super::out(format!("{text}\n").as_bytes());
+}
+
+/// PerformWebsiteBackup.sh (build machine): legacy's prompts (cloud host, build, webserver, key
+/// type, periodicity, confirmations), then `Backup.sh <P> <id>` on the chosen webserver over SSH
+/// as root (the sudo password on stdin, never on the remote command line as legacy put it), and
+/// for MANUAL the archives copied into `${BUILD_HOME}/manualbackups`. Every answer can be given
+/// as a flag instead (`--cloudhost NAME --build-identifier ID --ip IP --key rsa|ecdsa --period
+/// P [--period P…] --yes`), for scripts.
+pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
+    let mut a = match Answers::new(args) {
+        Ok(a) => a,
+        Err(m) => {
+            ctx.report(&Error::Usage(m));
+            return 2;
+        }
+    };
+    let build_home = ctx.home.clone();
+    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
+    let cloudhost = match a.flag("--cloudhost") {
+        Some(c) => c.to_string(),
+        None => {
+            say("Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost");
+            match a.read().as_str() {
+                n @ ("1" | "2" | "3" | "4" | "5") => {
+                    HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string()
+                }
+                _ => {
+                    say("Unrecognised  cloudhost. Exiting ....");
+                    return 0;
+                }
+            }
+        }
+    };
+    let id = match a.flag("--build-identifier") {
+        Some(i) => i.to_string(),
+        None => {
+            say("What is the build Identifer for your build?");
+            say("You have these builds to choose from: ");
+            let mut names: Vec<String> =
+                std::fs::read_dir(build_home.join("buildconfiguration").join(&cloudhost))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.contains("credentials"))
+                    .collect();
+            names.sort();
+            for n in names {
+                say(&n);
+            }
+            say("Please enter the name of the build of the server you wish to connect with");
+            a.read()
+        }
+    };
+    let ip = match a.flag("--ip") {
+        Some(ip) => ip.to_string(),
+        None => {
+            let ips: Vec<String> =
+                match crate::cloud::Cloud::open_as(ctx, &cloudhost).and_then(|c| c.servers()) {
+                    Ok(s) => s
+                        .into_iter()
+                        .filter(|s| s.name.contains("webserver"))
+                        .filter_map(|s| s.public.map(|i| i.to_string()))
+                        .collect(),
+                    Err(e) => {
+                        ctx.report(&e);
+                        return 1;
+                    }
+                };
+            if ips.is_empty() {
+                say("There doesn't seem to be any webservers running");
+                return 0;
+            }
+            say("Which webserver would you like to connect to?");
+            let mut chosen = String::new();
+            for (n, ip) in ips.iter().enumerate() {
+                say(&format!("{}:   {ip}", n + 1));
+                say("Press Y/N to connect...");
+                if matches!(a.read().as_str(), "Y" | "y") {
+                    chosen = ip.clone();
+                    break;
+                }
+            }
+            chosen
+        }
+    };
+    let key_kind = match a.flag("--key") {
+        Some("rsa") => "1".to_string(),
+        Some("ecdsa") => "2".to_string(),
+        Some(_) | None => {
+            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
+            say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
+            say("Please select (1) RSA (2) ECDSA");
+            a.read()
+        }
+    };
+    let periods: Vec<String> = match a.flags.get("--period") {
+        Some(ps) => ps
+            .iter()
+            .flat_map(|p| {
+                if *p == "ALL" {
+                    Period::CRON
+                        .iter()
+                        .map(|p| p.upper().to_string())
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![p.to_string()]
+                }
+            })
+            .collect(),
+        None => {
+            say("Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY 6)MANUAL 7)ALL");
+            say("Please enter one of 1,2,3,4,5,6,7");
+            let mut choice = a.read();
+            while !matches!(choice.as_str(), "1" | "2" | "3" | "4" | "5" | "6" | "7") {
+                say("Sorry, that's not a valid selection, please try again");
+                let next = a.read();
+                if next.is_empty() && choice.is_empty() {
+                    return 1; // end of input
+                }
+                choice = next;
+            }
+            match choice.as_str() {
+                "6" => vec!["MANUAL".to_string()],
+                "7" => Period::CRON.iter().map(|p| p.upper().to_string()).collect(),
+                n => vec![Period::CRON[n.parse::<usize>().unwrap_or(1) - 1]
+                    .upper()
+                    .to_string()],
+            }
+        }
+    };
+    if periods.iter().any(|p| p == "MANUAL") {
+        let _ = std::fs::create_dir_all(build_home.join("manualbackups"));
+    }
+    let creds = build_home
+        .join("buildconfiguration")
+        .join(&cloudhost)
+        .join(format!("{id}-credentials"));
+    let read = |f: &str| {
+        std::fs::read_to_string(creds.join(f))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
+    let port = std::fs::read_to_string(
+        build_home
+            .join("buildconfiguration")
+            .join(&cloudhost)
+            .join(&id),
+    )
+    .unwrap_or_default()
+    .lines()
+    .find(|l| l.contains("SSH_PORT"))
+    .and_then(|l| {
+        l.replace('"', "")
+            .rsplit('=')
+            .next()
+            .map(|p| p.trim().to_string())
+    })
+    .and_then(|p| p.parse::<u16>().ok())
+    .unwrap_or(22);
+    let alg = match key_kind.as_str() {
+        "1" => "rsa",
+        "2" => "ecdsa",
+        _ => {
+            say("Unrecognised selection, please select only 1 or 2");
+            return 0;
+        }
+    };
+    let key = build_home
+        .join("keys")
+        .join(&cloudhost)
+        .join(&id)
+        .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{id}"));
+    let Ok(host) = ip.parse::<std::net::IpAddr>() else {
+        ctx.report(&Error::Usage(format!("{ip:?} is not an IP address")));
+        return 1;
+    };
+    let target = crate::process::SshTarget {
+        user: user.clone(),
+        port,
+        key: key.clone(),
+        timeout: Duration::from_secs(10),
+        mux: None,
+    };
+    let sudo_input = format!("{password}\n");
+    let remote = |cmd: &str, extra: Duration| -> (bool, String) {
+        crate::process::ssh(
+            host,
+            &target,
+            &crate::process::as_root(cmd),
+            Some(sudo_input.as_bytes()),
+            extra,
+        )
+    };
+    let value = |k: &str| {
+        remote(
+            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{k}'"),
+            Duration::ZERO,
+        )
+        .1
+    };
+    say("");
+    say("############################################");
+    say("Your git repository provider is set to:");
+    super::out(value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
+    say("Your git repository username is set to:");
+    super::out(value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
+    say("Your application identifier is set to:");
+    super::out(value("APPLICATIONIDENTIFIER").as_bytes());
+    say("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
+    say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+    say("#############################################");
+    if !a.yes() {
+        a.read();
+    }
+    let remote_id = value("BUILDIDENTIFIER").trim().to_string();
+    say(&format!("Build identifier is set to: {remote_id}"));
+    say("OK, ready to create backup - press enter to confirm");
+    if !a.yes() {
+        a.read();
+    }
+    let mut status = 0;
+    for p in &periods {
+        say(&format!("Making backup for {p} periodicity"));
+        let cmd = format!("/home/{user}/providerscripts/git/Backup.sh {p} {remote_id}");
+        let (ok, _) = remote(&cmd, crate::git::git_deadline());
+        if !ok {
+            ctx.report(&Error::Remote(format!("the {p} backup on {ip} failed")));
+            status = 1;
+        }
+    }
+    if periods.last().map(String::as_str) == Some("MANUAL") {
+        let o = crate::process::Run::new("scp")
+            .args([
+                "-o",
+                "ConnectTimeout=5",
+                "-o",
+                "ConnectionAttempts=2",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .args(["-P", &port.to_string(), "-i"])
+            .arg(&key)
+            .arg(format!("{user}@{ip}:/tmp/backup_archive/*.tar.gz"))
+            .arg(build_home.join("manualbackups"))
+            .deadline(crate::git::git_deadline())
+            .output();
+        if !o.as_ref().is_ok_and(|o| o.success()) {
+            ctx.report(&Error::Remote(format!(
+                "cannot copy the manual archive from {ip}"
+            )));
+            status = 1;
+        }
+    }
+    status
 }

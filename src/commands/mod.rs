@@ -245,6 +245,7 @@ commands! {
     "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
     "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
     "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
+    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";

@@ -161,6 +161,7 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),
         s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
         s!("helperscripts/", "PerformDatabaseBackup", [BM]),
+        s!("helperscripts/", "PerformWebsiteBackup", [BM]),
     ],
 };
 
