@@ -263,9 +263,14 @@ fn failed_with_one_line(o: &Output) -> String {
 
 fn backup_and_restore(kind: DbKind) {
     let f = fleet(kind);
+    // What a run killed by SIGKILL leaves: its staging directory with the option file.
+    let stale = f.host.path("backups/.adt-staging-999999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join(".client.cnf.adt-tmp.999999.0"), "password=x").unwrap();
     let o = f.run("cron/BackupFromCron.sh", &["DAILY", ID]);
     ok(&o);
     assert_eq!(stdout(&o), "");
+    assert!(!stale.exists(), "a dead run's staging directory is removed");
     assert!(f.monitoring_log().contains("Backing up database"));
 
     // The repository's layout, as legacy's.

@@ -115,6 +115,28 @@ fn fresh_private_dir(dir: &Path) -> Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))
 }
 
+/// The staging directories' prefix in `<H>/backups`, followed by the run's process id.
+const STAGING: &str = ".adt-staging-";
+
+/// Remove what a killed run left (its option file or PGPASSFILE among it): staging directories
+/// whose process is gone.
+fn remove_stale_staging(backups: &Path) {
+    let Ok(rd) = std::fs::read_dir(backups) else {
+        return;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name
+            .strip_prefix(STAGING)
+            .and_then(|p| p.parse::<i32>().ok())
+        {
+            if pid != std::process::id() as i32 && !crate::process::is_alive(pid) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
 /// Removes the staging directory however the run ends.
 struct Staging(PathBuf);
 
@@ -129,7 +151,8 @@ impl Drop for Staging {
 pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     let backups = plan.home.join("backups");
     std::fs::create_dir_all(&backups).map_err(io(&backups))?;
-    let stage_dir = backups.join(format!(".adt-staging-{}", std::process::id()));
+    remove_stale_staging(&backups);
+    let stage_dir = backups.join(format!("{STAGING}{}", std::process::id()));
     fresh_private_dir(&stage_dir)?;
     let _cleanup = Staging(stage_dir.clone());
     (t.log)(LOG_START);
