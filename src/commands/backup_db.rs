@@ -1,6 +1,7 @@
 //! The database machine's backup scripts (spec §1.1, §1.4, §1.6): DB
 //! `providerscripts/git/Backup.sh <P> <id>`, DB `cron/BackupFromCron.sh '<P>' <id>`, the backup
-//! step of DB `providerscripts/utilities/ShutdownThisDatabase.sh backup`. The flow itself is
+//! step of DB `providerscripts/utilities/ShutdownThisDatabase.sh backup`, and the build
+//! machine's `helperscripts/PerformDatabaseBackup.sh` (legacy's prompts, or flags). The flow itself is
 //! `crate::backup::database`; this file reads the arguments, the settings, the credentials and
 //! the gates, and renders the result the way legacy callers see it.
 //!
@@ -14,7 +15,10 @@
 //! conditional, owned, expiring lock of `crate::backup::lock` on the legacy key
 //! `dbbackuplock.file` (an unreachable store stops the run instead of letting it run unlocked;
 //! another period's run is waited for instead of skipped); the shutdown backup takes the same
-//! lock instead of only checking it.
+//! lock instead of only checking it, and is `DAILY` then `SHUTDOWN` as the spec says (the
+//! April 2022 script ran `HOURLY`, unlocked); the build machine's helper gives the sudo password
+//! on stdin (legacy put it on the remote command line, visible in `ps`), asks the same questions
+//! unless flags answer them, and exits 1 when the remote backup fails (legacy printed and exited 0).
 
 use super::{arg, out, Ctx};
 use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
