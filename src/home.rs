@@ -104,3 +104,15 @@ impl Machine {
             .find(|m| m.settings_file(dir).is_file())
     }
 }
+
+/// This machine's host name (`/proc/sys/kernel/hostname`; `ADT_HOSTNAME` replaces it, for
+/// tests). 2025 scripts choose by it (`ws-…` webserver, `…-rp-…` reverse proxy, `…-auth-…`
+/// authenticator).
+pub fn hostname() -> String {
+    std::env::var("ADT_HOSTNAME").unwrap_or_else(|_| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    })
+}

@@ -8,6 +8,16 @@
 //! MYPUBLICIP (2022 scripts never looked at the network, except the autoscaler's GetIP, which
 //! checks MYIP against `hostname -I`).
 //!
+//! 2025 (`utilities/processing/UpdateIPs.sh`): autoscaler `autoscalerips/`, `autoscalerpublicips/`,
+//! `buildmachineip/<BUILDMACHINEIP>`; webserver `webserverips/`, `webserverpublicips/`; database
+//! as 2022. The addresses are what the machine's own GetIP.sh and GetPublicIP.sh print (they ask
+//! the network). The webserver also keeps `runtime/otherwebserverips/<ip>` for its peers, and
+//! with MULTIREGION:1 the webserver and database put `dbaas_ips/<public>` in the multi-region
+//! bucket of every account. A 2025 webserver host publishes by its name: `…-rp-…`
+//! `reverseproxyips/`, `reverseproxypublicips/`; `ws-…` `webserverips/`, `webserverpublicips/`;
+//! `…-auth-…` `authenticatorip/`, `authenticatorpublicip/`. The tables are generation data
+//! (`crate::layout::Contract`).
+//!
 //! Differences from the legacy UpdateIP: only missing markers are written (one listing per
 //! prefix instead of a blind re-upload every minute); markers this machine published earlier for
 //! an IP it no longer has are deleted (legacy left them until a reboot wiped the whole prefix,
@@ -22,6 +32,7 @@ use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::layout::IpLookup;
 use crate::site::Site;
 use std::net::IpAddr;
 
@@ -87,31 +98,55 @@ pub fn list_ips(store: &dyn Backend, prefix: &str) -> Result<Vec<IpAddr>> {
     Ok(out)
 }
 
-/// The marker keys a machine publishes for its IPs.
+/// The marker keys a 2022 machine publishes for its IPs.
 pub fn keys_for(
     machine: Machine,
     private: &str,
     public: &str,
     build_client: &str,
 ) -> Vec<(String, String)> {
-    let pairs: Vec<(&str, &str)> = match machine {
-        Machine::Webserver => vec![
-            ("webserverips/", private),
-            ("bootedwebserverips/", private),
-            ("webserverpublicips/", public),
-        ],
-        Machine::Autoscaler => vec![
-            ("autoscalerip/", private),
-            ("autoscalerpublicip/", public),
-            ("buildclientip/", build_client),
-        ],
-        Machine::Database => vec![("databaseip/", private), ("databasepublicip/", public)],
-        Machine::Build => vec![],
-    };
-    pairs
-        .into_iter()
-        .map(|(p, ip)| (p.to_string(), ip.trim().to_string()))
+    let settings = format!("BUILDCLIENTIP:{build_client}\n");
+    markers_of(&crate::layout::G2022, machine, private, public, &settings)
+}
+
+/// The marker keys (prefix, IP) a machine of generation `gen` publishes: the generation's
+/// table ([`crate::layout::Contract::ip_markers`]) filled in.
+pub fn markers_of(
+    gen: &crate::layout::Generation,
+    machine: Machine,
+    private: &str,
+    public: &str,
+    settings: &str,
+) -> Vec<(String, String)> {
+    use crate::layout::IpSource;
+    let host = crate::home::hostname();
+    gen.contract
+        .ip_markers
+        .iter()
+        .filter(|m| m.machine == machine && m.host.matches(&host))
+        .map(|m| {
+            let ip = match m.source {
+                IpSource::Private => private.to_string(),
+                IpSource::Public => public.to_string(),
+                IpSource::Setting(k) => config::value(settings, k).unwrap_or_default(),
+            };
+            (m.prefix.to_string(), ip.trim().to_string())
+        })
         .collect()
+}
+
+/// The first line a legacy address script prints (2025's GetIP.sh and GetPublicIP.sh, which
+/// find the address on the machine and store it in the settings).
+fn script_address(ctx: &Site, rel: &str) -> Result<String> {
+    let path = ctx.home.join(rel);
+    let o = crate::process::Run::new(&path)
+        .env("HOME", &ctx.home)
+        .deadline(std::time::Duration::from_secs(60))
+        .output()?;
+    if !o.success() {
+        return Err(Error::Io(format!("{} failed", path.display())));
+    }
+    Ok(o.stdout.lines().next().unwrap_or("").trim().to_string())
 }
 
 /// The machine's own addresses as `hostname -I` reports them.
@@ -153,13 +188,19 @@ const STATE: &str = "adt-published-ips";
 /// has.
 pub fn update_ip(ctx: &Site) -> Result<()> {
     let text = ctx.settings()?;
-    let private = get_ip(ctx)?;
-    let public = config::value(&text, "MYPUBLICIP").unwrap_or_default();
-    let bc = config::value(&text, "BUILDCLIENTIP").unwrap_or_default();
+    let (private, public) = match ctx.gen.contract.ip_lookup {
+        IpLookup::Settings => (
+            get_ip(ctx)?,
+            config::value(&text, "MYPUBLICIP").unwrap_or_default(),
+        ),
+        IpLookup::Scripts(private, public) => {
+            (script_address(ctx, private)?, script_address(ctx, public)?)
+        }
+    };
     let store = ctx.store()?;
     let mut wanted = Vec::new();
     let mut bad = Vec::new();
-    for (prefix, ip) in keys_for(ctx.machine, &private, &public, &bc) {
+    for (prefix, ip) in markers_of(ctx.gen, ctx.machine, &private, &public, &text) {
         match parse_ip(&ip) {
             Ok(a) => wanted.push(format!("{prefix}{a}")),
             Err(_) => bad.push(format!("{prefix}{ip:?}")),
@@ -192,17 +233,63 @@ pub fn update_ip(ctx: &Site) -> Result<()> {
     let mut state = wanted.join("\n");
     state.push('\n');
     fsutil::write_atomic(&state_path, state.as_bytes(), None)?;
-    if ctx.machine == Machine::Webserver {
+    if ctx.machine == Machine::Webserver && ctx.gen.contract.ip_lookup == IpLookup::Settings {
         let _ = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(ctx.home.join("runtime").join("APP_CONFIG_UPDATED"));
+    }
+    if let Some((m, host, prefix, dir)) = ctx.gen.contract.peer_files {
+        if m == ctx.machine && host.matches(&crate::home::hostname()) {
+            peer_files(store.as_ref(), prefix, &ctx.home.join(dir), &private)?;
+        }
+    }
+    if ctx.gen.contract.multi_region_ips.contains(&ctx.machine)
+        && config::value(&text, "MULTIREGION").as_deref() == Some("1")
+        && !(ctx.machine == Machine::Webserver
+            && ctx.home.join("runtime/SHUTDOWN-INITIATED").exists())
+    {
+        if let Ok(ip) = parse_ip(&public) {
+            let url = config::value(&text, "WEBSITEURL").unwrap_or_default();
+            let bucket = format!("{}-multi-region", url.replace('.', "-"));
+            for s in ctx.stores_in_every_account(&bucket)? {
+                s.put_bytes(&format!("dbaas_ips/{ip}"), b"")?;
+            }
+        }
     }
     if !bad.is_empty() {
         return Err(Error::Config(format!(
             "not published (no valid IP in the settings): {}",
             bad.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// One empty file in `dir` for every address published under `prefix` except `own`; files for
+/// addresses no longer published are removed. Legacy removed `own` from the listing as a
+/// substring (`10.0.0.5` turned a peer `10.0.0.50` into `0`) and kept a file whose name was a
+/// substring of the listing; here names are compared whole.
+fn peer_files(store: &dyn Backend, prefix: &str, dir: &std::path::Path, own: &str) -> Result<()> {
+    let peers: Vec<String> = list_ips(store, prefix)?
+        .into_iter()
+        .map(|a| a.to_string())
+        .filter(|a| a != own.trim())
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    for p in &peers {
+        let f = dir.join(p);
+        if !f.exists() {
+            std::fs::write(&f, b"").map_err(|e| Error::io(f.display(), e))?;
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !peers.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
     Ok(())
 }
@@ -317,5 +404,216 @@ mod tests {
             ]
         );
         assert_eq!(keys_for(Machine::Webserver, "a", "b", "c").len(), 3);
+    }
+}
+
+// ---------- GetIP's provider network priming ----------
+
+/// What GetIP does to the network before it answers, per the legacy markers in the home:
+/// `EXOSCALE` asks for a DHCP lease on the private network (`dhclient`); `VULTR` without
+/// `runtime/NETCONFIGURED` configures the private interface statically with MYIP/16, once,
+/// as the OS wants it (Debian 10 `ens7` and Debian 11 `enp6s0` stanzas appended to
+/// `/etc/network/interfaces` then `ifup --all`; Ubuntu 20.04/22.04 a netplan file for
+/// `enp6s0` matched by the last Ethernet MAC, then `netplan apply`), then marks it done.
+/// DigitalOcean, Linode and AWS machines had none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Priming {
+    /// Run `dhclient` (unless one is running already).
+    Dhclient,
+    /// Append `stanza` to `/etc/network/interfaces` (unless there already) and `ifup --all`.
+    Interfaces { stanza: String },
+    /// Write `/etc/netplan/10-enp6s0.yaml` and `netplan apply`.
+    Netplan { yaml: String },
+    /// Only mark the network configured (an OS the legacy script had no recipe for).
+    MarkOnly,
+}
+
+/// The priming for these markers and settings (`mac`: the last Ethernet interface's MAC,
+/// asked for only on Ubuntu). Exoscale's lease comes before the Vultr set-up, as legacy.
+pub fn priming(
+    exoscale: bool,
+    vultr_unconfigured: bool,
+    os: &str,
+    version: &str,
+    ip: &str,
+    mac: impl FnOnce() -> Option<String>,
+) -> Vec<Priming> {
+    let mut out = Vec::new();
+    if exoscale {
+        out.push(Priming::Dhclient);
+    }
+    if !vultr_unconfigured {
+        return out;
+    }
+    let stanza = |iface: &str| {
+        format!(
+            "auto {iface}\niface {iface} inet static\naddress {ip}\nnetmask 255.255.0.0\n            mtu 1450\n"
+        )
+    };
+    out.push(match (os, version) {
+        ("debian", "10") => Priming::Interfaces {
+            stanza: stanza("ens7"),
+        },
+        ("debian", "11") => Priming::Interfaces {
+            stanza: stanza("enp6s0"),
+        },
+        ("ubuntu", "20.04" | "22.04") => Priming::Netplan {
+            yaml: format!(
+                "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    enp6s0:\n      match:\n        macaddress: {}\n      mtu: 1200\n      dhcp4: no\n      addresses: [{ip}/16]\n",
+                mac().unwrap_or_default()
+            ),
+        },
+        _ => Priming::MarkOnly,
+    });
+    out
+}
+
+/// The system root the priming works under: `/`, or `ADT_SYSTEM_ROOT` (tests).
+fn system_root() -> std::path::PathBuf {
+    std::env::var_os("ADT_SYSTEM_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/".into())
+}
+
+/// The MAC of the last Ethernet interface in interface-index order (legacy: the last
+/// `link/ether` line of `ip addr`), from `/sys/class/net`.
+fn last_ether_mac(root: &std::path::Path) -> Option<String> {
+    let dir = root.join("sys/class/net");
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let mut found: Vec<(u64, String)> = Vec::new();
+    for e in std::fs::read_dir(&dir).ok()?.flatten() {
+        let p = e.path();
+        // ARPHRD_ETHER is type 1 (loopback is 772).
+        if read(p.join("type")).as_deref() != Some("1") {
+            continue;
+        }
+        let (Some(idx), Some(mac)) = (read(p.join("ifindex")), read(p.join("address"))) else {
+            continue;
+        };
+        if let Ok(i) = idx.parse() {
+            found.push((i, mac));
+        }
+    }
+    found.sort();
+    found.pop().map(|(_, m)| m)
+}
+
+/// Whether a `dhclient` process is running (from /proc).
+fn dhclient_running() -> bool {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten().any(|e| {
+                std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "dhclient")
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// GetIP's priming on this machine: the legacy markers read, the steps run. Failures of the
+/// system tools are returned; `runtime/NETCONFIGURED` is written only once the set-up ran.
+pub fn prime_network(ctx: &Site) -> Result<()> {
+    let marker = ctx.home.join("runtime/NETCONFIGURED");
+    let exoscale = ctx.home.join("EXOSCALE").exists();
+    let vultr = ctx.home.join("VULTR").exists() && !marker.exists();
+    if !exoscale && !vultr {
+        return Ok(());
+    }
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let root = system_root();
+    let steps = priming(
+        exoscale,
+        vultr,
+        &v("BUILDOS"),
+        &v("BUILDOSVERSION"),
+        &v("MYIP"),
+        || last_ether_mac(&root),
+    );
+    let run = |prog: &str, args: &[&str]| -> Result<()> {
+        let path = crate::process::find_program(prog, &["/usr/sbin", "/sbin", "/usr/bin"])
+            .ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
+        crate::process::Run::new(path)
+            .args(args)
+            .deadline(std::time::Duration::from_secs(60))
+            .stdout_or(Error::Io)
+            .map(|_| ())
+    };
+    for step in steps {
+        match step {
+            Priming::Dhclient => {
+                if !dhclient_running() {
+                    run("dhclient", &[])?;
+                }
+            }
+            Priming::Interfaces { stanza } => {
+                let path = root.join("etc/network/interfaces");
+                let have = std::fs::read_to_string(&path).unwrap_or_default();
+                if !have.contains(&stanza) {
+                    let text = if have.is_empty() || have.ends_with('\n') {
+                        format!("{have}{stanza}")
+                    } else {
+                        format!("{have}\n{stanza}")
+                    };
+                    fsutil::write_atomic(&path, text.as_bytes(), Some(0o644))?;
+                }
+                run("ifup", &["--all"])?;
+                touch(&marker)?;
+            }
+            Priming::Netplan { yaml } => {
+                let dir = root.join("etc/netplan");
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+                fsutil::write_atomic(&dir.join("10-enp6s0.yaml"), yaml.as_bytes(), Some(0o600))?;
+                run("netplan", &["apply"])?;
+                touch(&marker)?;
+            }
+            Priming::MarkOnly => touch(&marker)?,
+        }
+    }
+    Ok(())
+}
+
+fn touch(p: &std::path::Path) -> Result<()> {
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d.display(), e))?;
+    }
+    std::fs::write(p, "").map_err(|e| Error::io(p.display(), e))
+}
+
+#[cfg(test)]
+mod priming_tests {
+    use super::*;
+
+    #[test]
+    fn each_provider_and_os_gets_the_legacy_set_up() {
+        let none = || -> Option<String> { panic!("the MAC is asked for only on Ubuntu") };
+        assert_eq!(
+            priming(true, false, "ubuntu", "22.04", "10.0.0.5", none),
+            [Priming::Dhclient]
+        );
+        assert!(priming(false, false, "ubuntu", "22.04", "10.0.0.5", none).is_empty());
+        assert_eq!(
+            priming(false, true, "debian", "10", "10.1.2.3", none),
+            [Priming::Interfaces {
+                stanza: "auto ens7\niface ens7 inet static\naddress 10.1.2.3\nnetmask 255.255.0.0\n            mtu 1450\n".into()
+            }]
+        );
+        assert!(matches!(
+            &priming(false, true, "debian", "11", "10.1.2.3", none)[0],
+            Priming::Interfaces { stanza } if stanza.starts_with("auto enp6s0\niface enp6s0 inet static\naddress 10.1.2.3\n")
+        ));
+        assert_eq!(
+            priming(false, true, "ubuntu", "20.04", "10.1.2.3", || Some("5a:01:02:03:04:05".into())),
+            [Priming::Netplan {
+                yaml: "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    enp6s0:\n      match:\n        macaddress: 5a:01:02:03:04:05\n      mtu: 1200\n      dhcp4: no\n      addresses: [10.1.2.3/16]\n".into()
+            }]
+        );
+        assert_eq!(
+            priming(false, true, "ubuntu", "24.04", "10.1.2.3", none),
+            [Priming::MarkOnly]
+        );
     }
 }

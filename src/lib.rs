@@ -6,8 +6,10 @@
 //! 1. [`commands`]: the command layer, one file per legacy script family: argv positions,
 //!    stdout bytes, legacy exit statuses, and the command registry. The binary (`bins/`) only
 //!    dispatches into it.
-//! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive.
-//! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls.
+//! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive; [`doctor`]: this machine's
+//!    findings.
+//! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls;
+//!    [`fleet`]: adt rolled out to the fleet over SSH.
 //! 4. [`scaling`], [`ips`], [`cron`], [`backup`]: the scaling profile, published IPs, crontabs,
 //!    temporal backups.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
@@ -27,8 +29,10 @@ pub mod cron;
 pub mod database;
 pub mod datastore;
 pub mod dns;
+pub mod doctor;
 pub mod error;
 pub mod firewall;
+pub mod fleet;
 pub mod fsutil;
 pub mod git;
 pub mod home;

@@ -437,6 +437,9 @@ pub struct SshTarget {
     /// Keep one connection per machine open and reuse it (None: a new connection, with its key
     /// exchange, for every command).
     pub mux: Option<Mux>,
+    /// Key exchange algorithms tried before ssh's own list (OpenSSH's `^` prefix), e.g.
+    /// `curve25519-sha256`; None: ssh's own order.
+    pub kex_first: Option<String>,
 }
 
 /// Connection reuse: OpenSSH's control master, its socket `<dir>/<host>-<port>`, kept open
@@ -479,44 +482,8 @@ pub fn ssh_output(
     input: Option<&[u8]>,
     extra: Duration,
 ) -> Result<Output> {
-    let secs = t.timeout.as_secs().max(1).to_string();
     let mut run = Run::new("ssh")
-        .args(["-p", &t.port.to_string(), "-i"])
-        .arg(&t.key)
-        .args([
-            "-o",
-            &format!("ConnectTimeout={secs}"),
-            "-o",
-            "ConnectionAttempts=1",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "LogLevel=ERROR",
-            // Only the fleet key counts; no Kerberos or DNS round trips before it is tried.
-            "-o",
-            "GSSAPIAuthentication=no",
-            "-o",
-            "PreferredAuthentications=publickey",
-        ]);
-    if let Some(m) = &t.mux {
-        run = run.args([
-            "-o".to_string(),
-            "ControlMaster=auto".to_string(),
-            "-o".to_string(),
-            format!("ControlPath={}", m.socket(host, t.port).display()),
-            "-o".to_string(),
-            format!("ControlPersist={}", m.persist.as_secs().max(1)),
-            "-o".to_string(),
-            "ServerAliveInterval=2".to_string(),
-            "-o".to_string(),
-            "ServerAliveCountMax=2".to_string(),
-        ]);
-    }
-    run = run
+        .args(ssh_options(host, t, "auto"))
         .arg(format!("{}@{host}", t.user))
         .arg(remote)
         .deadline(t.timeout + Duration::from_millis(500) + extra);
@@ -524,6 +491,142 @@ pub fn ssh_output(
         run = run.stdin(b);
     }
     run.output()
+}
+
+/// ssh's options for `t` (`master`: its ControlMaster when `t` keeps connections).
+fn ssh_options(host: std::net::IpAddr, t: &SshTarget, master: &str) -> Vec<String> {
+    let secs = t.timeout.as_secs().max(1);
+    let mut o: Vec<String> = vec!["-p".into(), t.port.to_string(), "-i".into()];
+    o.push(t.key.to_string_lossy().into_owned());
+    for opt in [
+        format!("ConnectTimeout={secs}"),
+        "ConnectionAttempts=1".into(),
+        "BatchMode=yes".into(),
+        "UserKnownHostsFile=/dev/null".into(),
+        "StrictHostKeyChecking=no".into(),
+        "LogLevel=ERROR".into(),
+        // Only the fleet key counts; no Kerberos or DNS round trips before it is tried.
+        "GSSAPIAuthentication=no".into(),
+        "PreferredAuthentications=publickey".into(),
+    ] {
+        o.extend(["-o".into(), opt]);
+    }
+    if let Some(k) = &t.kex_first {
+        o.extend(["-o".into(), format!("KexAlgorithms=^{k}")]);
+    }
+    if let Some(m) = &t.mux {
+        for opt in [
+            format!("ControlMaster={master}"),
+            format!("ControlPath={}", m.socket(host, t.port).display()),
+            format!("ControlPersist={}", m.persist.as_secs().max(1)),
+            "ServerAliveInterval=2".into(),
+            "ServerAliveCountMax=2".into(),
+        ] {
+            o.extend(["-o".into(), opt]);
+        }
+    }
+    o
+}
+
+/// A kept connection being opened by [`ssh_open`].
+pub struct Opening {
+    handle: duct::Handle,
+    marker: PathBuf,
+}
+
+/// How an [`Opening`] went.
+pub enum Opened {
+    /// Logged in: the connection is kept in the background.
+    Up,
+    /// ssh gave up (its exit code: 255 for its own failure).
+    Failed(Option<i32>),
+    /// Still logging in.
+    Pending(Box<Opening>),
+}
+
+impl Opening {
+    /// Wait for the login until `until`.
+    pub fn wait_until(self, until: Instant) -> Opened {
+        match self.handle.wait_deadline(until) {
+            Ok(Some(o)) => {
+                let _ = std::fs::remove_file(&self.marker);
+                if o.status.success() {
+                    Opened::Up
+                } else {
+                    Opened::Failed(o.status.code())
+                }
+            }
+            Ok(None) => Opened::Pending(Box::new(self)),
+            Err(_) => {
+                let _ = std::fs::remove_file(&self.marker);
+                Opened::Failed(None)
+            }
+        }
+    }
+
+    /// Let it go on without us: it keeps the connection for later if it logs in (a thread
+    /// reaps it, while this process lives).
+    pub fn detach(self) {
+        std::thread::spawn(move || {
+            let _ = self.handle.wait();
+            let _ = std::fs::remove_file(&self.marker);
+        });
+    }
+
+    /// Give up on it.
+    pub fn kill(self) {
+        let _ = self.handle.kill();
+        let _ = std::fs::remove_file(&self.marker);
+    }
+}
+
+/// How long an opening's marker holds off another one (one left by a process that has gone).
+const OPENING_STALE: Duration = Duration::from_secs(30);
+
+/// Start opening the kept connection to `host` (`t` must keep connections): `ssh -f -N` as the
+/// control master, which goes to the background once logged in. None when `t` keeps no
+/// connections, or another opening of the same connection is under way (its marker
+/// `<socket>.opening`, younger than 30 s): two masters must not race for one socket, the
+/// loser would stay connected outside it.
+pub fn ssh_open(host: std::net::IpAddr, t: &SshTarget) -> Result<Option<Opening>> {
+    let Some(m) = &t.mux else { return Ok(None) };
+    let mut marker = m.socket(host, t.port).into_os_string();
+    marker.push(".opening");
+    let marker = PathBuf::from(marker);
+    let fresh = std::fs::metadata(&marker)
+        .and_then(|md| md.modified())
+        .is_ok_and(|at| at.elapsed().unwrap_or_default() < OPENING_STALE);
+    if fresh {
+        return Ok(None);
+    }
+    let _ = std::fs::remove_file(&marker);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(Error::io(marker.display(), e)),
+    }
+    log::debug!("run ssh (opening a kept connection to {host})");
+    let mut args = vec!["-f".to_string(), "-N".to_string()];
+    args.extend(ssh_options(host, t, "yes"));
+    args.push(format!("{}@{host}", t.user));
+    // No pipes: the master that stays in the background must not hold any of ours.
+    match duct::cmd("ssh", &args)
+        .stdin_null()
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .start()
+    {
+        Ok(handle) => Ok(Some(Opening { handle, marker })),
+        Err(e) => {
+            let _ = std::fs::remove_file(&marker);
+            Err(Error::io("cannot run ssh", e))
+        }
+    }
 }
 
 /// A remote shell command that runs `cmd` as root: directly when SSH logged in as root, else

@@ -83,8 +83,17 @@ impl Site {
 
     /// The config bucket of this machine's website.
     pub fn bucket(&self) -> Result<String> {
+        self.bucket_preferring(None)
+    }
+
+    /// The config bucket, named from the setting `url_key` when it is set (2025's Get reads
+    /// WEBSITEURLORIGINAL first), else from WEBSITEURL.
+    pub fn bucket_preferring(&self, url_key: Option<&str>) -> Result<String> {
         let text = self.settings()?;
-        let url = crate::config::value(&text, "WEBSITEURL")
+        let url = url_key
+            .and_then(|k| crate::config::value(&text, k))
+            .filter(|u| !u.is_empty())
+            .or_else(|| crate::config::value(&text, "WEBSITEURL"))
             .filter(|u| !u.is_empty())
             .ok_or_else(|| {
                 Error::Config(format!(
@@ -103,9 +112,60 @@ impl Site {
     }
 
     pub fn store_for_bucket(&self, bucket: &str) -> Result<Box<dyn Backend>> {
-        let sel = datastore::selection(&self.home, &self.gen.s3cfg_path(&self.home))?;
+        let sel = datastore::selection_or(&self.home, self.account_selection(1))?;
         log::debug!("datastore {sel:?}, bucket {bucket}");
         datastore::open(&sel, bucket)
+    }
+
+    /// The S3 store of account `n` (1-based) as this generation's machines describe it: 2022's
+    /// one s3cmd file, or 2025's numbered file of the tool named in buildstyles.dat.
+    /// `S3CMD_CONFIG` replaces account 1's s3cmd file.
+    pub fn account_selection(&self, n: usize) -> datastore::Selection {
+        use crate::layout::Credentials;
+        match self.gen.contract.credentials {
+            Credentials::S3cmdFile => datastore::Selection::S3 {
+                s3cfg: self.gen.s3cfg_path(&self.home),
+            },
+            Credentials::ToolAccounts => {
+                let styles = std::fs::read_to_string(self.buildstyles_path()).unwrap_or_default();
+                let tool = datastore::accounts::Tool::from_buildstyles(&styles);
+                match std::env::var_os("S3CMD_CONFIG") {
+                    Some(p) if n == 1 && tool == datastore::accounts::Tool::S3cmd => {
+                        datastore::Selection::S3 { s3cfg: p.into() }
+                    }
+                    _ => datastore::Selection::Account {
+                        tool,
+                        config: tool.config_path(&datastore::accounts::root_dir(), n),
+                    },
+                }
+            }
+        }
+    }
+
+    /// How many S3 accounts this machine has (2025: one per `|`-separated S3ACCESSKEY; 2022: one).
+    pub fn account_count(&self) -> usize {
+        match self.gen.contract.credentials {
+            crate::layout::Credentials::S3cmdFile => 1,
+            crate::layout::Credentials::ToolAccounts => {
+                let key = self
+                    .settings()
+                    .ok()
+                    .and_then(|t| crate::config::value(&t, "S3ACCESSKEY"))
+                    .unwrap_or_default();
+                datastore::accounts::account_count(&key)
+            }
+        }
+    }
+
+    /// `bucket` in every S3 account of this machine (account 1 first), for the writes legacy
+    /// makes to all of them.
+    pub fn stores_in_every_account(&self, bucket: &str) -> Result<Vec<Box<dyn Backend>>> {
+        (1..=self.account_count())
+            .map(|n| {
+                let sel = datastore::selection_or(&self.home, self.account_selection(n))?;
+                datastore::open(&sel, bucket)
+            })
+            .collect()
     }
 
     /// A cron job's exclusive lock on `runtime/<name>` (the legacy lock file names), held until

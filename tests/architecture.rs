@@ -26,7 +26,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("cloud", 6),
     ("dns", 7),
     ("firewall", 7),
+    ("fleet", 7),
     ("autoscaler", 8),
+    ("doctor", 8),
     ("commands", 9),
 ];
 

@@ -433,3 +433,27 @@ fn failures_carry_the_reason_the_subcommand_and_the_status() {
         "{line}"
     );
 }
+
+/// A CLI that never answers is killed at its deadline (`ADT_CLI_DEADLINE`), and says so.
+#[test]
+fn a_cli_that_hangs_is_stopped_at_its_deadline() {
+    let (_s3, h) = autoscaler("DROPLET", "CLOUDHOST:digitalocean\n");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("doctl"), "#!/bin/sh\nsleep 60\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("doctl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = h
+        .cmd_with(&bin, &format!("{S}NumberOfServers.sh"))
+        .args(["webserver", "digitalocean"])
+        .env("ADT_CLI_DEADLINE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).contains("doctl compute droplet list failed (did not finish in time)"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -542,3 +542,103 @@ fn failures_carry_the_reason_and_token_problems_say_so() {
     );
     assert!(!e.contains("Traceback") && !e.contains("EOFError"), "{e}");
 }
+
+/// TightenDBaaSFirewall on Linode: the managed database labelled with the build identifier
+/// admits exactly the fleet's public IPs, through the API with curl; the token travels in curl's
+/// configuration on stdin (from LINODE_CLI_TOKEN, or linode-cli's config file), never on argv.
+#[test]
+fn dbaas_allow_list_through_the_api() {
+    let Some(c) = Case::new(
+        "CLOUDHOST:linode\nBUILDIDENTIFIER:prod1\nDATABASEDBaaSINSTALLATIONTYPE:DBaaS:mysql:eu-west:g6-nanode-1:adt-prod1-db\n",
+        json!({"token": "Tok3nSecret", "databases": {"mysql": [
+            {"id": 41, "label": "other-db", "allow_list": []},
+            {"id": 42, "label": "adt-prod1-db", "engine": "mysql", "allow_list": ["198.51.100.1/32", "203.0.113.9/32"]}
+        ]}}),
+    ) else {
+        return;
+    };
+    for k in [
+        "autoscalerpublicip/203.0.113.9",
+        "webserverpublicips/203.0.113.5",
+        "webserverips/10.0.0.5",
+        "databasepublicip/203.0.113.7",
+    ] {
+        assert!(c
+            .h
+            .exec(&format!("{W}PutToConfigDatastore.sh"), &[k, k])
+            .status
+            .success());
+    }
+    // curl as it is, its command lines recorded.
+    let argv = c.h.dir.path().join("curl-argv.log");
+    std::fs::write(
+        c.bin.join("curl"),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec /usr/bin/curl \"$@\"\n",
+            argv.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(c.bin.join("curl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tighten = |token_in_env: bool| {
+        let mut cmd = c.cmd("/bin/sh", &[]);
+        cmd.arg("-c").arg(format!(
+            ". {}",
+            c.h.path("providerscripts/security/firewall/TightenDBaaSFirewall.sh")
+                .display()
+        ));
+        if token_in_env {
+            cmd.env("LINODE_CLI_TOKEN", "Tok3nSecret");
+        } else {
+            cmd.env_remove("LINODE_CLI_TOKEN");
+        }
+        cmd.output().unwrap()
+    };
+    let o = tighten(true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let changes = c.api.changes();
+    assert_eq!(
+        changes,
+        [(
+            "PUT".to_string(),
+            "/v4beta/databases/mysql/instances/42".to_string(),
+            json!({"allow_list": ["203.0.113.5/32", "203.0.113.7/32", "203.0.113.9/32"]})
+        )]
+    );
+    assert_eq!(
+        c.api.state()["databases"]["mysql"][0]["allow_list"],
+        json!([]),
+        "another database is not touched"
+    );
+    // Again, the token from linode-cli's config file this time: nothing to change, no PUT.
+    let cfg = c.h.dir.path().join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("linode-cli"),
+        "[DEFAULT]\ndefault-user = adt\n\n[adt]\ntoken = Tok3nSecret\nregion = eu-west\n",
+    )
+    .unwrap();
+    c.api.clear();
+    let o = tighten(false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(c.api.changes().is_empty(), "{:?}", c.api.changes());
+    assert!(!c.api.requests().is_empty(), "the API was asked");
+    let lines = std::fs::read_to_string(&argv).unwrap();
+    assert!(lines.contains("-K -"), "{lines}");
+    assert!(
+        !lines.contains("Tok3nSecret"),
+        "the token was on argv: {lines}"
+    );
+    // A refused token: one line naming the call and the API's reason, no token.
+    std::fs::write(cfg.join("linode-cli"), "[adt]\ntoken = WrongTok3n\n").unwrap();
+    let o = tighten(false);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("Linode API GET /v4beta/databases/mysql/instances")
+            && e.contains("Invalid Token"),
+        "{e}"
+    );
+    assert!(!e.contains("WrongTok3n"), "{e}");
+}

@@ -220,3 +220,26 @@ fn dbaas_allow_lists() {
     assert!(o.status.success(), "{}", stderr(&o));
     check(&c, "digitalocean-dbaas");
 }
+
+#[test]
+fn exoscale_dbaas_allow_list_is_set_whole() {
+    let c = case("EXOSCALE", "cloudflare");
+    c.host
+        .add_settings("DATABASEDBaaSINSTALLATIONTYPE:DBaaS:pg:hobbyist-2:ch-gva-2:15:adt-db\n");
+    stand_in(&c.bin, "exo", &c.log, &[]);
+    let o = c
+        .host
+        .cmd("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            ". {}",
+            c.host
+                .path("providerscripts/security/firewall/TightenDBaaSFirewall.sh")
+                .display()
+        ))
+        .env("PATH", format!("{}:/usr/bin:/bin", c.bin.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    check(&c, "exoscale-dbaas");
+}

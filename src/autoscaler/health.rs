@@ -53,6 +53,10 @@ pub enum Why {
     Removed,
     NotReady,
     Http(String),
+    /// No verdict: the sweep's time ran out before this server could be checked (its first
+    /// SSH connection still to be opened), or it did not answer in time while this machine
+    /// was saturated. Neither up nor down: no strike, not added to DNS.
+    Unchecked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +69,11 @@ pub struct Verdict {
 impl Verdict {
     pub fn alive(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// Whether this sweep said anything of the server (see [`Why::Unchecked`]).
+    pub fn checked(&self) -> bool {
+        self.failure != Some(Why::Unchecked)
     }
 }
 
@@ -79,26 +88,113 @@ enum SshSaid {
     Unreachable,
     /// It accepted the connection but SSH gave no answer within the timeout.
     TimedOut,
+    /// The sweep's time ran out before the check could be made or finished.
+    Unchecked,
 }
 
-/// SSH's word on `ip`; `before_new` runs before a new SSH connection (with its key exchange)
-/// is started, once the server's SSH port has taken a TCP connection.
-fn ssh_ready(ip: IpAddr, c: &Config, before_new: &dyn Fn()) -> SshSaid {
+/// SSH's word on `ip`. A new SSH connection (with its key exchange) waits for a turn from
+/// `opening` once the server's SSH port has taken a TCP connection, and holds it until SSH
+/// answers. `until`: the sweep's end; a check that no longer has its whole timeout before it
+/// gets what is left, and one cut short by it is `Unchecked`, not late.
+fn ssh_ready(ip: IpAddr, c: &Config, opening: Option<&Opening>, until: Option<Instant>) -> SshSaid {
+    // The time a step may take from now (`overrun`: how far past its timeout it may run), and
+    // whether that is less than a check's timeout.
+    let allowance = |overrun: Duration| {
+        let left = until.map_or(c.timeout, |u| {
+            u.saturating_duration_since(Instant::now())
+                .saturating_sub(overrun)
+        });
+        (left.min(c.timeout), left < c.timeout)
+    };
     let kept = c
         .ssh
         .mux
         .as_ref()
         .is_some_and(|m| m.socket(ip, c.ssh.port).exists());
     if !kept {
-        if std::net::TcpStream::connect_timeout(&(ip, c.ssh.port).into(), c.timeout).is_err() {
-            return SshSaid::Unreachable;
+        let probe = match (opening, until) {
+            (Some(o), Some(u)) => match o.probing.take_before(u) {
+                Some(t) => Some(t),
+                None => return SshSaid::Unchecked,
+            },
+            _ => None,
+        };
+        let (connect, cut) = allowance(Duration::ZERO);
+        if connect < MIN_CHECK {
+            return SshSaid::Unchecked;
         }
-        before_new();
+        let reached =
+            std::net::TcpStream::connect_timeout(&(ip, c.ssh.port).into(), connect).is_ok();
+        drop(probe);
+        if !reached {
+            return if cut {
+                SshSaid::Unchecked
+            } else {
+                SshSaid::Unreachable
+            };
+        }
+        let turn = match (opening, until) {
+            (Some(o), Some(u)) => match o.logins.take_before(u) {
+                Some(t) => Some(t),
+                None => return SshSaid::Unchecked,
+            },
+            (Some(o), None) => Some(o.logins.take()),
+            (None, _) => None,
+        };
+        // The kept connection is opened on its own, so that a login the sweep has no time to
+        // wait for goes on and serves the next sweep.
+        let (login, cut) = allowance(SSH_OVERRUN);
+        if login < MIN_CHECK {
+            return SshSaid::Unchecked;
+        }
+        let target = SshTarget {
+            timeout: login,
+            ..c.ssh.clone()
+        };
+        let started = Instant::now();
+        match process::ssh_open(ip, &target) {
+            Ok(Some(o)) => match o.wait_until(started + login + SSH_OVERRUN) {
+                process::Opened::Up => {}
+                process::Opened::Pending(o) if cut => {
+                    o.detach();
+                    return SshSaid::Unchecked;
+                }
+                process::Opened::Pending(o) => {
+                    o.kill();
+                    return SshSaid::TimedOut;
+                }
+                process::Opened::Failed(code) => {
+                    return if code == Some(255) && started.elapsed() >= login.mul_f32(0.9) {
+                        if cut {
+                            SshSaid::Unchecked
+                        } else {
+                            SshSaid::TimedOut
+                        }
+                    } else {
+                        SshSaid::NotReady
+                    };
+                }
+            },
+            // Being opened by an earlier sweep: its turn comes.
+            Ok(None) if c.ssh.mux.is_some() => return SshSaid::Unchecked,
+            // No kept connections: the check below opens its own.
+            Ok(None) => {}
+            Err(_) => return SshSaid::TimedOut,
+        }
+        drop(turn);
     }
+    let (timeout, cut) = allowance(SSH_OVERRUN);
+    if timeout < MIN_CHECK {
+        return SshSaid::Unchecked;
+    }
+    let target = SshTarget {
+        timeout,
+        ..c.ssh.clone()
+    };
     let started = Instant::now();
     match process::ssh_output(
         ip,
-        &c.ssh,
+        &target,
         &format!("[ -e {} ] && echo ready", c.ready_file),
         None,
         Duration::ZERO,
@@ -107,14 +203,24 @@ fn ssh_ready(ip: IpAddr, c: &Config, before_new: &dyn Fn()) -> SshSaid {
         // ssh's own failure (255) after about the connect timeout: no answer.
         Ok(o)
             if o.timed_out
-                || (o.code == Some(255) && started.elapsed() >= c.timeout.mul_f32(0.9)) =>
+                || (o.code == Some(255) && started.elapsed() >= timeout.mul_f32(0.9)) =>
         {
-            SshSaid::TimedOut
+            if cut {
+                SshSaid::Unchecked
+            } else {
+                SshSaid::TimedOut
+            }
         }
         Ok(_) => SshSaid::NotReady,
+        Err(_) if cut => SshSaid::Unchecked,
         Err(_) => SshSaid::TimedOut,
     }
 }
+
+/// How far past its timeout an SSH check may run (the deadline [`process::ssh_output`] sets).
+const SSH_OVERRUN: Duration = Duration::from_millis(500);
+/// Less time than this left in a sweep: a check is not started.
+const MIN_CHECK: Duration = Duration::from_millis(300);
 
 /// The HTTPS verdict from curl's status code: `Ok` for 200 or 301.
 fn http_verdict(code: &str) -> std::result::Result<(), String> {
@@ -125,7 +231,21 @@ fn http_verdict(code: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// No answer in time (which load on this machine can cause).
 const NO_ANSWER: &str = "no HTTPS answer";
+/// Answers no load causes.
+const REFUSED: &str = "HTTPS connection refused";
+const CLOSED: &str = "HTTPS connection closed without an answer";
+
+/// Why an HTTPS exchange failed: a timeout is no answer; a refusal or a reset is the server's.
+fn io_why(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => REFUSED.into(),
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => CLOSED.into(),
+        _ => NO_ANSWER.into(),
+    }
+}
 
 /// TLS for the HTTPS probe: any certificate is accepted, as legacy's `curl -k` did (the
 /// webservers' certificates are for the site's name, and the probe goes to an address).
@@ -194,17 +314,18 @@ fn https_get(
     ip: IpAddr,
     c: &Config,
     tls: &std::sync::Arc<rustls::ClientConfig>,
+    timeout: Duration,
 ) -> std::result::Result<u16, String> {
     use std::io::{Read, Write};
     let started = Instant::now();
     let left = || {
-        c.timeout
+        timeout
             .checked_sub(started.elapsed())
             .filter(|d| !d.is_zero())
             .ok_or_else(|| NO_ANSWER.to_string())
     };
-    let sock = std::net::TcpStream::connect_timeout(&(ip, c.https_port).into(), c.timeout)
-        .map_err(|_| NO_ANSWER.to_string())?;
+    let sock = std::net::TcpStream::connect_timeout(&(ip, c.https_port).into(), timeout)
+        .map_err(|e| io_why(&e))?;
     let conn = rustls::ClientConnection::new(
         tls.clone(),
         rustls::pki_types::ServerName::IpAddress(ip.into()),
@@ -228,7 +349,7 @@ fn https_get(
         )
         .as_bytes(),
     )
-    .map_err(|_| NO_ANSWER.to_string())?;
+    .map_err(|e| io_why(&e))?;
     let mut head = Vec::new();
     let mut buf = [0u8; 512];
     while !head.windows(2).any(|w| w == b"\r\n") {
@@ -236,7 +357,8 @@ fn https_get(
             .set_read_timeout(Some(left()?))
             .map_err(|_| NO_ANSWER.to_string())?;
         match tls.read(&mut buf) {
-            Ok(0) | Err(_) => return Err(NO_ANSWER.into()),
+            Ok(0) => return Err(CLOSED.into()),
+            Err(e) => return Err(io_why(&e)),
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
         if head.len() > 4096 {
@@ -251,26 +373,34 @@ fn https_get(
 }
 
 /// The HTTPS verdict for one server, with legacy's second try half a second after a failed
-/// first one.
+/// first one; None when `until` (the sweep's end) cut a try short that got no answer.
 fn https_status(
     ip: IpAddr,
     c: &Config,
     tls: &std::sync::Arc<rustls::ClientConfig>,
-) -> std::result::Result<(), String> {
+    until: Option<Instant>,
+) -> Option<std::result::Result<(), String>> {
     let mut last = Err(NO_ANSWER.to_string());
     for attempt in 0..c.http_tries.max(1) {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(500));
         }
-        last = match https_get(ip, c, tls) {
+        let left = until.map_or(c.timeout, |u| u.saturating_duration_since(Instant::now()));
+        if left < MIN_CHECK {
+            // Out of time: the tries made so far are the verdict, if one was made.
+            return (attempt > 0).then_some(last);
+        }
+        let cut = left < c.timeout;
+        last = match https_get(ip, c, tls, left.min(c.timeout)) {
             Ok(code) => http_verdict(&code.to_string()),
+            Err(why) if cut && why == NO_ANSWER => return None,
             Err(why) => Err(why),
         };
         if last.is_ok() {
             break;
         }
     }
-    last
+    Some(last)
 }
 
 fn removed(ip: IpAddr, c: &Config) -> bool {
@@ -283,15 +413,76 @@ fn removed(ip: IpAddr, c: &Config) -> bool {
 pub fn check(ip: IpAddr, c: &Config) -> Verdict {
     let failure = if removed(ip, c) {
         Some(Why::Removed)
-    } else if ssh_ready(ip, c, &|| {}) != SshSaid::Ready {
+    } else if ssh_ready(ip, c, None, None) != SshSaid::Ready {
         Some(Why::NotReady)
     } else {
         match tls_config() {
-            Some(tls) => https_status(ip, c, &tls).err().map(Why::Http),
+            Some(tls) => https_status(ip, c, &tls, None)
+                .and_then(|r| r.err())
+                .map(Why::Http),
             None => Some(Why::Http("no TLS configuration".into())),
         }
     };
     Verdict { ip, failure }
+}
+
+/// How many new connections a sweep opens at once: TCP connections that test a server's SSH
+/// port (each costs the server a process; too many at once overflow its listen queue), and
+/// logins (key exchanges).
+struct Opening {
+    probing: Slots,
+    logins: Slots,
+}
+
+/// At most `max` holders at once; [`Slots::take`] waits for a turn.
+struct Slots {
+    held: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    max: usize,
+}
+
+/// A turn, given back when dropped.
+struct Turn<'a>(&'a Slots);
+
+impl Slots {
+    fn new(max: usize) -> Slots {
+        Slots {
+            held: std::sync::Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            max: max.max(1),
+        }
+    }
+
+    fn take(&self) -> Turn<'_> {
+        let mut n = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= self.max {
+            n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+        Turn(self)
+    }
+
+    /// A turn, if one comes before `until`.
+    fn take_before(&self, until: Instant) -> Option<Turn<'_>> {
+        let mut n = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= self.max {
+            let left = until.checked_duration_since(Instant::now())?;
+            n = self
+                .freed
+                .wait_timeout(n, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *n += 1;
+        Some(Turn(self))
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.held.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// This machine's CPU time so far (busy, all) from `/proc/stat`, to tell whether a sweep ran
@@ -310,18 +501,20 @@ fn cpu_times() -> Option<(u64, u64)> {
     Some((all - idle, all))
 }
 
-/// Check every server at once, bounded by about one check's timeout:
+/// Check every server at once, within [`sweep_time`] (a tenth more than one check's timeout):
+/// a check that cannot be made in that time leaves its server [`Why::Unchecked`].
 /// - SSH over one kept connection per server (see [`Config::ssh`]'s `mux`): a server pays its
-///   key exchange once, not every sweep. New connections are started at a pace the machine
-///   can take (`ADT_SSH_NEW_PER_SEC`, default 10 per core), and a check's timeout runs from its
-///   start, so a queued check is never a late one;
+///   key exchange once, not every sweep. A server without one has its SSH port tested (at most
+///   32 per core at once), then its connection opened on its own (at most
+///   `ADT_SSH_NEW_AT_ONCE`, default 8 per core, at once); a login the sweep cannot wait for
+///   goes on and serves the next sweep. A check's timeout runs from its start, so a queued
+///   check is never a late one;
 /// - HTTPS in this process (no `curl` per server), right after a server's SSH check found it
 ///   ready, at most 8 handshakes per core at once; its timeout runs from its start;
 /// - a server whose SSH port does not take a TCP connection within the timeout is down (the
 ///   kernel answers a connect, so no load delays it); a server that took the connection but
 ///   did not answer in time while this machine was saturated (over 80% of its CPU busy during
-///   the sweep) is checked once more before it counts as down: such a timeout says nothing
-///   about the server.
+///   the sweep) is unchecked: such a timeout says nothing about the server.
 ///
 /// `parallel` caps the servers checked at once (0: all). Results in input order.
 pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
@@ -339,9 +532,12 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
         .map(|(ip, _)| *ip)
         .collect();
     let before = cpu_times();
-    let new_per_sec = crate::knobs::env_u64("ADT_SSH_NEW_PER_SEC", 10 * cores as u64).max(1);
-    let pace = Duration::from_secs_f64(1.0 / new_per_sec as f64);
-    let next_new = Mutex::new(Instant::now());
+    // The sweep's end: every check is made within it or left unchecked.
+    let until = Instant::now() + sweep_time(c.timeout);
+    let opening = Opening {
+        probing: Slots::new(32 * cores),
+        logins: Slots::new(crate::knobs::env_u64("ADT_SSH_NEW_AT_ONCE", 8 * cores as u64) as usize),
+    };
     let workers = match c.parallel {
         0 => live.len(),
         n => n,
@@ -357,103 +553,63 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
             .collect();
     };
     // HTTPS handshakes at once (each costs the server a private-key operation).
-    let https_slots = (8 * cores).max(4);
-    let slots = (Mutex::new(0usize), std::sync::Condvar::new());
+    let https = Slots::new((8 * cores).max(4));
     let next = AtomicUsize::new(0);
-    let found: Mutex<Vec<(SshSaid, std::result::Result<(), String>)>> =
-        Mutex::new(vec![(SshSaid::TimedOut, Err(NO_ANSWER.into())); live.len()]);
+    type Found = (SshSaid, Option<std::result::Result<(), String>>);
+    let found: Mutex<Vec<Found>> = Mutex::new(vec![(SshSaid::Unchecked, None); live.len()]);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(ip) = live.get(i) else { break };
-                // A new connection waits for its turn.
-                let pace_new = || {
-                    let wait = {
-                        let mut t = next_new.lock().unwrap_or_else(|e| e.into_inner());
-                        let now = Instant::now();
-                        let start = (*t).max(now);
-                        *t = start + pace;
-                        start - now
-                    };
-                    std::thread::sleep(wait);
-                };
-                let ssh = ssh_ready(*ip, c, &pace_new);
+                let ssh = ssh_ready(*ip, c, Some(&opening), Some(until));
                 // HTTPS for the servers SSH found ready (legacy's order), a few at a time; its
                 // timeout runs from its start.
-                let web = if ssh == SshSaid::Ready {
-                    {
-                        let mut n = slots.0.lock().unwrap_or_else(|e| e.into_inner());
-                        while *n >= https_slots {
-                            n = slots.1.wait(n).unwrap_or_else(|e| e.into_inner());
-                        }
-                        *n += 1;
-                    }
-                    let r = https_status(*ip, c, &tls);
-                    *slots.0.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-                    slots.1.notify_one();
-                    r
-                } else {
-                    Err(NO_ANSWER.into())
-                };
-                found.lock().unwrap_or_else(|e| e.into_inner())[i] = (ssh, web);
+                let web = (ssh == SshSaid::Ready).then(|| {
+                    let _turn = https.take_before(until)?;
+                    https_status(*ip, c, &tls, Some(until))
+                });
+                found.lock().unwrap_or_else(|e| e.into_inner())[i] = (ssh, web.flatten());
             });
         }
     });
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut verdicts: Vec<Verdict> = Vec::with_capacity(ips.len());
-    let mut in_time = Vec::new();
-    let mut k = 0;
-    for (ip, gone) in ips.iter().zip(&gone) {
-        if *gone {
-            verdicts.push(Verdict {
-                ip: *ip,
-                failure: Some(Why::Removed),
-            });
-            in_time.push(true);
-            continue;
-        }
-        let (ssh, web) = found[k].clone();
-        k += 1;
-        let failure = match ssh {
-            SshSaid::TimedOut | SshSaid::NotReady | SshSaid::Unreachable => Some(Why::NotReady),
-            SshSaid::Ready => web.err().map(Why::Http),
-        };
-        // Late: the server took the connection but did not answer in time.
-        in_time.push(
-            ssh != SshSaid::TimedOut && !matches!(&failure, Some(Why::Http(h)) if h == NO_ANSWER),
-        );
-        verdicts.push(Verdict { ip: *ip, failure });
-    }
     let saturated = match (before, cpu_times()) {
         (Some((b0, a0)), Some((b1, a1))) if a1 > a0 => (b1 - b0) as f64 / (a1 - a0) as f64 > 0.8,
         _ => false,
     };
-    let late: Vec<usize> = (0..verdicts.len())
-        .filter(|i| !verdicts[*i].alive() && !in_time[*i])
-        .collect();
-    if saturated && !late.is_empty() {
-        log::debug!(
-            "the machine was saturated during the sweep: checking {} servers again",
-            late.len()
-        );
-        let next = AtomicUsize::new(0);
-        let again: Mutex<Vec<(usize, Verdict)>> = Mutex::new(Vec::new());
-        std::thread::scope(|s| {
-            for _ in 0..late.len() {
-                s.spawn(|| loop {
-                    let n = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&i) = late.get(n) else { break };
-                    let v = check(verdicts[i].ip, c);
-                    again.lock().unwrap_or_else(|e| e.into_inner()).push((i, v));
-                });
-            }
-        });
-        for (i, v) in again.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            verdicts[i] = v;
-        }
-    }
-    verdicts
+    let mut found = found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter();
+    ips.iter()
+        .zip(&gone)
+        .map(|(ip, gone)| {
+            let failure = if *gone {
+                Some(Why::Removed)
+            } else {
+                let (ssh, web) = found.next().unwrap_or((SshSaid::Unchecked, None));
+                match (ssh, web) {
+                    (SshSaid::Unchecked, _) | (SshSaid::Ready, None) => Some(Why::Unchecked),
+                    // Late while this machine was saturated: says nothing of the server.
+                    (SshSaid::TimedOut, _) if saturated => Some(Why::Unchecked),
+                    (SshSaid::Ready, Some(Err(h))) if saturated && h == NO_ANSWER => {
+                        Some(Why::Unchecked)
+                    }
+                    (SshSaid::TimedOut | SshSaid::NotReady | SshSaid::Unreachable, _) => {
+                        Some(Why::NotReady)
+                    }
+                    (SshSaid::Ready, Some(web)) => web.err().map(Why::Http),
+                }
+            };
+            Verdict { ip: *ip, failure }
+        })
+        .collect()
+}
+
+/// A sweep's time for checks of `timeout`: a tenth more, and at least what an SSH check
+/// started at once may take.
+fn sweep_time(timeout: Duration) -> Duration {
+    (timeout + timeout / 10).max(timeout + SSH_OVERRUN)
 }
 
 /// The kept SSH connections of this machine's sweeps: `runtime/ssh-mux/` under its home (mode
@@ -517,7 +673,7 @@ pub fn record(runtime: &Path, verdicts: &[Verdict], now: SystemTime) -> Result<V
         .collect();
     let line_of = |ip: &IpAddr| format!("POTENTIALLY DOWN {ip}");
     let mut down = Vec::new();
-    for v in verdicts {
+    for v in verdicts.iter().filter(|v| v.checked()) {
         let mine = line_of(&v.ip);
         if v.alive() {
             lines.retain(|l| *l != mine);
@@ -610,7 +766,7 @@ pub fn age(runtime: &Path, ip: IpAddr, created: Option<u64>, now: SystemTime) ->
 }
 
 /// Record a sweep in every server's shared window in the datastore (`ages`: each verdict's
-/// server age; unknown counts as past the grace). Returns the servers that are now down. The
+/// server age; unknown counts as past the grace; an unchecked server's window stays as it is). Returns the servers that are now down. The
 /// windows are left as they are: the caller forgets a window with [`forget_strikes`] once the
 /// server is gone, so a failed removal keeps its strikes. Also mirrors the strikes into the
 /// legacy `runtime/POTENTIALLY_DOWN.log` (one `POTENTIALLY DOWN <ip>` line per strike).
@@ -631,7 +787,12 @@ pub fn record_shared(
             Err(e) => return Err(e),
         };
         let past_grace = age.is_none_or(|a| a > rules.grace);
-        let new = rules.push(&old, v.alive(), past_grace);
+        // No verdict, no change.
+        let new = if v.checked() {
+            rules.push(&old, v.alive(), past_grace)
+        } else {
+            old.clone()
+        };
         if new != old {
             store.put_bytes(&key, new.as_bytes())?;
         }
@@ -657,6 +818,20 @@ pub fn forget_strikes(store: &dyn crate::datastore::Backend, ip: IpAddr) -> Resu
     store.delete(&format!("{STRIKES_PREFIX}{ip}"))
 }
 
+/// The key exchange a health connection tries first: `curve25519-sha256` unless
+/// `ADT_HEALTH_SSH_KEX` names another (empty: ssh's own order). OpenSSH 9's default,
+/// `sntrup761x25519-sha512`, costs the client about 50 ms of CPU per connection and the server
+/// more; its post-quantum half protects a session's secrets from later decryption, and a
+/// health connection carries none (a file test and its one-word answer; the kept connections
+/// serve the sweep alone). Both ends still authenticate with the same keys.
+fn health_kex() -> Option<String> {
+    match std::env::var("ADT_HEALTH_SSH_KEX") {
+        Ok(k) if k.trim().is_empty() => None,
+        Ok(k) => Some(k.trim().to_string()),
+        Err(_) => Some("curve25519-sha256".into()),
+    }
+}
+
 /// The sweep configuration from the autoscaler's settings (as DeadOrAlive derived it).
 pub fn config_from(site: &Site, timeout: Duration) -> Result<Config> {
     let text = site.settings()?;
@@ -672,6 +847,7 @@ pub fn config_from(site: &Site, timeout: Duration) -> Result<Config> {
         home: site.home.clone(),
         ssh: SshTarget {
             mux: mux_for(&site.home),
+            kex_first: health_kex(),
             ..crate::cloud::fleet_ssh(site, timeout)?
         },
         ready_file: crate::cloud::webserver_home(site)
@@ -774,5 +950,69 @@ mod tests {
         for _ in 0..5 {
             assert!(record(rt, &[dead(stranger)], later).unwrap().is_empty());
         }
+    }
+
+    #[test]
+    fn an_unchecked_server_keeps_its_strikes_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = dir.path().join("runtime");
+        use crate::datastore::Backend;
+        std::fs::create_dir_all(dir.path().join("store/config")).unwrap();
+        let store = crate::datastore::local::LocalStore::new(&dir.path().join("store"), "config");
+        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        let rules = Strikes {
+            k: 3,
+            n: 5,
+            grace: GRACE,
+        };
+        let v = |failure| Verdict { ip, failure };
+        let old = Some(Duration::from_secs(3600));
+        for _ in 0..2 {
+            record_shared(&store, &rt, &[v(Some(Why::NotReady))], &[old], &rules).unwrap();
+        }
+        // However many sweeps say nothing of it, it stays at two strikes.
+        for _ in 0..5 {
+            let down =
+                record_shared(&store, &rt, &[v(Some(Why::Unchecked))], &[old], &rules).unwrap();
+            assert!(down.is_empty());
+        }
+        assert_eq!(store.get_bytes("adt-health/10.0.0.7").unwrap(), b"dd");
+        // The legacy log likewise.
+        let rt = dir.path().join("legacy-runtime");
+        std::fs::create_dir_all(rt.join("protectedfromtermination")).unwrap();
+        std::fs::write(rt.join("protectedfromtermination").join(ip.to_string()), "").unwrap();
+        let later = SystemTime::now() + Duration::from_secs(31 * 60);
+        record(&rt, &[v(Some(Why::NotReady))], later).unwrap();
+        record(&rt, &[v(Some(Why::Unchecked))], later).unwrap();
+        record(&rt, &[v(Some(Why::Unchecked))], later).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(rt.join("POTENTIALLY_DOWN.log")).unwrap(),
+            "POTENTIALLY DOWN 10.0.0.7\n"
+        );
+        assert!(!v(Some(Why::Unchecked)).checked());
+        assert!(!v(Some(Why::Unchecked)).alive());
+        assert!(v(Some(Why::NotReady)).checked());
+    }
+
+    #[test]
+    fn a_turn_that_does_not_come_in_time_is_given_up() {
+        let slots = Slots::new(1);
+        let held = slots.take();
+        let asked = Instant::now();
+        assert!(slots
+            .take_before(asked + Duration::from_millis(100))
+            .is_none());
+        assert!(asked.elapsed() >= Duration::from_millis(100));
+        drop(held);
+        assert!(slots.take_before(Instant::now()).is_some());
+    }
+
+    #[test]
+    fn a_sweep_takes_a_tenth_more_than_a_check_and_room_for_ssh() {
+        assert_eq!(sweep_time(Duration::from_secs(10)), Duration::from_secs(11));
+        assert_eq!(
+            sweep_time(Duration::from_secs(3)),
+            Duration::from_millis(3500)
+        );
     }
 }

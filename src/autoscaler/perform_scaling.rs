@@ -96,6 +96,10 @@ pub fn build_webserver(
     let published = store
         .put_bytes(&format!("webserverips/{private}"), b"")
         .and_then(|()| store.put_bytes(&format!("webserverpublicips/{ip}"), b""));
+    if published.is_ok() {
+        // Its way to the managed database, before it needs it (legacy AllowDBAccess).
+        database_access(ctx);
+    }
     let provisioned = published.and_then(|()| match &spec {
         Some(s) if s.snapshot => crate::cloud::provision::push_settings(ctx, ip, private),
         _ => Ok(()),
@@ -116,6 +120,8 @@ pub fn build_webserver(
         unmark();
         if let Err(d) = gone {
             ctx.scaling_log(&format!("Could not destroy webserver {name} ({ip}): {d}"));
+        } else {
+            database_access(ctx);
         }
         failed(&format!("could not be provisioned ({e})"));
         return Err(e);
@@ -150,10 +156,23 @@ pub fn build_webserver(
         let gone = reconcile::discard(ctx, store, cloud, &server);
         unmark();
         gone?;
+        database_access(ctx);
         failed("was not healthy in time");
         return Err(Error::Remote(format!(
             "webserver {name} did not come online"
         )));
+    }
+    // Where adt was rolled out to the webservers (`adt fleet install`), the new one gets the
+    // same binary and scripts before it takes traffic.
+    if let Err(e) = give_adt(ctx, store, ip) {
+        ctx.scaling_log(&format!(
+            "Webserver {name} ({ip}) could not be given adt: {e}; destroying it"
+        ));
+        let gone = reconcile::discard(ctx, store, cloud, &server);
+        unmark();
+        gone?;
+        failed(&format!("could not be given adt ({e})"));
+        return Err(e);
     }
     unmark();
     crate::dns::add_ip(ctx, ip)
@@ -165,6 +184,20 @@ pub fn build_webserver(
         &format!("Webserver {name} ({ip}) is built, healthy and in DNS"),
     );
     Ok(ip)
+}
+
+/// Install adt on a new webserver as the fleet's rollout record says (nothing without one).
+fn give_adt(ctx: &Site, store: &dyn Backend, ip: IpAddr) -> Result<()> {
+    if crate::fleet::recorded(store, crate::home::Machine::Webserver)?.is_none() {
+        return Ok(());
+    }
+    let ssh = crate::cloud::fleet_ssh(ctx, Duration::from_secs(10))?;
+    let password = config::value(&ctx.settings()?, "SERVERUSERPASSWORD").unwrap_or_default();
+    let me = std::env::current_exe().map_err(|e| Error::io("this binary", e))?;
+    if let Some(done) = crate::fleet::install_as_recorded(store, &ssh, &password, ip, &me)? {
+        ctx.scaling_log(&format!("Webserver {ip} runs adt: {done}"));
+    }
+    Ok(())
 }
 
 /// The legacy shutdown handshake: touch `<H>/runtime/MARKEDFORSHUTDOWN` on the webserver over
@@ -322,7 +355,25 @@ pub fn retire(
         let _ = std::fs::remove_file(rt.join(f));
     }
     ctx.scaling_log(&format!("Destroyed webserver {name} ({ip})"));
+    // Its way to the managed database closed (legacy DenyDBAccess).
+    database_access(ctx);
     Ok(())
+}
+
+/// The managed database's allow-list brought to the fleet as the datastore lists it, when
+/// there is a managed database (`crate::firewall::dbaas::tighten_for_site`); a failure is
+/// logged and does not stop the build or removal (legacy ignored it too).
+fn database_access(ctx: &Site) {
+    match crate::firewall::dbaas::tighten_for_site(ctx) {
+        Ok(Some(r)) if r.added + r.removed > 0 => ctx.scaling_log(&format!(
+            "The managed database's allow-list: {} added, {} removed",
+            r.added, r.removed
+        )),
+        Ok(_) => {}
+        Err(e) => ctx.scaling_log(&format!(
+            "Could not update the managed database's allow-list: {e}"
+        )),
+    }
 }
 
 /// What PerformScaling will do.

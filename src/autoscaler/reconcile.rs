@@ -169,7 +169,8 @@ pub fn analyse(
     };
     for (s, v) in servers.iter().zip(&verdicts) {
         let Some(public) = s.public else { continue };
-        if live.contains(&public) {
+        // A server being built, or one this sweep had no time for: nothing to say of it yet.
+        if live.contains(&public) || !v.checked() {
             continue;
         }
         let private = s.private.unwrap_or(public);

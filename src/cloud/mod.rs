@@ -1,5 +1,5 @@
 //! Cloud providers behind one narrow interface: every call is a provider CLI command line
-//! (doctl, linode-cli, exo, vultr) run through [`Cli`], which tests replace with stand-in
+//! (doctl, linode-cli, exo, vultr, aws) run through [`Cli`], which tests replace with stand-in
 //! executables on PATH (or, for linode-cli, run for real against a local API) and whose
 //! command lines are checked against fixtures.
 //!
@@ -13,6 +13,7 @@
 //!   line, an argument error's `error:` line rather than its usage, a traceback's exception),
 //!   with token variables' values, secret option values and bearer tokens redacted. A missing
 //!   or refused token says so and where the CLI reads it from. Legacy showed nothing.
+//! - Every CLI run is bounded (`ADT_CLI_DEADLINE`, default 300 s); legacy waited forever.
 //! - Creates are deterministic: linode-cli creates carry `--no-defaults`, so the operator's
 //!   linode-cli defaults (`authorized_users`, …) never join a new server, record or firewall.
 
@@ -129,7 +130,15 @@ impl Cli {
             return Ok(String::new());
         }
         let path = find(prog).ok_or_else(|| Error::Config(format!("{prog} is not installed")))?;
-        let out = crate::process::Run::new(path).args(args).output()?;
+        // Bounded: a CLI that hangs on the network is killed (with its process group) and
+        // reported as "did not finish in time" (`ADT_CLI_DEADLINE`, seconds, default 300).
+        let out = crate::process::Run::new(path)
+            .args(args)
+            .deadline(std::time::Duration::from_secs(crate::knobs::env_u64(
+                "ADT_CLI_DEADLINE",
+                300,
+            )))
+            .output()?;
         if !out.success() {
             return Err(Error::Remote(failure(prog, args, &out)));
         }
@@ -166,10 +175,15 @@ pub fn subcommand(args: &[&str]) -> String {
             }
             continue;
         }
+        // The first word may hold digits (`aws ec2 …`); later ones that do are names (`u-3`).
+        let first_ok = words.is_empty()
+            && a.starts_with(|c: char| c.is_ascii_lowercase())
+            && a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if words.len() == 4
-            || !a
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+            || !(first_ok
+                || a.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_'))
         {
             break;
         }
@@ -186,6 +200,8 @@ const SECRET_VARS: &[&str] = &[
     "VULTR_API_KEY",
     "EXOSCALE_API_KEY",
     "EXOSCALE_API_SECRET",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 ];
 
 /// Options whose values are secrets on a command line we run.
@@ -211,6 +227,7 @@ pub fn failure(prog: &str, args: &[&str], out: &crate::process::Output) -> Strin
         "export your vultr api key",
         "no accounts",
         "no account",
+        "unable to locate credentials",
     ]
     .iter()
     .any(|m| lower.contains(m));
@@ -223,6 +240,9 @@ pub fn failure(prog: &str, args: &[&str], out: &crate::process::Output) -> Strin
         "request failed: 401",
         ": 401 ",
         "\"status\":401",
+        "authfailure",
+        "invalidclienttokenid",
+        "signaturedoesnotmatch",
     ]
     .iter()
     .any(|m| lower.contains(m));
@@ -231,6 +251,7 @@ pub fn failure(prog: &str, args: &[&str], out: &crate::process::Output) -> Strin
         "doctl" => "DIGITALOCEAN_ACCESS_TOKEN or `doctl auth init`",
         "vultr" => "VULTR_API_KEY or vultr-cli's config file",
         "exo" => "EXOSCALE_API_KEY/EXOSCALE_API_SECRET or `exo config`",
+        "aws" => "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `aws configure`",
         _ => "the CLI's configuration",
     };
     if missing {
@@ -499,6 +520,7 @@ impl Cloud {
                 Some(Provider::Exoscale) => Host::Exoscale,
                 Some(Provider::Linode) => Host::Linode,
                 Some(Provider::Vultr) => Host::Vultr,
+                Some(Provider::Aws) => Host::Aws,
                 _ => {
                     return Err(Error::Config(format!(
                         "server operations on cloud host {c:?} are not implemented by adt"
@@ -713,6 +735,17 @@ mod tests {
         assert_eq!(
             super::subcommand(&["instance", "delete", "u-3"]),
             "instance delete"
+        );
+        assert_eq!(
+            super::subcommand(&[
+                "ec2",
+                "describe-instances",
+                "--filters",
+                "Name=x",
+                "--output",
+                "json"
+            ]),
+            "ec2 describe-instances"
         );
         // Secrets on the command line and bearer tokens never show.
         let e = failure(

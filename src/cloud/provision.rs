@@ -39,6 +39,7 @@ pub fn fleet_ssh(site: &Site, timeout: Duration) -> Result<SshTarget> {
             .join(format!("id_{}_AGILE_DEPLOYMENT_BUILD_KEY", v("ALGORITHM"))),
         timeout,
         mux: None,
+        kex_first: None,
     })
 }
 

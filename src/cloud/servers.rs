@@ -5,6 +5,17 @@
 //!
 //! Exoscale: the 2022 scripts drove compute through CloudStack's `cs`, an API Exoscale has
 //! retired; this uses `exo compute` (as the newer generation does).
+//!
+//! AWS: the `aws` CLI with the legacy command lines (`ec2 describe-instances`, `ec2
+//! run-instances` with the `descriptiveName` tag, the subnet and the two toolkit security
+//! groups, `ec2 stop-instances` then `ec2 terminate-instances`), `--output json` added so the
+//! operator's configured output format does not matter. Credentials and region stay where the
+//! CLI reads them (its config files or environment), never on the command line. Differences:
+//! the subnet's VPC is asked for by id (legacy listed every subnet and grepped), the security
+//! groups are looked up by name within that VPC (legacy grepped every group of every VPC), and
+//! the listing holds pending and running instances (legacy: running only, so a server being
+//! built was invisible to the count and could be built twice).
+//! Cloud-init user data (newer generation) goes as `--user-data file://PATH`.
 
 use super::{json, Cli, Id};
 use crate::error::{Error, Result};
@@ -17,7 +28,13 @@ pub enum Host {
     Exoscale,
     Linode,
     Vultr,
+    Aws,
 }
+
+/// The security group every toolkit machine on AWS is in (the native firewall's rules).
+pub const AWS_GROUP: &str = "AgileDeploymentToolkitSecurityGroup";
+/// The security group the toolkit's AWS webservers are in as well.
+pub const AWS_WEB_GROUP: &str = "AgileDeploymentToolkitWebserversSecurityGroup";
 
 /// A server as a cloud lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +220,17 @@ impl CliCloud {
                     });
                 }
             }
+            Host::Aws => {
+                for i in aws_instances(&mut self.cli)? {
+                    out.push(Server {
+                        name: i.name().to_string(),
+                        id: i.instance_id.unwrap_or_default(),
+                        public: ip(i.public_ip_address.as_deref()),
+                        private: ip(i.private_ip_address.as_deref()),
+                        created: time(i.launch_time.as_deref()),
+                    });
+                }
+            }
         }
         Ok(out)
     }
@@ -233,6 +261,34 @@ impl CliCloud {
                 .cli
                 .change("vultr", &["instance", "delete", &s.id])
                 .map(|_| ()),
+            Host::Aws => {
+                // As legacy: stopped, then terminated (its shutdown behaviour is `terminate`, so
+                // it may be on its way already and refuse the stop: only the terminate counts).
+                let _ = self.cli.change(
+                    "aws",
+                    &[
+                        "ec2",
+                        "stop-instances",
+                        "--instance-ids",
+                        &s.id,
+                        "--output",
+                        "json",
+                    ],
+                );
+                self.cli
+                    .change(
+                        "aws",
+                        &[
+                            "ec2",
+                            "terminate-instances",
+                            "--instance-ids",
+                            &s.id,
+                            "--output",
+                            "json",
+                        ],
+                    )
+                    .map(|_| ())
+            }
         }
     }
 
@@ -385,6 +441,7 @@ impl CliCloud {
                 )?;
                 Ok(out)
             }
+            Host::Aws => self.create_aws(spec),
             Host::Vultr => {
                 if spec.user_data.is_some() {
                     return Err(Error::Config(
@@ -417,6 +474,61 @@ impl CliCloud {
                 )
             }
         }
+    }
+
+    /// AWS: the VPC of SUBNETID, the two toolkit security groups in it (created when missing,
+    /// as legacy), then `ec2 run-instances` as legacy CreateServer ran it.
+    fn create_aws(&mut self, spec: &ServerSpec) -> Result<String> {
+        spec.check(Host::Aws)?;
+        let vpc = aws_subnet_vpc(&mut self.cli, &spec.subnet)?;
+        let groups = aws_groups(&mut self.cli, &vpc)?;
+        let sg = aws_ensure_group(
+            &mut self.cli,
+            &groups,
+            AWS_GROUP,
+            &vpc,
+            "This is the security group for your agile deployment toolkit",
+        )?;
+        let sg1 = aws_ensure_group(
+            &mut self.cli,
+            &groups,
+            AWS_WEB_GROUP,
+            &vpc,
+            "This is the security group for your agile deployment toolkit autoscaled webservers",
+        )?;
+        let tags = format!(
+            "ResourceType=instance,Tags=[{{Key=descriptiveName,Value={}}}]",
+            spec.name
+        );
+        let mut args = vec![
+            "ec2",
+            "run-instances",
+            "--image-id",
+            &spec.image,
+            "--count",
+            "1",
+            "--instance-type",
+            &spec.size,
+            "--key-name",
+            &spec.key_id,
+            "--tag-specifications",
+            &tags,
+            "--subnet-id",
+            &spec.subnet,
+            "--security-group-ids",
+            &sg,
+            &sg1,
+            "--instance-initiated-shutdown-behavior",
+            "terminate",
+        ];
+        // Cloud-init user data by its file's name (the CLI reads the file): never its text.
+        let ud;
+        if let Some(f) = &spec.user_data {
+            ud = format!("file://{}", f.display());
+            args.extend(["--user-data", &ud]);
+        }
+        args.extend(["--output", "json"]);
+        self.cli.change("aws", &args)
     }
 
     /// Vultr's id for an OS name such as `Ubuntu 22.04 x64` (legacy: `vultr os list | grep`).
@@ -455,6 +567,8 @@ pub struct ServerSpec {
     pub public_key: String,
     /// Cloud-init user data (newer generation: `runtime/cloud-init/webserver.yaml`).
     pub user_data: Option<std::path::PathBuf>,
+    /// AWS: the subnet new servers go in (SUBNETID).
+    pub subnet: String,
 }
 
 /// The OS image name each cloud wants for BUILDOS/BUILDOSVERSION (legacy
@@ -472,6 +586,8 @@ pub fn os_image(host: Host, os: &str, version: &str) -> String {
         Host::Linode => format!("linode/{os}{version}"),
         Host::Vultr => format!("{} {version} x64", cap(&os)),
         Host::Exoscale => format!("Linux {} {version}", cap(&os)),
+        // AWS wants an AMI id: the OSTYPE setting (see `from_settings_unchecked`).
+        Host::Aws => String::new(),
     }
 }
 
@@ -483,14 +599,24 @@ impl ServerSpec {
         Ok(spec)
     }
 
-    /// SIZE, REGION and (except on Linode) KEYID are needed.
+    /// SIZE, REGION (not on AWS, whose CLI has its own region) and KEYID (not on Linode) are
+    /// needed, and on AWS SUBNETID and the image (OSTYPE or SNAPSHOTID).
     pub fn check(&self, host: Host) -> Result<()> {
+        let aws = host == Host::Aws;
         for (what, val) in [
             ("SIZE", &self.size),
             ("REGION", &self.region),
             ("KEYID", &self.key_id),
+            ("SUBNETID", &self.subnet),
+            ("OSTYPE", &self.image),
         ] {
-            if val.is_empty() && !(what == "KEYID" && host == Host::Linode) {
+            let needed = match what {
+                "REGION" => !aws,
+                "KEYID" => host != Host::Linode,
+                "SUBNETID" | "OSTYPE" => aws,
+                _ => true,
+            };
+            if val.is_empty() && needed {
                 return Err(Error::Config(format!(
                     "{what} is not set in the autoscaler's settings"
                 )));
@@ -528,6 +654,9 @@ impl ServerSpec {
             size: v("SIZE"),
             image: if snapshot {
                 snapshot_id
+            } else if host == Host::Aws {
+                // Legacy GetOperatingSystemVersion on AWS: the AMI the operator chose.
+                v("OSTYPE")
             } else {
                 os_image(host, &v("BUILDOS"), &v("BUILDOSVERSION"))
             },
@@ -537,6 +666,7 @@ impl ServerSpec {
             root_password: format!("{}#A9", super::random_alnum(28)),
             public_key,
             user_data: (!snapshot && user_data.is_file()).then_some(user_data),
+            subnet: v("SUBNETID"),
         };
         Ok(spec)
     }
@@ -651,6 +781,216 @@ pub(crate) struct VultrInstance {
     pub date_created: Option<String>,
 }
 
+/// Every pending or running instance (`aws ec2 describe-instances`, which the CLI pages
+/// through itself).
+pub(crate) fn aws_instances(cli: &mut Cli) -> Result<Vec<AwsInstance>> {
+    let v: AwsReservations = json(
+        &cli.query(
+            "aws",
+            &[
+                "ec2",
+                "describe-instances",
+                "--filters",
+                "Name=instance-state-name,Values=pending,running",
+                "--output",
+                "json",
+            ],
+        )?,
+        "aws ec2 describe-instances",
+    )?;
+    Ok(v.reservations
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.instances.into_iter().flatten())
+        .collect())
+}
+
+/// The VPC a subnet is in.
+fn aws_subnet_vpc(cli: &mut Cli, subnet: &str) -> Result<String> {
+    let v: AwsSubnets = json(
+        &cli.query(
+            "aws",
+            &[
+                "ec2",
+                "describe-subnets",
+                "--subnet-ids",
+                subnet,
+                "--output",
+                "json",
+            ],
+        )?,
+        "aws ec2 describe-subnets",
+    )?;
+    v.subnets
+        .into_iter()
+        .flatten()
+        .find_map(|s| s.vpc_id)
+        .ok_or_else(|| Error::Config(format!("AWS lists no subnet {subnet}")))
+}
+
+/// The toolkit security groups by name (in `vpc`, when given): (name, id).
+pub(crate) fn aws_groups(cli: &mut Cli, vpc: &str) -> Result<Vec<AwsSecurityGroup>> {
+    let names = format!("Name=group-name,Values={AWS_GROUP},{AWS_WEB_GROUP}");
+    let vpc_filter = format!("Name=vpc-id,Values={vpc}");
+    let mut args = vec!["ec2", "describe-security-groups", "--filters", &names];
+    if !vpc.is_empty() {
+        args.push(&vpc_filter);
+    }
+    args.extend(["--output", "json"]);
+    let v: AwsSecurityGroups = json(
+        &cli.query("aws", &args)?,
+        "aws ec2 describe-security-groups",
+    )?;
+    Ok(v.security_groups.into_iter().flatten().collect())
+}
+
+/// The id of the toolkit security group `name` among `groups` (as [`aws_groups`] listed them
+/// for `vpc`), created in `vpc` (with `description`) when missing.
+pub(crate) fn aws_ensure_group(
+    cli: &mut Cli,
+    groups: &[AwsSecurityGroup],
+    name: &str,
+    vpc: &str,
+    description: &str,
+) -> Result<String> {
+    if let Some(g) = groups
+        .iter()
+        .find(|g| g.group_name.as_deref() == Some(name))
+    {
+        return Ok(g.group_id.clone().unwrap_or_default());
+    }
+    let vpc_arg = format!("--vpc-id={vpc}");
+    let mut args = vec![
+        "ec2",
+        "create-security-group",
+        "--description",
+        description,
+        "--group-name",
+        name,
+    ];
+    if !vpc.is_empty() {
+        args.push(&vpc_arg);
+    }
+    args.extend(["--output", "json"]);
+    let out = cli.change("aws", &args)?;
+    if cli.dry_run {
+        return Ok(format!("<{name}>"));
+    }
+    json::<AwsGroupCreated>(&out, "aws ec2 create-security-group")?
+        .group_id
+        .ok_or_else(|| Error::Remote("aws ec2 create-security-group: no GroupId".into()))
+}
+
+/// `aws ec2 describe-instances --output json`.
+#[derive(Deserialize)]
+struct AwsReservations {
+    #[serde(rename = "Reservations")]
+    reservations: Option<Vec<AwsReservation>>,
+}
+
+/// A reservation in `aws ec2 describe-instances --output json`.
+#[derive(Deserialize)]
+struct AwsReservation {
+    #[serde(rename = "Instances")]
+    instances: Option<Vec<AwsInstance>>,
+}
+
+/// An instance in `aws ec2 describe-instances --output json` (also read by the native firewall).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AwsInstance {
+    pub instance_id: Option<String>,
+    pub public_ip_address: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub launch_time: Option<String>,
+    pub vpc_id: Option<String>,
+    pub tags: Option<Vec<AwsTag>>,
+    pub security_groups: Option<Vec<AwsGroupRef>>,
+}
+
+impl AwsInstance {
+    /// Its toolkit name: the `descriptiveName` tag legacy CreateServer gave it.
+    pub fn name(&self) -> &str {
+        self.tags
+            .iter()
+            .flatten()
+            .find(|t| t.key.as_deref() == Some("descriptiveName"))
+            .and_then(|t| t.value.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// A tag in the AWS CLI's JSON.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AwsTag {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+/// An instance's security group in `aws ec2 describe-instances --output json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AwsGroupRef {
+    pub group_id: Option<String>,
+}
+
+/// `aws ec2 describe-subnets --output json`.
+#[derive(Deserialize)]
+struct AwsSubnets {
+    #[serde(rename = "Subnets")]
+    subnets: Option<Vec<AwsSubnet>>,
+}
+
+/// A subnet in `aws ec2 describe-subnets --output json`.
+#[derive(Deserialize)]
+struct AwsSubnet {
+    #[serde(rename = "VpcId")]
+    vpc_id: Option<String>,
+}
+
+/// `aws ec2 describe-security-groups --output json`.
+#[derive(Deserialize)]
+pub(crate) struct AwsSecurityGroups {
+    #[serde(rename = "SecurityGroups")]
+    pub security_groups: Option<Vec<AwsSecurityGroup>>,
+}
+
+/// A group in `aws ec2 describe-security-groups --output json` (its inbound rules are read by
+/// the native firewall).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AwsSecurityGroup {
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub ip_permissions: Option<Vec<AwsIpPermission>>,
+}
+
+/// An inbound rule of a security group in `aws ec2 describe-security-groups --output json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AwsIpPermission {
+    /// `tcp`, `icmp`, `-1` (all)…
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub ip_ranges: Option<Vec<AwsIpRange>>,
+}
+
+/// One IPv4 source of an inbound rule.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AwsIpRange {
+    pub cidr_ip: Option<String>,
+}
+
+/// `aws ec2 create-security-group --output json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AwsGroupCreated {
+    group_id: Option<String>,
+}
+
 /// `vultr os list -o json`.
 #[derive(Deserialize)]
 struct VultrOsList {
@@ -694,6 +1034,41 @@ mod tests {
             "example",
             "prod1"
         ));
+    }
+
+    #[test]
+    fn aws_needs_a_subnet_and_an_image_but_no_region() {
+        let spec = ServerSpec {
+            size: "t3.micro".into(),
+            key_id: "k".into(),
+            image: "ami-1".into(),
+            subnet: "subnet-1".into(),
+            ..Default::default()
+        };
+        assert!(spec.check(Host::Aws).is_ok());
+        assert!(spec
+            .check(Host::Vultr)
+            .unwrap_err()
+            .to_string()
+            .contains("REGION is not set"));
+        for (field, name) in [("subnet", "SUBNETID"), ("image", "OSTYPE")] {
+            let mut s = spec.clone();
+            match field {
+                "subnet" => s.subnet.clear(),
+                _ => s.image.clear(),
+            }
+            let e = s.check(Host::Aws).unwrap_err().to_string();
+            assert!(e.contains(&format!("{name} is not set")), "{e}");
+        }
+        let v: AwsReservations = json(
+            r#"{"Reservations": [{"Instances": [{"InstanceId": "i-1", "Tags": [{"Key": "Name", "Value": "x"}, {"Key": "descriptiveName", "Value": "webserver-ab12-example-prod1"}], "LaunchTime": "2020-07-21T18:37:44.000Z"}]}, {"Instances": null}]}"#,
+            "aws",
+        )
+        .unwrap();
+        let rs = v.reservations.unwrap();
+        let i = &rs[0].instances.as_ref().unwrap()[0];
+        assert_eq!(i.name(), "webserver-ab12-example-prod1");
+        assert_eq!(time(i.launch_time.as_deref()), Some(1_595_356_664));
     }
 
     #[test]

@@ -114,7 +114,7 @@ fn positive_secs(s: &str) -> std::result::Result<f64, String> {
 /// alive: <why>`. Nothing is destroyed or removed from DNS (that is DeadOrAlive's job).
 #[derive(clap::Parser)]
 #[command(name = "adt health-sweep")]
-struct HealthSweep {
+pub(super) struct HealthSweep {
     /// Each check's timeout, in seconds.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = positive_secs)]
     timeout: f64,
@@ -157,6 +157,10 @@ pub fn health_sweep(ctx: &Ctx, args: &[String]) -> i32 {
                     v.ip
                 )),
                 Some(health::Why::Http(h)) => out.push_str(&format!("{} not alive: {h}\n", v.ip)),
+                Some(health::Why::Unchecked) => out.push_str(&format!(
+                    "{} unchecked: no verdict within this sweep's time\n",
+                    v.ip
+                )),
             }
         }
         if a.record {
@@ -173,7 +177,7 @@ pub fn health_sweep(ctx: &Ctx, args: &[String]) -> i32 {
 /// ~/.adt-rs/localcloud).
 #[derive(clap::Parser)]
 #[command(name = "adt local-cloud")]
-enum LocalCloudCmd {
+pub(super) enum LocalCloudCmd {
     /// Attach namespace NS to the hub bridge as 10.78.0.N.
     Attach { ns: String, n: u8 },
     /// The servers, `<name> <ip>` per line.

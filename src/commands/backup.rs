@@ -426,6 +426,7 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
         key: key.clone(),
         timeout: Duration::from_secs(10),
         mux: None,
+        kex_first: None,
     };
     let sudo_input = format!("{password}\n");
     let remote = |cmd: &str, extra: Duration| -> (bool, String) {

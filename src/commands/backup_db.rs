@@ -467,6 +467,7 @@ pub fn perform_database_backup_with(
         )),
         timeout: Duration::from_secs(10),
         mux: None,
+        kex_first: None,
     };
     let Ok(host) = db_ip.parse::<std::net::IpAddr>() else {
         say!("{db_ip} is not an IP address");

@@ -1,5 +1,10 @@
 //! The config readers and writers as legacy commands: stdout and exit status as the grep/awk/sed
-//! pipelines of the 2022 scripts produced them.
+//! pipelines of the 2022 scripts produced them, and those of 2025 (`utilities/config/`) where
+//! the generation's contract says they differ: everything after the first colon, empty lines
+//! dropped by the autoscaler's and database's readers and by ExtractBuildStyleValues (whose
+//! status is then sed's, 0), the autoscaler's StoreConfigValue(Webserver) replacing only lines
+//! that start with `KEY:`. Not reproduced: the 2025 StoreConfigValueWebserver without a VALUE
+//! deleted nothing (its pattern lacked a `$`), so each call appended a duplicate line.
 
 use super::{arg, finish, Ctx, Outcome};
 use crate::config::{check_value, check_value_anchored, extract_values};
@@ -13,11 +18,14 @@ fn extract_one(ctx: &Ctx, key: &str) -> Outcome {
         return Outcome::ok("");
     }
     match ctx.settings() {
-        Ok(t) => Outcome::ok(crate::config::extract_value_by(
-            &t,
-            key,
-            ctx.gen.extract_rule,
-        )),
+        Ok(t) => {
+            let out = crate::config::extract_value_by(&t, key, ctx.gen.extract_rule);
+            Outcome::ok(if drops_empty(ctx) {
+                drop_empty_lines(&out)
+            } else {
+                out
+            })
+        }
         Err(e) => {
             ctx.report(&e);
             Outcome::ok("")
@@ -25,16 +33,41 @@ fn extract_one(ctx: &Ctx, key: &str) -> Outcome {
     }
 }
 
+/// Whether this machine's ExtractConfigValue(s) end in `sed '/^$/d'` (2025 autoscaler and
+/// database).
+fn drops_empty(ctx: &Ctx) -> bool {
+    ctx.gen
+        .contract
+        .extract_drops_empty_on
+        .contains(&ctx.machine)
+}
+
+/// `sed '/^$/d'`.
+fn drop_empty_lines(text: &str) -> String {
+    text.split_terminator('\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// ExtractConfigValues / ExtractBuildStyleValues KEY [stripped]. Without `stripped` the exit
-/// status is grep's: 0 matched, 1 nothing matched, 2 unreadable file.
-fn extract_all(ctx: &Ctx, file: &Path, key: &str, stripped: bool) -> Outcome {
+/// status is grep's: 0 matched, 1 nothing matched, 2 unreadable file; where the pipeline ends
+/// in `sed '/^$/d'` (`drop_empty`), empty lines go and the status is sed's, 0.
+fn extract_all(ctx: &Ctx, file: &Path, key: &str, stripped: bool, drop_empty: bool) -> Outcome {
     if key.is_empty() {
         return Outcome::ok("");
     }
     match ctx.read_file(file) {
         Ok(t) => {
-            let out = extract_values(&t, key, stripped);
-            let status = if stripped || !out.is_empty() { 0 } else { 1 };
+            let mut out = extract_values(&t, key, stripped);
+            if drop_empty {
+                out = drop_empty_lines(&out);
+            }
+            let status = if stripped || drop_empty || !out.is_empty() {
+                0
+            } else {
+                1
+            };
             Outcome {
                 stdout: out,
                 status,
@@ -44,7 +77,7 @@ fn extract_all(ctx: &Ctx, file: &Path, key: &str, stripped: bool) -> Outcome {
             ctx.report(&e);
             Outcome {
                 stdout: String::new(),
-                status: if stripped { 0 } else { 2 },
+                status: if stripped || drop_empty { 0 } else { 2 },
             }
         }
     }
@@ -82,12 +115,13 @@ fn store_in(ctx: &Ctx, file: &Path, key: &str, value: &str) -> Outcome {
     if ctx.gen.store_needs_file && !file.is_file() {
         return Outcome::ok("");
     }
-    let ws = (ctx.machine == Machine::Webserver || ctx.gen.store_needs_file)
-        && file == ctx.settings_path();
-    Outcome::from_result(
-        ctx,
-        crate::config::store_value(file, key, value, ws).map(|()| ""),
-    )
+    let ws = ctx.machine == Machine::Webserver && file == ctx.settings_path();
+    let result = if ctx.gen.contract.store_anchored_on.contains(&ctx.machine) {
+        crate::config::store_value_anchored(file, key, value)
+    } else {
+        crate::config::store_value(file, key, value, ws)
+    };
+    Outcome::from_result(ctx, result.map(|()| ""))
 }
 
 /// StoreDatabaseCredentials NAME PASSWORD USER. Webserver: `${HOME}/shit`. Database:
@@ -150,6 +184,7 @@ pub fn extract_config_values(ctx: &Ctx, args: &[String]) -> i32 {
         &file,
         arg(args, 0),
         arg(args, 1) == "stripped",
+        drops_empty(ctx),
     ))
 }
 
@@ -161,6 +196,7 @@ pub fn extract_build_style_values(ctx: &Ctx, args: &[String]) -> i32 {
         &file,
         arg(args, 0),
         arg(args, 1) == "stripped",
+        ctx.gen.contract.style_drops_empty,
     ))
 }
 

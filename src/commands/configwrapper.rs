@@ -24,6 +24,7 @@ use crate::datastore::tunnel;
 use crate::datastore::{glob_match, object_size, show_key, validate_key, Backend, Listing};
 use crate::error::{Context, Error, Result};
 use crate::home::Machine;
+use crate::layout::Wrappers;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,7 +50,7 @@ fn stats(bytes: u64, started: Instant) -> String {
     format!("({bytes} bytes in {secs:.1} seconds, {speed:.2} {unit}B/s)")
 }
 
-fn uri(store: &dyn Backend, key: &str) -> String {
+pub(super) fn uri(store: &dyn Backend, key: &str) -> String {
     format!("s3://{}/{}", store.bucket_name(), key)
 }
 
@@ -129,7 +130,7 @@ pub fn put_to(ctx: &Ctx, store: &dyn Backend, file: &str, place: &str, recursive
 
 /// Marker mode: the legacy script touched /tmp/FILE and uploaded it, so an empty object. That
 /// is only ever meant to create a marker: an object that already holds data is kept.
-fn put_marker(store: &dyn Backend, key: &str, file: &str, in_tmp: &Path) -> Result<()> {
+pub(super) fn put_marker(store: &dyn Backend, key: &str, file: &str, in_tmp: &Path) -> Result<()> {
     crate::datastore::validate_object_key(key)?;
     let size = object_size(store, key).with_context(|| format!("marker {}", show_key(key)))?;
     match size {
@@ -499,6 +500,9 @@ pub fn sync_from(ctx: &Ctx, store: &dyn Backend, webroot: &Path) -> Outcome {
 /// PutToConfigDatastore.sh FILE [PLACE] [recursive]
 /// (build machine: PutToConfigDatastore.sh WEBSITEURL FILE [PLACE] [recursive])
 pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.gen.contract.wrappers == Wrappers::V2025 {
+        return super::configwrapper_2025::put(ctx, args);
+    }
     if ctx.machine == Machine::Build {
         let bucket = ctx.gen.config_bucket(arg(args, 0), "");
         return match super::bounded(ctx.store_for_bucket(&bucket)) {
@@ -534,6 +538,9 @@ pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// GetFromConfigDatastore.sh KEY [DEST] [recursive]
 pub fn get(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.gen.contract.wrappers == Wrappers::V2025 {
+        return super::configwrapper_2025::get(ctx, args);
+    }
     let recursive = arg(args, 2) == "recursive";
     with_store(ctx, i32::from(recursive), |s| {
         get_from(ctx, s, arg(args, 0), arg(args, 1), recursive)
@@ -542,11 +549,17 @@ pub fn get(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// ListFromConfigDatastore.sh PREFIX[*] → one basename per line
 pub fn list(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.gen.contract.wrappers == Wrappers::V2025 {
+        return super::configwrapper_2025::list(ctx, args);
+    }
     with_store(ctx, 0, |s| list_from(ctx, s, arg(args, 0)))
 }
 
 /// CheckConfigDatastore.sh KEY → 1 or 0
 pub fn check(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.gen.contract.wrappers == Wrappers::V2025 {
+        return super::configwrapper_2025::check(ctx, args);
+    }
     let key = arg(args, 0);
     // An empty key answers 0 without touching settings or the store.
     let store = if key.is_empty() {
@@ -559,6 +572,9 @@ pub fn check(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// DeleteFromConfigDatastore.sh KEY (a `*` glob deletes every match)
 pub fn delete(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.gen.contract.wrappers == Wrappers::V2025 {
+        return super::configwrapper_2025::delete(ctx, args);
+    }
     with_store(ctx, 1, |s| delete_from(ctx, s, arg(args, 0)))
 }
 

@@ -2,7 +2,7 @@
 //! crontab, from `crate::cron`'s templates, merged with the lines ADT did not write.
 
 use super::{finish, Ctx, Outcome};
-use crate::cron::{merge, read_target, write_target, Inputs, Target};
+use crate::cron::{merge_in, read_target, write_target, Inputs, Target};
 use crate::error::{Error, Result};
 use crate::home::Machine;
 use std::path::PathBuf;
@@ -46,13 +46,23 @@ pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> i32 {
                 *install = false;
             }
         }
+        if ctx.gen.contract.crontab == crate::layout::Crontab::V2025
+            && ctx.machine == Machine::Webserver
+            && crate::cron::hostname().contains("-auth-")
+        {
+            return Err(Error::Usage(
+                "not implemented yet: the 2025 authenticator's crontab (this host's name has \
+                 -auth-); the crontab was left as it is"
+                    .into(),
+            ));
+        }
         let settings = ctx.settings()?;
         let inp = Inputs {
             home: &ctx.home,
             settings: &settings,
         };
         let existing = read_target(&target)?;
-        let new = merge(&existing, ctx.machine, &inp);
+        let new = merge_in(ctx.gen.contract.crontab, &existing, ctx.machine, &inp);
         if dry {
             return Ok(new);
         }
@@ -64,6 +74,16 @@ pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> i32 {
         ctx.log(log, text);
         if new != existing {
             write_target(&target, &new)?;
+        }
+        // A moodle webserver: Moodle's cron in www-data's crontab.
+        if crate::cron::www_data("", ctx.machine, &settings).is_some() {
+            let web = target.www_data();
+            let have = read_target(&web)?;
+            if let Some(text) = crate::cron::www_data(&have, ctx.machine, &settings) {
+                if text != have {
+                    write_target(&web, &text)?;
+                }
+            }
         }
         Ok(String::new())
     })();

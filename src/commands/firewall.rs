@@ -6,7 +6,6 @@
 use super::{finish, parse_args, Ctx, Outcome};
 use crate::config;
 use crate::error::{Error, Result};
-use crate::firewall::net::Net;
 use crate::firewall::reconcile::{gather, reconcile, Options, Tool};
 use crate::firewall::{cloudflare, dbaas, native};
 use crate::fsutil;
@@ -99,7 +98,7 @@ pub fn setup_firewall_from_cron(ctx: &Ctx, _args: &[String]) -> i32 {
 /// Cloudflare's published address ranges, which the web-port rules admit.
 #[derive(clap::Parser)]
 #[command(name = "adt cloudflare-ranges")]
-enum CloudflareCmd {
+pub(super) enum CloudflareCmd {
     /// Print the ranges in use (the saved list, else the built-in one); the default.
     Show,
     /// Fetch the lists, validate them, and save them (the previous list is kept on any error).
@@ -188,34 +187,7 @@ fn native(ctx: &Ctx, args: &[String]) -> Outcome {
 /// TightenDBaaSFirewall.sh (sourced by BuildWebserver): the managed database's allow-list
 /// becomes exactly the fleet's public IPs.
 fn dbaas(ctx: &Ctx) -> Outcome {
-    let r = (|| -> Result<()> {
-        let text = ctx.settings()?;
-        let install = config::extract_values(&text, "DATABASEDBaaSINSTALLATIONTYPE", true);
-        let install = install.lines().next().unwrap_or("").to_string();
-        if install.is_empty() {
-            return Ok(());
-        }
-        let provider =
-            crate::cloud::Provider::detect(&ctx.home, config::value(&text, "CLOUDHOST").as_deref())
-                .ok_or_else(|| Error::Config("no cloud host marker in HOME".into()))?;
-        let store = ctx.store()?;
-        let mut public = Vec::new();
-        for l in [
-            "autoscalerpublicip/",
-            "webserverpublicips/",
-            "databasepublicip/",
-        ] {
-            public.extend(
-                crate::ips::list_ips(store.as_ref(), l)?
-                    .into_iter()
-                    .map(Net::host),
-            );
-        }
-        let mut cli = crate::cloud::Cli::default();
-        dbaas::tighten_dbaas(&mut cli, provider, &install, &public)?;
-        Ok(())
-    })();
-    Outcome::from_result(ctx, r.map(|()| ""))
+    Outcome::from_result(ctx, dbaas::tighten_for_site(ctx).map(|_| ""))
 }
 
 /// SetupFirewall.sh [--dry-run] [--tool ufw|iptables].

@@ -1,38 +1,13 @@
 //! The address scripts of `providerscripts/utilities/`: GetIP.sh, GetPublicIP.sh, UpdateIP.sh
 //! and SetupInfrastructureIPs.sh (see `crate::ips` for what they publish and read).
 //!
-//! Differences from legacy: GetIP's provider network priming (Exoscale `dhclient`, Vultr's
-//! private network set-up) is not reimplemented; where those markers exist the legacy script
-//! kept beside the launcher runs instead, or stderr says it cannot.
+//! GetIP primes the provider's private network first where the legacy script did
+//! ([`ips::prime_network`]: Exoscale's `dhclient`, Vultr's one-off private interface set-up);
+//! a failure there goes to stderr and the IP is printed all the same. Difference: the IP is
+//! printed after the Vultr set-up rather than before it.
 
 use super::{finish, out, Ctx, Outcome};
 use crate::ips;
-use crate::process::Run;
-
-/// Provider network priming that GetIP did on Exoscale (dhclient) and Vultr (private network
-/// setup, once) is not reimplemented: there the legacy script kept beside the launcher runs.
-fn legacy_priming(ctx: &Ctx) -> Option<i32> {
-    let exo = ctx.home.join("EXOSCALE").exists();
-    let vultr = ctx.home.join("VULTR").exists() && !ctx.home.join("runtime/NETCONFIGURED").exists();
-    if !exo && !vultr {
-        return None;
-    }
-    let legacy = ctx
-        .home
-        .join("providerscripts/utilities/GetIP.sh.adt-legacy");
-    if legacy.is_file() {
-        return Some(
-            Run::new("/bin/sh")
-                .arg(&legacy)
-                .status()
-                .ok()
-                .flatten()
-                .unwrap_or(1),
-        );
-    }
-    eprintln!("GetIP.sh: provider network setup (Exoscale dhclient / Vultr private network) is not implemented by adt and no legacy GetIP.sh is kept; printing MYIP only");
-    None
-}
 
 /// An IP on one line; on failure the reason on stderr, an empty line, and status 0 (legacy).
 fn print(ctx: &Ctx, r: crate::Result<String>) -> i32 {
@@ -51,8 +26,8 @@ fn print(ctx: &Ctx, r: crate::Result<String>) -> i32 {
 
 /// GetIP.sh: this machine's private IP (MYIP).
 pub fn get_ip(ctx: &Ctx, _args: &[String]) -> i32 {
-    if let Some(status) = legacy_priming(ctx) {
-        return status;
+    if let Err(e) = ips::prime_network(ctx) {
+        ctx.report(&e);
     }
     print(ctx, ips::get_ip(ctx))
 }

@@ -10,11 +10,15 @@
 pub mod autoscaler;
 pub mod backup;
 pub mod backup_db;
+pub mod cli;
 pub mod config_values;
 pub mod configwrapper;
+pub mod configwrapper_2025;
 pub mod cron;
 pub mod dns;
+pub mod doctor;
 pub mod firewall;
+pub mod fleet;
 pub mod ip;
 pub mod layout;
 pub mod scaling;
@@ -186,6 +190,8 @@ commands! {
     "GetDBCredential" => configwrapper::get_db_credential, "KEY N   (line N of the credentials object: 1 name, 2 password, 3 user)";
     "SyncFromDatastoreTunnel" => configwrapper::sync_from_tunnel, "(no arguments: webrootsynctunnel/ into the webroot)";
     "SyncToDatastoreTunnel" => configwrapper::sync_to_tunnel, "(no arguments: new and changed webroot files into webrootsynctunnel/)";
+    "AgeOfConfigFile" => configwrapper_2025::age_of_config_file, "KEY   (2025: seconds since KEY was written)";
+    "SyncFromConfigDatastore" => configwrapper_2025::sync_from_config_datastore, "KEY [DEST]   (2025 webserver: KEY and what is under it into DEST)";
     // providerscripts/utilities/: the settings readers and writers
     "ExtractConfigValue" => config_values::extract_config_value, "KEY";
     "ExtractConfigValues" => config_values::extract_config_values, "KEY [stripped]";
@@ -197,6 +203,7 @@ commands! {
     "StoreDatabaseCredentials" => config_values::store_database_credentials, "NAME PASSWORD USER";
     // providerscripts/utilities/ and helperscripts/: scaling
     "ManuallyScale" => scaling::manually_scale, "[N]   (asks for N when not given)";
+    "ScalingUpdateEvent" => scaling::scaling_update_event, "N   (2025: share N webservers among the autoscalers, the STATIC_SCALE: marker)";
     "DailyScaleup" => scaling::daily_scaleup, "N";
     "DailyScaledown" => scaling::daily_scaledown, "N";
     "AdjustScaling" => scaling::adjust_scaling, "[x] [on|off] [--cloudhost C] [--build-identifier B] [--url URL] [--count N]";
@@ -204,6 +211,7 @@ commands! {
     "GetIP" => ip::get_ip, "(no arguments: this machine's private IP)";
     "GetPublicIP" => ip::get_public_ip, "(no arguments: this machine's public IP)";
     "UpdateIP" => ip::update_ip, "(no arguments: publish this machine's IP markers)";
+    "UpdateIPs" => ip::update_ip, "(no arguments: 2025's name for UpdateIP)";
     "SetupInfrastructureIPs" => ip::setup_infrastructure_ips, "(sourced: prints export lines for the launcher to eval)";
     "InitialiseCron" => cron::initialise_cron, "[--file PATH [--no-install] | --user NAME] [--dry-run]";
     // security/ and providerscripts/security/firewall/
@@ -247,11 +255,13 @@ commands! {
     "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
     "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
-    "layout" => layout::main, "install|uninstall|render|map ...";
+    "layout" => layout::main, "install|uninstall|render|map|detect ...";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";
     "local-cloud" => autoscaler::local_cloud, "attach NS N | list | stop-web NAME | teardown";
     "cloudflare-ranges" => firewall::cloudflare_ranges, "show | refresh [URL-V4 URL-V6]";
+    "doctor" => doctor::main, "[--home DIR] [--json]   (what is right and what is not here, each with its fix)";
+    "fleet" => fleet::main, "install|uninstall|status --machine TYPE [--ip IP]... [SCRIPT...]   (from the build machine, over SSH)";
 }
 
 /// The command of that name.

@@ -378,7 +378,7 @@ pub fn adjust_scaling_with(
 /// controls.
 #[derive(clap::Parser)]
 #[command(name = "adt scaling-profile")]
-enum ProfileCmd {
+pub(super) enum ProfileCmd {
     /// Print the profile (the default).
     Show,
     /// Set the line `KEY=VALUE` (replacing the line that starts `KEY=`, else appending).
@@ -477,4 +477,54 @@ pub fn scaling_profile(ctx: &Ctx, args: &[String]) -> i32 {
         }
     };
     profile_command(ctx, cmd, &mut std::io::stdout())
+}
+
+/// The 2025 autoscaler's `utilities/processing/ScalingUpdateEvent.sh N`: share N webservers
+/// among the running autoscalers (`as-<REGION>-<BUILDIDENTIFIER>` servers on the cloud) as the
+/// `STATIC_SCALE:` marker (see `crate::scaling::static_scale`). As legacy: an empty N does
+/// nothing, and a marker younger than 10 minutes (`ADT_STATIC_SCALE_MIN_AGE` seconds) is left
+/// alone (status 0, silently); nothing is
+/// printed. N must be a whole number of 2 or more (legacy took anything); a bad N, no running
+/// autoscaler or a failure is one line on stderr and status 1, the profile unchanged.
+pub fn scaling_update_event(ctx: &Ctx, args: &[String]) -> i32 {
+    use crate::scaling::static_scale;
+    let n = arg(args, 0);
+    if n.is_empty() {
+        return 0;
+    }
+    let r = (|| -> Result<()> {
+        let n = parse_count(n).map_err(Error::Usage)?;
+        let store = super::bounded(ctx.store())?;
+        if let Some(m) = static_scale::markers(store.as_ref())?.first() {
+            // A time ahead of ours (clock skew) is a marker written just now.
+            let age = m.modified.map(|t| {
+                std::time::SystemTime::now()
+                    .duration_since(t)
+                    .unwrap_or_default()
+            });
+            let min_age = crate::knobs::env_u64("ADT_STATIC_SCALE_MIN_AGE", 600);
+            if age.is_some_and(|a| a <= std::time::Duration::from_secs(min_age)) {
+                log::debug!("{} is younger than {min_age} s: left alone", m.key);
+                return Ok(());
+            }
+        }
+        let text = ctx.settings()?;
+        let v = |k: &str| crate::config::value(&text, k).unwrap_or_default();
+        let pattern = format!("as-{}-{}", v("REGION"), v("BUILDIDENTIFIER"));
+        let cloud = crate::cloud::Cloud::open_as(ctx, &v("CLOUDHOST"))?;
+        let autoscalers = cloud
+            .servers()?
+            .iter()
+            .filter(|s| s.name.contains(&pattern))
+            .count() as u32;
+        let dir = ctx.home.join("runtime").join("scaling");
+        static_scale::write(store.as_ref(), &dir, n, autoscalers).map(|_| ())
+    })();
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
 }

@@ -11,6 +11,12 @@
 //! CreateServer prints the create's answer and token only: what other CLI calls print as a side
 //! effect (Linode's `ip-add` table) never reaches stdout; DestroyServer prints nothing. Servers
 //! are found in the cloud's complete listing (every page).
+//!
+//! AWS (one value per line, as its `jq` pipelines printed): names are the `descriptiveName`
+//! tag; instances without a public IP print nothing (legacy printed `null`); pending instances
+//! count too (legacy: running only). GetServerIPAddressByPrivateIP prints the public IP (the
+//! legacy AWS branch printed the second column, the private IP it was given, back). CreateServer
+//! prints `aws ec2 run-instances`' JSON, then `SNAPPED` after a snapshot (AMI) build.
 
 use super::{arg, finish, Ctx, Outcome};
 use crate::cloud::servers::{Host, Server, ServerSpec};
@@ -182,7 +188,8 @@ fn destroy(ctx: &Ctx, ip: &str, cloudhost: &str, private: &str) -> Outcome {
 /// command line, then the legacy build token: DigitalOcean prints the CLI's answer then
 /// `STANDARD` or `SNAPPED`; Exoscale prints the token first; Linode and Vultr print `SNAPPED`
 /// after a snapshot build and no token otherwise. A snapshot build is SNAPAUTOSCALE:1 with a
-/// SNAPSHOTID (legacy DigitalOcean's check had a typo that ignored SNAPSHOTID). Linode's root
+/// SNAPSHOTID (legacy DigitalOcean's check had a typo that ignored SNAPSHOTID); on AWS, OS is
+/// the AMI and the subnet is SUBNETID. Linode's root
 /// password is PASSWORD, or a random one (legacy: a default written in the script).
 fn create(ctx: &Ctx, args: &[String]) -> Outcome {
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
@@ -227,8 +234,10 @@ fn create(ctx: &Ctx, args: &[String]) -> Outcome {
             Ok(match host {
                 Host::DigitalOcean => format!("{out}{token}\n"),
                 Host::Exoscale => format!("{token}\n{out}"),
-                Host::Linode | Host::Vultr if spec.snapshot => format!("{out}SNAPPED\n"),
-                Host::Linode | Host::Vultr => out,
+                Host::Linode | Host::Vultr | Host::Aws if spec.snapshot => {
+                    format!("{out}SNAPPED\n")
+                }
+                Host::Linode | Host::Vultr | Host::Aws => out,
             })
         })(),
     )

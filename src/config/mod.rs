@@ -130,11 +130,34 @@ pub fn store_value(
     fsutil::write_atomic(path, out.as_bytes(), None)
 }
 
+/// [`store_value`] of the 2025 autoscaler: only lines that start with `KEY:` (or are exactly
+/// `KEY`) are replaced, not every line that contains it.
+pub fn store_value_anchored(path: &Path, key: &str, value: Option<&str>) -> Result<()> {
+    let text = match std::fs::read(path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(path.display(), e)),
+    };
+    let out = stored_with(&text, key, value, false, true);
+    fsutil::write_atomic(path, out.as_bytes(), None)
+}
+
 /// The settings text after StoreConfigValue KEY [VALUE] (see [`store_value`]).
 pub fn stored(text: &str, key: &str, value: Option<&str>, webserver_variant: bool) -> String {
+    stored_with(text, key, value, webserver_variant, false)
+}
+
+fn stored_with(
+    text: &str,
+    key: &str,
+    value: Option<&str>,
+    webserver_variant: bool,
+    anchored: bool,
+) -> String {
+    let start = if anchored { "^" } else { ".*" };
     let drop = match value {
-        Some(_) => bre::Pattern::new(&format!(".*{key}:")),
-        None => bre::Pattern::new(&format!(".*{key}$")),
+        Some(_) => bre::Pattern::new(&format!("{start}{key}:")),
+        None => bre::Pattern::new(&format!("{start}{key}$")),
     };
     let mut out = String::with_capacity(text.len() + key.len() + 16);
     for l in lines(text) {
@@ -206,6 +229,16 @@ mod tests {
         assert_eq!(extract_values(S, "BUILDOS", true), "ubuntu 20.04\n");
         assert_eq!(extract_values(S, "X", true), "a  b  c\n");
         assert_eq!(extract_values("K::a\nK:a:\nK:\n", "K", true), " a\na\n\n");
+    }
+
+    #[test]
+    fn anchored_store_keeps_lines_that_only_contain_the_key() {
+        let t = "MYIP:1\nOLDMYIP:2\n";
+        assert_eq!(stored(t, "MYIP", Some("3"), false), "MYIP:3\n");
+        assert_eq!(
+            stored_with(t, "MYIP", Some("3"), false, true),
+            "OLDMYIP:2\nMYIP:3\n"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! root, any file at all); we write it privately beside the destination, give it its final mode
 //! just before the rename, and refuse to replace a destination this process may not write.
 
+pub mod accounts;
 pub mod conditional;
 pub mod local;
 pub mod s3;
@@ -280,27 +281,40 @@ pub enum Selection {
     S3 { s3cfg: PathBuf },
     /// The embedded default: a directory whose subdirectories stand in for buckets.
     Local { root: PathBuf },
+    /// The S3 store of one account of a 2025 machine, described by that account's file of the
+    /// machine's datastore tool (`/root/.s3cfg-N`, `.s5cfg-N` or `rclone.conf-N`).
+    Account {
+        tool: accounts::Tool,
+        config: PathBuf,
+    },
 }
 
 /// The selection file, `<home>/.adt-rs/datastore`: `backend = local|s3`, `root = DIR`,
 /// `s3cfg = FILE`. `ADT_DATASTORE` (`local:DIR` or `s3:FILE`) overrides it.
 pub fn selection(home: &Path, default_s3cfg: &Path) -> Result<Selection> {
+    selection_or(
+        home,
+        Selection::S3 {
+            s3cfg: default_s3cfg.into(),
+        },
+    )
+}
+
+/// [`selection`] with another default for the S3 store (a 2025 machine's first account).
+pub fn selection_or(home: &Path, default: Selection) -> Result<Selection> {
+    let s3_default = |explicit: Option<PathBuf>| match (explicit, &default) {
+        (Some(f), _) => Selection::S3 { s3cfg: f },
+        (None, d) => d.clone(),
+    };
     if let Ok(v) = std::env::var("ADT_DATASTORE") {
         if let Some(dir) = v.strip_prefix("local:") {
             return Ok(Selection::Local { root: dir.into() });
         }
         if let Some(f) = v.strip_prefix("s3:") {
-            let s3cfg = if f.is_empty() {
-                default_s3cfg.into()
-            } else {
-                f.into()
-            };
-            return Ok(Selection::S3 { s3cfg });
+            return Ok(s3_default((!f.is_empty()).then(|| f.into())));
         }
         if v == "s3" {
-            return Ok(Selection::S3 {
-                s3cfg: default_s3cfg.into(),
-            });
+            return Ok(s3_default(None));
         }
         return Err(Error::Config(format!(
             "ADT_DATASTORE={v:?} is neither local:DIR nor s3:FILE"
@@ -330,9 +344,7 @@ pub fn selection(home: &Path, default_s3cfg: &Path) -> Result<Selection> {
         "local" => Ok(Selection::Local {
             root: root.unwrap_or_else(|| home.join(".adt-rs").join("datastore.d")),
         }),
-        "s3" => Ok(Selection::S3 {
-            s3cfg: s3cfg.unwrap_or_else(|| default_s3cfg.into()),
-        }),
+        "s3" => Ok(s3_default(s3cfg)),
         other => Err(Error::Config(format!(
             "{}: unknown backend {other:?} (local or s3)",
             file.display()
@@ -346,6 +358,10 @@ pub fn open(sel: &Selection, bucket: &str) -> Result<Box<dyn Backend>> {
         Selection::Local { root } => Ok(Box::new(local::LocalStore::new(root, bucket))),
         Selection::S3 { s3cfg } => {
             let cfg = s3cfg::S3Config::load(s3cfg)?;
+            Ok(Box::new(s3::S3Store::new(&cfg, bucket)?))
+        }
+        Selection::Account { tool, config } => {
+            let cfg = tool.load(config)?;
             Ok(Box::new(s3::S3Store::new(&cfg, bucket)?))
         }
     }

@@ -133,17 +133,22 @@ fn frozen_ports(
 
 /// The tool: `--tool`, else `ADT_FIREWALL` (ufw|iptables), else ufw where installed, else iptables.
 fn choose(opts: &Options) -> Tool {
-    opts.tool
-        .or_else(|| match std::env::var("ADT_FIREWALL").as_deref() {
-            Ok("iptables") => Some(Tool::Iptables),
-            Ok("ufw") => Some(Tool::Ufw),
-            _ => None,
-        })
-        .unwrap_or(if super::which("ufw").is_some() {
-            Tool::Ufw
-        } else {
-            Tool::Iptables
-        })
+    chosen_tool(opts.tool)
+}
+
+/// The firewall tool in use: `tool` if given, else `ADT_FIREWALL` (ufw|iptables), else ufw
+/// where installed, else iptables.
+pub fn chosen_tool(tool: Option<Tool>) -> Tool {
+    tool.or_else(|| match std::env::var("ADT_FIREWALL").as_deref() {
+        Ok("iptables") => Some(Tool::Iptables),
+        Ok("ufw") => Some(Tool::Ufw),
+        _ => None,
+    })
+    .unwrap_or(if super::which("ufw").is_some() {
+        Tool::Ufw
+    } else {
+        Tool::Iptables
+    })
 }
 
 /// What a reconcile did.

@@ -124,9 +124,10 @@ fn selected<'a>(gen: &'a Generation, machine: Machine, only: &[String]) -> Resul
     for want in only {
         let w = want.trim_end_matches(".sh");
         let w = w.rsplit('/').next().unwrap_or(w);
-        match all.iter().find(|s| s.command == w) {
-            Some(s) => out.push(*s),
-            None => {
+        let matching: Vec<&Script> = all.iter().copied().filter(|s| s.command == w).collect();
+        match matching.is_empty() {
+            false => out.extend(matching),
+            true => {
                 return Err(Error::Usage(format!(
                     "{want} is not one of the {} scripts of generation {}",
                     machine.name(),
@@ -160,17 +161,23 @@ pub fn install(
             .join(bin)
     };
     let mut report = Report::default();
-    for script in selected(gen, machine, only)? {
+    let scripts = selected(gen, machine, only)?;
+    // Every refusal before the first change: a machine is either installed or left as it was.
+    for script in &scripts {
+        let path = home.join(script.path);
+        let backup = legacy_path(&path);
+        if path.exists() && !is_launcher(&path) && backup.exists() {
+            return Err(Error::Io(format!(
+                "{} exists and so does {}; refusing to overwrite either (nothing was changed)",
+                path.display(),
+                backup.display()
+            )));
+        }
+    }
+    for script in scripts {
         let path = home.join(script.path);
         let backup = legacy_path(&path);
         if path.exists() && !is_launcher(&path) {
-            if backup.exists() {
-                return Err(Error::Io(format!(
-                    "{} exists and so does {}; refusing to overwrite either",
-                    path.display(),
-                    backup.display()
-                )));
-            }
             std::fs::rename(&path, &backup).map_err(|e| Error::io(path.display(), e))?;
             report
                 .lines
@@ -186,6 +193,7 @@ pub fn install(
         )?;
         report.lines.push(format!("installed {}", path.display()));
     }
+    register_home(home)?;
     Ok(report)
 }
 
@@ -236,4 +244,130 @@ pub fn render_repo_tree(dest: &Path, gen: &Generation) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// The binary a launcher runs (from its `# Undo: BIN layout uninstall` line).
+pub fn launcher_bin(path: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("# Undo: "))
+        .and_then(|l| l.strip_suffix(" layout uninstall --home \"$HOME\""))
+        .map(PathBuf::from)
+}
+
+/// One legacy path of a machine's generation, as it is on disk now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathState {
+    /// Our launcher, running this binary (`None`: a launcher whose binary line is unreadable).
+    Replaced(Option<PathBuf>),
+    /// The legacy script, still in place.
+    Kept,
+    /// Neither (the legacy tree lacks it).
+    Missing,
+}
+
+/// Every legacy path of `machine` in `gen` under `home`, and what is there.
+pub fn states(
+    home: &Path,
+    machine: Machine,
+    gen: &Generation,
+) -> Vec<(&'static Script, PathState)> {
+    gen.scripts_for(machine)
+        .map(|s| {
+            let p = home.join(s.path);
+            let st = if is_launcher(&p) {
+                PathState::Replaced(launcher_bin(&p))
+            } else if p.exists() {
+                PathState::Kept
+            } else {
+                PathState::Missing
+            };
+            (s, st)
+        })
+        .collect()
+}
+
+/// Every launcher of ours under `home` (any generation, any machine type), with its binary.
+pub fn launchers(home: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for gen in super::GENERATIONS {
+        for s in gen.scripts {
+            let p = home.join(s.path);
+            if seen.insert(p.clone()) && is_launcher(&p) {
+                let bin = launcher_bin(&p);
+                out.push((p, bin));
+            }
+        }
+    }
+    out
+}
+
+/// The package's registry of the HOMEs `layout install` has put launchers in, one per line:
+/// `ADT_HOMES_FILE`, else `/var/lib/adt/homes` when `/var/lib/adt` exists (the Debian package
+/// creates it). Without the package nothing is recorded.
+pub fn registry_file() -> Option<PathBuf> {
+    if let Some(f) = std::env::var_os("ADT_HOMES_FILE") {
+        return Some(PathBuf::from(f));
+    }
+    Path::new("/var/lib/adt")
+        .is_dir()
+        .then(|| PathBuf::from("/var/lib/adt/homes"))
+}
+
+/// The HOMEs in the registry.
+pub fn registered_homes() -> Vec<PathBuf> {
+    registry_file()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Add `home` to the registry (once), if there is one.
+pub fn register_home(home: &Path) -> Result<()> {
+    let Some(file) = registry_file() else {
+        return Ok(());
+    };
+    let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_path_buf());
+    let mut homes = registered_homes();
+    if homes.contains(&home) {
+        return Ok(());
+    }
+    homes.push(home);
+    let text: String = homes.iter().map(|h| format!("{}\n", h.display())).collect();
+    if let Some(d) = file.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d.display(), e))?;
+    }
+    fsutil::write_atomic(&file, text.as_bytes(), Some(0o644))
+}
+
+/// The HOMEs whose launchers run `bin`: those in the registry and the one `homedir_file`
+/// names, each with its launchers that do.
+pub fn homes_using(bin: &Path, homedir_file: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
+    let mut homes = registered_homes();
+    if let Some(h) = std::fs::read_to_string(homedir_file)
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| PathBuf::from(l.trim())))
+        .filter(|h| !h.as_os_str().is_empty())
+    {
+        if !homes.contains(&h) {
+            homes.push(h);
+        }
+    }
+    homes
+        .into_iter()
+        .filter_map(|h| {
+            let using: Vec<PathBuf> = launchers(&h)
+                .into_iter()
+                .filter(|(_, b)| b.as_deref() == Some(bin))
+                .map(|(p, _)| p)
+                .collect();
+            (!using.is_empty()).then_some((h, using))
+        })
+        .collect()
 }

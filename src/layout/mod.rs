@@ -62,6 +62,132 @@ pub enum BackupNaming {
     SingleBucket2025,
 }
 
+/// The datastore wrappers' contract (arguments, output, exit statuses) of a generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wrappers {
+    /// 2022: `Put FILE [PLACE] [recursive]`, `Get KEY [DEST] [recursive]` (always to
+    /// `/tmp/<basename>` too), s3cmd's transfer lines on stdout.
+    V2022,
+    /// 2025: `Put FILE [PLACE] [yes]` (yes: remove FILE afterwards), `Get KEY [DEST]` (a recursive
+    /// fetch into the directory DEST, `Key doesn't exist` when nothing matches), recursive List,
+    /// `Delete KEY [yes]` (yes: every key starting with KEY); nothing on stdout but what callers
+    /// read.
+    V2025,
+}
+
+/// Where a generation's machines keep the datastore's credentials and endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// One s3cmd file ([`Generation::s3cfg`]).
+    S3cmdFile,
+    /// One file per S3 account for the tool named by `DATASTORETOOL:` in buildstyles.dat
+    /// (`/root/.s3cfg-N`, `/root/.s5cfg-N`, `/root/.config/rclone/rclone.conf-N`); as many
+    /// accounts as S3ACCESSKEY has `|`-separated keys. The config wrappers use account 1.
+    ToolAccounts,
+}
+
+/// Where UpdateIP finds an address it publishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpSource {
+    /// This machine's private address (GetIP).
+    Private,
+    /// This machine's public address (GetPublicIP).
+    Public,
+    /// A setting (`BUILDCLIENTIP`, `BUILDMACHINEIP`).
+    Setting(&'static str),
+}
+
+/// Which hosts of a machine type publish a marker, by host name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    Any,
+    /// The host name starts with this (`ws-`: a 2025 webserver).
+    Prefix(&'static str),
+    /// The host name contains this (`-rp-`: a reverse proxy; `-auth-`: an authenticator).
+    Contains(&'static str),
+}
+
+impl Host {
+    pub fn matches(self, hostname: &str) -> bool {
+        match self {
+            Host::Any => true,
+            Host::Prefix(p) => hostname.starts_with(p),
+            Host::Contains(p) => hostname.contains(p),
+        }
+    }
+}
+
+/// One IP marker a machine publishes: `<prefix><ip>`, an empty object.
+#[derive(Clone, Copy, Debug)]
+pub struct IpMarker {
+    pub machine: Machine,
+    pub prefix: &'static str,
+    pub source: IpSource,
+    pub host: Host,
+}
+
+/// How GetIP/GetPublicIP (and so UpdateIP) find this machine's addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpLookup {
+    /// MYIP and MYPUBLICIP from the settings (2022's GetIP and GetPublicIP read them).
+    Settings,
+    /// The machine's own legacy scripts, run and their first line taken (2025's GetIP asks
+    /// nmcli for the address in VPCIPRANGE, GetPublicIP asks ipinfo.io; both store it). Paths
+    /// relative to home: private, public.
+    Scripts(&'static str, &'static str),
+}
+
+/// Which crontab InitialiseCron writes (the tables are in `crate::cron`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crontab {
+    V2022,
+    /// The end-2025 crontabs (`utilities/…`, `cron/PerformScalingFromCron.sh`; the webserver's
+    /// by host name).
+    V2025,
+}
+
+/// What differs between generations besides their paths: each difference a value here, read
+/// by the one implementation of each command.
+#[derive(Debug)]
+pub struct Contract {
+    pub wrappers: Wrappers,
+    pub credentials: Credentials,
+    /// A setting that names the website for Get instead of WEBSITEURL when it is set (2025's Get
+    /// reads WEBSITEURLORIGINAL first: an authenticator reads its protected site's bucket).
+    pub get_url_override: Option<&'static str>,
+    /// Machine types whose ExtractConfigValue(s) drop empty output lines (`sed '/^$/d'`).
+    pub extract_drops_empty_on: &'static [Machine],
+    /// ExtractBuildStyleValues drops empty output lines.
+    pub style_drops_empty: bool,
+    /// Machine types whose StoreConfigValue deletes only lines that start with `KEY:` (others
+    /// delete every line matching `.*KEY:`).
+    pub store_anchored_on: &'static [Machine],
+    /// The IP markers UpdateIP publishes, per machine type.
+    pub ip_markers: &'static [IpMarker],
+    pub ip_lookup: IpLookup,
+    /// UpdateIP also keeps one empty file per other machine published under a prefix, in a
+    /// directory under home (2025 webserver: `webserverips/` → `runtime/otherwebserverips/`).
+    pub peer_files: Option<(Machine, Host, &'static str, &'static str)>,
+    /// Machine types whose UpdateIP also puts `dbaas_ips/<public ip>` into the
+    /// `<url with dots as dashes>-multi-region` bucket of every S3 account when MULTIREGION is 1.
+    pub multi_region_ips: &'static [Machine],
+    pub crontab: Crontab,
+}
+
+macro_rules! ipm {
+    ($m:expr, $p:literal, $src:expr) => {
+        ipm!($m, $p, $src, Host::Any)
+    };
+    ($m:expr, $p:literal, $src:expr, $host:expr) => {
+        IpMarker {
+            machine: $m,
+            prefix: $p,
+            source: $src,
+            host: $host,
+        }
+    };
+}
+
 /// A generation of the legacy toolkit.
 #[derive(Debug)]
 pub struct Generation {
@@ -73,12 +199,15 @@ pub struct Generation {
     pub store_needs_file: bool,
     pub scripts: &'static [Script],
     pub bucket_rule: BucketRule,
-    /// s3cmd configuration, relative to the toolkit home unless absolute.
+    /// s3cmd configuration, relative to the toolkit home unless absolute (2022; a 2025 machine's
+    /// files are found by [`Credentials::ToolAccounts`]).
     pub s3cfg: &'static str,
     /// Where the config readers live (relative to home), for messages and docs.
     pub readers_dir: &'static str,
     /// How its temporal backups are named.
     pub backups: BackupNaming,
+    /// Everything else that differs (wrapper contract, credentials, reader quirks, IP markers).
+    pub contract: Contract,
 }
 
 macro_rules! s {
@@ -102,6 +231,28 @@ pub static G2022: Generation = Generation {
     s3cfg: ".s3cfg",
     readers_dir: "providerscripts/utilities/",
     backups: BackupNaming::Repos2022,
+    contract: Contract {
+        wrappers: Wrappers::V2022,
+        credentials: Credentials::S3cmdFile,
+        get_url_override: None,
+        extract_drops_empty_on: &[],
+        style_drops_empty: false,
+        store_anchored_on: &[],
+        ip_markers: &[
+            ipm!(WS, "webserverips/", IpSource::Private),
+            ipm!(WS, "bootedwebserverips/", IpSource::Private),
+            ipm!(WS, "webserverpublicips/", IpSource::Public),
+            ipm!(AS, "autoscalerip/", IpSource::Private),
+            ipm!(AS, "autoscalerpublicip/", IpSource::Public),
+            ipm!(AS, "buildclientip/", IpSource::Setting("BUILDCLIENTIP")),
+            ipm!(DB, "databaseip/", IpSource::Private),
+            ipm!(DB, "databasepublicip/", IpSource::Public),
+        ],
+        ip_lookup: IpLookup::Settings,
+        peer_files: None,
+        multi_region_ips: &[],
+        crontab: Crontab::V2022,
+    },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
         s!("providerscripts/datastore/configwrapper/", "GetFromConfigDatastore", [AS, WS, DB]),
@@ -120,6 +271,8 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/utilities/", "StoreConfigValueWebserver", [AS]),
         s!("providerscripts/utilities/", "StoreDatabaseCredentials", [WS, DB]),
         s!("providerscripts/utilities/", "ManuallyScale", [AS]),
+        // The seed's path for the same script (issue 14), beside the 2022 one.
+        s!("providerscripts/utilities/processing/", "ManuallyScale", [AS]),
         s!("providerscripts/utilities/", "DailyScaleup", [AS]),
         s!("providerscripts/utilities/", "DailyScaledown", [AS]),
         s!("helperscripts/", "AdjustScaling", [BM]),
@@ -165,10 +318,13 @@ pub static G2022: Generation = Generation {
     ],
 };
 
-/// The newer layout (wintersys-projects/adt-*-scripts): settings under `runtime/`, readers under
-/// `utilities/config/`, the newer bucket rule and credential file. Only the config readers are
-/// mapped so far (checked against adt-webserver-scripts); the datastore wrappers of this
-/// generation (`providerscripts/datastore/config/toolkit/`) are not installed yet.
+/// The 2025 layout: wintersys-projects/adt-{autoscaler,webserver,database}-scripts as they were
+/// at the end of 2025 (autoscaler f426a1f, database b9ed9e1, webserver c3952a9): wrappers in
+/// `providerscripts/datastore/configwrapper/`, readers in `utilities/config/`, settings and
+/// buildstyles under `runtime/`, the bucket `<url with dots as dashes>-config-<first 4 of
+/// SERVERUSER, lower-case>`, credentials per S3 account in the tool's numbered files, IP scripts
+/// in `utilities/processing/`. The build machine's 2025 scripts (BUILD_HOME, runtimedata) are
+/// not mapped.
 #[rustfmt::skip]
 pub static G2025: Generation = Generation {
     name: "2025",
@@ -179,11 +335,52 @@ pub static G2025: Generation = Generation {
     s3cfg: "/root/.s3cfg-1",
     readers_dir: "utilities/config/",
     backups: BackupNaming::SingleBucket2025,
+    contract: Contract {
+        wrappers: Wrappers::V2025,
+        credentials: Credentials::ToolAccounts,
+        get_url_override: Some("WEBSITEURLORIGINAL"),
+        extract_drops_empty_on: &[AS, DB],
+        style_drops_empty: true,
+        store_anchored_on: &[AS],
+        ip_markers: &[
+            // By host name, as the 2025 webserver's UpdateIPs chooses (reverse proxy first).
+            ipm!(WS, "reverseproxyips/", IpSource::Private, Host::Contains("-rp-")),
+            ipm!(WS, "reverseproxypublicips/", IpSource::Public, Host::Contains("-rp-")),
+            ipm!(WS, "webserverips/", IpSource::Private, Host::Prefix("ws-")),
+            ipm!(WS, "webserverpublicips/", IpSource::Public, Host::Prefix("ws-")),
+            ipm!(WS, "authenticatorip/", IpSource::Private, Host::Contains("-auth-")),
+            ipm!(WS, "authenticatorpublicip/", IpSource::Public, Host::Contains("-auth-")),
+            ipm!(AS, "autoscalerips/", IpSource::Private),
+            ipm!(AS, "autoscalerpublicips/", IpSource::Public),
+            ipm!(AS, "buildmachineip/", IpSource::Setting("BUILDMACHINEIP")),
+            ipm!(DB, "databaseip/", IpSource::Private),
+            ipm!(DB, "databasepublicip/", IpSource::Public),
+        ],
+        ip_lookup: IpLookup::Scripts("utilities/processing/GetIP.sh", "utilities/processing/GetPublicIP.sh"),
+        peer_files: Some((WS, Host::Prefix("ws-"), "webserverips/", "runtime/otherwebserverips")),
+        multi_region_ips: &[WS, DB],
+        crontab: Crontab::V2025,
+    },
     scripts: &[
+        s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "GetFromConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "ListFromConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "CheckConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "DeleteFromConfigDatastore", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "AgeOfConfigFile", [AS, WS, DB]),
+        s!("providerscripts/datastore/configwrapper/", "SyncFromConfigDatastore", [WS]),
         s!("utilities/config/", "ExtractConfigValue", [AS, WS, DB]),
+        s!("utilities/config/", "ExtractConfigValues", [AS, WS, DB]),
+        s!("utilities/config/", "ExtractBuildStyleValues", [AS, WS, DB]),
         s!("utilities/config/", "CheckConfigValue", [AS, WS, DB]),
         s!("utilities/config/", "CheckBuildStyle", [AS, WS, DB]),
         s!("utilities/config/", "StoreConfigValue", [AS, WS, DB]),
+        s!("utilities/config/", "StoreConfigValueWebserver", [AS]),
+        s!("utilities/processing/", "UpdateIPs", [AS, WS, DB]),
+        // 2025's ManuallyScale: the STATIC_SCALE: marker instead of scalingprofile/profile.cnf.
+        s!("utilities/processing/", "ScalingUpdateEvent", [AS]),
+        // Executed, not sourced, in 2025 (an authenticator's crontab is not generated).
+        s!("cron/", "InitialiseCron", [AS, WS, DB]),
     ],
 };
 
@@ -212,6 +409,60 @@ impl Generation {
             BucketRule::DashedWithUser => bucket::config_bucket_2025(website_url, server_user),
         }
     }
+}
+
+/// What [`detect`] found in a HOME, and why.
+#[derive(Debug)]
+pub struct Detected {
+    pub gen: &'static Generation,
+    pub machine: Machine,
+    /// The evidence, in words (`runtime/autoscaler_configuration_settings.dat`, or how many of
+    /// the generation's scripts for that machine type are there).
+    pub because: String,
+}
+
+/// Which generation and machine type a toolkit HOME holds, from its files: a settings file
+/// where a generation keeps it (`.ssh/` in 2022, `runtime/` in 2025; an autoscaler, which
+/// also keeps a webserver settings file, first), else the generation and machine type whose
+/// legacy scripts are most numerous there (our launchers and the kept `.adt-legacy` files
+/// count as the scripts they replace). `None` when nothing of either generation is there.
+pub fn detect(home: &Path) -> Option<Detected> {
+    for gen in GENERATIONS.iter().rev() {
+        let dir = home.join(gen.settings_dir);
+        if let Some(m) = Machine::detect(&dir) {
+            let file = m.settings_file(Path::new(gen.settings_dir));
+            return Some(Detected {
+                gen,
+                machine: m,
+                because: format!("{} is there", file.display()),
+            });
+        }
+    }
+    let present = |rel: &str| {
+        let p = home.join(rel);
+        p.is_file()
+            || home
+                .join(format!("{rel}{}", install::LEGACY_SUFFIX))
+                .is_file()
+    };
+    let mut best: Option<(usize, usize, &'static Generation, Machine)> = None;
+    for gen in GENERATIONS {
+        for m in Machine::ALL {
+            let all: Vec<&Script> = gen.scripts_for(m).collect();
+            let n = all.iter().filter(|s| present(s.path)).count();
+            // Most scripts present; on a tie, the type with fewer scripts in all (the one
+            // whose tree is complete), then the first.
+            if n > 0 && best.is_none_or(|(bn, ball, _, _)| n > bn || (n == bn && all.len() < ball))
+            {
+                best = Some((n, all.len(), gen, m));
+            }
+        }
+    }
+    best.map(|(n, all, gen, machine)| Detected {
+        gen,
+        machine,
+        because: format!("{n} of its {all} scripts are there"),
+    })
 }
 
 /// The legacy-path map of a generation, as committed in `compat/map-<gen>.tsv`:

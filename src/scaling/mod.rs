@@ -20,6 +20,8 @@
 //! condition, then writes); an overwrite that lands after the verification still loses a change
 //! there. AWS S3's conditional writes are atomic.
 
+pub mod static_scale;
+
 use crate::datastore::conditional::conditional_writes;
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};

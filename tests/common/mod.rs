@@ -102,9 +102,14 @@ pub struct S3Server {
 
 impl S3Server {
     pub fn start() -> S3Server {
+        S3Server::start_kind(S3Impl::from_env())
+    }
+
+    /// A server of this kind whatever `ADT_TEST_S3` says (s3cmd's recursive get and delete need
+    /// the ETags that only moto lists).
+    pub fn start_kind(kind: S3Impl) -> S3Server {
         let root = tempfile::tempdir().unwrap();
         let port = free_port();
-        let kind = S3Impl::from_env();
         let mut cmd = match kind {
             S3Impl::S3sFs => {
                 let mut c = Command::new(find_s3s_fs());

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for a cloud host's CLI (doctl, exo, linode-cli, vultr), installed under those names
+"""A stand-in for a cloud host's CLI (doctl, exo, linode-cli, vultr; aws: a recorder), installed under those names
 on PATH by the tests. It appends every command line to $FAKECLOUD_DIR/calls.log (arguments in
 [brackets]), keeps its servers in $FAKECLOUD_DIR/state.json and answers list/create/delete in
 the JSON shape of the real CLI. New servers get public 198.51.100.<50+n> (TEST-NET-2) (nothing listens there,
@@ -14,7 +14,12 @@ stand-in keeps answering the older linode tests.)
 
 Errors, as the CLIs print them: state "auth" = "missing" or "bad" makes every call fail as
 that CLI does without a token or with a refused one; state "fail" = [{"match", "stderr",
-"code"}] makes the calls whose arguments contain "match" fail with that stderr."""
+"code"}] makes the calls whose arguments contain "match" fail with that stderr.
+
+Installed as `aws`, it records the command line the same way, then runs the real aws CLI
+($FAKECLOUD_REAL_AWS) with it, which talks to moto's server (tests/cloud_aws.rs): moto answers
+EC2, security groups and RDS in AWS's own shapes, so only the recording is this harness's
+(and state "fail", for errors moto cannot be made to answer)."""
 import base64
 import json
 import os
@@ -26,6 +31,15 @@ d = os.environ["FAKECLOUD_DIR"]
 with open(os.path.join(d, "calls.log"), "a") as f:
     f.write(prog + "".join(" [%s]" % a for a in args) + "\n")
 path = os.path.join(d, "state.json")
+if prog == "aws":
+    # What moto cannot be made to do: a call that fails (state "fail", as below).
+    fails = json.load(open(path)).get("fail", []) if os.path.exists(path) else []
+    for f in fails:
+        if f["match"] in " ".join(args):
+            sys.stderr.write(f["stderr"])
+            sys.exit(f.get("code", 1))
+    real = os.environ["FAKECLOUD_REAL_AWS"]
+    os.execv(real, [real] + args)
 state = json.load(open(path)) if os.path.exists(path) else {"servers": [], "next": 1, "nets": []}
 
 

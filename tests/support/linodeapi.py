@@ -9,7 +9,9 @@ It answers in the API's shapes: listings are paged envelopes {"data", "page", "p
 "results"} honouring ?page= and ?page_size= (default 100); errors are {"errors": [{"reason",
 "field"?}]}. A request without `Authorization: Bearer <state.token>` (default "x") gets 401
 "Invalid Token". state.fail: [{"method", "path", "status", "reason"}] makes the matching
-requests fail. Linodes get public 127.0.0.<50+n>; ip-add gives private 192.168.0.<same n>."""
+requests fail. Linodes get public 127.0.0.<50+n>; ip-add gives private 192.168.0.<same n>.
+Managed databases: state.databases = {"mysql": [...], "postgresql": [...]}, listed (paged) and
+updated (PUT, e.g. the allow_list) under /v4/ and /v4beta/ alike."""
 import json
 import os
 import re
@@ -24,7 +26,7 @@ STATE = os.path.join(DIR, "state.json")
 def load():
     s = json.load(open(STATE)) if os.path.exists(STATE) else {}
     for k, v in [("linodes", []), ("domains", []), ("records", {}), ("firewalls", []),
-                 ("devices", {}), ("next", 1), ("fail", [])]:
+                 ("devices", {}), ("next", 1), ("fail", []), ("databases", {})]:
         s.setdefault(k, v)
     return s
 
@@ -129,6 +131,25 @@ class Api(BaseHTTPRequestHandler):
                 s["linodes"] = [x for x in s["linodes"] if x["id"] != lin[0]["id"]]
                 save(s)
                 return self.answer(200, {})
+        r = m(r"/v4(?:beta)?/databases/(mysql|postgresql)/instances(?:/(\d+))?")
+        if r:
+            dbs = s["databases"].setdefault(r.group(1), [])
+            if method == "GET" and not r.group(2):
+                return page(dbs)
+            db = find(dbs, r.group(2)) if r.group(2) else []
+            if not db:
+                return self.error(404, "Not found")
+            if method == "GET":
+                return self.answer(200, db[0])
+            if method == "PUT":
+                for k, v in (body or {}).items():
+                    if k != "allow_list":
+                        return self.error(400, "unexpected field", k)
+                    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                        return self.error(400, "must be a list of addresses", k)
+                    db[0][k] = v
+                save(s)
+                return self.answer(200, db[0])
         if method == "GET" and p == "/v4/domains":
             return page(s["domains"])
         r = m(r"/v4/domains/(\d+)/records(?:/(\d+))?")

@@ -10,6 +10,10 @@
 //!   firewall `adt-webserver-machines` only);
 //! - ICMP from anywhere (not on Exoscale, as before).
 //!
+//! AWS: the legacy script opened SSH and the database port between its two security groups
+//! (group pairs) rather than per IP; here the toolkit group holds the same IP-based set as the
+//! other providers (the group pairs are left alone).
+//!
 //! Differences: DigitalOcean's `adt` firewall is edited in place (legacy deleted and recreated
 //! it every 15 minutes, leaving the fleet without it meanwhile); Vultr rules are not duplicated
 //! every run; missing firewalls are created. Fleet IPs come from the datastore lists rather than
@@ -17,6 +21,7 @@
 //! are read from every page (linode-cli `--all-rows`, vultr-cli's cursor), so a fleet past the
 //! first page of a listing is neither missed nor attached twice.
 
+mod aws;
 mod digitalocean;
 mod exoscale;
 mod linode;
@@ -24,7 +29,7 @@ mod vultr;
 
 use crate::cloud::servers::Droplet;
 use crate::cloud::{json, Cli, Provider};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::firewall::model::Inputs;
 use crate::firewall::net::Net;
 use serde::Deserialize;
@@ -42,6 +47,8 @@ pub struct NativeRule {
     pub proto: Proto,
     pub source: Net,
 }
+
+pub use aws::db_allow_list;
 
 pub fn anywhere() -> Net {
     Net {
@@ -168,9 +175,7 @@ pub fn reconcile(cli: &mut Cli, provider: Provider, inp: &Inputs) -> Result<Nati
         Provider::Linode => linode::reconcile(cli, &fleet),
         Provider::Exoscale => exoscale::reconcile(cli, &fleet),
         Provider::Vultr => vultr::reconcile(cli, &fleet),
-        Provider::Aws => Err(Error::Config(
-            "the AWS native firewall (security groups) is not implemented by adt".into(),
-        )),
+        Provider::Aws => aws::reconcile(cli, &fleet),
     }
 }
 
