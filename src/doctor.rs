@@ -308,8 +308,14 @@ fn datastore_findings(site: &Site, settings: Option<&str>, f: &mut Vec<Finding>)
                 root.display()
             ),
         )),
-        Selection::S3 { s3cfg } => {
-            match S3Config::load(s3cfg) {
+        Selection::S3 { .. } | Selection::Account { .. } => {
+            // The S3 account's file: s3cmd's, or (2025) that of the machine's datastore tool.
+            let (s3cfg, loaded) = match &sel {
+                Selection::Account { tool, config } => (config, tool.load(config)),
+                Selection::S3 { s3cfg } => (s3cfg, S3Config::load(s3cfg)),
+                Selection::Local { .. } => unreachable!("matched above"),
+            };
+            match loaded {
                 Ok(c) => {
                     use std::os::unix::fs::PermissionsExt;
                     let mode = std::fs::metadata(s3cfg)

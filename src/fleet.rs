@@ -463,6 +463,7 @@ mod tests {
                 key: "/k".into(),
                 timeout: Duration::from_secs(1),
                 mux: None,
+                kex_first: None,
             },
             home: None,
             bin: "/usr/local/bin/adt".into(),

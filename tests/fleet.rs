@@ -123,6 +123,7 @@ fn in_build_ns<T: Send + 'static>(
             key,
             timeout: std::time::Duration::from_secs(10),
             mux: None,
+            kex_first: None,
         })
         .map_err(|e| e.to_string())
     })

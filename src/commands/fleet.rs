@@ -139,6 +139,7 @@ fn remote(ctx: &Ctx, t: &Target) -> Result<Remote> {
             key,
             timeout: Duration::from_secs(10),
             mux: None,
+            kex_first: None,
         },
         home: t.remote_home.clone(),
         bin: t.remote_bin.clone(),
