@@ -137,3 +137,105 @@ fn mariadb_backup_restores_table_for_table() {
 fn postgres_backup_restores_table_for_table() {
     backup_and_restore(DbKind::Postgres);
 }
+
+/// `--single-transaction`: a dump taken while transactions move value from one table to
+/// another restores with the invariant intact (a dump that read the tables at different
+/// moments would not), and the writes did overlap the dump.
+#[test]
+fn mariadb_dump_is_one_consistent_snapshot_under_concurrent_writes() {
+    use std::io::Write;
+    let s = DbServer::maria();
+    let rows = 60_000;
+    s.sql(
+        APP_DB,
+        &format!(
+            "CREATE TABLE acct_a (id INT PRIMARY KEY, bal INT, pad VARCHAR(200)) ENGINE=InnoDB;\n\
+             CREATE TABLE acct_b (id INT PRIMARY KEY, bal INT, pad VARCHAR(200)) ENGINE=InnoDB;\n\
+             INSERT INTO acct_a SELECT seq, 100, REPEAT('p', 200) FROM seq_1_to_{rows};\n\
+             INSERT INTO acct_b SELECT seq, 100, REPEAT('p', 200) FROM seq_1_to_{rows};\n"
+        ),
+    );
+    let total = |db: &str| -> i64 {
+        s.sql(
+            db,
+            "SELECT (SELECT SUM(bal) FROM acct_a) + (SELECT SUM(bal) FROM acct_b);",
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let moved = |db: &str| -> i64 {
+        s.sql(db, "SELECT SUM(bal) FROM acct_b;")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(total(APP_DB), 200 * rows);
+    // The writer: transactions moving 1 from a row of acct_a to a row of acct_b, from both ends
+    // of the tables, until stopped.
+    let mut writer = s
+        .admin_client(Some(APP_DB))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = writer.stdin.take().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let feeder = std::thread::spawn(move || {
+        let mut i: i64 = 0;
+        while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+            let a = 1 + (i * 7919) % rows;
+            let b = rows - (i * 104_729) % rows;
+            if write!(
+                input,
+                "START TRANSACTION; UPDATE acct_a SET bal = bal - 1 WHERE id = {a}; \
+                 UPDATE acct_b SET bal = bal + 1 WHERE id = {b}; COMMIT;\n"
+            )
+            .is_err()
+            {
+                break;
+            }
+            i += 1;
+        }
+    });
+    // Let the writer get going, then dump while it runs.
+    let before = loop {
+        let m = moved(APP_DB);
+        if m != 100 * rows {
+            break m;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let work = private_dir();
+    let sql = work.path().join(archive::MEMBER);
+    dump::dump(
+        &conn(&s, APP_DB),
+        work.path(),
+        &sql,
+        Scrubber::for_backup(APP_USER, IPMASK, true),
+    )
+    .unwrap();
+    let after = moved(APP_DB);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    feeder.join().unwrap();
+    let _ = writer.kill();
+    let _ = writer.wait();
+    assert!(
+        after > before,
+        "no write overlapped the dump: the test proved nothing"
+    );
+
+    let branded = work.path().join("exampleDB.sql");
+    Scrubber::for_restore(APP_USER, IPMASK, true)
+        .file(&sql, &branded)
+        .unwrap();
+    s.create_app_database("nsnapn");
+    database::import::import(&conn(&s, "nsnapn"), work.path(), &branded).unwrap();
+    assert_eq!(total("nsnapn"), 200 * rows, "the dump mixed two moments");
+    let restored = moved("nsnapn");
+    assert!(
+        restored > 100 * rows && restored >= before && restored <= after,
+        "restored {restored}, before {before}, after {after}"
+    );
+}
