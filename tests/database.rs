@@ -187,10 +187,10 @@ fn mariadb_dump_is_one_consistent_snapshot_under_concurrent_writes() {
         while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
             let a = 1 + (i * 7919) % rows;
             let b = rows - (i * 104_729) % rows;
-            if write!(
+            if writeln!(
                 input,
                 "START TRANSACTION; UPDATE acct_a SET bal = bal - 1 WHERE id = {a}; \
-                 UPDATE acct_b SET bal = bal + 1 WHERE id = {b}; COMMIT;\n"
+                 UPDATE acct_b SET bal = bal + 1 WHERE id = {b}; COMMIT;"
             )
             .is_err()
             {
