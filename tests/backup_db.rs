@@ -375,6 +375,9 @@ fn legacy_gates_and_outputs() {
     assert!(f
         .monitoring_log()
         .contains("Skipping hourly backup because hourly backups are disabled"));
+    assert!(f
+        .monitoring_log()
+        .contains("Skipping repository creation because hourly backups are disabled"));
     assert!(!f
         .git_root
         .path()

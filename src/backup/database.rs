@@ -48,6 +48,7 @@ pub const GITATTRIBUTES: &str =
 /// Legacy's log lines (MonitoringLog.dat).
 pub const LOG_START: &str = "Backing up database";
 pub const LOG_NO_TABLES: &str = "Failed to backup database, it seems like the tables are not there";
+pub const LOG_SKIP_REPO: &str = "Skipping repository creation because hourly backups are disabled";
 pub const LOG_SKIP_HOURLY: &str = "Skipping hourly backup because hourly backups are disabled";
 pub const LOG_FAILED: &str = "Had trouble makng a backup of your database. Please investigate...";
 /// Legacy's failure e-mail.
@@ -190,6 +191,7 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     let mut bucket = None;
     let mut manual = None;
     if skip_hourly {
+        (t.log)(LOG_SKIP_REPO);
         (t.log)(LOG_SKIP_HOURLY);
     } else if plan.period == Period::Manual {
         let dir = plan.tmp.join(names::MANUAL_DIR);
