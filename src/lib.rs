@@ -10,20 +10,26 @@
 //!    findings; [`authenticator`]: the 2025 authentication server's HTTP handler.
 //! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls;
 //!    [`fleet`]: adt rolled out to the fleet over SSH.
-//! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
+//! 4. [`scaling`], [`ips`], [`cron`], [`backup`]: the scaling profile, published IPs, crontabs,
+//!    temporal backups.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
 //! 6. [`datastore`]: the config datastore (S3, local directory); [`mode`]: development or
-//!    production and the other settings the toolkit branches on, as one typed view.
-//! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types.
+//!    production and the other settings the toolkit branches on, as one typed view;
+//!    [`database`]: the application database (engine, consistent streamed dumps, the backup
+//!    archive, imports).
+//! 7. [`config`], [`layout`], [`home`], [`git`]: settings files, the generations as data,
+//!    machine types, git providers and pushes.
 //! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
 pub mod authenticator;
 pub mod autoscaler;
+pub mod backup;
 pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod cron;
+pub mod database;
 pub mod datastore;
 pub mod dns;
 pub mod doctor;
@@ -31,6 +37,7 @@ pub mod error;
 pub mod firewall;
 pub mod fleet;
 pub mod fsutil;
+pub mod git;
 pub mod home;
 pub mod ips;
 pub mod knobs;

@@ -55,6 +55,17 @@ pub enum ExtractRule {
     AfterFirstColon,
 }
 
+/// How a generation names its temporal backups (spec §1.3, §1.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackupNaming {
+    /// 2022: per-period git repositories, buckets `<url->-<p>` and `<url->-db-<p>`, lock keys
+    /// `backuplock.file` / `dbbackuplock.file`.
+    Repos2022,
+    /// 2025: no git; one bucket `<url->-<p>` for both archives, lock keys `BACKUP_RUNNING` /
+    /// `DB_BACKUP_RUNNING`.
+    SingleBucket2025,
+}
+
 /// The datastore wrappers' contract (arguments, output, exit statuses) of a generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wrappers {
@@ -197,6 +208,8 @@ pub struct Generation {
     pub s3cfg: &'static str,
     /// Where the config readers live (relative to home), for messages and docs.
     pub readers_dir: &'static str,
+    /// How its temporal backups are named.
+    pub backups: BackupNaming,
     /// Everything else that differs (wrapper contract, credentials, reader quirks, IP markers).
     pub contract: Contract,
 }
@@ -224,6 +237,7 @@ pub static G2022: Generation = Generation {
     bucket_rule: BucketRule::Labels3,
     s3cfg: ".s3cfg",
     readers_dir: "providerscripts/utilities/",
+    backups: BackupNaming::Repos2022,
     contract: Contract {
         wrappers: Wrappers::V2022,
         credentials: Credentials::S3cmdFile,
@@ -305,6 +319,12 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/datastore/", "PurgeDatastore", [BM], CallWith &["WEBSITE_URL", "DATASTORE_CHOICE"]),
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("providerscripts/security/firewall/", "TightenBuildMachineFirewall", [BM]),
+        s!("providerscripts/git/", "Backup", [WS, DB]),
+        s!("cron/", "BackupFromCron", [WS, DB]),
+        s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),
+        s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
+        s!("helperscripts/", "PerformDatabaseBackup", [BM]),
+        s!("helperscripts/", "PerformWebsiteBackup", [BM]),
     ],
 };
 
@@ -324,6 +344,7 @@ pub static G2025: Generation = Generation {
     bucket_rule: BucketRule::DashedWithUser,
     s3cfg: "/root/.s3cfg-1",
     readers_dir: "utilities/config/",
+    backups: BackupNaming::SingleBucket2025,
     contract: Contract {
         wrappers: Wrappers::V2025,
         credentials: Credentials::ToolAccounts,

@@ -1,0 +1,345 @@
+//! The backup archive legacy ships: `tar cvfz <name>-DB-backup.tar.gz applicationDB.sql` (one
+//! member, relative name), cut by `split -b 10M -d` into `<name>-db-00`, `-01`, … for the git
+//! repository, and joined back by the restore (`cat <p>/<name>-db-?? > …`).
+//!
+//! Differences from legacy: the archive is written to a private temporary file and renamed
+//! into place only once complete, then listed back ([`verify`]) before anyone may rotate the
+//! previous backup away; its mode is 0600 (legacy: the umask's 0644).
+
+use super::program;
+use crate::error::{Error, Result};
+use crate::fsutil::TempFile;
+use crate::process::Run;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The one member of a database backup archive.
+pub const MEMBER: &str = "applicationDB.sql";
+
+/// Legacy's part size: `split -b 10M`.
+pub const PART_SIZE: u64 = 10 * 1024 * 1024;
+
+fn tool(name: &str) -> Result<Run> {
+    Ok(Run::new(program(&[name])?).deadline(super::deadline()))
+}
+
+fn checked(run: Run) -> Result<String> {
+    run.stdout_or(Error::Io)
+}
+
+/// `tar -czf archive -C dir MEMBER` where `sql` is `dir/MEMBER`, written whole or not at all.
+pub fn tar_gz(sql: &Path, archive: &Path) -> Result<()> {
+    let dir = sql.parent().unwrap_or(Path::new("."));
+    let member = sql
+        .file_name()
+        .ok_or_else(|| Error::Io(format!("{} names no file", sql.display())))?;
+    let tmp = TempFile::new(archive, Some(0o600))?;
+    checked(
+        tool("tar")?
+            .arg("-czf")
+            .arg(tmp.path())
+            .arg("-C")
+            .arg(dir)
+            .arg(member),
+    )
+    .map_err(|e| e.context(format!("archiving {}", sql.display())))?;
+    tmp.commit()
+}
+
+/// The member names of a tar.gz (reading it all: gzip's checksum is checked on the way).
+pub fn list(archive: &Path) -> Result<Vec<String>> {
+    let out = checked(tool("tar")?.arg("-tzf").arg(archive))
+        .map_err(|e| e.context(format!("listing {}", archive.display())))?;
+    Ok(out.lines().map(str::to_string).collect())
+}
+
+/// The archive lists cleanly and holds exactly the dump.
+pub fn verify(archive: &Path) -> Result<()> {
+    let members = list(archive)?;
+    if members != [MEMBER] {
+        return Err(Error::Io(format!(
+            "{} holds {:?}, not just {MEMBER}",
+            archive.display(),
+            members
+        )));
+    }
+    Ok(())
+}
+
+/// `split -b SIZE -d archive dir/prefix`: the parts, in order.
+pub fn split(archive: &Path, dir: &Path, prefix: &str, size: u64) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    checked(
+        tool("split")?
+            .args(["-b", &size.to_string(), "-d"])
+            .arg(archive)
+            .arg(dir.join(prefix)),
+    )
+    .map_err(|e| e.context(format!("splitting {}", archive.display())))?;
+    parts(dir, prefix)
+}
+
+/// The parts `dir/prefix??…` (digits only) in name order.
+pub fn parts(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir.display(), e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_prefix(prefix)
+                .is_some_and(|s| s.len() >= 2 && s.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `cat parts > dest`, streamed, written whole or not at all.
+pub fn join(parts: &[PathBuf], dest: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = TempFile::new(dest, Some(0o600))?;
+    for p in parts {
+        let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display(), e))?;
+        std::io::copy(&mut f, tmp.file()).map_err(|e| Error::io(dest.display(), e))?;
+    }
+    tmp.file()
+        .flush()
+        .map_err(|e| Error::io(dest.display(), e))?;
+    tmp.commit()
+}
+
+/// `tar -xzf archive -C dir`.
+pub fn untar(archive: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    checked(
+        tool("tar")?
+            .arg("-xzf")
+            .arg(archive)
+            .arg("-C")
+            .arg(dir)
+            .deadline(Duration::from_secs(24 * 3600)),
+    )
+    .map_err(|e| e.context(format!("unpacking {}", archive.display())))?;
+    Ok(())
+}
+
+/// A tar.gz of one member written as the member's bytes stream in, without the member ever
+/// being on disk: the bytes go through `gzip -6` (legacy's `tar cvfz` level, on another core
+/// while the dump runs) into the archive; the tar header, whose size field is known only at the
+/// end, is its own gzip member at the front, and the padding and end blocks another at the end.
+/// A gzip file may hold several members, read as one stream (RFC 1952 §2.2; gzip, GNU tar and
+/// Python's tarfile all read it), so `tar -xzf` sees one ordinary tar.
+///
+/// The front member stores the 512-byte header uncompressed, so its length is fixed
+/// ([`HEADER_MEMBER_LEN`]) and the space is reserved before gzip starts writing after it.
+pub struct TarGzWriter {
+    tmp: TempFile,
+    gzip: crate::process::Piped,
+    bytes: u64,
+}
+
+/// 10 bytes of gzip header, 5 of stored-block header, 512 of tar header, 8 of CRC and size.
+pub const HEADER_MEMBER_LEN: u64 = 10 + 5 + 512 + 8;
+
+/// A gzip member holding `data` (at most 65535 bytes) in one stored (uncompressed) block.
+fn stored_member(data: &[u8]) -> Vec<u8> {
+    let len = data.len() as u16;
+    let mut m = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    m.push(0x01); // final block, stored
+    m.extend_from_slice(&len.to_le_bytes());
+    m.extend_from_slice(&(!len).to_le_bytes());
+    m.extend_from_slice(data);
+    m.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    m.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    m
+}
+
+/// A ustar header for a regular file owned by root, mode 0644 (as legacy's `tar cvfz` of a file
+/// the root shell wrote). Sizes of 8 GiB and more use GNU's base-256 size field.
+pub fn tar_header(name: &str, size: u64, mtime: u64) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    let put = |h: &mut [u8; 512], at: usize, s: &[u8]| h[at..at + s.len()].copy_from_slice(s);
+    put(&mut h, 0, &name.as_bytes()[..name.len().min(100)]);
+    put(&mut h, 100, b"0000644\0");
+    put(&mut h, 108, b"0000000\0");
+    put(&mut h, 116, b"0000000\0");
+    if size < 0o77777777777 {
+        put(&mut h, 124, format!("{size:011o}\0").as_bytes());
+    } else {
+        h[124] = 0x80;
+        put(&mut h, 128, &size.to_be_bytes());
+    }
+    put(
+        &mut h,
+        136,
+        format!("{:011o}\0", mtime.min(0o77777777777)).as_bytes(),
+    );
+    put(&mut h, 148, b"        ");
+    h[156] = b'0';
+    put(&mut h, 257, b"ustar\0");
+    put(&mut h, 263, b"00");
+    put(&mut h, 265, b"root");
+    put(&mut h, 297, b"root");
+    put(&mut h, 329, b"0000000\0");
+    put(&mut h, 337, b"0000000\0");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    put(&mut h, 148, format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+impl TarGzWriter {
+    /// Start writing the archive `dest` (a private temporary file until [`finish`](Self::finish)).
+    pub fn create(dest: &Path) -> Result<TarGzWriter> {
+        use std::io::{Seek, SeekFrom};
+        let mut tmp = TempFile::new(dest, Some(0o600))?;
+        let io = |e: std::io::Error| Error::io(dest.display(), e);
+        tmp.file()
+            .seek(SeekFrom::Start(HEADER_MEMBER_LEN))
+            .map_err(io)?;
+        let out = tmp.file().try_clone().map_err(io)?;
+        let gzip = Run::new(program(&["gzip"])?)
+            .arg("-6")
+            .arg("-c")
+            .start_piped(out)?;
+        Ok(TarGzWriter {
+            tmp,
+            gzip,
+            bytes: 0,
+        })
+    }
+
+    /// The member's bytes so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Close the member `name`: wait for gzip, then write the end and the header members.
+    pub fn finish(self, name: &str) -> Result<()> {
+        use std::io::{Seek, SeekFrom, Write};
+        let TarGzWriter {
+            mut tmp,
+            gzip,
+            bytes,
+        } = self;
+        let o = gzip.finish()?;
+        if !o.success() {
+            return Err(Error::Io(format!(
+                "gzip failed while writing the archive: {}",
+                o.first_error_line()
+            )));
+        }
+        let path = tmp.path().to_path_buf();
+        let io = |e: std::io::Error| Error::io(path.display(), e);
+        let pad = ((512 - bytes % 512) % 512) as usize;
+        let f = tmp.file();
+        f.seek(SeekFrom::End(0)).map_err(io)?;
+        f.write_all(&stored_member(&vec![0u8; pad + 1024]))
+            .map_err(io)?;
+        let mtime = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let head = stored_member(&tar_header(name, bytes, mtime));
+        debug_assert_eq!(head.len() as u64, HEADER_MEMBER_LEN);
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&head).map_err(io)?;
+        tmp.commit()
+    }
+}
+
+impl std::io::Write for TarGzWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.gzip.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_split_join_untar_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let sql = d.path().join(MEMBER);
+        // Incompressible enough to need several parts of 4 KiB.
+        let body: Vec<u8> = (0..60_000u32)
+            .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+            .collect();
+        std::fs::write(&sql, &body).unwrap();
+        let archive = d.path().join("example-DB-backup.tar.gz");
+        tar_gz(&sql, &archive).unwrap();
+        verify(&archive).unwrap();
+        let parts = split(&archive, &d.path().join("daily"), "example-db-", 4096).unwrap();
+        assert!(parts.len() > 3, "{parts:?}");
+        let names: Vec<String> = parts
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names[0], "example-db-00");
+        assert_eq!(names[1], "example-db-01");
+        let joined = d.path().join("joined.tar.gz");
+        join(&parts, &joined).unwrap();
+        assert_eq!(
+            std::fs::read(&joined).unwrap(),
+            std::fs::read(&archive).unwrap()
+        );
+        let out = d.path().join("out");
+        untar(&joined, &out).unwrap();
+        assert_eq!(std::fs::read(out.join(MEMBER)).unwrap(), body);
+    }
+
+    #[test]
+    fn a_cut_archive_fails_verification() {
+        let d = tempfile::tempdir().unwrap();
+        let sql = d.path().join(MEMBER);
+        let body: Vec<u8> = (0..50_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        std::fs::write(&sql, &body).unwrap();
+        let archive = d.path().join("a.tar.gz");
+        tar_gz(&sql, &archive).unwrap();
+        let bytes = std::fs::read(&archive).unwrap();
+        std::fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(verify(&archive).is_err());
+    }
+
+    #[test]
+    fn the_streamed_archive_is_an_ordinary_tar_gz() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let archive = d.path().join("example-DB-backup.tar.gz");
+        let body: Vec<u8> = (0..300_001u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let mut w = TarGzWriter::create(&archive).unwrap();
+        for c in body.chunks(7777) {
+            w.write_all(c).unwrap();
+        }
+        assert_eq!(w.bytes(), body.len() as u64);
+        w.finish(MEMBER).unwrap();
+        verify(&archive).unwrap();
+        let out = d.path().join("out");
+        untar(&archive, &out).unwrap();
+        assert_eq!(std::fs::read(out.join(MEMBER)).unwrap(), body);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Empty member too.
+        let w = TarGzWriter::create(&archive).unwrap();
+        w.finish(MEMBER).unwrap();
+        verify(&archive).unwrap();
+    }
+
+    #[test]
+    fn large_sizes_use_base_256() {
+        let h = tar_header(MEMBER, 9 << 30, 0);
+        assert_eq!(h[124], 0x80);
+        assert_eq!(&h[128..136], &(9u64 << 30).to_be_bytes());
+        let h = tar_header(MEMBER, 1234, 0);
+        assert_eq!(&h[124..136], b"00000002322\0");
+    }
+}
