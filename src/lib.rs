@@ -11,11 +11,13 @@
 //! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
 //! 6. [`datastore`]: the config datastore (S3, local directory).
-//! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types.
+//! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types;
+//!    [`baseline`]: scrubbing a baseline by construction, and the leak checker.
 //! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
 pub mod autoscaler;
+pub mod baseline;
 pub mod cloud;
 pub mod commands;
 pub mod config;

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("layout", 2),
     ("logging", 3),
     ("config", 3),
+    ("baseline", 3),
     ("datastore", 4),
     ("site", 5),
     ("scaling", 6),
