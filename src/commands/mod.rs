@@ -8,6 +8,7 @@
 //! which the launchers and `compat/map-*.tsv` are generated.
 
 pub mod autoscaler;
+pub mod baseline;
 pub mod config_values;
 pub mod configwrapper;
 pub mod cron;
@@ -242,6 +243,7 @@ commands! {
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";
     "local-cloud" => autoscaler::local_cloud, "attach NS N | list | stop-web NAME | teardown";
     "cloudflare-ranges" => firewall::cloudflare_ranges, "show | refresh [URL-V4 URL-V6]";
+    "baseline" => baseline::main, "check DIR|ARCHIVE|REPO | scrub-tree SRC DST | scrub-dump APP IN OUT";
 }
 
 /// The command of that name.
