@@ -8,25 +8,30 @@
 //!    dispatches into it.
 //! 2. [`autoscaler`]: health, the lock, PerformScaling, DeadOrAlive.
 //! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls.
-//! 4. [`scaling`], [`ips`], [`cron`]: the scaling profile, published IPs, crontabs.
+//! 4. [`scaling`], [`ips`], [`cron`], [`backup`]: the scaling profile, published IPs, crontabs,
+//!    temporal backups; [`baseline`]: baselines scrubbed by construction, the leak checker.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
-//! 6. [`datastore`]: the config datastore (S3, local directory).
-//! 7. [`config`], [`layout`], [`home`]: settings files, the generations as data, machine types;
-//!    [`baseline`]: scrubbing a baseline by construction, and the leak checker.
+//! 6. [`datastore`]: the config datastore (S3, local directory); [`database`]: the application
+//!    database (engine, consistent streamed dumps, the backup archive, imports).
+//! 7. [`config`], [`layout`], [`home`], [`git`]: settings files, the generations as data,
+//!    machine types, git providers and pushes.
 //! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
 pub mod autoscaler;
+pub mod backup;
 pub mod baseline;
 pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod cron;
+pub mod database;
 pub mod datastore;
 pub mod dns;
 pub mod error;
 pub mod firewall;
 pub mod fsutil;
+pub mod git;
 pub mod home;
 pub mod ips;
 pub mod knobs;

@@ -49,6 +49,7 @@ pub struct Run {
     env: Vec<(OsString, OsString)>,
     dir: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
+    stdin_file: Option<PathBuf>,
     deadline: Option<Duration>,
     inherit_stdout: bool,
 }
@@ -61,6 +62,7 @@ impl Run {
             env: Vec::new(),
             dir: None,
             stdin: None,
+            stdin_file: None,
             deadline: None,
             inherit_stdout: false,
         }
@@ -94,6 +96,12 @@ impl Run {
         self
     }
 
+    /// A file streamed to its stdin (a database import: never read into memory).
+    pub fn stdin_file(mut self, path: impl AsRef<Path>) -> Run {
+        self.stdin_file = Some(path.as_ref().to_path_buf());
+        self
+    }
+
     /// Kill the command, and every process of its group, once this much time has passed.
     pub fn deadline(mut self, limit: Duration) -> Run {
         self.deadline = Some(limit);
@@ -123,12 +131,15 @@ impl Run {
         if let Some(b) = &self.stdin {
             e = e.stdin_bytes(b.clone());
         }
+        if let Some(p) = &self.stdin_file {
+            e = e.stdin_path(p);
+        }
         e
     }
 
     fn expression(&self) -> duct::Expression {
         let mut e = self.base();
-        if self.stdin.is_none() {
+        if self.stdin.is_none() && self.stdin_file.is_none() {
             e = e.stdin_null();
         }
         if !self.inherit_stdout {
@@ -194,6 +205,82 @@ impl Run {
         } else {
             format!("{} failed: {}", self.name(), o.first_error_line())
         }))
+    }
+
+    /// Run it with its stdout handed to `sink` chunk by chunk as it comes (never held whole: a
+    /// database dump), stderr captured. A sink error kills the command (and its group, when it
+    /// has a deadline) and is returned; otherwise the [`Output`] (its `stdout` empty) tells how
+    /// it ended. The deadline, if any, is checked between chunks.
+    pub fn stream_stdout(&self, mut sink: impl FnMut(&[u8]) -> Result<()>) -> Result<Output> {
+        use std::io::Read;
+        log::debug!("run {} (streamed)", self.name());
+        let mut e = self.base();
+        if self.stdin.is_none() && self.stdin_file.is_none() {
+            e = e.stdin_null();
+        }
+        e = e.stderr_capture();
+        if self.deadline.is_some() {
+            e = e.before_spawn(|c| {
+                c.process_group(0);
+                Ok(())
+            });
+        }
+        let mut reader = e
+            .reader()
+            .map_err(|err| Error::io(format!("cannot run {}", self.name()), err))?;
+        let started = Instant::now();
+        let mut buf = vec![0u8; 256 * 1024];
+        let stop = |reader: &duct::ReaderHandle| {
+            for pid in reader.pids() {
+                if self.deadline.is_some() {
+                    kill_group(pid);
+                }
+            }
+            let _ = reader.kill();
+        };
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    stop(&reader);
+                    return Err(Error::io(format!("reading from {}", self.name()), err));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(err) = sink(&buf[..n]) {
+                stop(&reader);
+                return Err(err);
+            }
+            if self.deadline.is_some_and(|d| started.elapsed() > d) {
+                stop(&reader);
+                log::debug!("{} passed its deadline: killed", self.name());
+                return Ok(Output {
+                    timed_out: true,
+                    ..Output::default()
+                });
+            }
+        }
+        let done = reader
+            .try_wait()
+            .map_err(|err| Error::io(format!("running {}", self.name()), err))?;
+        let o = match done {
+            Some(o) => o,
+            None => {
+                return Err(Error::Io(format!(
+                    "{} closed its output but did not exit",
+                    self.name()
+                )))
+            }
+        };
+        Ok(Output {
+            code: o.status.code(),
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            timed_out: false,
+        })
     }
 
     /// Run it to completion with our stdin, stdout and stderr (its deadline, if any, is not

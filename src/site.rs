@@ -121,6 +121,30 @@ impl Site {
         crate::logging::append(&self.home, file, text);
     }
 
+    /// Tell the operator, as legacy did: the machine's own `providerscripts/email/SendEmail.sh
+    /// SUBJECT BODY` (its SMTP settings are the legacy ones; adt does not replace it), bounded to
+    /// 60 s, its output discarded. Nothing happens where the script is missing. The subjects are
+    /// the legacy ones, which operators may filter on.
+    pub fn notify(&self, subject: &str, body: &str) {
+        let script = self.home.join("providerscripts/email/SendEmail.sh");
+        if !script.is_file() {
+            return;
+        }
+        let sent = crate::process::Run::new("/bin/sh")
+            .arg(&script)
+            .args([subject, body])
+            .env("HOME", &self.home)
+            .deadline(std::time::Duration::from_secs(60))
+            .output()
+            .is_ok_and(|o| o.success());
+        if !sent {
+            self.log(
+                "MonitoringLog.log",
+                &format!("could not send the e-mail {subject:?}"),
+            );
+        }
+    }
+
     /// Append to the scaling events log at its legacy, dated path.
     pub fn scaling_log(&self, text: &str) {
         crate::logging::append_scaling_event(&self.home, text);

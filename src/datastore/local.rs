@@ -213,6 +213,29 @@ impl Backend for LocalStore {
         }
     }
 
+    fn head(&self, key: &str) -> Result<Option<(u64, Version)>> {
+        match self.get_versioned(key)? {
+            Some((b, v)) => Ok(Some((b.len() as u64, v))),
+            None => Ok(None),
+        }
+    }
+
+    fn copy(&self, from: &str, to: &str) -> Result<()> {
+        self.need_bucket()?;
+        let src = self.path_of(from)?;
+        let p = self.prepare(to)?;
+        let mut t = fsutil::TempFile::new(&p, Some(0o600))?;
+        let mut f = match fs::File::open(&src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(format!("{}/{from}", self.describe())))
+            }
+            Err(e) => return Err(Error::io(src.display(), e)),
+        };
+        std::io::copy(&mut f, t.file()).map_err(|e| Error::io(src.display(), e))?;
+        t.commit()
+    }
+
     fn put_conditional(&self, key: &str, data: &[u8], cond: &Precondition) -> Result<bool> {
         self.need_bucket()?;
         let _guard = self.lock()?;

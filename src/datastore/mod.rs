@@ -92,6 +92,40 @@ pub trait Backend: Send + Sync {
     fn any_with_prefix(&self, prefix: &str) -> Result<bool>;
     /// Delete one object; deleting an absent object succeeds (as in S3).
     fn delete(&self, key: &str) -> Result<()>;
+    /// An object's size and version (the S3 ETag: the MD5 of a single-part upload), or `None`
+    /// when it does not exist. The default lists for the size and gives an empty version.
+    fn head(&self, key: &str) -> Result<Option<(u64, Version)>> {
+        Ok(object_size(self, key)?.map(|n| (n, Version(String::new()))))
+    }
+    /// Copy object `from` to `to` inside the bucket, replacing `to` whole or not at all (S3's
+    /// CopyObject). The default goes through a private temporary file.
+    fn copy(&self, from: &str, to: &str) -> Result<()> {
+        let tmp = tempfile_near_home()?;
+        let path = tmp.join("copy");
+        self.get_to_file(from, &path)?;
+        let r = self.put_file(to, &path);
+        let _ = std::fs::remove_dir_all(&tmp);
+        r
+    }
+}
+
+/// A private scratch directory (0700) under the system's temporary directory, for
+/// [`Backend::copy`]'s default.
+fn tempfile_near_home() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(format!(
+        "adt-copy-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Error::io(dir.display(), e))?;
+    Ok(dir)
 }
 
 /// The longest key S3 accepts, in bytes.
@@ -230,7 +264,7 @@ pub fn download_temp(key: &str, dest: &Path) -> Result<TempFile> {
 }
 
 /// The size of object `key`, or `None` when there is no such object (one delimited listing).
-pub fn object_size(store: &dyn Backend, key: &str) -> Result<Option<u64>> {
+pub fn object_size<B: Backend + ?Sized>(store: &B, key: &str) -> Result<Option<u64>> {
     Ok(store
         .list(key, true)?
         .objects

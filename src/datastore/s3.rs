@@ -617,6 +617,48 @@ impl Backend for S3Store {
         })
     }
 
+    fn head(&self, key: &str) -> Result<Option<(u64, Version)>> {
+        super::validate_object_key(key)?;
+        self.run("head", key, Duration::ZERO, async {
+            match self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(r) => Ok(Some((
+                    r.content_length().unwrap_or(0).max(0) as u64,
+                    Version(r.e_tag().unwrap_or_default().to_string()),
+                ))),
+                Err(e) => match self.fail("head", key, e) {
+                    Error::NotFound(_) => Ok(None),
+                    e => Err(e),
+                },
+            }
+        })
+    }
+
+    fn copy(&self, from: &str, to: &str) -> Result<()> {
+        super::validate_object_key(from)?;
+        super::validate_object_key(to)?;
+        let size = self.head(from)?.map(|(n, _)| n).unwrap_or(0);
+        // The source as CopyObject wants it: bucket/key, the key URL-encoded.
+        let source = format!("{}/{}", self.bucket, encode_copy_source(from));
+        self.run("copy", to, grace_for(size), async {
+            self.client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(to)
+                .copy_source(source)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.fail("copy", from, e))
+        })
+    }
+
     fn delete(&self, key: &str) -> Result<()> {
         super::validate_key(key)?;
         self.run("delete", key, Duration::ZERO, async {
@@ -636,6 +678,18 @@ impl Backend for S3Store {
             }
         })
     }
+}
+
+/// A key for CopyObject's `x-amz-copy-source` (percent-encoded, `/` kept).
+fn encode_copy_source(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -51,6 +51,17 @@ pub enum ExtractRule {
     AfterFirstColon,
 }
 
+/// How a generation names its temporal backups (spec §1.3, §1.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackupNaming {
+    /// 2022: per-period git repositories, buckets `<url->-<p>` and `<url->-db-<p>`, lock keys
+    /// `backuplock.file` / `dbbackuplock.file`.
+    Repos2022,
+    /// 2025: no git; one bucket `<url->-<p>` for both archives, lock keys `BACKUP_RUNNING` /
+    /// `DB_BACKUP_RUNNING`.
+    SingleBucket2025,
+}
+
 /// A generation of the legacy toolkit.
 #[derive(Debug)]
 pub struct Generation {
@@ -66,6 +77,8 @@ pub struct Generation {
     pub s3cfg: &'static str,
     /// Where the config readers live (relative to home), for messages and docs.
     pub readers_dir: &'static str,
+    /// How its temporal backups are named.
+    pub backups: BackupNaming,
 }
 
 macro_rules! s {
@@ -88,6 +101,7 @@ pub static G2022: Generation = Generation {
     bucket_rule: BucketRule::Labels3,
     s3cfg: ".s3cfg",
     readers_dir: "providerscripts/utilities/",
+    backups: BackupNaming::Repos2022,
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
         s!("providerscripts/datastore/configwrapper/", "GetFromConfigDatastore", [AS, WS, DB]),
@@ -158,6 +172,7 @@ pub static G2025: Generation = Generation {
     bucket_rule: BucketRule::DashedWithUser,
     s3cfg: "/root/.s3cfg-1",
     readers_dir: "utilities/config/",
+    backups: BackupNaming::SingleBucket2025,
     scripts: &[
         s!("utilities/config/", "ExtractConfigValue", [AS, WS, DB]),
         s!("utilities/config/", "CheckConfigValue", [AS, WS, DB]),

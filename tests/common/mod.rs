@@ -3,6 +3,8 @@
 //! and helpers to run launchers the way legacy shell code does.
 #![allow(dead_code)]
 
+pub mod db;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
