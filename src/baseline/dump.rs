@@ -57,6 +57,8 @@ pub const ADMIN_HASH: &str = "XXXADMINPASSWORDHASHXXX";
 pub struct Val {
     pub text: Option<String>,
     pub raw: Option<String>,
+    /// A pg `bytea` in hex output (`\\x…` in COPY): `text` is the decoded bytes.
+    pub hex: bool,
 }
 
 impl Val {
@@ -64,12 +66,14 @@ impl Val {
         Val {
             text: None,
             raw: None,
+            hex: false,
         }
     }
     pub fn text(s: &str) -> Val {
         Val {
             text: Some(s.to_string()),
             raw: None,
+            hex: false,
         }
     }
     fn set(&mut self, s: &str) {
@@ -620,6 +624,7 @@ fn parse_tuples(s: &str) -> Option<Vec<Vec<Val>>> {
                 row.push(Val {
                     text: Some(text),
                     raw: Some(s[start..i].to_string()),
+                    hex: false,
                 });
             } else {
                 while i < b.len() && b[i] != b',' && b[i] != b')' {
@@ -630,11 +635,13 @@ fn parse_tuples(s: &str) -> Option<Vec<Vec<Val>>> {
                     Val {
                         text: None,
                         raw: Some(raw.to_string()),
+                        hex: false,
                     }
                 } else {
                     Val {
                         text: Some(raw.to_string()),
                         raw: Some(raw.to_string()),
+                        hex: false,
                     }
                 });
             }
@@ -688,7 +695,21 @@ fn copy_decode(f: &str) -> Val {
         return Val {
             text: None,
             raw: Some(f.to_string()),
+            hex: false,
         };
+    }
+    if let Some(h) = f.strip_prefix("\\\\x") {
+        if h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let bytes: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap_or(0))
+                .collect();
+            return Val {
+                text: Some(String::from_utf8_lossy(&bytes).into_owned()),
+                raw: Some(f.to_string()),
+                hex: true,
+            };
+        }
     }
     let mut t = String::new();
     let mut it = f.chars().peekable();
@@ -724,6 +745,7 @@ fn copy_decode(f: &str) -> Val {
     Val {
         text: Some(t),
         raw: Some(f.to_string()),
+        hex: false,
     }
 }
 
@@ -733,6 +755,10 @@ fn copy_encode(v: &Val) -> String {
     }
     match &v.text {
         None => "\\N".into(),
+        Some(t) if v.hex => {
+            let h: String = t.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("\\\\x{h}")
+        }
         Some(t) => t
             .replace('\\', "\\\\")
             .replace('\n', "\\n")
@@ -1059,6 +1085,16 @@ mod tests {
         assert!(out.contains("0\ten\t\t\\N\t\\N\t\\N\n"));
         assert!(out.contains("1\ten\tXXXADMINUSERXXX\tXXXADMINPASSWORDHASHXXX\t"));
         assert!(out.contains("system.cron_last"));
+        // bytea in hex: decoded, scrubbed, encoded again.
+        let ser = "a:1:{s:13:\"smtp_password\";s:6:\"hexpw1\";}";
+        let hex: String = ser.bytes().map(|b| format!("{b:02x}")).collect();
+        let d = format!("COPY public.config (collection, name, data) FROM stdin;\n\tsmtp.settings\t\\\\x{hex}\n\\.\n");
+        let (out, _) = run(Application::Drupal, &d);
+        let want: String = "a:1:{s:13:\"smtp_password\";s:0:\"\";}"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(out.contains(&format!("\\\\x{want}")), "{out}");
     }
 
     #[test]
