@@ -325,6 +325,14 @@ impl Checker {
                 re(r"\b(sk_live|rk_live|xox[bp])[-_][0-9A-Za-z-]{10,}"),
                 "API token pattern",
             ),
+            (
+                re(r"\b(ghp|gho|ghu|ghs|ghr|glpat)[-_][0-9A-Za-z_-]{16,}"),
+                "git host token",
+            ),
+            (
+                re(r"[a-z][a-z0-9+.-]*://[^/\s:@'\x22]+:[^/\s@'\x22]+@"),
+                "credential in a URL",
+            ),
         ];
         Ok(Checker {
             ac,
@@ -549,7 +557,9 @@ impl Drop for TempDir {
 pub fn check_target(checker: &Checker, target: &str) -> Result<Vec<Finding>> {
     let p = Path::new(target);
     let url = target.contains("://") || target.starts_with("git@");
-    if url || p.join("HEAD").is_file() && p.join("objects").is_dir() || p.join(".git").exists() {
+    // A directory is searched as it is (a work tree's `.git/config` included); a bare
+    // repository or a URL is cloned and its HEAD searched.
+    if url || p.join("HEAD").is_file() && p.join("objects").is_dir() {
         return checker.scan_repo(target);
     }
     if p.is_file() {
@@ -597,6 +607,11 @@ mod tests {
     #[test]
     fn generic_patterns() {
         let c = Checker::new(&[]).unwrap();
+        let u = c.scan(
+            "c",
+            b"url = https://me:tok@github.com/x\nurl = https://github.com/x\n",
+        );
+        assert_eq!(u.len(), 1);
         let t = "x\n-----BEGIN RSA PRIVATE KEY-----\nAKIAABCDEFGHIJKLMNOP\nINSERT INTO `wp_users` VALUES (1,'admin','$P$BZlPX7NIx8MYpXokBW2AGsN7i.aUOt0','admin')\nINSERT INTO `jos_users` VALUES (42,'w','5f4dcc3b5aa765d61d8327deb882cf99')\nINSERT INTO `posts` VALUES ('5f4dcc3b5aa765d61d8327deb882cf99')\n$argon2id$v=19$m=65536\n";
         let f = c.scan("d.sql", t.as_bytes());
         let lines: Vec<usize> = f.iter().map(|f| f.line).collect();

@@ -569,7 +569,7 @@ fn parse_tuples(s: &str) -> Option<Vec<Vec<Val>>> {
     let mut i = 0;
     let mut rows = Vec::new();
     loop {
-        while i < b.len() && (b[i] == b' ' || b[i] == b',') {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b',') {
             i += 1;
         }
         if i >= b.len() || b[i] == b';' {
@@ -581,7 +581,7 @@ fn parse_tuples(s: &str) -> Option<Vec<Vec<Val>>> {
         i += 1;
         let mut row = Vec::new();
         loop {
-            while i < b.len() && b[i] == b' ' {
+            while i < b.len() && b[i].is_ascii_whitespace() {
                 i += 1;
             }
             let start = i;
@@ -645,7 +645,7 @@ fn parse_tuples(s: &str) -> Option<Vec<Vec<Val>>> {
                     }
                 });
             }
-            while i < b.len() && b[i] == b' ' {
+            while i < b.len() && b[i].is_ascii_whitespace() {
                 i += 1;
             }
             match b.get(i) {
@@ -772,7 +772,89 @@ fn unquote_ident(s: &str) -> String {
 }
 
 /// Scrub a dump, streaming: `input` lines in, `output` lines out.
-pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, mut output: W) -> Result<Report> {
+pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, output: W) -> Result<Report> {
+    scrub_with(app, &Names::default(), input, output)
+}
+
+/// The database's own names, replaced in every line as the legacy DB baseline did (user →
+/// `XXXXXXXXXX`, which the legacy restore puts back) and the name → `XXXDATABASEXXX` (the
+/// mysqldump header names it). Literal replacement, never a pattern.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub db_user: Option<String>,
+    pub db_name: Option<String>,
+}
+
+/// A line writer applying [`Names`] to each whole line.
+struct Literal<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+    pairs: Vec<(Vec<u8>, &'static [u8])>,
+}
+
+impl<W: Write> Literal<W> {
+    fn emit(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let mut l = line.to_vec();
+        for (from, to) in &self.pairs {
+            if from.is_empty() {
+                continue;
+            }
+            let mut out = Vec::with_capacity(l.len());
+            let mut i = 0;
+            while i < l.len() {
+                if l[i..].starts_with(from) {
+                    out.extend_from_slice(to);
+                    i += from.len();
+                } else {
+                    out.push(l[i]);
+                    i += 1;
+                }
+            }
+            l = out;
+        }
+        self.inner.write_all(&l)
+    }
+}
+
+impl<W: Write> Write for Literal<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        for &b in data {
+            self.buf.push(b);
+            if b == b'\n' {
+                let line = std::mem::take(&mut self.buf);
+                self.emit(&line)?;
+            }
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let line = std::mem::take(&mut self.buf);
+            self.emit(&line)?;
+        }
+        self.inner.flush()
+    }
+}
+
+/// [`scrub`] with the database's names replaced too.
+pub fn scrub_with<R: BufRead, W: Write>(
+    app: Application,
+    names: &Names,
+    input: R,
+    output: W,
+) -> Result<Report> {
+    let mut pairs: Vec<(Vec<u8>, &'static [u8])> = Vec::new();
+    if let Some(u) = names.db_user.as_deref().filter(|u| !u.is_empty()) {
+        pairs.push((u.as_bytes().to_vec(), b"XXXXXXXXXX"));
+    }
+    if let Some(n) = names.db_name.as_deref().filter(|n| !n.is_empty()) {
+        pairs.push((n.as_bytes().to_vec(), b"XXXDATABASEXXX"));
+    }
+    let mut output = Literal {
+        inner: output,
+        buf: Vec::new(),
+        pairs,
+    };
     let mut rules = Rules::new(app);
     let mut report = Report::default();
     let mut tables: HashMap<String, Vec<Column>> = HashMap::new();
@@ -780,9 +862,10 @@ pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, mut output: W) ->
     let mut copying: Option<(String, Vec<String>)> = None;
     let mut added_done: std::collections::HashSet<String> = Default::default();
     let werr = |e: std::io::Error| Error::io("writing the scrubbed dump", e);
-    for line in input.split(b'\n') {
+    let mut lines = input.split(b'\n');
+    while let Some(line) = lines.next() {
         let line = line.map_err(|e| Error::io("reading the dump", e))?;
-        let line = String::from_utf8_lossy(&line).into_owned();
+        let mut line = String::from_utf8_lossy(&line).into_owned();
         // pg COPY rows.
         if let Some((table, cols)) = &copying {
             if line == "\\." {
@@ -892,10 +975,23 @@ pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, mut output: W) ->
             copying = Some((table, cols));
             continue;
         }
+        if line.starts_with("INSERT INTO ") {
+            // MariaDB 11's dump puts each row on its own line: read to the statement's end.
+            while !line.trim_end().ends_with(");") {
+                match lines.next() {
+                    Some(l) => {
+                        let l = l.map_err(|e| Error::io("reading the dump", e))?;
+                        line.push('\n');
+                        line.push_str(&String::from_utf8_lossy(&l));
+                    }
+                    None => break,
+                }
+            }
+        }
         if let Some(rest) = line.strip_prefix("INSERT INTO ") {
             let (head, tail) = rest
-                .split_once(" VALUES ")
-                .ok_or_else(|| Error::Config(format!("dump: unreadable INSERT {:.60}", line)))?;
+                .split_once(" VALUES")
+                .ok_or_else(|| Error::Config("dump: an INSERT statement without VALUES".into()))?;
             let (name, explicit) = match head.split_once(" (") {
                 Some((n, c)) => (
                     n,
@@ -924,7 +1020,7 @@ pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, mut output: W) ->
                     None => Vec::new(),
                 },
             };
-            let rows = parse_tuples(tail).ok_or_else(|| {
+            let rows = parse_tuples(tail.trim_start()).ok_or_else(|| {
                 Error::Config(format!(
                     "dump of table {table}: an INSERT this scrub cannot read"
                 ))
@@ -994,13 +1090,13 @@ pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, mut output: W) ->
 }
 
 /// Scrub a dump file into `out` (written 0600, renamed into place only when complete).
-pub fn scrub_file(app: Application, input: &Path, out: &Path) -> Result<Report> {
+pub fn scrub_file(app: Application, names: &Names, input: &Path, out: &Path) -> Result<Report> {
     let f = std::fs::File::open(input)
         .map_err(|e| Error::io(format!("opening {}", input.display()), e))?;
     let mut tmp = crate::fsutil::TempFile::new(out, Some(0o600))?;
     let report = {
         let w = std::io::BufWriter::new(tmp.file());
-        scrub(app, std::io::BufReader::new(f), w)?
+        scrub_with(app, names, std::io::BufReader::new(f), w)?
     };
     tmp.commit()?;
     Ok(report)
@@ -1108,6 +1204,29 @@ mod tests {
         assert!(out.contains(
             "INSERT INTO `jos_user_usergroup_map` (`user_id`,`group_id`) VALUES ('42','8');"
         ));
+    }
+
+    #[test]
+    fn database_names_replaced_literally() {
+        let mut out = Vec::new();
+        let names = Names {
+            db_user: Some("u.x[1".into()),
+            db_name: Some("ndb1n".into()),
+        };
+        let d = "-- Host: localhost    Database: ndb1n\nALTER TABLE t OWNER TO u.x[1;\nuaxb1 stays";
+        scrub_with(Application::Moodle, &names, d.as_bytes(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "-- Host: localhost    Database: XXXDATABASEXXX\nALTER TABLE t OWNER TO XXXXXXXXXX;\nuaxb1 stays\n"
+        );
+    }
+
+    #[test]
+    fn mariadb_11_rows_on_their_own_lines() {
+        let d = "INSERT INTO `jos_session` VALUES\n('a;',1),\n('b',2);\nzzzz\n";
+        let (out, r) = run(Application::Joomla, d);
+        assert_eq!(out, "zzzz\n");
+        assert_eq!(r.tables["jos_session"], (2, 0, 0));
     }
 
     #[test]

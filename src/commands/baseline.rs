@@ -37,6 +37,12 @@ enum Baseline {
     },
     /// Rewrite a SQL dump (mysqldump or pg_dump plain) for APPLICATION into OUT.
     ScrubDump {
+        /// The database user, replaced by `XXXXXXXXXX` as the legacy DB baseline did.
+        #[arg(long, value_name = "USER")]
+        db_user: Option<String>,
+        /// The database name, replaced by `XXXDATABASEXXX`.
+        #[arg(long, value_name = "NAME")]
+        db_name: Option<String>,
         #[arg(value_parser = app)]
         application: Application,
         input: PathBuf,
@@ -153,10 +159,17 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
             }
         },
         Baseline::ScrubDump {
+            db_user,
+            db_name,
             application,
             input,
             output,
-        } => match dump::scrub_file(application, &input, &output) {
+        } => match dump::scrub_file(
+            application,
+            &dump::Names { db_user, db_name },
+            &input,
+            &output,
+        ) {
             Ok(r) => {
                 out(r.render().as_bytes());
                 0
