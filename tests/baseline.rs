@@ -178,7 +178,7 @@ fn machine(app: &'static str, kind: DbKind, server: &DbServer) -> Site {
             server.sql(
                 "mysql",
                 &format!(
-                    "CREATE USER '{u}'@'localhost' IDENTIFIED BY '{q}'; GRANT ALL ON `{APP_DB}`.* TO '{u}'@'localhost';",
+                    "CREATE USER '{u}'@'localhost' IDENTIFIED BY '{q}'; GRANT ALL ON `{APP_DB}`.* TO '{u}'@'localhost'; CREATE USER '{u}'@'%' IDENTIFIED BY '{q}'; GRANT ALL ON `{APP_DB}`.* TO '{u}'@'%';",
                     u = s.db_user
                 ),
             );
@@ -956,4 +956,149 @@ fn four_applications_published_without_a_secret() {
         total.legacy * 2 > total.planted,
         "the legacy model leaks most of them"
     );
+}
+
+/// The drop-ins: `CreateWebrootBaseline.sh` (webserver) and `CreateDBBaseline.sh` (database)
+/// against a real MariaDB and a local git provider: they publish scrubbed, branded baselines
+/// under the legacy names, leave no work tree behind, and refuse to push when the checker
+/// finds a secret of this machine in the webroot.
+#[test]
+fn drop_ins_publish_only_what_the_checker_passes() {
+    if !available(DbKind::Maria) {
+        common::skip("MariaDB server binaries missing");
+        return;
+    }
+    let server = DbServer::maria();
+    let mut s = machine("wordpress", DbKind::Maria, &server);
+    application(&mut s, &server);
+    put(
+        &s.web(),
+        "wp-content/themes/t/footer.php",
+        "<a href=\"https://www.example.com/\">My Site</a>\n",
+    );
+    let gitroot = s.root.path().join("gitroot");
+    std::fs::create_dir_all(&gitroot).unwrap();
+    let store = s.root.path().join("store");
+    let settings = s.home().join(".ssh/webserver_configuration_settings.dat");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str(&format!(
+        "WEBSITEDISPLAYNAME:My_Site\nAPPLICATIONREPOSITORYPROVIDER:local\nAPPLICATIONREPOSITORYOWNER:{}\nDATABASEINSTALLATIONTYPE:Maria\nDBPORT:{}\nMYIP:127.0.0.1\n",
+        gitroot.display(),
+        server.port
+    ));
+    std::fs::write(&settings, &text).unwrap();
+    std::fs::write(
+        s.home().join(".ssh/database_configuration_settings.dat"),
+        &text,
+    )
+    .unwrap();
+    put(
+        &store,
+        "wwwexacom-config/credentials/shit",
+        &format!("{APP_DB}\n{}\n{}\n", s.db_pass, s.db_user),
+    );
+    let adt = |machine: &str, cmd: &str| {
+        let mut c = s.adt();
+        c.env("ADT_MACHINE", machine)
+            .env("ADT_DATASTORE", format!("local:{}", store.display()))
+            .args([cmd, IDENT])
+            .stdin(std::process::Stdio::null());
+        c.output().unwrap()
+    };
+
+    // Webroot.
+    let o = adt("webserver", "CreateWebrootBaseline");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let wrepo = gitroot.join(format!("{IDENT}-webroot-sourcecode-baseline.git"));
+    assert!(wrepo.is_dir(), "no {}", wrepo.display());
+    assert!(
+        !s.home().join("backups").join(IDENT).exists(),
+        "the work tree stays on disk"
+    );
+    let clones = s.root.path().join("dropin-clones");
+    let wt = clones.join("w/tree");
+    std::fs::create_dir_all(wt.parent().unwrap()).unwrap();
+    run(Command::new("git")
+        .args(["clone", "-q"])
+        .arg(format!("file://{}", wrepo.display()))
+        .arg(&wt));
+    let footer = std::fs::read_to_string(wt.join("wp-content/themes/t/footer.php")).unwrap();
+    assert_eq!(
+        footer,
+        "<a href=\"https://applicationdomain.tld/\">The GreatApplication</a>\n"
+    );
+    assert!(std::fs::read_to_string(wt.join("wp-config.php"))
+        .unwrap()
+        .contains("'XXXPASSWORDXXX'"));
+    let files = contents(&wt);
+    assert!(
+        leaked(&s.planted, &files).is_empty(),
+        "{:?}",
+        leaked(&s.planted, &files)
+    );
+    let head = |repo: &Path| String::from_utf8(git(repo, &["rev-parse", "master"]).stdout).unwrap();
+    let before = head(&wrepo);
+
+    // A secret only the machine knows (the DNS key), dropped into the webroot: refused.
+    let settings_text = std::fs::read_to_string(&settings).unwrap();
+    let dns = settings_text
+        .lines()
+        .find_map(|l| l.strip_prefix("DNSSECURITYKEY:"))
+        .unwrap()
+        .to_string();
+    put(
+        &s.web(),
+        "wp-content/notes.txt",
+        &format!("remember: {dns}\n"),
+    );
+    let o = adt("webserver", "CreateWebrootBaseline");
+    assert_eq!(o.status.code(), Some(1));
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        shown.contains("wp-content/notes.txt:1: settings value DNSSECURITYKEY (plain)"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&dns) && !String::from_utf8_lossy(&o.stderr).contains(&dns));
+    assert_eq!(head(&wrepo), before, "a refused baseline was pushed");
+    std::fs::remove_file(s.web().join("wp-content/notes.txt")).unwrap();
+
+    // Database.
+    let o = adt("database", "CreateDBBaseline");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let drepo = gitroot.join(format!("{IDENT}-db-baseline.git"));
+    let dt = clones.join("d/tree");
+    std::fs::create_dir_all(dt.parent().unwrap()).unwrap();
+    run(Command::new("git")
+        .args(["clone", "-q"])
+        .arg(format!("file://{}", drepo.display()))
+        .arg(&dt));
+    assert!(dt.join("baseline/application-db-00").is_file());
+    assert!(std::fs::read_to_string(dt.join(".gitattributes"))
+        .unwrap()
+        .contains("*db* filter=lfs"));
+    let files = contents(&dt);
+    assert!(
+        leaked(&s.planted, &files).is_empty(),
+        "{:?}",
+        leaked(&s.planted, &files)
+    );
+    let sql = std::fs::read_to_string(clones.join("d/expanded/applicationDB.sql")).unwrap();
+    assert!(sql.contains("XXXADMINUSERXXX") && sql.contains("https://www.applicationdomain.tld"));
+    assert!(sql.contains("CREATE TABLE `zzzz`"), "the legacy sentinel");
+    assert!(!sql.contains(&s.db_user) && !sql.contains(APP_DB));
+    assert!(!s
+        .home()
+        .join("backups")
+        .join(format!("{IDENT}-db"))
+        .exists());
 }

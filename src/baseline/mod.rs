@@ -20,6 +20,7 @@
 pub mod check;
 pub mod dump;
 pub mod php;
+pub mod publish;
 pub mod tree;
 
 /// The four applications the toolkit deploys (settings APPLICATIONIDENTIFIER 1 joomla,

@@ -5,9 +5,16 @@
 //!
 //! `adt baseline scrub-tree SRC DST` and `adt baseline scrub-dump APP IN OUT` expose the
 //! by-construction scrubbers (what was altered goes to stdout, never a value).
+//!
+//! The drop-ins `CreateWebrootBaseline.sh [identifier]` (webserver) and `CreateDBBaseline.sh
+//! [identifier]` (database) make, check and push a baseline ([`crate::baseline::publish`]);
+//! the checker runs before every push and a finding refuses it (status 1, findings on stdout).
+//! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened); the
+//! build machine's `PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh` are not taken
+//! over yet (they stay legacy and call these over SSH).
 
 use super::{out, parse_args, Ctx};
-use crate::baseline::{check, dump, tree, Application};
+use crate::baseline::{check, dump, publish, tree, Application};
 use std::path::PathBuf;
 
 #[derive(clap::Parser)]
@@ -187,4 +194,138 @@ pub fn run_check(src: &check::Sources, target: &str) -> crate::Result<Vec<check:
     let secrets = check::collect(src)?;
     let checker = check::Checker::new(&secrets)?;
     check::check_target(&checker, target)
+}
+
+/// The identifier: the first argument, else one line read from stdin (legacy prompted for it).
+fn identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
+    let id = super::arg(args, 0).to_string();
+    if !id.is_empty() {
+        return Some(id);
+    }
+    eprintln!("{}: please enter an identifier for your baseline", ctx.prog);
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    let id = line.trim().to_string();
+    (!id.is_empty()).then_some(id)
+}
+
+/// Print what publishing did: on success what was altered and where it went (status 0); on
+/// refusal each finding (file:line: KIND, never a value) and status 1.
+fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
+    match r {
+        Ok(publish::Published::Pushed {
+            repo,
+            pushed,
+            altered,
+        }) => {
+            out(format!("{altered}pushed {repo} (commit {})\n", pushed.commit).as_bytes());
+            0
+        }
+        Ok(publish::Published::Refused(findings)) => {
+            let mut s = String::new();
+            for f in &findings {
+                s.push_str(&format!("{f}\n"));
+            }
+            out(s.as_bytes());
+            eprintln!(
+                "{}: refusing to publish: {} possible secret(s) remain in the baseline",
+                ctx.prog,
+                findings.len()
+            );
+            1
+        }
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+fn checker(ctx: &Ctx) -> crate::Result<check::Checker> {
+    check::Checker::new(&check::collect(&sources(ctx))?)
+}
+
+/// CreateWebrootBaseline.sh [identifier] (webserver): the webroot, scrubbed, branded, checked
+/// and pushed to `<identifier>-webroot-sourcecode-baseline`.
+pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    let Some(id) = identifier(ctx, args) else {
+        eprintln!("{}: no baseline identifier given", ctx.prog);
+        return 1;
+    };
+    let r = (|| {
+        let settings = ctx.settings()?;
+        let app = Application::parse(
+            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
+        );
+        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
+        let checker = checker(ctx)?;
+        let work = publish::Work::create(&ctx.home.join("backups").join(&id))?;
+        publish::publish_webroot(
+            &publish::Target {
+                identifier: &id,
+                provider: provider.as_ref(),
+                checker: &checker,
+                work: work.path(),
+            },
+            &ctx.webroot(),
+            app,
+            &publish::Branding::from_settings(&settings),
+            Some(&ctx.home.join("providerscripts/git/gitattributes")),
+        )
+    })();
+    render(ctx, r)
+}
+
+/// CreateDBBaseline.sh [identifier] (database): a consistent dump, scrubbed as a backup is
+/// and then per application, branded, archived in 10 MiB parts, checked and pushed to
+/// `<identifier>-db-baseline`.
+pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    let Some(id) = identifier(ctx, args) else {
+        eprintln!("{}: no baseline identifier given", ctx.prog);
+        return 1;
+    };
+    let r = (|| {
+        let settings = ctx.settings()?;
+        let app = Application::parse(
+            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
+        )
+        .ok_or_else(|| {
+            crate::Error::Config(
+                "APPLICATIONIDENTIFIER names no application (1 joomla, 2 wordpress, 3 drupal, 4 moodle)"
+                    .into(),
+            )
+        })?;
+        let store = super::bounded(ctx.store())?;
+        let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
+        let my_ip = crate::ips::get_ip(ctx)?;
+        let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
+        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
+        let checker = checker(ctx)?;
+        let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
+        let dumped = work.path().join("dumped.sql");
+        let ipmask = crate::config::value(&settings, "IPMASK").unwrap_or_default();
+        crate::database::dump::dump(
+            &conn,
+            work.path(),
+            &dumped,
+            crate::database::scrub::Scrubber::for_backup(
+                &conn.user,
+                &ipmask,
+                conn.engine == crate::database::Engine::MySql,
+            ),
+        )?;
+        publish::publish_db(
+            &publish::Target {
+                identifier: &id,
+                provider: provider.as_ref(),
+                checker: &checker,
+                work: work.path(),
+            },
+            &dumped,
+            app,
+            &conn.name,
+            &publish::Branding::from_settings(&settings),
+        )
+    })();
+    render(ctx, r)
 }

@@ -156,6 +156,8 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/dns/", "GetIPAddresses", [AS]),
         s!("providerscripts/dns/", "AddRecord", [AS]),
         s!("providerscripts/dns/", "DeleteRecord", [AS]),
+        s!("providerscripts/git/", "CreateWebrootBaseline", [WS]),
+        s!("providerscripts/git/", "CreateDBBaseline", [DB]),
     ],
 };
 
