@@ -51,6 +51,8 @@ pub struct Sources {
     pub ssh_dirs: Vec<PathBuf>,
     /// The application's live config files (PHP) or `.env` files.
     pub app_configs: Vec<(Option<Application>, PathBuf)>,
+    /// Secrets read elsewhere (the datastore's `credentials/shit`).
+    pub extra: Vec<Secret>,
 }
 
 /// A settings key that names a credential.
@@ -107,6 +109,9 @@ pub fn settings_secrets(text: &str, out: &mut Vec<Secret>) {
 /// Collect every secret the sources hold.
 pub fn collect(src: &Sources) -> Result<Vec<Secret>> {
     let mut out = Vec::new();
+    for s in &src.extra {
+        push(&mut out, &s.kind, &s.value);
+    }
     for p in &src.settings {
         if let Ok(t) = std::fs::read_to_string(p) {
             settings_secrets(&t, &mut out);

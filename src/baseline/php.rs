@@ -389,8 +389,38 @@ impl Scrub {
 
 /// A setting name that holds a credential whatever the application: passwords, salts, keys,
 /// tokens, nonces, account names of mail/proxy/FTP/cache services.
+///
+/// Names that only talk about credentials are not secrets and are kept (emptying them would
+/// change how the site behaves): `auth` (Moodle's enabled plugins), `smtpauth`,
+/// `passwordpolicy`, `minpasswordlength`, `passwordreuselimit`, `sessioncookie`, ….
 pub fn secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    const ABOUT: &[&str] = &[
+        "policy",
+        "length",
+        "reuse",
+        "lower",
+        "upper",
+        "digits",
+        "nonalphanum",
+        "expir",
+        "rotat",
+        "change",
+        "recover",
+        "protect",
+        "strength",
+        "lockout",
+        "_hint",
+        "duration",
+        "_url",
+        "_type",
+        "_mode",
+        "_enabled",
+        "allow",
+    ];
+    if ABOUT.iter().any(|a| n.contains(a)) {
+        return false;
+    }
     const WORDS: &[&str] = &[
         "pass",
         "pwd",
@@ -398,20 +428,20 @@ pub fn secret_name(name: &str) -> bool {
         "salt",
         "token",
         "nonce",
-        "auth",
-        "private",
         "credential",
         "apikey",
         "api_key",
-        "access_key",
         "accesskey",
-        "signature",
-        "cookie",
-        "session_key",
-        "license",
-        "dsn",
     ];
     if WORDS.iter().any(|w| n.contains(w)) {
+        return true;
+    }
+    // `redis_server_auth`, `proxy_auth`, `AUTH_KEY`, `authtoken` (but not `auth`, `smtpauth`,
+    // `registerauth`: plugin names and switches).
+    if n.ends_with("_auth") || n.starts_with("auth_") || n.contains("_auth_") {
+        return true;
+    }
+    if n == "dsn" || n.ends_with("_dsn") {
         return true;
     }
     // `*_KEY`, `KEY_*`, `*key` (AUTH_KEY, SECURE_AUTH_KEY, secretkey, sitekey) but not
@@ -867,6 +897,63 @@ require_once(__DIR__ . '/lib/setup.php');
         assert!(vals.contains(&"pa$$\nword") && vals.contains(&"hAsHsAlT-123"));
         assert!(vals.contains(&"heredocsecret"));
         assert!(!vals.contains(&"mysql"));
+    }
+
+    #[test]
+    fn secret_names_and_names_about_secrets() {
+        for yes in [
+            "DB_PASSWORD",
+            "AUTH_KEY",
+            "SECURE_AUTH_SALT",
+            "LOGGED_IN_KEY",
+            "NONCE_SALT",
+            "secret",
+            "smtppass",
+            "smtpuser",
+            "proxy_user",
+            "proxy_pass",
+            "redis_server_auth",
+            "ftp_pass",
+            "hash_salt",
+            "passwordsaltmain",
+            "passwordsaltalt1",
+            "proxypassword",
+            "recaptchaprivatekey",
+            "cronremotepassword",
+            "mailserver_pass",
+            "mailserver_login",
+            "stripe_secret_key",
+            "api_key",
+            "x_dsn",
+            "license_key",
+            "authtoken",
+            "auth_salt",
+        ] {
+            assert!(secret_name(yes), "{yes}");
+        }
+        for no in [
+            "auth",
+            "smtpauth",
+            "registerauth",
+            "passwordpolicy",
+            "minpasswordlength",
+            "passwordreuselimit",
+            "sessioncookie",
+            "sitedefaultlicense",
+            "wwwroot",
+            "dbtype",
+            "keywords",
+            "user",
+            "siteurl",
+            "blogname",
+            "mailer",
+            "sitename",
+            "passwordchangelogout",
+            "signature",
+            "privatemessaging",
+        ] {
+            assert!(!secret_name(no), "{no}");
+        }
     }
 
     #[test]

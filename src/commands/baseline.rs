@@ -61,8 +61,8 @@ fn app(s: &str) -> std::result::Result<Application, String> {
     Application::parse(s).ok_or_else(|| format!("unknown application {s:?}"))
 }
 
-/// This machine's secrets: its settings files, database credentials, s3cmd config, SSH
-/// private keys and the application's live config files.
+/// This machine's secrets: its settings files, database credentials (local files and the
+/// datastore's object), s3cmd config, SSH private keys and the application's live config files.
 pub fn sources(ctx: &Ctx) -> check::Sources {
     let home = &ctx.home;
     let settings_dir = home.join(ctx.gen.settings_dir);
@@ -82,6 +82,22 @@ pub fn sources(ctx: &Ctx) -> check::Sources {
     if let Some(h) = std::env::var_os("HOME") {
         s.ssh_dirs.push(PathBuf::from(&h).join(".ssh"));
         s.s3cfg.push(PathBuf::from(h).join(".s3cfg"));
+    }
+    // The database credentials as the datastore holds them (best effort: without a reachable
+    // store the live config files still name them).
+    if let Ok(store) = super::bounded(ctx.store()) {
+        if let Ok(b) = store.get_bytes("credentials/shit") {
+            let text = String::from_utf8_lossy(&b).into_owned();
+            for (kind, v) in ["database name", "database password", "database user"]
+                .iter()
+                .zip(text.lines())
+            {
+                s.extra.push(check::Secret {
+                    kind: kind.to_string(),
+                    value: v.to_string(),
+                });
+            }
+        }
     }
     let web = ctx.webroot();
     let parent = web.parent().map(|p| p.to_path_buf()).unwrap_or_default();
