@@ -489,21 +489,26 @@ impl Checker {
     /// Search every blob of a git repository's HEAD (a local path or URL): cloned into a
     /// private temporary directory (LFS content fetched when git-lfs is there), then searched
     /// as a tree with its archives opened.
-    pub fn scan_repo(&self, repo: &str) -> Result<Vec<Finding>> {
+    pub fn scan_repo(
+        &self,
+        repo: &str,
+        creds: Option<&crate::git::Credentials>,
+    ) -> Result<Vec<Finding>> {
         let tmp = private_tempdir()?;
         let dest = tmp.path().join("checkout");
-        let o = Run::new("git")
-            .args(["clone", "--quiet", "--", repo])
-            .arg(&dest)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .deadline(Duration::from_secs(900))
-            .output()?;
-        if !o.success() {
-            return Err(Error::Remote(format!(
-                "cannot clone the repository to check: {}",
-                o.first_error_line()
-            )));
-        }
+        let scratch = tmp.path().join("scratch");
+        std::fs::create_dir_all(&scratch).map_err(|e| Error::io(scratch.display(), e))?;
+        // HEAD of the default branch; credentials (if any) through git's askpass, never argv.
+        crate::git::run_git(
+            crate::git::git_with(&scratch, creds)?
+                .args(["clone", "--quiet", "--", repo])
+                .arg(&dest)
+                .deadline(crate::git::git_deadline()),
+            &format!(
+                "cannot clone the repository to check ({})",
+                crate::git::show_url(repo)
+            ),
+        )?;
         let mut out = self.scan_dir(&dest)?;
         out.retain(|f| !f.path.starts_with(".git/"));
         Ok(out)
@@ -559,13 +564,17 @@ impl Drop for TempDir {
 
 /// What a target is: a git repository (URL, or a directory with `.git`, or a bare one), an
 /// archive file, or a directory tree.
-pub fn check_target(checker: &Checker, target: &str) -> Result<Vec<Finding>> {
+pub fn check_target(
+    checker: &Checker,
+    target: &str,
+    creds: Option<&crate::git::Credentials>,
+) -> Result<Vec<Finding>> {
     let p = Path::new(target);
     let url = target.contains("://") || target.starts_with("git@");
     // A directory is searched as it is (a work tree's `.git/config` included); a bare
     // repository or a URL is cloned and its HEAD searched.
     if url || p.join("HEAD").is_file() && p.join("objects").is_dir() {
-        return checker.scan_repo(target);
+        return checker.scan_repo(target, creds);
     }
     if p.is_file() {
         return checker.scan_archive(p);

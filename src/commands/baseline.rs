@@ -146,7 +146,13 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
             src.settings.extend(settings);
             src.app_configs
                 .extend(app_configs.into_iter().map(|p| (None, p)));
-            match run_check(&src, &target) {
+            // A private repository is read with the settings' git credentials, if any.
+            let creds = ctx.settings().ok().and_then(|t| {
+                crate::git::provider(&crate::git::RepoSettings::from_settings(&t))
+                    .ok()
+                    .and_then(|p| p.credentials())
+            });
+            match run_check(&src, &target, creds.as_ref()) {
                 Ok(findings) if findings.is_empty() => 0,
                 Ok(findings) => {
                     let mut s = String::new();
@@ -206,10 +212,14 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
 }
 
 /// Collect the secrets and check the target.
-pub fn run_check(src: &check::Sources, target: &str) -> crate::Result<Vec<check::Finding>> {
+pub fn run_check(
+    src: &check::Sources,
+    target: &str,
+    creds: Option<&crate::git::Credentials>,
+) -> crate::Result<Vec<check::Finding>> {
     let secrets = check::collect(src)?;
     let checker = check::Checker::new(&secrets)?;
-    check::check_target(&checker, target)
+    check::check_target(&checker, target, creds)
 }
 
 /// The identifier: the first argument, else one line read from stdin (legacy prompted for it).
