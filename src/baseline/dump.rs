@@ -154,8 +154,66 @@ fn secret_column(name: &str) -> bool {
 
 /// The table name without the application's prefix (`wp_users` → `users`, `mdl_user` →
 /// `user`, `jos_session` → `session`; Drupal tables have no prefix).
+/// The tables the rules name, per application (without prefix).
+fn known(app: Application) -> &'static [&'static str] {
+    match app {
+        Application::WordPress => &["users", "usermeta", "options", "sitemeta"],
+        Application::Joomla => &[
+            "users",
+            "user_usergroup_map",
+            "session",
+            "user_keys",
+            "user_profiles",
+            "user_notes",
+            "messages",
+            "action_logs",
+            "privacy_consents",
+            "user_mfa",
+            "extensions",
+        ],
+        Application::Drupal => &[
+            "users",
+            "users_field_data",
+            "user__roles",
+            "users_data",
+            "sessions",
+            "watchdog",
+            "flood",
+            "key_value",
+            "key_value_expire",
+            "config",
+        ],
+        Application::Moodle => &[
+            "user",
+            "sessions",
+            "user_private_key",
+            "external_tokens",
+            "user_password_history",
+            "user_password_resets",
+            "logstore_standard_log",
+            "oauth2_access_token",
+            "oauth2_refresh_token",
+            "user_preferences",
+            "user_devices",
+            "config",
+            "config_plugins",
+        ],
+    }
+}
+
+/// The table name without the application's prefix, whatever the prefix (`wp_users`,
+/// `wp_site1_users` → `users`; `mdl_user` → `user`; `jos_session` → `session`): the longest
+/// known name the table is or ends with after a `_`; other tables lose everything up to their
+/// first `_` (Drupal's `cache_*` keep their name).
 fn base(app: Application, table: &str) -> String {
     let t = table.rsplit('.').next().unwrap_or(table);
+    let hit = known(app)
+        .iter()
+        .filter(|k| t == **k || t.ends_with(&format!("_{k}")))
+        .max_by_key(|k| k.len());
+    if let Some(k) = hit {
+        return k.to_string();
+    }
     match app {
         Application::Drupal => t.to_string(),
         _ => t
@@ -165,11 +223,11 @@ fn base(app: Application, table: &str) -> String {
     }
 }
 
-fn prefix(table: &str) -> String {
+/// The prefix of a table whose name without prefix is [`base`].
+fn prefix(app: Application, table: &str) -> String {
     let t = table.rsplit('.').next().unwrap_or(table);
-    t.split_once('_')
-        .map(|(p, _)| format!("{p}_"))
-        .unwrap_or_default()
+    let b = base(app, table);
+    t.strip_suffix(b.as_str()).unwrap_or("").to_string()
 }
 
 impl Rules {
@@ -270,7 +328,8 @@ impl Rules {
                     return Row::Drop;
                 }
             }
-            (Application::Moodle, "user") => {
+            // Only the real user table (a plugin's `*_user` table has no username column).
+            (Application::Moodle, "user") if idx("username").is_some() => {
                 let id = get(vals, "id");
                 if get(vals, "username").as_deref() == Some("guest") {
                     if let Some(i) = idx("password") {
@@ -368,7 +427,7 @@ impl Rules {
     /// Rows added where a table's data was (the placeholder administrator).
     pub fn added(&self, table: &str) -> Vec<Vec<(&'static str, String)>> {
         let b = base(self.app, table);
-        let p = prefix(table);
+        let p = prefix(self.app, table);
         let now = "2000-01-01 00:00:00".to_string();
         match (self.app, b.as_str()) {
             (Application::WordPress, "users") => vec![vec![
@@ -1227,6 +1286,32 @@ mod tests {
         let (out, r) = run(Application::Joomla, d);
         assert_eq!(out, "zzzz\n");
         assert_eq!(r.tables["jos_session"], (2, 0, 0));
+    }
+
+    #[test]
+    fn any_prefix() {
+        assert_eq!(base(Application::WordPress, "wp_site1_users"), "users");
+        assert_eq!(
+            prefix(Application::WordPress, "wp_site1_users"),
+            "wp_site1_"
+        );
+        assert_eq!(
+            base(Application::Joomla, "ab1cd_user_usergroup_map"),
+            "user_usergroup_map"
+        );
+        assert_eq!(
+            base(Application::Moodle, "public.mdl_config_plugins"),
+            "config_plugins"
+        );
+        assert_eq!(base(Application::Drupal, "cache_render"), "cache_render");
+        let (out, _) = run(
+            Application::WordPress,
+            "INSERT INTO `wp_x_users` (`ID`, `user_login`) VALUES (5,'realadmin');\n",
+        );
+        assert!(
+            !out.contains("realadmin") && out.contains("`wp_x_users` (`ID`"),
+            "{out}"
+        );
     }
 
     #[test]
