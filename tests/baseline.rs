@@ -803,6 +803,16 @@ fn deploy(s: &Site, server: &DbServer, clones: &Path) {
         .replace("XXXDBHOSTXXX", "127.0.0.1")
         .replace("XXXDBPORTXXX", &server.port.to_string());
     assert!(text.contains(&php_pw) && text.contains(ndb));
+    // Salts and keys: fresh random values for this deployment.
+    std::fs::write(&cfg, &text).unwrap();
+    let o = run(s.adt().args(["baseline", "fill-secrets"]).arg(&cfg));
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!said.contains(": 0 secrets set"), "{said}");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        !text.contains("XXXSECRETXXX") && !text.contains("XXX"),
+        "{text}"
+    );
     // The database: joined, untarred, the admin's placeholders replaced, imported by the new
     // user into a new database.
     let x = clones.join("d/expanded/applicationDB.sql");

@@ -42,6 +42,11 @@ enum Baseline {
         src: PathBuf,
         dst: PathBuf,
     },
+    /// At deploy time: each XXXSECRETXXX in the files given replaced by a fresh random value.
+    FillSecrets {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Rewrite a SQL dump (mysqldump or pg_dump plain) for APPLICATION into OUT.
     ScrubDump {
         /// The database user, replaced by `XXXXXXXXXX` as the legacy DB baseline did.
@@ -187,6 +192,29 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
                 1
             }
         },
+        Baseline::FillSecrets { files } => {
+            for f in &files {
+                let r = std::fs::read_to_string(f)
+                    .map_err(|e| crate::Error::io(f.display(), e))
+                    .and_then(|t| crate::baseline::php::fill_secrets(&t))
+                    .and_then(|(t, n)| {
+                        // The file keeps its mode (the web server reads it).
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = std::fs::metadata(f)
+                            .map(|m| m.permissions().mode() & 0o7777)
+                            .map_err(|e| crate::Error::io(f.display(), e))?;
+                        crate::fsutil::write_atomic(f, t.as_bytes(), Some(mode)).map(|_| n)
+                    });
+                match r {
+                    Ok(n) => out(format!("{}: {n} secrets set\n", f.display()).as_bytes()),
+                    Err(e) => {
+                        ctx.report(&e);
+                        return 1;
+                    }
+                }
+            }
+            0
+        }
         Baseline::ScrubDump {
             db_user,
             db_name,

@@ -246,7 +246,7 @@ commands! {
     "health-sweep" => autoscaler::health_sweep, "[--timeout SECS] [--parallel N] [--record] [IP...]";
     "local-cloud" => autoscaler::local_cloud, "attach NS N | list | stop-web NAME | teardown";
     "cloudflare-ranges" => firewall::cloudflare_ranges, "show | refresh [URL-V4 URL-V6]";
-    "baseline" => baseline::main, "check DIR|ARCHIVE|REPO | scrub-tree SRC DST | scrub-dump APP IN OUT";
+    "baseline" => baseline::main, "check DIR|ARCHIVE|REPO | scrub-tree SRC DST | scrub-dump APP IN OUT | fill-secrets FILE...";
 }
 
 /// The command of that name.
