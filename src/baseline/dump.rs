@@ -835,9 +835,11 @@ pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, output: W) -> Res
     scrub_with(app, &Names::default(), input, output)
 }
 
-/// The database's own names, replaced in every line as the legacy DB baseline did (user →
-/// `XXXXXXXXXX`, which the legacy restore puts back) and the name → `XXXDATABASEXXX` (the
-/// mysqldump header names it). Literal replacement, never a pattern.
+/// The database's own names: the user replaced in every line as the legacy DB baseline did
+/// (→ `XXXXXXXXXX`, which the legacy restore puts back); the name (→ `XXXDATABASEXXX`) only in
+/// the lines where the dump tool itself writes it (`--` comments, `USE`, `CREATE DATABASE`,
+/// `\connect`), so a name that is also a common word (`wordpress`) never rewrites the data; if
+/// the data holds it, the leak checker says so. Literal replacement, never a pattern.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
     pub db_user: Option<String>,
@@ -849,27 +851,44 @@ struct Literal<W: Write> {
     inner: W,
     buf: Vec<u8>,
     pairs: Vec<(Vec<u8>, &'static [u8])>,
+    /// Replaced only in the dump tool's own lines.
+    header_pairs: Vec<(Vec<u8>, &'static [u8])>,
+}
+
+fn replace_bytes(l: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(l.len());
+    let mut i = 0;
+    while i < l.len() {
+        if !from.is_empty() && l[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(l[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 impl<W: Write> Literal<W> {
     fn emit(&mut self, line: &[u8]) -> std::io::Result<()> {
         let mut l = line.to_vec();
         for (from, to) in &self.pairs {
-            if from.is_empty() {
-                continue;
+            l = replace_bytes(&l, from, to);
+        }
+        let own = [
+            &b"-- "[..],
+            b"USE ",
+            b"CREATE DATABASE",
+            b"\\connect",
+            b"/*!40000 ",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p));
+        if own {
+            for (from, to) in &self.header_pairs {
+                l = replace_bytes(&l, from, to);
             }
-            let mut out = Vec::with_capacity(l.len());
-            let mut i = 0;
-            while i < l.len() {
-                if l[i..].starts_with(from) {
-                    out.extend_from_slice(to);
-                    i += from.len();
-                } else {
-                    out.push(l[i]);
-                    i += 1;
-                }
-            }
-            l = out;
         }
         self.inner.write_all(&l)
     }
@@ -906,13 +925,15 @@ pub fn scrub_with<R: BufRead, W: Write>(
     if let Some(u) = names.db_user.as_deref().filter(|u| !u.is_empty()) {
         pairs.push((u.as_bytes().to_vec(), b"XXXXXXXXXX"));
     }
+    let mut header_pairs: Vec<(Vec<u8>, &'static [u8])> = Vec::new();
     if let Some(n) = names.db_name.as_deref().filter(|n| !n.is_empty()) {
-        pairs.push((n.as_bytes().to_vec(), b"XXXDATABASEXXX"));
+        header_pairs.push((n.as_bytes().to_vec(), b"XXXDATABASEXXX"));
     }
     let mut output = Literal {
         inner: output,
         buf: Vec::new(),
         pairs,
+        header_pairs,
     };
     let mut rules = Rules::new(app);
     let mut report = Report::default();
@@ -1272,11 +1293,11 @@ mod tests {
             db_user: Some("u.x[1".into()),
             db_name: Some("ndb1n".into()),
         };
-        let d = "-- Host: localhost    Database: ndb1n\nALTER TABLE t OWNER TO u.x[1;\nuaxb1 stays";
+        let d = "-- Host: localhost    Database: ndb1n\nALTER TABLE t OWNER TO u.x[1;\nuaxb1 stays ndb1n";
         scrub_with(Application::Moodle, &names, d.as_bytes(), &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "-- Host: localhost    Database: XXXDATABASEXXX\nALTER TABLE t OWNER TO XXXXXXXXXX;\nuaxb1 stays\n"
+            "-- Host: localhost    Database: XXXDATABASEXXX\nALTER TABLE t OWNER TO XXXXXXXXXX;\nuaxb1 stays ndb1n\n"
         );
     }
 
