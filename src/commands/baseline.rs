@@ -306,6 +306,10 @@ pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
         eprintln!("{}: no baseline identifier given", ctx.prog);
         return 1;
     };
+    if let Err(e) = publish::check_identifier(&id) {
+        ctx.report(&e);
+        return 1;
+    }
     let r = (|| {
         let settings = ctx.settings()?;
         let app = Application::parse(
@@ -338,6 +342,10 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
         eprintln!("{}: no baseline identifier given", ctx.prog);
         return 1;
     };
+    if let Err(e) = publish::check_identifier(&id) {
+        ctx.report(&e);
+        return 1;
+    }
     let r = (|| {
         let settings = ctx.settings()?;
         let app = Application::parse(
