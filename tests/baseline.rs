@@ -1112,3 +1112,68 @@ fn drop_ins_publish_only_what_the_checker_passes() {
         .join(format!("{IDENT}-db"))
         .exists());
 }
+
+/// A legacy-style DB baseline whose parts are in git LFS (pushed over file://): the checker
+/// fetches the LFS content and finds the secret in it; a pointer it cannot fetch is a finding.
+#[test]
+fn the_checker_reads_lfs_content() {
+    if Command::new("git-lfs").arg("version").output().is_err() {
+        common::skip("git-lfs missing");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let secret = uniq("lfs-secret-");
+    let bare = t.path().join("x-db-baseline.git");
+    run(Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&bare));
+    let w = t.path().join("w");
+    std::fs::create_dir_all(w.join("baseline")).unwrap();
+    std::fs::write(
+        w.join("baseline/application-db-00"),
+        format!("INSERT '{secret}';\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        w.join(".gitattributes"),
+        "*db* filter=lfs diff=lfs merge=lfs -text\n",
+    )
+    .unwrap();
+    git(&w, &["init", "-q", "-b", "master"]);
+    git(&w, &["lfs", "install", "--local"]);
+    git(&w, &["add", "-A"]);
+    git(&w, &["commit", "-q", "-m", "Baseline baby"]);
+    git(
+        &w,
+        &[
+            "push",
+            "-q",
+            &format!("file://{}", bare.display()),
+            "master",
+        ],
+    );
+    // The blob in the repository is a pointer.
+    let blob = git(&bare, &["show", "master:baseline/application-db-00"]).stdout;
+    assert!(blob.starts_with(b"version https://git-lfs"));
+    let settings = t.path().join("s.dat");
+    std::fs::write(&settings, format!("EMAILPASSWORD:{secret}\n")).unwrap();
+    let o = Command::new(common::adt_bin())
+        .args(["baseline", "check", "--no-machine", "--settings"])
+        .arg(&settings)
+        .arg(format!("file://{}", bare.display()))
+        .env("HOME", t.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("baseline/application-db-00:1: settings value EMAILPASSWORD (plain)"),
+        "{out}"
+    );
+    assert!(!out.contains("not fetched"), "{out}");
+}

@@ -361,6 +361,13 @@ impl Checker {
                 });
             }
         };
+        // A git LFS pointer: the content is elsewhere and was not searched (fail closed).
+        if bytes.starts_with(b"version https://git-lfs.github.com/spec/v1") {
+            add(
+                1,
+                "git LFS object not fetched: its content cannot be checked".to_string(),
+            );
+        }
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(bytes) {
                 add(
@@ -509,6 +516,20 @@ impl Checker {
                 crate::git::show_url(repo)
             ),
         )?;
+        // LFS content (legacy DB baselines track `*db*` with LFS): fetched when git-lfs is
+        // there; a pointer left unfetched is itself a finding.
+        let has_lfs = std::fs::read_to_string(dest.join(".gitattributes"))
+            .is_ok_and(|t| t.contains("filter=lfs"));
+        if has_lfs && crate::process::find_program("git-lfs", &[]).is_some() {
+            for step in [&["lfs", "install", "--local"][..], &["lfs", "pull"][..]] {
+                let _ = crate::git::git_with(&scratch, creds)?
+                    .arg("-C")
+                    .arg(&dest)
+                    .args(step)
+                    .deadline(crate::git::git_deadline())
+                    .output();
+            }
+        }
         let mut out = self.scan_dir(&dest)?;
         out.retain(|f| !f.path.starts_with(".git/"));
         Ok(out)
