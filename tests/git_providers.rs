@@ -138,3 +138,98 @@ fn the_askpass_helper_gives_git_the_credentials_from_the_environment_only() {
         assert!(!String::from_utf8_lossy(&b).contains("s3cr3t"));
     }
 }
+
+/// The `local` provider over SSH: a real sshd on 127.0.0.1 (a free port, its own host key and
+/// authorized key), the repository created remotely, a snapshot pushed and verified, a clone
+/// read back. The key reaches both our ssh call and git's through `GIT_SSH_COMMAND`.
+#[test]
+fn the_local_provider_pushes_over_ssh() {
+    use std::os::unix::fs::PermissionsExt;
+    if !Path::new("/usr/sbin/sshd").exists() {
+        panic!("sshd is missing: apt-get install openssh-server (.ci/run does)");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    for (key, kind) in [("hostkey", "ed25519"), ("userkey", "ed25519")] {
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-f"])
+            .arg(p.join(key))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    std::fs::copy(p.join("userkey.pub"), p.join("authorized_keys")).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    std::fs::write(
+        p.join("sshd_config"),
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/hostkey\nAuthorizedKeysFile {d}/authorized_keys\n\
+             PermitRootLogin yes\nPasswordAuthentication no\nUsePAM no\nUseDNS no\nStrictModes no\n\
+             PidFile {d}/sshd.pid\n",
+            d = p.display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all("/run/sshd").ok();
+    let mut sshd = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(p.join("sshd_config"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut sshd);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "sshd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::env::set_var(
+        "GIT_SSH_COMMAND",
+        format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            p.join("userkey").display()
+        ),
+    );
+    let repos = p.join("repos");
+    std::fs::create_dir_all(&repos).unwrap();
+    let provider = git::provider(&RepoSettings {
+        provider: "local".into(),
+        owner: format!("ssh://{user}@127.0.0.1:{port}{}", repos.display()),
+        ..Default::default()
+    })
+    .unwrap();
+    let repo = "www-example-webroot-sourcecode-daily-acme1";
+    provider.ensure_repo(repo).unwrap();
+    assert!(
+        repos.join(format!("{repo}.git/HEAD")).is_file(),
+        "created over SSH"
+    );
+    let tree = p.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("index.php"), "<?php\n").unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let git_dir = git::open_state(&p.join("state")).unwrap();
+    let url = provider.remote_url(repo);
+    assert!(url.starts_with("ssh://"), "{url}");
+    let pushed = git::push_snapshot(&git_dir, &tree, &url, None, "daily").unwrap();
+    let head = git::remote_head(&git_dir, &url, None, "master").unwrap();
+    assert_eq!(head.as_deref(), Some(pushed.commit.as_str()));
+    let clone = p.join("clone");
+    git::clone(&url, None, &clone, p).unwrap();
+    assert_eq!(std::fs::read(clone.join("index.php")).unwrap(), b"<?php\n");
+    std::env::remove_var("GIT_SSH_COMMAND");
+}

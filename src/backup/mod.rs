@@ -12,5 +12,6 @@ pub mod lock;
 pub mod names;
 pub mod period;
 pub mod safecopy;
+pub mod webroot;
 
 pub use period::Period;

@@ -8,6 +8,7 @@
 //! which the launchers and `compat/map-*.tsv` are generated.
 
 pub mod autoscaler;
+pub mod backup;
 pub mod baseline;
 pub mod config_values;
 pub mod configwrapper;
@@ -237,6 +238,11 @@ commands! {
     "GetServerName" => server::get_server_name, "IP CLOUDHOST";
     "ListServerIDs" => server::list_server_ids, "PATTERN CLOUDHOST";
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
+    // providerscripts/git/, cron/, providerscripts/utilities/, helperscripts/: temporal backups
+    "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
+    "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
+    "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
+    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
     // providerscripts/git/: baselines
     "CreateWebrootBaseline" => baseline::create_webroot_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-webroot-sourcecode-baseline)";
     "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";

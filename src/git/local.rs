@@ -1,7 +1,8 @@
 //! The `local` git provider: bare repositories `<dir>/<repo>.git` on this host (`file://`), or
 //! on another host reached over SSH (`ssh://user@host[:port]/dir`, with the machine's own SSH
 //! keys and `BatchMode`), for the tests and the demo. Creating a repository is `git init --bare`
-//! (over SSH: the same command run remotely with the path quoted).
+//! (over SSH: the same command run remotely with the path quoted, through `GIT_SSH_COMMAND`
+//! when set, as git's own SSH connections are).
 
 use super::{Credentials, GitProvider};
 use crate::error::{Error, Result};
@@ -73,7 +74,16 @@ impl Local {
         let Local::Ssh { target, port, .. } = self else {
             unreachable!()
         };
-        let mut run = Run::new("ssh").args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]);
+        // The ssh command git itself would use (`GIT_SSH_COMMAND`, e.g. `ssh -i KEY …`), so the
+        // repository is created with the same key and options the push then uses.
+        let mut run = match std::env::var("GIT_SSH_COMMAND")
+            .ok()
+            .filter(|c| !c.trim().is_empty())
+        {
+            Some(cmd) => Run::new("/bin/sh").args(["-c", &format!("{cmd} \"$@\""), "ssh"]),
+            None => Run::new("ssh"),
+        }
+        .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]);
         if let Some(p) = port {
             run = run.args(["-p", &p.to_string()]);
         }

@@ -1,0 +1,513 @@
+//! The temporal backup drop-ins (spec §1.1): `providerscripts/git/Backup.sh <P> <id>`,
+//! `cron/BackupFromCron.sh '<P>' <id>` (webserver and database), the backup step of
+//! `providerscripts/utilities/ShutdownThisWebserver.sh backup`, and the build machine's
+//! `helperscripts/PerformWebsiteBackup.sh`.
+//!
+//! Exit statuses: legacy's scripts exited 0 whatever happened; ours exit 0 when the backup was
+//! made (or legacy's silent skips: no database credentials yet, hourly disabled, the same
+//! period already running on another machine, which prints legacy's `script already running`),
+//! and 1 with one line on stderr when it was not (the previous backup is then untouched, and
+//! legacy's `POTENTIAL BACKUP INCONSISTENCY` e-mail goes out, except for a webroot that is not
+//! ready yet, which is refused quietly apart from the stderr line).
+//!
+//! Differences from legacy: stdout no longer carries rsync's and tar's file listings.
+//!
+//! ShutdownThisWebserver: only its backup step is ours. The launcher at that path runs this
+//! command, which (with `backup`) takes the SHUTDOWN backup under the fleet lock, output
+//! discarded as legacy did, and then runs the kept legacy script (`…/ShutdownThisWebserver.sh
+//! .adt-legacy`, placed by `adt layout install`) *without* the `backup` argument for everything
+//! else (its messages, the IP markers, the e-mail, `shutdown -h now`); so the machine still shuts
+//! down exactly as before, and the backup cannot be taken twice. Legacy's banner lines hence
+//! come after the backup rather than before it.
+
+use super::{arg, Ctx};
+use crate::backup::lock::{self, NotTaken, Waiting};
+use crate::backup::names::{self, Url};
+use crate::backup::webroot::{self, Inputs};
+use crate::backup::Period;
+use crate::error::{Error, Result};
+use crate::home::Machine;
+use std::time::Duration;
+
+const USAGE: &str = "This script needs to be run with the <build periodicity> parameter and the <build identifier> parameter\n";
+
+/// The database side belongs to the database backup (issue 11, database half).
+fn database_not_implemented(ctx: &Ctx) -> i32 {
+    ctx.report(&Error::Config(
+        "not implemented yet: the database backup (the webserver's is)".into(),
+    ));
+    1
+}
+
+/// Run the webroot backup for `period`, `still_ours` as the fleet lock says.
+fn webroot_backup(
+    ctx: &Ctx,
+    period: Period,
+    id: &str,
+    still_ours: &dyn Fn() -> bool,
+) -> Result<webroot::Report> {
+    let store = ctx.store()?;
+    let inputs = Inputs {
+        settings: ctx.settings()?,
+        webroot: ctx.webroot(),
+        period,
+        id: id.to_string(),
+    };
+    let open = |bucket: &str| ctx.store_for_bucket(bucket);
+    webroot::run(&ctx.site, store.as_ref(), &open, &inputs, still_ours)
+}
+
+/// Report a failed backup: one line on stderr, and (unless the webroot was simply not ready)
+/// legacy's log banner and e-mail.
+fn failed(ctx: &Ctx, period: Period, id: &str, e: &Error) -> i32 {
+    ctx.report(e);
+    if !matches!(e, Error::Config(_)) {
+        let url = ctx
+            .settings()
+            .ok()
+            .and_then(|s| crate::config::value(&s, "WEBSITEURL"))
+            .unwrap_or_default();
+        let repo = names::webroot_repo(&Url::parse(&url), period, id);
+        webroot::report_failure(&ctx.site, &repo, &e.to_string());
+    }
+    1
+}
+
+/// Backup.sh <PERIOD> <build identifier>
+pub fn backup(ctx: &Ctx, args: &[String]) -> i32 {
+    if arg(args, 0).is_empty() || arg(args, 1).is_empty() {
+        super::out(USAGE.as_bytes());
+        return 0;
+    }
+    if ctx.machine == Machine::Database {
+        return database_not_implemented(ctx);
+    }
+    let period = Period::parse(arg(args, 0));
+    match webroot_backup(ctx, period, arg(args, 1), &|| true) {
+        Ok(_) => 0,
+        Err(e) => failed(ctx, period, arg(args, 1), &e),
+    }
+}
+
+/// A few random seconds (at most `ADT_BACKUP_JITTER_SECS`, default 60) so the webservers of a
+/// fleet do not all reach the store at the same instant (legacy slept 20–600 s; with a
+/// conditional lock the delay is no longer what keeps two runs apart).
+fn jitter() {
+    let max = crate::knobs::env_u64("ADT_BACKUP_JITTER_SECS", 60);
+    if max == 0 {
+        return;
+    }
+    let mut b = [0u8; 8];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
+    std::thread::sleep(Duration::from_secs(u64::from_le_bytes(b) % (max + 1)));
+}
+
+/// What a locked run came to.
+enum Locked {
+    Made,
+    /// The same period was already running on another machine.
+    SamePeriod,
+    /// Another period held the lock for longer than we wait.
+    WaitedTooLong(Error),
+}
+
+/// Take the fleet lock and run the backup under it.
+fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<Locked> {
+    let store = ctx.store()?;
+    let key = names::webroot_lock_key(ctx.gen);
+    let held = match lock::acquire(store.as_ref(), &ctx.home, key, period, Waiting::from_knobs())? {
+        Ok(h) => h,
+        Err(NotTaken::SamePeriod(_)) => return Ok(Locked::SamePeriod),
+        Err(NotTaken::WaitedTooLong(who)) => {
+            return Ok(Locked::WaitedTooLong(Error::Conflict(format!(
+                "{key} stayed held by {who} for longer than ADT_BACKUP_LOCK_WAIT_SECS; this {} backup was not made",
+                period.lower()
+            ))))
+        }
+    };
+    // The local marker legacy kept beside the store's key (the *lock* cron cleaners look there).
+    let local = ctx.home.join("runtime").join(key);
+    let _ = std::fs::create_dir_all(ctx.home.join("runtime"));
+    let _ = std::fs::write(&local, b"");
+    let r = lock::holding(store.as_ref(), &ctx.home, held, |ours| {
+        webroot_backup(ctx, period, id, ours)
+    });
+    let _ = std::fs::remove_file(&local);
+    r.map(|_| Locked::Made)
+}
+
+/// BackupFromCron.sh '<PERIOD>' <build identifier>
+pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.machine == Machine::Database {
+        return database_not_implemented(ctx);
+    }
+    let period = Period::parse(arg(args, 0));
+    let id = arg(args, 1);
+    jitter();
+    match locked_backup(ctx, period, id) {
+        Ok(Locked::Made) => 0,
+        Ok(Locked::SamePeriod) => {
+            super::out(b"script already running\n");
+            0
+        }
+        Ok(Locked::WaitedTooLong(e)) => {
+            super::out(b"script already running\n");
+            failed(ctx, period, id, &e)
+        }
+        Err(e) => failed(ctx, period, id, &e),
+    }
+}
+
+/// ShutdownThisWebserver.sh [backup]: the SHUTDOWN backup (with `backup`), then the kept legacy
+/// script for the shutdown itself.
+pub fn shutdown_this_webserver(ctx: &Ctx, args: &[String]) -> i32 {
+    let legacy = ctx.home.join(format!(
+        "providerscripts/utilities/ShutdownThisWebserver.sh{}",
+        crate::layout::install::LEGACY_SUFFIX
+    ));
+    if arg(args, 0) == "backup" {
+        let id = ctx
+            .settings()
+            .ok()
+            .and_then(|s| crate::config::value(&s, "BUILDIDENTIFIER"))
+            .unwrap_or_default();
+        // The shutdown goes on whatever happens (as legacy's did); a failure is reported.
+        match locked_backup(ctx, Period::Shutdown, &id) {
+            Ok(Locked::WaitedTooLong(e)) | Err(e) => {
+                failed(ctx, Period::Shutdown, &id, &e);
+            }
+            Ok(_) => {}
+        }
+    }
+    if !legacy.is_file() {
+        ctx.report(&Error::Config(format!(
+            "{} is missing: the shutdown itself is the legacy script's; not shut down",
+            legacy.display()
+        )));
+        return 1;
+    }
+    match crate::process::Run::new("/bin/sh")
+        .arg(&legacy)
+        .env("HOME", &ctx.home)
+        .status()
+    {
+        Ok(code) => code.unwrap_or(1),
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// The build machine's answers for PerformWebsiteBackup: from flags, else asked on stdin with
+/// legacy's prompts.
+struct Answers<'a> {
+    flags: std::collections::HashMap<&'a str, Vec<&'a str>>,
+    input: std::io::StdinLock<'static>,
+}
+
+impl<'a> Answers<'a> {
+    fn new(args: &'a [String]) -> std::result::Result<Answers<'a>, String> {
+        let mut flags: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let name = match a.as_str() {
+                "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period" => a.as_str(),
+                "--yes" => {
+                    flags.entry("--yes").or_default();
+                    continue;
+                }
+                other => return Err(format!("unknown argument {other:?}")),
+            };
+            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+            if name == "--key" && !matches!(v.as_str(), "rsa" | "ecdsa") {
+                return Err(format!("--key {v:?}: rsa or ecdsa"));
+            }
+            flags.entry(name).or_default().push(v.as_str());
+        }
+        Ok(Answers {
+            flags,
+            input: std::io::stdin().lock(),
+        })
+    }
+
+    fn flag(&self, name: &str) -> Option<&'a str> {
+        self.flags.get(name).and_then(|v| v.first().copied())
+    }
+
+    fn yes(&self) -> bool {
+        self.flags.contains_key("--yes")
+    }
+
+    /// One line from stdin (legacy `read`), without its newline.
+    fn read(&mut self) -> String {
+        let mut s = String::new();
+        let _ = std::io::BufRead::read_line(&mut self.input, &mut s);
+        s.trim_end_matches(['\n', '\r']).to_string()
+    }
+}
+
+fn say(text: &str) {
+    super::out(format!("{text}\n").as_bytes());
+}
+
+/// PerformWebsiteBackup.sh (build machine): legacy's prompts (cloud host, build, webserver, key
+/// type, periodicity, confirmations), then `Backup.sh <P> <id>` on the chosen webserver over SSH
+/// as root (the sudo password on stdin, never on the remote command line as legacy put it), and
+/// for MANUAL the archives copied into `${BUILD_HOME}/manualbackups`. Every answer can be given
+/// as a flag instead (`--cloudhost NAME --build-identifier ID --ip IP --key rsa|ecdsa --period
+/// P [--period P…] --yes`), for scripts.
+pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
+    let mut a = match Answers::new(args) {
+        Ok(a) => a,
+        Err(m) => {
+            ctx.report(&Error::Usage(m));
+            return 2;
+        }
+    };
+    let build_home = ctx.home.clone();
+    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
+    let cloudhost = match a.flag("--cloudhost") {
+        Some(c) => c.to_string(),
+        None => {
+            say("Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost");
+            match a.read().as_str() {
+                n @ ("1" | "2" | "3" | "4" | "5") => {
+                    HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string()
+                }
+                _ => {
+                    say("Unrecognised  cloudhost. Exiting ....");
+                    return 0;
+                }
+            }
+        }
+    };
+    let id = match a.flag("--build-identifier") {
+        Some(i) => i.to_string(),
+        None => {
+            say("What is the build Identifer for your build?");
+            say("You have these builds to choose from: ");
+            let mut names: Vec<String> =
+                std::fs::read_dir(build_home.join("buildconfiguration").join(&cloudhost))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.contains("credentials"))
+                    .collect();
+            names.sort();
+            for n in names {
+                say(&n);
+            }
+            say("Please enter the name of the build of the server you wish to connect with");
+            a.read()
+        }
+    };
+    let ip = match a.flag("--ip") {
+        Some(ip) => ip.to_string(),
+        None => {
+            let ips: Vec<String> =
+                match crate::cloud::Cloud::open_as(ctx, &cloudhost).and_then(|c| c.servers()) {
+                    Ok(s) => s
+                        .into_iter()
+                        .filter(|s| s.name.contains("webserver"))
+                        .filter_map(|s| s.public.map(|i| i.to_string()))
+                        .collect(),
+                    Err(e) => {
+                        ctx.report(&e);
+                        return 1;
+                    }
+                };
+            if ips.is_empty() {
+                say("There doesn't seem to be any webservers running");
+                return 0;
+            }
+            say("Which webserver would you like to connect to?");
+            let mut chosen = String::new();
+            for (n, ip) in ips.iter().enumerate() {
+                say(&format!("{}:   {ip}", n + 1));
+                say("Press Y/N to connect...");
+                if matches!(a.read().as_str(), "Y" | "y") {
+                    chosen = ip.clone();
+                    break;
+                }
+            }
+            chosen
+        }
+    };
+    let key_kind = match a.flag("--key") {
+        Some("rsa") => "1".to_string(),
+        Some("ecdsa") => "2".to_string(),
+        Some(_) | None => {
+            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
+            say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
+            say("Please select (1) RSA (2) ECDSA");
+            a.read()
+        }
+    };
+    let periods: Vec<String> = match a.flags.get("--period") {
+        Some(ps) => ps
+            .iter()
+            .flat_map(|p| {
+                if *p == "ALL" {
+                    Period::CRON
+                        .iter()
+                        .map(|p| p.upper().to_string())
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![p.to_string()]
+                }
+            })
+            .collect(),
+        None => {
+            say("Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY 6)MANUAL 7)ALL");
+            say("Please enter one of 1,2,3,4,5,6,7");
+            let mut choice = a.read();
+            while !matches!(choice.as_str(), "1" | "2" | "3" | "4" | "5" | "6" | "7") {
+                say("Sorry, that's not a valid selection, please try again");
+                let next = a.read();
+                if next.is_empty() && choice.is_empty() {
+                    return 1; // end of input
+                }
+                choice = next;
+            }
+            match choice.as_str() {
+                "6" => vec!["MANUAL".to_string()],
+                "7" => Period::CRON.iter().map(|p| p.upper().to_string()).collect(),
+                n => vec![Period::CRON[n.parse::<usize>().unwrap_or(1) - 1]
+                    .upper()
+                    .to_string()],
+            }
+        }
+    };
+    if periods.iter().any(|p| p == "MANUAL") {
+        let _ = std::fs::create_dir_all(build_home.join("manualbackups"));
+    }
+    let creds = build_home
+        .join("buildconfiguration")
+        .join(&cloudhost)
+        .join(format!("{id}-credentials"));
+    let read = |f: &str| {
+        std::fs::read_to_string(creds.join(f))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
+    let port = std::fs::read_to_string(
+        build_home
+            .join("buildconfiguration")
+            .join(&cloudhost)
+            .join(&id),
+    )
+    .unwrap_or_default()
+    .lines()
+    .find(|l| l.contains("SSH_PORT"))
+    .and_then(|l| {
+        l.replace('"', "")
+            .rsplit('=')
+            .next()
+            .map(|p| p.trim().to_string())
+    })
+    .and_then(|p| p.parse::<u16>().ok())
+    .unwrap_or(22);
+    let alg = match key_kind.as_str() {
+        "1" => "rsa",
+        "2" => "ecdsa",
+        _ => {
+            say("Unrecognised selection, please select only 1 or 2");
+            return 0;
+        }
+    };
+    let key = build_home
+        .join("keys")
+        .join(&cloudhost)
+        .join(&id)
+        .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{id}"));
+    let Ok(host) = ip.parse::<std::net::IpAddr>() else {
+        ctx.report(&Error::Usage(format!("{ip:?} is not an IP address")));
+        return 1;
+    };
+    let target = crate::process::SshTarget {
+        user: user.clone(),
+        port,
+        key: key.clone(),
+        timeout: Duration::from_secs(10),
+        mux: None,
+    };
+    let sudo_input = format!("{password}\n");
+    let remote = |cmd: &str, extra: Duration| -> (bool, String) {
+        crate::process::ssh(
+            host,
+            &target,
+            &crate::process::as_root(cmd),
+            Some(sudo_input.as_bytes()),
+            extra,
+        )
+    };
+    let value = |k: &str| {
+        remote(
+            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{k}'"),
+            Duration::ZERO,
+        )
+        .1
+    };
+    say("");
+    say("############################################");
+    say("Your git repository provider is set to:");
+    super::out(value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
+    say("Your git repository username is set to:");
+    super::out(value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
+    say("Your application identifier is set to:");
+    super::out(value("APPLICATIONIDENTIFIER").as_bytes());
+    say("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
+    say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+    say("#############################################");
+    if !a.yes() {
+        a.read();
+    }
+    let remote_id = value("BUILDIDENTIFIER").trim().to_string();
+    say(&format!("Build identifier is set to: {remote_id}"));
+    say("OK, ready to create backup - press enter to confirm");
+    if !a.yes() {
+        a.read();
+    }
+    let mut status = 0;
+    for p in &periods {
+        say(&format!("Making backup for {p} periodicity"));
+        let cmd = format!("/home/{user}/providerscripts/git/Backup.sh {p} {remote_id}");
+        let (ok, _) = remote(&cmd, crate::git::git_deadline());
+        if !ok {
+            ctx.report(&Error::Remote(format!("the {p} backup on {ip} failed")));
+            status = 1;
+        }
+    }
+    if periods.last().map(String::as_str) == Some("MANUAL") {
+        let o = crate::process::Run::new("scp")
+            .args([
+                "-o",
+                "ConnectTimeout=5",
+                "-o",
+                "ConnectionAttempts=2",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .args(["-P", &port.to_string(), "-i"])
+            .arg(&key)
+            .arg(format!("{user}@{ip}:/tmp/backup_archive/*.tar.gz"))
+            .arg(build_home.join("manualbackups"))
+            .deadline(crate::git::git_deadline())
+            .output();
+        if !o.as_ref().is_ok_and(|o| o.success()) {
+            ctx.report(&Error::Remote(format!(
+                "cannot copy the manual archive from {ip}"
+            )));
+            status = 1;
+        }
+    }
+    status
+}
