@@ -202,18 +202,19 @@ pub fn shutdown_this_webserver(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// The build machine's answers for PerformWebsiteBackup: from flags, else asked on stdin with
 /// legacy's prompts.
-struct Answers<'a> {
+pub(super) struct Answers<'a> {
     flags: std::collections::HashMap<&'a str, Vec<&'a str>>,
     input: std::io::StdinLock<'static>,
 }
 
 impl<'a> Answers<'a> {
-    fn new(args: &'a [String]) -> std::result::Result<Answers<'a>, String> {
+    pub(super) fn new(args: &'a [String]) -> std::result::Result<Answers<'a>, String> {
         let mut flags: std::collections::HashMap<&str, Vec<&str>> = Default::default();
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let name = match a.as_str() {
-                "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period" => a.as_str(),
+                "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period"
+                | "--identifier" => a.as_str(),
                 "--yes" => {
                     flags.entry("--yes").or_default();
                     continue;
@@ -232,23 +233,23 @@ impl<'a> Answers<'a> {
         })
     }
 
-    fn flag(&self, name: &str) -> Option<&'a str> {
+    pub(super) fn flag(&self, name: &str) -> Option<&'a str> {
         self.flags.get(name).and_then(|v| v.first().copied())
     }
 
-    fn yes(&self) -> bool {
+    pub(super) fn yes(&self) -> bool {
         self.flags.contains_key("--yes")
     }
 
     /// One line from stdin (legacy `read`), without its newline.
-    fn read(&mut self) -> String {
+    pub(super) fn read(&mut self) -> String {
         let mut s = String::new();
         let _ = std::io::BufRead::read_line(&mut self.input, &mut s);
         s.trim_end_matches(['\n', '\r']).to_string()
     }
 }
 
-fn say(text: &str) {
+pub(super) fn say(text: &str) {
     super::out(format!("{text}\n").as_bytes());
 }
 

@@ -9,9 +9,11 @@
 //! The drop-ins `CreateWebrootBaseline.sh [identifier]` (webserver) and `CreateDBBaseline.sh
 //! [identifier]` (database) make, check and push a baseline ([`crate::baseline::publish`]);
 //! the checker runs before every push and a finding refuses it (status 1, findings on stdout).
-//! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened); the
-//! build machine's `PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh` are not taken
-//! over yet (they stay legacy and call these over SSH).
+//! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened).
+//!
+//! The build machine's `helperscripts/PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh`
+//! ask legacy's questions (or take flags) and run those two over SSH as root, the sudo password
+//! on stdin (see [`perform_baseline`]).
 
 use super::{out, parse_args, Ctx};
 use crate::baseline::{check, dump, publish, tree, Application};
@@ -390,4 +392,270 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
         )
     })();
     render(ctx, r)
+}
+
+/// The build machine's side of a baseline: which machine, and what legacy says about it.
+struct Side {
+    /// Substring of the server names (`webserver`, `database`).
+    token: &'static str,
+    cloud_prompt: &'static str,
+    build_prompt: &'static str,
+    none_running: &'static str,
+    which: &'static str,
+    repo_suffix: &'static str,
+    must_have: &'static str,
+    script: &'static str,
+    failed: &'static str,
+}
+
+const WEBSITE: Side = Side {
+    token: "webserver",
+    cloud_prompt: "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
+    build_prompt: "What is the build Identifer for your build?",
+    none_running: "There doesn't seem to be any webservers running",
+    which: "Which webserver would you like to connect to?",
+    repo_suffix: "webroot-sourcecode-baseline",
+    must_have: "You must have a repository of name '<identifier>-webroot-sourcecode-baseline' available",
+    script: "CreateWebrootBaseline.sh",
+    failed: "Failed to make a baseline of your website, sorry... exiting",
+};
+
+const DATABASE: Side = Side {
+    token: "database",
+    cloud_prompt: "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
+    build_prompt: "What is the build identifier you want to connect to?",
+    none_running: "There doesn't seem to be any databases running",
+    which: "Which Database server would you like to connect to?",
+    repo_suffix: "db-baseline",
+    must_have: "You MUST have a repository of name '<identifier>-db-baseline' available",
+    script: "CreateDBBaseline.sh",
+    failed: "Failed to make a baseline of your database, sorry... exiting",
+};
+
+/// PerformWebsiteBaseline.sh (build machine): legacy's prompts, then
+/// `CreateWebrootBaseline.sh <identifier>` on the chosen webserver over SSH as root.
+pub fn perform_website_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    perform_baseline(ctx, args, &WEBSITE)
+}
+
+/// PerformDatabaseBaseline.sh (build machine): legacy's prompts, then
+/// `CreateDBBaseline.sh <identifier>` on the chosen database over SSH as root.
+pub fn perform_database_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    perform_baseline(ctx, args, &DATABASE)
+}
+
+/// Legacy's prompts (each answer can be a flag instead: `--cloudhost NAME --build-identifier ID
+/// --ip IP --key rsa|ecdsa --identifier ID --yes`), then the baseline script run remotely.
+///
+/// Differences from legacy: the sudo password goes on stdin, never on the remote command line
+/// (legacy `echo PASSWORD | sudo -S`); the baseline identifier is checked before it reaches a
+/// remote shell; the database helper asks for it on both key types (legacy's ECDSA branch
+/// silently used BUILD_IDENTIFIER); a failed remote run exits 1 (legacy 0).
+fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
+    use super::backup::{say, Answers};
+    use std::time::Duration;
+    let mut a = match Answers::new(args) {
+        Ok(a) => a,
+        Err(m) => {
+            ctx.report(&crate::Error::Usage(m));
+            return 2;
+        }
+    };
+    let build_home = ctx.home.clone();
+    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
+    let cloudhost = match a.flag("--cloudhost") {
+        Some(c) => c.to_string(),
+        None => {
+            say(side.cloud_prompt);
+            match a.read().as_str() {
+                n @ ("1" | "2" | "3" | "4" | "5") => {
+                    HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string()
+                }
+                _ => {
+                    say("Unrecognised  cloudhost. Exiting ....");
+                    return 0;
+                }
+            }
+        }
+    };
+    let build = match a.flag("--build-identifier") {
+        Some(i) => i.to_string(),
+        None => {
+            say(side.build_prompt);
+            say("You have these builds to choose from: ");
+            let mut names: Vec<String> =
+                std::fs::read_dir(build_home.join("buildconfiguration").join(&cloudhost))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.contains("credentials"))
+                    .collect();
+            names.sort();
+            for n in names {
+                say(&n);
+            }
+            say("Please enter the name of the build of the server you wish to connect with");
+            a.read()
+        }
+    };
+    if side.token == "webserver" {
+        say(&format!(
+            "Please insure you have an empty repository called: {build}-{} available with your git provider",
+            side.repo_suffix
+        ));
+        say("Press <enter> when you are sure");
+        if !a.yes() {
+            a.read();
+        }
+    }
+    let ip = match a.flag("--ip") {
+        Some(ip) => ip.to_string(),
+        None => {
+            let ips: Vec<String> =
+                match crate::cloud::Cloud::open_as(ctx, &cloudhost).and_then(|c| c.servers()) {
+                    Ok(s) => s
+                        .into_iter()
+                        .filter(|s| s.name.contains(side.token))
+                        .filter_map(|s| s.public.map(|i| i.to_string()))
+                        .collect(),
+                    Err(e) => {
+                        ctx.report(&e);
+                        return 1;
+                    }
+                };
+            if ips.is_empty() {
+                say(side.none_running);
+                return 0;
+            }
+            say(side.which);
+            let mut chosen = String::new();
+            for (n, ip) in ips.iter().enumerate() {
+                say(&format!("{}:   {ip}", n + 1));
+                say("Press Y/N to connect...");
+                if matches!(a.read().as_str(), "Y" | "y") {
+                    chosen = ip.clone();
+                    break;
+                }
+            }
+            chosen
+        }
+    };
+    let key_kind = match a.flag("--key") {
+        Some("rsa") => "1".to_string(),
+        Some("ecdsa") => "2".to_string(),
+        Some(_) | None => {
+            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
+            if side.token == "webserver" {
+                say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
+            }
+            say("Please select (1) RSA (2) ECDSA");
+            a.read()
+        }
+    };
+    let alg = match key_kind.as_str() {
+        "1" => "rsa",
+        "2" => "ecdsa",
+        _ => {
+            say("Unrecognised selection, please select only 1 or 2");
+            return 0;
+        }
+    };
+    let conf = build_home.join("buildconfiguration").join(&cloudhost);
+    let read = |f: &str| {
+        std::fs::read_to_string(conf.join(format!("{build}-credentials")).join(f))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
+    let port = std::fs::read_to_string(conf.join(&build))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.contains("SSH_PORT"))
+        .and_then(|l| {
+            l.replace('"', "")
+                .rsplit('=')
+                .next()
+                .map(|p| p.trim().to_string())
+        })
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(22);
+    let Ok(host) = ip.parse::<std::net::IpAddr>() else {
+        ctx.report(&crate::Error::Usage(format!("{ip:?} is not an IP address")));
+        return 1;
+    };
+    let target = crate::process::SshTarget {
+        user: user.clone(),
+        port,
+        key: build_home
+            .join("keys")
+            .join(&cloudhost)
+            .join(&build)
+            .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{build}")),
+        timeout: Duration::from_secs(10),
+        mux: None,
+    };
+    let sudo_input = format!("{password}\n");
+    let remote = |cmd: &str, extra: Duration| {
+        crate::process::ssh(
+            host,
+            &target,
+            &crate::process::as_root(cmd),
+            Some(sudo_input.as_bytes()),
+            extra,
+        )
+    };
+    let value = |k: &str| {
+        remote(
+            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{k}'"),
+            Duration::ZERO,
+        )
+        .1
+    };
+    say("");
+    say("############################################");
+    say("Your git repository provider is set to:");
+    out(value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
+    say("Your git repository username is set to:");
+    out(value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
+    say("Your application identifier is set to:");
+    out(value("APPLICATIONIDENTIFIER").as_bytes());
+    say("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
+    say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+    say("#############################################");
+    if !a.yes() {
+        a.read();
+    }
+    let identifier = match a.flag("--identifier") {
+        Some(i) => i.to_string(),
+        None => {
+            say(side.must_have);
+            say("If you haven't got one please create one and then tell me the <identifier> part by entering it below:");
+            a.read()
+        }
+    };
+    // It goes into a remote shell command: only a repository-name-safe identifier.
+    if let Err(e) = publish::check_identifier(&identifier) {
+        ctx.report(&e);
+        return 1;
+    }
+    say("OK, ready to create baseline - press enter to confirm");
+    if !a.yes() {
+        a.read();
+    }
+    let cmd = format!(
+        "/home/{user}/providerscripts/git/{} {identifier}",
+        side.script
+    );
+    let (ok, stdout) = remote(
+        &cmd,
+        crate::git::git_deadline() + crate::database::deadline(),
+    );
+    out(stdout.as_bytes());
+    if ok {
+        0
+    } else {
+        say(side.failed);
+        1
+    }
 }

@@ -246,6 +246,8 @@ commands! {
     // providerscripts/git/: baselines
     "CreateWebrootBaseline" => baseline::create_webroot_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-webroot-sourcecode-baseline)";
     "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";
+    "PerformWebsiteBaseline" => baseline::perform_website_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
+    "PerformDatabaseBaseline" => baseline::perform_database_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";

@@ -162,6 +162,8 @@ pub static G2022: Generation = Generation {
         s!("helperscripts/", "PerformWebsiteBackup", [BM]),
         s!("providerscripts/git/", "CreateWebrootBaseline", [WS]),
         s!("providerscripts/git/", "CreateDBBaseline", [DB]),
+        s!("helperscripts/", "PerformWebsiteBaseline", [BM]),
+        s!("helperscripts/", "PerformDatabaseBaseline", [BM]),
     ],
 };
 
