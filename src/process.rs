@@ -312,6 +312,82 @@ impl Run {
     }
 }
 
+/// A command started with [`Run::start_piped`]: we write its stdin (it is a [`Write`]), its
+/// stdout goes to a file, its stderr is captured.
+///
+/// [`Write`]: std::io::Write
+pub struct Piped {
+    handle: duct::Handle,
+    stdin: Option<std::io::PipeWriter>,
+    name: String,
+}
+
+impl std::io::Write for Piped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.stdin.as_mut() {
+            Some(w) => w.write(buf),
+            None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Piped {
+    /// Close its stdin and wait for it (no deadline: it ends when its input does).
+    pub fn finish(mut self) -> Result<Output> {
+        drop(self.stdin.take());
+        let o = self
+            .handle
+            .wait()
+            .map_err(|e| Error::io(format!("running {}", self.name), e))?;
+        Ok(Output {
+            code: o.status.code(),
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            timed_out: false,
+        })
+    }
+}
+
+impl Drop for Piped {
+    fn drop(&mut self) {
+        // Abandoned (an error elsewhere): end its input, and it, and reap it.
+        if self.stdin.take().is_some() {
+            let _ = self.handle.kill();
+            let _ = self.handle.wait();
+        }
+    }
+}
+
+impl Run {
+    /// Start it with its stdin a pipe we write through the returned [`Piped`] and its stdout
+    /// going to `stdout` (a compressor between our stream and a file, running on another core).
+    pub fn start_piped(&self, stdout: std::fs::File) -> Result<Piped> {
+        let (r, w) = std::io::pipe().map_err(|e| Error::io("creating a pipe", e))?;
+        let mut e = duct::cmd(&self.program, &self.args)
+            .unchecked()
+            .stdin_file(r)
+            .stdout_file(stdout)
+            .stderr_capture();
+        for (k, v) in &self.env {
+            e = e.env(k, v);
+        }
+        if let Some(d) = &self.dir {
+            e = e.dir(d);
+        }
+        let handle = e
+            .start()
+            .map_err(|err| Error::io(format!("cannot run {}", self.name()), err))?;
+        Ok(Piped {
+            handle,
+            stdin: Some(w),
+            name: self.name(),
+        })
+    }
+}
+
 /// SIGKILL to the process group `pgid` (positive: never "every process").
 fn kill_group(pgid: u32) {
     use nix::sys::signal::{killpg, Signal};

@@ -121,6 +121,21 @@ fn faults(kind: DbKind) {
     let e = with_path(&bin, || dump::dump(&c, work.path(), &sql, scrub())).unwrap_err();
     assert!(e.to_string().contains("killed"), "{e}");
     assert_eq!(std::fs::read(&sql).unwrap(), good);
+    // The same straight into an archive: the last good archive stays, no gzip left running.
+    let tarball = work.path().join("example-DB-backup.tar.gz");
+    with_path(&plain, || {
+        dump::dump_archive(&c, work.path(), &tarball, scrub())
+    })
+    .unwrap();
+    archive::verify(&tarball).unwrap();
+    let good_archive = std::fs::read(&tarball).unwrap();
+    let e = with_path(&bin, || {
+        dump::dump_archive(&c, work.path(), &tarball, scrub())
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("killed"), "{e}");
+    assert_eq!(std::fs::read(&tarball).unwrap(), good_archive);
+    std::fs::remove_file(&tarball).unwrap();
 
     // The server dies midway: the tool's failure is ours.
     let tools = tempfile::tempdir().unwrap();

@@ -1,13 +1,14 @@
 //! Temporal backups (spec §1): the pieces the webroot and the database backups share — the
 //! period words ([`period`]), every name a backup is stored under ([`names`]), the fleet-wide
 //! lock ([`lock`]), the super-safe datastore copy ([`safecopy`]) — and the webroot backup
-//! itself ([`webroot`]).
+//! itself ([`webroot`]); the database backup ([`database`]).
 //!
 //! The safety rules, for both machine types: the previous good backup of a period is replaced
 //! only once the new one is complete and verified (pushed commit read back from the remote;
 //! uploaded archive checked before the rotation); any failure leaves it in place, exits
 //! non-zero with one clear line on stderr and sends legacy's failure e-mail.
 
+pub mod database;
 pub mod lock;
 pub mod names;
 pub mod period;

@@ -31,14 +31,6 @@ use std::time::Duration;
 
 const USAGE: &str = "This script needs to be run with the <build periodicity> parameter and the <build identifier> parameter\n";
 
-/// The database side belongs to the database backup (issue 11, database half).
-fn database_not_implemented(ctx: &Ctx) -> i32 {
-    ctx.report(&Error::Config(
-        "not implemented yet: the database backup (the webserver's is)".into(),
-    ));
-    1
-}
-
 /// Run the webroot backup for `period`, `still_ours` as the fleet lock says.
 fn webroot_backup(
     ctx: &Ctx,
@@ -75,12 +67,12 @@ fn failed(ctx: &Ctx, period: Period, id: &str, e: &Error) -> i32 {
 
 /// Backup.sh <PERIOD> <build identifier>
 pub fn backup(ctx: &Ctx, args: &[String]) -> i32 {
+    if ctx.machine == Machine::Database {
+        return super::backup_db::backup(ctx, args);
+    }
     if arg(args, 0).is_empty() || arg(args, 1).is_empty() {
         super::out(USAGE.as_bytes());
         return 0;
-    }
-    if ctx.machine == Machine::Database {
-        return database_not_implemented(ctx);
     }
     let period = Period::parse(arg(args, 0));
     match webroot_backup(ctx, period, arg(args, 1), &|| true) {
@@ -140,7 +132,7 @@ fn locked_backup(ctx: &Ctx, period: Period, id: &str) -> Result<Locked> {
 /// BackupFromCron.sh '<PERIOD>' <build identifier>
 pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
     if ctx.machine == Machine::Database {
-        return database_not_implemented(ctx);
+        return super::backup_db::backup_from_cron(ctx, args);
     }
     let period = Period::parse(arg(args, 0));
     let id = arg(args, 1);

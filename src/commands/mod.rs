@@ -9,6 +9,7 @@
 
 pub mod autoscaler;
 pub mod backup;
+pub mod backup_db;
 pub mod baseline;
 pub mod config_values;
 pub mod configwrapper;
@@ -239,6 +240,7 @@ commands! {
     "ListServerIDs" => server::list_server_ids, "PATTERN CLOUDHOST";
     "NumberOfServers" => server::number_of_servers, "PATTERN CLOUDHOST";
     // providerscripts/git/, cron/, providerscripts/utilities/, helperscripts/: temporal backups
+    // (the database machine's Backup and BackupFromCron are dispatched to backup_db)
     "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
     "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
     "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
@@ -248,6 +250,8 @@ commands! {
     "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";
     "PerformWebsiteBaseline" => baseline::perform_website_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
     "PerformDatabaseBaseline" => baseline::perform_database_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
+    "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
+    "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map ...";
     "scaling-profile" => scaling::scaling_profile, "show | set KEY VALUE";

@@ -124,6 +124,141 @@ pub fn untar(archive: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A tar.gz of one member written as the member's bytes stream in, without the member ever
+/// being on disk: the bytes go through `gzip -6` (legacy's `tar cvfz` level, on another core
+/// while the dump runs) into the archive; the tar header, whose size field is known only at the
+/// end, is its own gzip member at the front, and the padding and end blocks another at the end.
+/// A gzip file may hold several members, read as one stream (RFC 1952 §2.2; gzip, GNU tar and
+/// Python's tarfile all read it), so `tar -xzf` sees one ordinary tar.
+///
+/// The front member stores the 512-byte header uncompressed, so its length is fixed
+/// ([`HEADER_MEMBER_LEN`]) and the space is reserved before gzip starts writing after it.
+pub struct TarGzWriter {
+    tmp: TempFile,
+    gzip: crate::process::Piped,
+    bytes: u64,
+}
+
+/// 10 bytes of gzip header, 5 of stored-block header, 512 of tar header, 8 of CRC and size.
+pub const HEADER_MEMBER_LEN: u64 = 10 + 5 + 512 + 8;
+
+/// A gzip member holding `data` (at most 65535 bytes) in one stored (uncompressed) block.
+fn stored_member(data: &[u8]) -> Vec<u8> {
+    let len = data.len() as u16;
+    let mut m = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    m.push(0x01); // final block, stored
+    m.extend_from_slice(&len.to_le_bytes());
+    m.extend_from_slice(&(!len).to_le_bytes());
+    m.extend_from_slice(data);
+    m.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    m.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    m
+}
+
+/// A ustar header for a regular file owned by root, mode 0644 (as legacy's `tar cvfz` of a file
+/// the root shell wrote). Sizes of 8 GiB and more use GNU's base-256 size field.
+pub fn tar_header(name: &str, size: u64, mtime: u64) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    let put = |h: &mut [u8; 512], at: usize, s: &[u8]| h[at..at + s.len()].copy_from_slice(s);
+    put(&mut h, 0, &name.as_bytes()[..name.len().min(100)]);
+    put(&mut h, 100, b"0000644\0");
+    put(&mut h, 108, b"0000000\0");
+    put(&mut h, 116, b"0000000\0");
+    if size < 0o77777777777 {
+        put(&mut h, 124, format!("{size:011o}\0").as_bytes());
+    } else {
+        h[124] = 0x80;
+        put(&mut h, 128, &size.to_be_bytes());
+    }
+    put(
+        &mut h,
+        136,
+        format!("{:011o}\0", mtime.min(0o77777777777)).as_bytes(),
+    );
+    put(&mut h, 148, b"        ");
+    h[156] = b'0';
+    put(&mut h, 257, b"ustar\0");
+    put(&mut h, 263, b"00");
+    put(&mut h, 265, b"root");
+    put(&mut h, 297, b"root");
+    put(&mut h, 329, b"0000000\0");
+    put(&mut h, 337, b"0000000\0");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    put(&mut h, 148, format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+impl TarGzWriter {
+    /// Start writing the archive `dest` (a private temporary file until [`finish`](Self::finish)).
+    pub fn create(dest: &Path) -> Result<TarGzWriter> {
+        use std::io::{Seek, SeekFrom};
+        let mut tmp = TempFile::new(dest, Some(0o600))?;
+        let io = |e: std::io::Error| Error::io(dest.display(), e);
+        tmp.file()
+            .seek(SeekFrom::Start(HEADER_MEMBER_LEN))
+            .map_err(io)?;
+        let out = tmp.file().try_clone().map_err(io)?;
+        let gzip = Run::new(program(&["gzip"])?)
+            .arg("-6")
+            .arg("-c")
+            .start_piped(out)?;
+        Ok(TarGzWriter {
+            tmp,
+            gzip,
+            bytes: 0,
+        })
+    }
+
+    /// The member's bytes so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Close the member `name`: wait for gzip, then write the end and the header members.
+    pub fn finish(self, name: &str) -> Result<()> {
+        use std::io::{Seek, SeekFrom, Write};
+        let TarGzWriter {
+            mut tmp,
+            gzip,
+            bytes,
+        } = self;
+        let o = gzip.finish()?;
+        if !o.success() {
+            return Err(Error::Io(format!(
+                "gzip failed while writing the archive: {}",
+                o.first_error_line()
+            )));
+        }
+        let path = tmp.path().to_path_buf();
+        let io = |e: std::io::Error| Error::io(path.display(), e);
+        let pad = ((512 - bytes % 512) % 512) as usize;
+        let f = tmp.file();
+        f.seek(SeekFrom::End(0)).map_err(io)?;
+        f.write_all(&stored_member(&vec![0u8; pad + 1024]))
+            .map_err(io)?;
+        let mtime = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let head = stored_member(&tar_header(name, bytes, mtime));
+        debug_assert_eq!(head.len() as u64, HEADER_MEMBER_LEN);
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&head).map_err(io)?;
+        tmp.commit()
+    }
+}
+
+impl std::io::Write for TarGzWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.gzip.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +305,41 @@ mod tests {
         let bytes = std::fs::read(&archive).unwrap();
         std::fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
         assert!(verify(&archive).is_err());
+    }
+
+    #[test]
+    fn the_streamed_archive_is_an_ordinary_tar_gz() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let archive = d.path().join("example-DB-backup.tar.gz");
+        let body: Vec<u8> = (0..300_001u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let mut w = TarGzWriter::create(&archive).unwrap();
+        for c in body.chunks(7777) {
+            w.write_all(c).unwrap();
+        }
+        assert_eq!(w.bytes(), body.len() as u64);
+        w.finish(MEMBER).unwrap();
+        verify(&archive).unwrap();
+        let out = d.path().join("out");
+        untar(&archive, &out).unwrap();
+        assert_eq!(std::fs::read(out.join(MEMBER)).unwrap(), body);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Empty member too.
+        let w = TarGzWriter::create(&archive).unwrap();
+        w.finish(MEMBER).unwrap();
+        verify(&archive).unwrap();
+    }
+
+    #[test]
+    fn large_sizes_use_base_256() {
+        let h = tar_header(MEMBER, 9 << 30, 0);
+        assert_eq!(h[124], 0x80);
+        assert_eq!(&h[128..136], &(9u64 << 30).to_be_bytes());
+        let h = tar_header(MEMBER, 1234, 0);
+        assert_eq!(&h[124..136], b"00000002322\0");
     }
 }

@@ -12,6 +12,7 @@
 //! only: no consistent snapshot); the password in an option file / PGPASSFILE, never on argv;
 //! no retries appended to a half-written file: one attempt, checked (status and end marker).
 
+use super::archive;
 use super::scrub::Scrubber;
 use super::{program, Connection, Engine, Secret};
 use crate::error::{Error, Result};
@@ -117,70 +118,94 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// Dump `c` into `dest` (0600), framed and scrubbed; the secret file lives in `work` (a private
-/// directory) while the dump runs. On any failure `dest` is left as it was.
-pub fn dump(c: &Connection, work: &Path, dest: &Path, mut scrub: Scrubber) -> Result<Dumped> {
+/// Dump `c` framed and scrubbed into `w`; the secret file lives in `work` (a private
+/// directory) while the dump runs. `Err` unless the dump tool exited 0 with its end marker.
+fn dump_into(c: &Connection, work: &Path, scrub: &mut Scrubber, w: &mut dyn Write) -> Result<u64> {
     let secret = Secret::new(c, work)?;
     let run = dump_command(c, &secret)?.deadline(super::deadline());
     let name = run.name();
-    let mut tmp = TempFile::new(dest, Some(0o600))?;
-    let io = |e: std::io::Error| Error::io(dest.display(), e);
+    let io = |e: std::io::Error| Error::io(format!("writing the dump of {}", c.name), e);
     let mut tail = Tail {
         bytes: 0,
         last: Vec::new(),
     };
-    let file_bytes;
-    {
-        let mut w = Counting {
-            inner: std::io::BufWriter::with_capacity(1 << 20, tmp.file()),
-            bytes: 0,
-        };
-        if c.engine == Engine::MySql {
-            scrub.feed(MYSQL_HEADER.as_bytes(), &mut w).map_err(io)?;
-        }
-        let out = run.stream_stdout(|chunk| {
-            tail.push(chunk);
-            scrub.feed(chunk, &mut w).map_err(io)
-        })?;
-        if out.timed_out {
-            return Err(Error::Io(format!(
-                "{name} did not finish within ADT_DB_DEADLINE ({} s)",
-                super::deadline().as_secs()
-            )));
-        }
-        match out.code {
-            Some(0) => {}
-            Some(n) => {
-                return Err(Error::Io(format!(
-                    "{name} failed (exit {n}): {}",
-                    out.first_error_line()
-                )))
-            }
-            None => return Err(Error::Io(format!("{name} was killed before it finished"))),
-        }
-        let (marker, sentinel) = match c.engine {
-            Engine::MySql => (MYSQL_END, MYSQL_SENTINEL),
-            Engine::Postgres => (POSTGRES_END, POSTGRES_SENTINEL),
-        };
-        if !tail.has(marker) {
-            return Err(Error::Io(format!(
-                "{name} exited 0 but its output lacks its end marker ({:?}) after {} bytes: \
-                 the dump is incomplete",
-                String::from_utf8_lossy(marker),
-                tail.bytes
-            )));
-        }
-        // Legacy `echo … >>` after a dump whose last line always ends in a newline.
-        scrub.finish(&mut w).map_err(io)?;
-        scrub.feed(sentinel.as_bytes(), &mut w).map_err(io)?;
-        scrub.finish(&mut w).map_err(io)?;
-        w.flush().map_err(io)?;
-        file_bytes = w.bytes;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
+    if c.engine == Engine::MySql {
+        scrub.feed(MYSQL_HEADER.as_bytes(), &mut w).map_err(io)?;
     }
+    let out = run.stream_stdout(|chunk| {
+        tail.push(chunk);
+        scrub.feed(chunk, &mut w).map_err(io)
+    })?;
     drop(secret);
+    if out.timed_out {
+        return Err(Error::Io(format!(
+            "{name} did not finish within ADT_DB_DEADLINE ({} s)",
+            super::deadline().as_secs()
+        )));
+    }
+    match out.code {
+        Some(0) => {}
+        Some(n) => {
+            return Err(Error::Io(format!(
+                "{name} failed (exit {n}): {}",
+                out.first_error_line()
+            )))
+        }
+        None => return Err(Error::Io(format!("{name} was killed before it finished"))),
+    }
+    let (marker, sentinel) = match c.engine {
+        Engine::MySql => (MYSQL_END, MYSQL_SENTINEL),
+        Engine::Postgres => (POSTGRES_END, POSTGRES_SENTINEL),
+    };
+    if !tail.has(marker) {
+        return Err(Error::Io(format!(
+            "{name} exited 0 but its output lacks its end marker ({:?}) after {} bytes: \
+             the dump is incomplete",
+            String::from_utf8_lossy(marker),
+            tail.bytes
+        )));
+    }
+    // Legacy `echo … >>` after a dump whose last line always ends in a newline.
+    scrub.finish(&mut w).map_err(io)?;
+    scrub.feed(sentinel.as_bytes(), &mut w).map_err(io)?;
+    scrub.finish(&mut w).map_err(io)?;
+    w.flush().map_err(io)?;
+    Ok(tail.bytes)
+}
+
+/// Dump `c` into `dest` (0600), framed and scrubbed; the secret file lives in `work` (a private
+/// directory) while the dump runs. On any failure `dest` is left as it was.
+pub fn dump(c: &Connection, work: &Path, dest: &Path, mut scrub: Scrubber) -> Result<Dumped> {
+    let mut tmp = TempFile::new(dest, Some(0o600))?;
+    let mut w = Counting {
+        inner: tmp.file(),
+        bytes: 0,
+    };
+    let raw_bytes = dump_into(c, work, &mut scrub, &mut w)?;
+    let file_bytes = w.bytes;
     tmp.commit()?;
     Ok(Dumped {
-        raw_bytes: tail.bytes,
+        raw_bytes,
+        file_bytes,
+    })
+}
+
+/// Dump `c` straight into the backup archive `dest` (a tar.gz whose one member is
+/// `applicationDB.sql`, [`archive::TarGzWriter`]): the dump is compressed while it streams and
+/// is never on disk uncompressed. On any failure `dest` is left as it was.
+pub fn dump_archive(
+    c: &Connection,
+    work: &Path,
+    dest: &Path,
+    mut scrub: Scrubber,
+) -> Result<Dumped> {
+    let mut w = archive::TarGzWriter::create(dest)?;
+    let raw_bytes = dump_into(c, work, &mut scrub, &mut w)?;
+    let file_bytes = w.bytes();
+    w.finish(archive::MEMBER)?;
+    Ok(Dumped {
+        raw_bytes,
         file_bytes,
     })
 }

@@ -107,17 +107,19 @@ impl Scrubber {
     }
 
     /// One line (with its newline, if any) through every step; `None` when it is dropped.
-    pub fn line(&self, line: &[u8]) -> Option<Vec<u8>> {
-        let mut cur = line.to_vec();
+    /// Borrowed when no step changes it (the common case: no copy).
+    pub fn line<'a>(&self, line: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+        use std::borrow::Cow;
+        let mut cur: Cow<'a, [u8]> = Cow::Borrowed(line);
         for s in &self.steps {
             match s {
                 Step::Replace(from, to) => {
-                    if find(&cur, from).is_some() {
-                        cur = replace_all(&cur, from, to);
+                    if let Some(first) = memchr::memmem::find(&cur, from) {
+                        cur = Cow::Owned(replace_all(&cur, first, from, to));
                     }
                 }
                 Step::DropLinesWith(p) => {
-                    if find(&cur, p).is_some() {
+                    if memchr::memmem::find(&cur, p).is_some() {
                         return None;
                     }
                 }
@@ -128,22 +130,47 @@ impl Scrubber {
 
     /// Feed a chunk of the stream; complete lines go to `out` scrubbed.
     pub fn feed(&mut self, mut chunk: &[u8], out: &mut impl Write) -> std::io::Result<()> {
-        while let Some(i) = chunk.iter().position(|&b| b == b'\n') {
-            let (head, rest) = chunk.split_at(i + 1);
-            if self.partial.is_empty() {
-                if let Some(l) = self.line(head) {
-                    out.write_all(&l)?;
+        if !self.partial.is_empty() {
+            // Finish the line begun in an earlier chunk.
+            match memchr::memchr(b'\n', chunk) {
+                None => {
+                    self.partial.extend_from_slice(chunk);
+                    return Ok(());
                 }
-            } else {
-                let mut l = std::mem::take(&mut self.partial);
-                l.extend_from_slice(head);
-                if let Some(l) = self.line(&l) {
-                    out.write_all(&l)?;
+                Some(i) => {
+                    let mut l = std::mem::take(&mut self.partial);
+                    l.extend_from_slice(&chunk[..=i]);
+                    if let Some(l) = self.line(&l) {
+                        out.write_all(&l)?;
+                    }
+                    chunk = &chunk[i + 1..];
                 }
             }
-            chunk = rest;
         }
-        self.partial.extend_from_slice(chunk);
+        // The complete lines of the chunk; with no step matching anywhere in them (one search
+        // per step over the whole run), they go out as they are.
+        let end = match memchr::memrchr(b'\n', chunk) {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        let (lines, rest) = chunk.split_at(end);
+        let touched = self.steps.iter().any(|s| match s {
+            Step::Replace(p, _) | Step::DropLinesWith(p) => {
+                memchr::memmem::find(lines, p).is_some()
+            }
+        });
+        if touched {
+            let mut start = 0;
+            for i in memchr::memchr_iter(b'\n', lines) {
+                if let Some(l) = self.line(&lines[start..=i]) {
+                    out.write_all(&l)?;
+                }
+                start = i + 1;
+            }
+        } else {
+            out.write_all(lines)?;
+        }
+        self.partial.extend_from_slice(rest);
         Ok(())
     }
 
@@ -164,17 +191,14 @@ pub const USER_TOKEN: &str = "XXXXXXXXXX";
 /// What IPMASK becomes in a backup (10 Y).
 pub const IPMASK_TOKEN: &str = "YYYYYYYYYY";
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+/// `hay` with every `from` (the first at `first`) replaced by `to`, left to right.
+fn replace_all(hay: &[u8], first: usize, from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(hay.len() + 16);
-    let mut rest = hay;
-    while let Some(i) = find(rest, from) {
+    out.extend_from_slice(&hay[..first]);
+    out.extend_from_slice(to);
+    let mut rest = &hay[first + from.len()..];
+    let finder = memchr::memmem::Finder::new(from);
+    while let Some(i) = finder.find(rest) {
         out.extend_from_slice(&rest[..i]);
         out.extend_from_slice(to);
         rest = &rest[i + from.len()..];

@@ -164,6 +164,8 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/git/", "CreateDBBaseline", [DB]),
         s!("helperscripts/", "PerformWebsiteBaseline", [BM]),
         s!("helperscripts/", "PerformDatabaseBaseline", [BM]),
+        s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
+        s!("helperscripts/", "PerformDatabaseBackup", [BM]),
     ],
 };
 

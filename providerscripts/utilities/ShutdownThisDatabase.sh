@@ -1,0 +1,8 @@
+#!/bin/sh
+# adt-rs launcher (2022 repository tree): providerscripts/utilities/ShutdownThisDatabase.sh runs `adt ShutdownThisDatabase`.
+d=$(dirname "$0")
+for b in "${ADT_BIN:-}" "$d/../../target/release/adt" "$d/../../target/debug/adt" /usr/local/bin/adt; do
+  [ -n "$b" ] && [ -x "$b" ] && exec "$b" --adt-generation=2022 --adt-argv0="$0" ShutdownThisDatabase "$@"
+done
+echo "providerscripts/utilities/ShutdownThisDatabase.sh: adt binary not found (set ADT_BIN)" >&2
+exit 127

@@ -1,0 +1,532 @@
+//! The database machine's backup scripts (spec §1.1, §1.4, §1.6): DB
+//! `providerscripts/git/Backup.sh <P> <id>`, DB `cron/BackupFromCron.sh '<P>' <id>`, the backup
+//! step of DB `providerscripts/utilities/ShutdownThisDatabase.sh backup`. The flow itself is
+//! `crate::backup::database`; this file reads the arguments, the settings, the credentials and
+//! the gates, and renders the result the way legacy callers see it.
+//!
+//! Legacy outputs kept: Backup.sh's usage line on stdout (status 0) when an argument is missing;
+//! silence (status 0) when `credentials/shit` or `INSTALLEDSUCCESSFULLY` is not in the store;
+//! the MonitoringLog.dat lines; BackupFromCron's `script already running` on stdout when the
+//! fleet lock is held for the same period.
+//!
+//! Differences from legacy: a failure exits 1 with one line on stderr (legacy always exited
+//! 0), after legacy's log line and its `FAILED TO TAKE BACKUP` e-mail; the lock is the
+//! conditional, owned, expiring lock of `crate::backup::lock` on the legacy key
+//! `dbbackuplock.file` (an unreachable store stops the run instead of letting it run unlocked;
+//! another period's run is waited for instead of skipped); the shutdown backup takes the same
+//! lock instead of only checking it.
+
+use super::{arg, out, Ctx};
+use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
+use crate::backup::lock::{self, NotTaken, Waiting};
+use crate::backup::names::{self, Url};
+use crate::backup::Period;
+use crate::config;
+use crate::database::{archive, Connection};
+use crate::error::{Error, Result};
+use crate::git::{self, RepoSettings};
+
+/// Backup.sh's line when an argument is missing.
+pub const USAGE: &str =
+    "This script requires the <Build periodicity> and the <build identifier> parameters to be set\n";
+
+/// What the gates and the flow decided, before rendering.
+enum Ran {
+    /// Not installed yet (or no credentials): legacy exits silently.
+    Gated,
+    Done(Done),
+}
+
+/// The whole database backup for `period`; `still_ours` guards the replacements.
+fn take(ctx: &Ctx, period: Period, id: &str, still_ours: &dyn Fn() -> bool) -> Result<Ran> {
+    let store = ctx.store()?;
+    if !store.any_with_prefix("credentials/shit")?
+        || !store.any_with_prefix("INSTALLEDSUCCESSFULLY")?
+    {
+        return Ok(Ran::Gated);
+    }
+    let settings = ctx.settings()?;
+    let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
+    let my_ip = crate::ips::get_ip(ctx)?;
+    let conn = Connection::from_settings(&settings, &creds, &my_ip)?;
+    let website = config::value(&settings, "WEBSITEURL").unwrap_or_default();
+    if website.is_empty() {
+        return Err(Error::Config("WEBSITEURL is not set".into()));
+    }
+    let plan = Plan {
+        home: ctx.home.clone(),
+        tmp: ctx.tmp.clone(),
+        period,
+        id: id.to_string(),
+        url: Url::parse(&website),
+        gen: ctx.gen,
+        conn,
+        ipmask: config::value(&settings, "IPMASK").unwrap_or_default(),
+        disable_hourly: config::check_value(&settings, "DISABLEHOURLY:1") == "1\n",
+        supersafe: config::value(&settings, "SUPERSAFEDB").as_deref() == Some("1"),
+        part_size: crate::knobs::env_u64("ADT_DB_PART_BYTES", archive::PART_SIZE).max(1),
+    };
+    let provider = git::provider(&RepoSettings::from_settings(&settings));
+    let provider_err = provider.as_ref().err().map(|e| e.to_string());
+    let log = |text: &str| ctx.log("MonitoringLog.dat", text);
+    let open = |bucket: &str| ctx.store_for_bucket(bucket);
+    let targets = Targets {
+        git: provider.as_ref().ok().map(|p| p.as_ref()),
+        store_for_bucket: &open,
+        still_ours,
+        log: &log,
+    };
+    dbbackup::run(&plan, &targets)
+        .map(Ran::Done)
+        .map_err(|e| match provider_err {
+            Some(p) if e.to_string().contains("names no git provider") => {
+                Error::Config(format!("no git provider: {p}"))
+            }
+            _ => e,
+        })
+}
+
+/// Render a run: 0 on success or a legacy gate; on failure legacy's log line and e-mail, one
+/// line on stderr, status 1.
+fn render(ctx: &Ctx, r: Result<Ran>) -> i32 {
+    match r {
+        Ok(Ran::Gated) => 0,
+        Ok(Ran::Done(d)) => {
+            log::debug!("database backup: {d:?}");
+            0
+        }
+        Err(e) => {
+            ctx.log("MonitoringLog.dat", dbbackup::LOG_FAILED);
+            ctx.notify(dbbackup::MAIL_SUBJECT, dbbackup::MAIL_BODY);
+            ctx.report_with(&e, "the last good backup was left as it is");
+            1
+        }
+    }
+}
+
+/// DB `providerscripts/git/Backup.sh <P> <id>` (no lock, as legacy: the build machine's
+/// helpers call it directly).
+pub fn backup(ctx: &Ctx, args: &[String]) -> i32 {
+    let (p, id) = (arg(args, 0), arg(args, 1));
+    if p.is_empty() || id.is_empty() {
+        out(USAGE.as_bytes());
+        return 0;
+    }
+    render(ctx, take(ctx, Period::parse(p), id, &|| true))
+}
+
+/// The lock, then the backup: what DB `cron/BackupFromCron.sh '<P>' <id>` does. `quiet`:
+/// nothing on stdout (the shutdown step discards the output, as legacy did).
+fn locked_backup(ctx: &Ctx, period: Period, id: &str, quiet: bool) -> i32 {
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report_with(&e, "no backup taken (the lock could not be taken)");
+            return 1;
+        }
+    };
+    let key = names::db_lock_key(ctx.gen);
+    let held = match lock::acquire(
+        store.as_ref(),
+        &ctx.home,
+        key,
+        period,
+        Waiting::from_knobs(),
+    ) {
+        Ok(Ok(h)) => h,
+        Ok(Err(NotTaken::SamePeriod(_))) => {
+            if !quiet {
+                out(b"script already running\n");
+            }
+            return 0;
+        }
+        Ok(Err(NotTaken::WaitedTooLong(who))) => {
+            ctx.report(&Error::Conflict(format!(
+                "{key} is still held by {who}: no {} backup taken",
+                period.upper()
+            )));
+            return 1;
+        }
+        Err(e) => {
+            ctx.report_with(&e, "no backup taken (the lock could not be taken)");
+            return 1;
+        }
+    };
+    // The local marker legacy touched (its cron cleaners look for it).
+    let runtime = ctx.home.join("runtime");
+    let _ = std::fs::create_dir_all(&runtime);
+    let marker = runtime.join(key);
+    let _ = std::fs::write(&marker, b"");
+    let status = lock::holding(store.as_ref(), &ctx.home, held, |ours| {
+        render(ctx, take(ctx, period, id, ours))
+    });
+    let _ = std::fs::remove_file(&marker);
+    status
+}
+
+/// DB `cron/BackupFromCron.sh '<P>' <id>`.
+pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
+    let (p, id) = (arg(args, 0), arg(args, 1));
+    if p.is_empty() || id.is_empty() {
+        // Legacy ran Backup.sh, which printed its usage line.
+        out(USAGE.as_bytes());
+        return 0;
+    }
+    locked_backup(ctx, Period::parse(p), id, false)
+}
+
+/// The backup step of DB `ShutdownThisDatabase.sh backup`: `DAILY`, then `SHUTDOWN`, each
+/// under the fleet lock, with BUILDIDENTIFIER from the settings; output discarded as legacy
+/// did. Returns whether both were taken.
+pub fn shutdown_backup(ctx: &Ctx) -> bool {
+    let id = ctx
+        .settings()
+        .ok()
+        .and_then(|s| config::value(&s, "BUILDIDENTIFIER"))
+        .unwrap_or_default();
+    if id.is_empty() {
+        ctx.report(&Error::Config(
+            "BUILDIDENTIFIER is not set: no shutdown backup taken".into(),
+        ));
+        return false;
+    }
+    let daily = locked_backup(ctx, Period::Daily, &id, true);
+    let shutdown = locked_backup(ctx, Period::Shutdown, &id, true);
+    daily == 0 && shutdown == 0
+}
+
+/// DB `providerscripts/utilities/ShutdownThisDatabase.sh [backup]`: with `backup`, the backup
+/// step ([`shutdown_backup`]); then the legacy script itself, kept beside the launcher as
+/// `ShutdownThisDatabase.sh.adt-legacy`, run without `backup` (the shutdown stays legacy's:
+/// the `databaseip` marker, the e-mail, `shutdown -h now`). `ADT_SHUTDOWN_DRY_RUN=1` stops
+/// before the legacy script (tests).
+pub fn shutdown_this_database(ctx: &Ctx, args: &[String]) -> i32 {
+    if arg(args, 0) == "backup" && !shutdown_backup(ctx) {
+        eprintln!(
+            "{}: the shutdown backup failed (see above); shutting down anyway, as legacy does",
+            ctx.prog
+        );
+    }
+    if std::env::var("ADT_SHUTDOWN_DRY_RUN").as_deref() == Ok("1") {
+        return 0;
+    }
+    let legacy = ctx.home.join(format!(
+        "providerscripts/utilities/ShutdownThisDatabase.sh{}",
+        crate::layout::install::LEGACY_SUFFIX
+    ));
+    if !legacy.is_file() {
+        ctx.report(&Error::Config(format!(
+            "{} is missing: the shutdown itself is the legacy script's; not shutting down",
+            legacy.display()
+        )));
+        return 1;
+    }
+    crate::process::Run::new("/bin/sh")
+        .arg(&legacy)
+        .env("HOME", &ctx.home)
+        .inherit_stdout()
+        .status()
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+}
+
+/// BM `helperscripts/PerformDatabaseBackup.sh`'s answers given as flags (each one skips its
+/// prompt); `--yes` skips the two "press enter" confirmations.
+#[derive(clap::Parser, Debug, Default)]
+#[command(about = "Take a database backup on a database machine, over SSH")]
+pub struct PerformOptions {
+    /// 1-5 or digitalocean, exoscale, linode, vultr, aws.
+    #[arg(long)]
+    pub cloudhost: Option<String>,
+    #[arg(long = "build-identifier")]
+    pub build_identifier: Option<String>,
+    /// The database machine's IP (one of those GetServerIPAddresses lists).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// 1 or rsa, 2 or ecdsa.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// 1-5 or HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY.
+    #[arg(long)]
+    pub period: Option<String>,
+    #[arg(long)]
+    pub yes: bool,
+}
+
+const CLOUDHOSTS: [(&str, &str); 5] = [
+    ("digitalocean", "database.*"),
+    ("exoscale", "database"),
+    ("linode", "database"),
+    ("vultr", "database"),
+    ("aws", "*database*"),
+];
+const PERIODS: [&str; 5] = ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "BIMONTHLY"];
+
+fn read_answer(input: &mut dyn std::io::BufRead) -> Option<String> {
+    let mut s = String::new();
+    match input.read_line(&mut s) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
+    }
+}
+
+/// The `SSH_PORT` of a build's configuration file (`export SSH_PORT="1035"` style lines).
+fn ssh_port(text: &str) -> Option<u16> {
+    text.lines()
+        .find(|l| l.contains("SSH_PORT"))
+        .and_then(|l| l.replace('"', "").rsplit('=').next().map(str::to_string))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The helper with its input and output given (tests drive it).
+pub fn perform_database_backup_with(
+    ctx: &Ctx,
+    opts: &PerformOptions,
+    cwd: &std::path::Path,
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn std::io::Write,
+) -> i32 {
+    use crate::process::{self, SshTarget};
+    use std::time::Duration;
+    macro_rules! say {
+        ($($t:tt)*) => {{ let _ = writeln!(out, $($t)*); let _ = out.flush(); }};
+    }
+    let mut ask = |lines: &[&str], given: &Option<String>, out: &mut dyn std::io::Write| {
+        if let Some(g) = given {
+            return Some(g.clone());
+        }
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
+        let _ = out.flush();
+        read_answer(input)
+    };
+    if !cwd.join("PerformDatabaseBackup.sh").exists() {
+        say!("Sorry, this script has to be run from the helperscripts subdirectory");
+        return 0;
+    }
+    let build_home = std::fs::read_to_string(cwd.join("../buildconfiguration/buildhome"))
+        .ok()
+        .map(|s| std::path::PathBuf::from(s.trim()))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| cwd.parent().unwrap_or(cwd).to_path_buf());
+    let ch = ask(
+        &["Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost"],
+        &opts.cloudhost,
+        out,
+    )
+    .unwrap_or_default();
+    let Some((cloudhost, token)) = (match ch.trim() {
+        n @ ("1" | "2" | "3" | "4" | "5") => CLOUDHOSTS.get(n.parse::<usize>().unwrap_or(1) - 1),
+        name => CLOUDHOSTS.iter().find(|(c, _)| *c == name),
+    }) else {
+        say!("Unrecognised  cloudhost. Exiting ....");
+        return 0;
+    };
+    if opts.build_identifier.is_none() {
+        say!("What is the build identifier you want to connect to?");
+        say!("You have these builds to choose from: ");
+        let mut builds: Vec<String> =
+            std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !n.contains("credentials"))
+                        .collect()
+                })
+                .unwrap_or_default();
+        builds.sort();
+        for b in builds {
+            say!("{b}");
+        }
+    }
+    let build = ask(
+        &["Please enter the name of the build of the server you wish to connect with"],
+        &opts.build_identifier,
+        out,
+    )
+    .unwrap_or_default();
+    let build = build.trim().to_string();
+    let lister = build_home.join("providerscripts/server/GetServerIPAddresses.sh");
+    let ips: Vec<String> = process::Run::new("/bin/sh")
+        .arg(&lister)
+        .args([*token, *cloudhost])
+        .env("BUILD_HOME", &build_home)
+        .deadline(Duration::from_secs(120))
+        .output()
+        .map(|o| o.stdout.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    if ips.is_empty() {
+        say!("There doesn't seem to be any databases running");
+        return 0;
+    }
+    let db_ip = match &opts.ip {
+        Some(ip) if ips.contains(ip) => Some(ip.clone()),
+        Some(ip) => {
+            say!(
+                "{ip} is not one of the databases running: {}",
+                ips.join(" ")
+            );
+            return 1;
+        }
+        None => {
+            say!("Which Database server would you like to connect to?");
+            let mut chosen = None;
+            for (n, ip) in ips.iter().enumerate() {
+                say!("{}:   {ip}", n + 1);
+                if matches!(
+                    ask(&["Press Y/N to connect..."], &None, out).as_deref(),
+                    Some("Y" | "y")
+                ) {
+                    chosen = Some(ip.clone());
+                    break;
+                }
+            }
+            chosen
+        }
+    };
+    let Some(db_ip) = db_ip else {
+        say!("No database server was chosen. Exiting ....");
+        return 1;
+    };
+    let key = ask(
+        &[
+            "Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?",
+            "Please select (1) RSA (2) ECDSA",
+        ],
+        &opts.key,
+        out,
+    )
+    .unwrap_or_default();
+    let mut period = ask(
+        &[
+            "Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY",
+            "Please enter one of 1,2,3,4,5",
+        ],
+        &opts.period,
+        out,
+    );
+    let period = loop {
+        let p = period.clone().unwrap_or_default();
+        let p = p.trim();
+        if let Ok(n @ 1..=5) = p.parse::<usize>() {
+            break PERIODS[n - 1];
+        }
+        if let Some(w) = PERIODS.iter().find(|w| **w == p) {
+            break w;
+        }
+        if period.is_none() || opts.period.is_some() {
+            say!("Sorry, that's not a valid selection, please try again");
+            return 1;
+        }
+        period = ask(
+            &["Sorry, that's not a valid selection, please try again"],
+            &None,
+            out,
+        );
+    };
+    let key_kind = match key.trim() {
+        "1" | "rsa" | "RSA" => "rsa",
+        "2" | "ecdsa" | "ECDSA" => "ecdsa",
+        _ => {
+            say!("Unrecognised selection, please select only 1 or 2");
+            return 0;
+        }
+    };
+    let conf = build_home.join("buildconfiguration").join(cloudhost);
+    let creds = conf.join(format!("{build}-credentials"));
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(&p)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::io(p.display(), e))
+    };
+    let (user, password) = match (
+        read(creds.join("SERVERUSER")),
+        read(creds.join("SERVERUSERPASSWORD")),
+    ) {
+        (Ok(u), Ok(p)) => (u, p),
+        (Err(e), _) | (_, Err(e)) => {
+            ctx.report(&e);
+            return 1;
+        }
+    };
+    let port = std::fs::read_to_string(conf.join(&build))
+        .ok()
+        .and_then(|t| ssh_port(&t))
+        .unwrap_or(22);
+    let target = SshTarget {
+        user: user.clone(),
+        port,
+        key: build_home.join(format!(
+            "keys/{cloudhost}/{build}/id_{key_kind}_AGILE_DEPLOYMENT_BUILD_KEY_{build}"
+        )),
+        timeout: Duration::from_secs(10),
+        mux: None,
+    };
+    let Ok(host) = db_ip.parse::<std::net::IpAddr>() else {
+        say!("{db_ip} is not an IP address");
+        return 1;
+    };
+    // The sudo password goes on stdin (legacy put it on the remote command line).
+    let sudo_input = format!("{password}\n");
+    let remote = |cmd: &str, extra: Duration| {
+        process::ssh(
+            host,
+            &target,
+            &process::as_root(cmd),
+            Some(sudo_input.as_bytes()),
+            extra,
+        )
+    };
+    let value = |key: &str| {
+        remote(
+            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{key}'"),
+            Duration::from_secs(30),
+        )
+        .1
+    };
+    say!("");
+    say!("############################################");
+    say!("Your git repository provider is set to:");
+    let _ = write!(out, "{}", value("APPLICATIONREPOSITORYPROVIDER"));
+    say!("Your git repository username is set to:");
+    let _ = write!(out, "{}", value("APPLICATIONREPOSITORYUSERNAME"));
+    say!("Your application identifier is set to:");
+    let _ = write!(out, "{}", value("APPLICATIONIDENTIFIER"));
+    say!("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
+    say!("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+    say!("#############################################");
+    if !opts.yes {
+        let _ = read_answer(input);
+    }
+    let build_identifier = value("BUILDIDENTIFIER").trim().to_string();
+    say!("Build identifier is set to: {build_identifier}");
+    say!("OK, ready to create backup - press enter to confirm");
+    if !opts.yes && key_kind == "rsa" {
+        let _ = read_answer(input);
+    }
+    let (ok, _) = remote(
+        &format!("/home/{user}/providerscripts/git/Backup.sh {period} {build_identifier}"),
+        crate::database::deadline(),
+    );
+    if !ok {
+        say!("Failed to make a backup of your database, sorry... exiting");
+        return 1;
+    }
+    0
+}
+
+/// BM `helperscripts/PerformDatabaseBackup.sh [--cloudhost X] [--build-identifier X] [--ip IP]
+/// [--key rsa|ecdsa] [--period P] [--yes]`: legacy's prompts for whatever the flags do not
+/// give; the DB machine's Backup.sh run over SSH as root (the sudo password on stdin, never on
+/// the remote command line as legacy had it); a failure is status 1.
+pub fn perform_database_backup(ctx: &Ctx, args: &[String]) -> i32 {
+    let opts: PerformOptions = match super::parse_args("PerformDatabaseBackup.sh", args) {
+        Ok(o) => o,
+        Err(status) => return status,
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let stdin = std::io::stdin();
+    perform_database_backup_with(ctx, &opts, &cwd, &mut stdin.lock(), &mut std::io::stdout())
+}
