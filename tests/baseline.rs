@@ -986,6 +986,12 @@ fn drop_ins_publish_only_what_the_checker_passes() {
         "wp-content/themes/t/footer.php",
         "<a href=\"https://www.example.com/\">My Site</a>\n",
     );
+    // Drupal-style composer tree outside the webroot: published as vendor.drupal (legacy name).
+    put(
+        &s.root.path().join("www"),
+        "vendor/autoload.php",
+        "<?php // autoload\n",
+    );
     let gitroot = s.root.path().join("gitroot");
     std::fs::create_dir_all(&gitroot).unwrap();
     let store = s.root.path().join("store");
@@ -1045,6 +1051,11 @@ fn drop_ins_publish_only_what_the_checker_passes() {
     assert!(std::fs::read_to_string(wt.join("wp-config.php"))
         .unwrap()
         .contains("'XXXPASSWORDXXX'"));
+    assert!(wt.join("vendor.drupal/autoload.php").is_file());
+    assert!(
+        !s.web().join("vendor.drupal").exists(),
+        "the live webroot was touched"
+    );
     let files = contents(&wt);
     assert!(
         leaked(&s.planted, &files).is_empty(),

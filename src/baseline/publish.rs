@@ -241,7 +241,23 @@ pub fn publish_webroot(
 ) -> Result<Published> {
     check_identifier(t.identifier)?;
     let dir = t.work.join("tree");
-    let report = tree::copy_scrubbed(webroot, &dir, app)?;
+    let mut report = tree::copy_scrubbed(webroot, &dir, app)?;
+    // Legacy puts `/var/www/vendor` (Drupal's composer tree, outside the webroot) into the
+    // baseline as `vendor.drupal`, which a deployment moves back; done on the copy only
+    // (legacy copied it into the live webroot). `/var/www/private` is never published.
+    if let Some(vendor) = webroot
+        .parent()
+        .map(|p| p.join("vendor"))
+        .filter(|v| v.is_dir())
+    {
+        let r = tree::copy_scrubbed(&vendor, &dir.join("vendor.drupal"), None)?;
+        report.excluded.extend(
+            r.excluded
+                .into_iter()
+                .map(|(p, why)| (Path::new("vendor.drupal").join(p), why)),
+        );
+        report.files += r.files;
+    }
     if let Some(g) = gitattributes.filter(|g| g.is_file()) {
         std::fs::copy(g, dir.join(".gitattributes")).map_err(|e| Error::io(g.display(), e))?;
     }
