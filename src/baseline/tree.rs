@@ -154,6 +154,16 @@ fn walk(
             r.excluded.push((rel, why));
             continue;
         }
+        // Joomla: the live configuration.php becomes the `.default`; an older `.default`
+        // beside it would otherwise overwrite it.
+        if app == Some(Application::Joomla)
+            && rel == Path::new("configuration.php.default")
+            && src.join("configuration.php").is_file()
+        {
+            r.excluded
+                .push((rel, "replaced by the scrubbed configuration.php"));
+            continue;
+        }
         if ft.is_symlink() {
             let target = std::fs::read_link(&from)
                 .map_err(|err| Error::io(format!("reading link {}", from.display()), err))?;
@@ -236,6 +246,11 @@ mod tests {
         );
         put(
             &src,
+            "configuration.php.default",
+            "<?php class JConfig { public $old = 1; }",
+        );
+        put(
+            &src,
             "sites/default/settings.php",
             "<?php $settings['hash_salt'] = 'h';",
         );
@@ -269,7 +284,7 @@ mod tests {
                 .unwrap()
                 .contains("'h'")
         );
-        assert_eq!(r.excluded.len(), 5);
+        assert_eq!(r.excluded.len(), 6);
         assert!(!r.render().contains("jsecret1") && r.render().contains("secret -> XXXSECRETXXX"));
     }
 }
