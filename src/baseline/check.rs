@@ -25,6 +25,9 @@ use std::time::Duration;
 /// The shortest value searched for.
 pub const MIN_LEN: usize = 6;
 
+/// How much of a file is searched at a time (whole lines; a longer line is taken whole).
+pub const PIECE: usize = 32 << 20;
+
 /// One secret: what it is (printed) and its value (never printed).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
@@ -350,8 +353,71 @@ impl Checker {
 
     /// Search one file's bytes; `name` is what findings call it.
     pub fn scan(&self, name: &str, bytes: &[u8]) -> Vec<Finding> {
-        let mut out: Vec<Finding> = Vec::new();
-        let line_of = |at: usize| bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        let mut out = Vec::new();
+        self.scan_part(name, bytes, 1, &mut false, &mut out);
+        out.sort_by_key(|f| f.line);
+        out
+    }
+
+    /// Search a file without holding it whole in memory: whole lines at a time, in pieces of
+    /// about [`PIECE`] bytes (a secret never spans lines, except a multi-line value, whose
+    /// lines are searched one by one too).
+    pub fn scan_file(&self, name: &str, path: &Path) -> Result<Vec<Finding>> {
+        self.scan_file_by(name, path, PIECE)
+    }
+
+    fn scan_file_by(&self, name: &str, path: &Path, piece: usize) -> Result<Vec<Finding>> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let mut out = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut line = 1;
+        let mut in_user_copy = false;
+        let mut chunk = vec![0u8; piece];
+        loop {
+            let n = f
+                .read(&mut chunk)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.len() < piece {
+                continue;
+            }
+            // Up to the last complete line; the rest waits for more.
+            if let Some(end) = buf.iter().rposition(|b| *b == b'\n') {
+                let rest = buf.split_off(end + 1);
+                self.scan_part(name, &buf, line, &mut in_user_copy, &mut out);
+                line += buf.iter().filter(|b| **b == b'\n').count();
+                buf = rest;
+            }
+        }
+        if !buf.is_empty() {
+            self.scan_part(name, &buf, line, &mut in_user_copy, &mut out);
+        }
+        out.sort_by_key(|f| f.line);
+        Ok(out)
+    }
+
+    /// Search `bytes`, whose first line is line `first` of the file.
+    fn scan_part(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        first: usize,
+        in_user_copy: &mut bool,
+        out: &mut Vec<Finding>,
+    ) {
+        // Line numbers of the matches, counted once through the piece.
+        let newlines: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        let line_of = |at: usize| first + newlines.partition_point(|&i| i < at);
         let mut add = |line: usize, kind: String| {
             if !out.iter().any(|f| f.line == line && f.kind == kind) {
                 out.push(Finding {
@@ -362,7 +428,7 @@ impl Checker {
             }
         };
         // A git LFS pointer: the content is elsewhere and was not searched (fail closed).
-        if bytes.starts_with(b"version https://git-lfs.github.com/spec/v1") {
+        if first == 1 && bytes.starts_with(b"version https://git-lfs.github.com/spec/v1") {
             add(
                 1,
                 "git LFS object not fetched: its content cannot be checked".to_string(),
@@ -377,25 +443,22 @@ impl Checker {
             }
         }
         let text = String::from_utf8_lossy(bytes);
-        let mut in_user_copy = false;
         for (i, l) in text.lines().enumerate() {
             for (re, kind) in &self.generic {
                 if re.is_match(l) {
-                    add(i + 1, kind.to_string());
+                    add(first + i, kind.to_string());
                 }
             }
             let user_stmt = self.user_insert.is_match(l);
             if l.starts_with("COPY ") {
-                in_user_copy = user_stmt;
+                *in_user_copy = user_stmt;
             } else if l == "\\." {
-                in_user_copy = false;
+                *in_user_copy = false;
             }
-            if (user_stmt && l.starts_with("INSERT") || in_user_copy) && self.md5.is_match(l) {
-                add(i + 1, "md5 password hash in a user table".to_string());
+            if (user_stmt && l.starts_with("INSERT") || *in_user_copy) && self.md5.is_match(l) {
+                add(first + i, "md5 password hash in a user table".to_string());
             }
         }
-        out.sort_by_key(|f| f.line);
-        out
     }
 
     /// Search a directory tree (archives inside it are opened: `*.tar*`, `*.tgz`, and split
@@ -430,9 +493,7 @@ impl Checker {
                 if is_split_part(&name) {
                     parts.push(p.clone());
                 }
-                let bytes = std::fs::read(&p)
-                    .map_err(|err| Error::io(format!("reading {}", p.display()), err))?;
-                out.extend(self.scan(&rel, &bytes));
+                out.extend(self.scan_file(&rel, &p)?);
                 if is_archive(&name) {
                     self.scan_archive_into(&p, &format!("{rel}!"), out)?;
                 }
@@ -442,14 +503,7 @@ impl Checker {
             // `split -d` parts of one archive: joined in name order, then opened.
             let tmp = private_tempdir()?;
             let joined = tmp.path().join("joined");
-            let mut all = Vec::new();
-            for p in &parts {
-                all.extend(
-                    std::fs::read(p)
-                        .map_err(|e| Error::io(format!("reading {}", p.display()), e))?,
-                );
-            }
-            std::fs::write(&joined, &all).map_err(|e| Error::io("writing joined parts", e))?;
+            crate::database::archive::join(&parts, &joined)?;
             let first = parts[0]
                 .strip_prefix(root)
                 .unwrap_or(&parts[0])
@@ -459,7 +513,7 @@ impl Checker {
                 "{prefix}{}*!",
                 first.trim_end_matches(|c: char| c.is_ascii_digit())
             );
-            out.extend(self.scan(&label, &all));
+            out.extend(self.scan_file(&label, &joined)?);
             self.scan_archive_into(&joined, &label, out)?;
         }
         Ok(())
@@ -487,8 +541,7 @@ impl Checker {
     pub fn scan_archive(&self, archive: &Path) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         let name = archive.display().to_string();
-        let bytes = std::fs::read(archive).map_err(|e| Error::io(format!("reading {name}"), e))?;
-        out.extend(self.scan(&name, &bytes));
+        out.extend(self.scan_file(&name, archive)?);
         self.scan_archive_into(archive, &format!("{name}!"), &mut out)?;
         Ok(out)
     }
@@ -681,6 +734,31 @@ mod tests {
             assert!(vals.contains(&v), "{v} missing");
         }
         assert!(!vals.contains(&"www.example.com"));
+    }
+
+    #[test]
+    fn a_file_is_searched_in_pieces_with_the_right_line_numbers() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("big.sql");
+        // More than two pieces of filler lines, a secret on a known line in the middle of the
+        // second piece and one on the very last line.
+        let piece = 4096;
+        let filler = "x".repeat(100) + "\n";
+        let n = (2 * piece + piece / 2) / filler.len();
+        let mut text = String::with_capacity(n * filler.len() + 100);
+        for i in 0..n {
+            if i == n / 2 {
+                text.push_str("a topsecret-value b\n");
+            } else {
+                text.push_str(&filler);
+            }
+        }
+        text.push_str("-----BEGIN RSA PRIVATE KEY-----");
+        std::fs::write(&f, &text).unwrap();
+        let c = Checker::new(&[secret("database password", "topsecret-value")]).unwrap();
+        let got = c.scan_file_by("big.sql", &f, piece).unwrap();
+        let lines: Vec<usize> = got.iter().map(|f| f.line).collect();
+        assert_eq!(lines, vec![n / 2 + 1, n + 1], "{got:?}");
     }
 
     #[test]
