@@ -21,6 +21,14 @@ use std::process::Command;
 
 const IDENT: &str = "mybaseline";
 
+/// The database tests of this file one at a time: two `mariadb-install-db` runs at once on
+/// this machine sometimes fail, and the servers are heavy for a 2-core machine anyway.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A value unique to this run: `tag` plus a counter-derived tail.
 fn uniq(tag: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -929,6 +937,7 @@ fn pipe(c: &mut Command, input: &str) {
 
 #[test]
 fn four_applications_published_without_a_secret() {
+    let _one = serial();
     for kind in [DbKind::Maria, DbKind::Postgres] {
         if !available(kind) {
             common::skip(&format!("{kind:?} server binaries missing"));
@@ -974,6 +983,7 @@ fn four_applications_published_without_a_secret() {
 /// finds a secret of this machine in the webroot.
 #[test]
 fn drop_ins_publish_only_what_the_checker_passes() {
+    let _one = serial();
     if !available(DbKind::Maria) {
         common::skip("MariaDB server binaries missing");
         return;
