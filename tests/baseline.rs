@@ -291,7 +291,7 @@ fn application(s: &mut Site, server: &DbServer) {
                  CREATE TABLE wp_posts (ID bigint(20) unsigned NOT NULL AUTO_INCREMENT, post_author bigint(20) unsigned NOT NULL DEFAULT 0, post_title text NOT NULL, post_content longtext NOT NULL, PRIMARY KEY (ID));
                  INSERT INTO wp_users VALUES (1,'siteowner','{h1}','siteowner','owner@real.org','','2024-01-01 00:00:00','',0,'Owner'),(2,'bob','{h2}','bob','bob@real.org','','2024-01-01 00:00:00','',0,'Bob');
                  INSERT INTO wp_usermeta VALUES (1,1,'wp_capabilities','a:1:{{s:13:\"administrator\";b:1;}}'),(2,1,'session_tokens','{}');
-                 INSERT INTO wp_options VALUES (1,'siteurl','https://www.example.com','yes'),(2,'mailserver_pass','{}','yes'),(3,'wp_mail_smtp','{}','yes'),(4,'myplugin_settings','{{\"api_key\":\"{api}\",\"colour\":\"red\"}}','yes'),(5,'admin_email','owner@real.org','yes');
+                 INSERT INTO wp_options VALUES (1,'siteurl','https://www.example.com','yes'),(2,'mailserver_pass','{}','yes'),(3,'wp_mail_smtp','{}','yes'),(4,'myplugin_settings','{{\"api_key\":\"{api}\",\"colour\":\"red\"}}','yes'),(5,'admin_email','owner@real.org','yes'),(6,'widget_text','a:1:{{s:4:\"text\";s:34:\"Visit https://www.example.com now!\";}}','yes');
                  INSERT INTO wp_posts VALUES (1,1,'Hello','It''s a post with https://www.example.com links');",
                 sql_q(&toks),
                 sql_q(&email),
@@ -1125,6 +1125,14 @@ fn drop_ins_publish_only_what_the_checker_passes() {
     );
     let sql = std::fs::read_to_string(clones.join("d/expanded/applicationDB.sql")).unwrap();
     assert!(sql.contains("XXXADMINUSERXXX") && sql.contains("https://www.applicationdomain.tld"));
+    // Branding inside a PHP-serialized option keeps its length right (legacy's sed did not).
+    assert!(
+        sql.contains("s:44:\\\"Visit https://www.applicationdomain.tld now!\\\";"),
+        "{}",
+        sql.lines()
+            .find(|l| l.contains("widget_text"))
+            .unwrap_or("")
+    );
     assert!(sql.contains("CREATE TABLE `zzzz`"), "the legacy sentinel");
     assert!(!sql.contains(&s.db_user) && !sql.contains(APP_DB));
     assert!(!s

@@ -129,6 +129,9 @@ pub struct Rules {
     pub app: Application,
     /// The users table's kept administrator id, once seen (Moodle: the lowest non-guest id).
     moodle_admin: Option<String>,
+    /// Branding replacements applied to every text value (PHP-serialized values keep their
+    /// lengths right).
+    pub branding: Vec<(String, String)>,
 }
 
 const SECRET_COLUMN_PARTS: &[&str] = &[
@@ -235,6 +238,7 @@ impl Rules {
         Rules {
             app,
             moodle_admin: None,
+            branding: Vec::new(),
         }
     }
 
@@ -398,7 +402,10 @@ impl Rules {
                 continue;
             }
             if let Some(t) = vals[i].text.clone() {
-                let s = scrub_structured(&t);
+                let mut s = scrub_structured(&t);
+                if !self.branding.is_empty() {
+                    s = brand_value(&s, &self.branding);
+                }
                 if s != t {
                     vals[i].set(&s);
                 }
@@ -510,6 +517,80 @@ pub fn scrub_structured(v: &str) -> String {
         return scrub_json(v);
     }
     v.to_string()
+}
+
+/// Literal replacements in order (patterns under 3 bytes skipped, as the webroot branding).
+fn replace_pairs(v: &str, pairs: &[(String, String)]) -> String {
+    let mut t = v.to_string();
+    for (from, to) in pairs {
+        if from.len() >= 3 && t.contains(from.as_str()) {
+            t = t.replace(from.as_str(), to);
+        }
+    }
+    t
+}
+
+/// Branding of one value: inside a PHP-serialized value each string is replaced on its own
+/// and its `s:<len>:` rewritten (legacy's sed over the dump left the old lengths, which PHP
+/// then refuses to unserialize); any other value is replaced as text.
+pub fn brand_value(v: &str, pairs: &[(String, String)]) -> String {
+    let t = v.trim_start();
+    if t.starts_with("a:") || t.starts_with("O:") || t.starts_with("s:") {
+        if let Some(b) = rebrand_serialized(v, pairs) {
+            return b;
+        }
+    }
+    replace_pairs(v, pairs)
+}
+
+/// The strings of a serialized value branded, lengths recomputed; None when it does not parse.
+fn rebrand_serialized(v: &str, pairs: &[(String, String)]) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b's' => {
+                let colon = i + 2 + v[i + 2..].find(':')?;
+                let n: usize = v[i + 2..colon].parse().ok()?;
+                let start = colon + 2;
+                let s = v.get(start..start + n)?;
+                if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
+                    return None;
+                }
+                let r = replace_pairs(s, pairs);
+                out.push_str(&format!("s:{}:\"{r}\";", r.len()));
+                i = start + n + 2;
+            }
+            b'i' | b'd' | b'b' => {
+                let end = i + v[i..].find(';')?;
+                out.push_str(&v[i..=end]);
+                i = end + 1;
+            }
+            b'N' => {
+                out.push_str("N;");
+                i += 2;
+            }
+            b'a' | b'O' => {
+                let brace = i + v[i..].find('{')?;
+                out.push_str(&v[i..=brace]);
+                depth += 1;
+                i = brace + 1;
+            }
+            b'}' if depth > 0 => {
+                out.push('}');
+                depth -= 1;
+                i += 1;
+            }
+            _ => return None,
+        }
+        // One serialized value only: nothing may follow the top-level value.
+        if depth == 0 && i < b.len() {
+            return None;
+        }
+    }
+    (depth == 0).then_some(out)
 }
 
 /// PHP serialize() format, lengths in bytes. None when it does not parse.
@@ -844,6 +925,8 @@ pub fn scrub<R: BufRead, W: Write>(app: Application, input: R, output: W) -> Res
 pub struct Names {
     pub db_user: Option<String>,
     pub db_name: Option<String>,
+    /// Branding of every text value (see [`brand_value`]); empty for none.
+    pub branding: Vec<(String, String)>,
 }
 
 /// A line writer applying [`Names`] to each whole line.
@@ -936,6 +1019,7 @@ pub fn scrub_with<R: BufRead, W: Write>(
         header_pairs,
     };
     let mut rules = Rules::new(app);
+    rules.branding = names.branding.clone();
     let mut report = Report::default();
     let mut tables: HashMap<String, Vec<Column>> = HashMap::new();
     let mut creating: Option<(String, Vec<Column>)> = None;
@@ -1292,6 +1376,7 @@ mod tests {
         let names = Names {
             db_user: Some("u.x[1".into()),
             db_name: Some("ndb1n".into()),
+            branding: vec![],
         };
         let d = "-- Host: localhost    Database: ndb1n\nALTER TABLE t OWNER TO u.x[1;\nuaxb1 stays ndb1n";
         scrub_with(Application::Moodle, &names, d.as_bytes(), &mut out).unwrap();
@@ -1344,6 +1429,35 @@ mod tests {
             &mut out
         )
         .is_err());
+    }
+
+    #[test]
+    fn branding_keeps_serialized_lengths() {
+        let pairs = vec![(
+            "www.example.com".to_string(),
+            "www.applicationdomain.tld".to_string(),
+        )];
+        assert_eq!(
+            brand_value(
+                "a:1:{s:3:\"url\";s:23:\"https://www.example.com\";}",
+                &pairs
+            ),
+            "a:1:{s:3:\"url\";s:33:\"https://www.applicationdomain.tld\";}"
+        );
+        assert_eq!(
+            brand_value("see https://www.example.com", &pairs),
+            "see https://www.applicationdomain.tld"
+        );
+        let mut out = Vec::new();
+        let names = Names {
+            branding: pairs,
+            ..Default::default()
+        };
+        let d = "COPY public.wp_options (option_id, option_name, option_value) FROM stdin;\n1\twidget\ta:1:{s:1:\"u\";s:15:\"www.example.com\";}\n\\.\n";
+        scrub_with(Application::WordPress, &names, d.as_bytes(), &mut out).unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("s:25:\"www.applicationdomain.tld\""));
     }
 
     #[test]

@@ -15,10 +15,10 @@
 //! `Automated Backup`, not `Baseline Baby`; credentials never in a URL or `.git/config`) and
 //! verified; the work directory is removed afterwards (legacy left `.git` with a credential URL
 //! on disk); the parts are pushed as plain blobs under the LFS attributes (each is 10 MiB, under
-//! every host's limit; a deployer's git-lfs passes non-pointer content through). The branding
-//! is literal text replacement over text files only (binaries untouched); like legacy it is not
-//! aware of PHP-serialized lengths (a deployment's replacement back restores them when the new
-//! values have the old lengths; documented, not fixed).
+//! every host's limit; a deployer's git-lfs passes non-pointer content through). The webroot's
+//! branding is literal text replacement over text files only (binaries untouched); the dump's is
+//! done value by value with PHP-serialized lengths recomputed ([`dump::brand_value`]; legacy's
+//! sed broke them), then once more over the whole lines for the statements around the data.
 
 use super::check::{Checker, Finding};
 use super::{dump, tree, Application};
@@ -296,6 +296,7 @@ pub fn publish_db(
         &dump::Names {
             db_user: None,
             db_name: Some(db_name.to_string()),
+            branding: branding.db_pairs(),
         },
         dumped,
         &sql,

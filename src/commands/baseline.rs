@@ -225,7 +225,11 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
             output,
         } => match dump::scrub_file(
             application,
-            &dump::Names { db_user, db_name },
+            &dump::Names {
+                db_user,
+                db_name,
+                branding: Vec::new(),
+            },
             &input,
             &output,
         ) {
