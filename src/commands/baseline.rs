@@ -6,14 +6,14 @@
 //! `adt baseline scrub-tree SRC DST` and `adt baseline scrub-dump APP IN OUT` expose the
 //! by-construction scrubbers (what was altered goes to stdout, never a value).
 //!
-//! The drop-ins `CreateWebrootBaseline.sh [identifier]` (webserver) and `CreateDBBaseline.sh
-//! [identifier]` (database) make, check and push a baseline ([`crate::baseline::publish`]);
+//! The drop-ins `CreateWebrootBaseline.sh [identifier]` (webserver) and
+//! `CreateDBBaseline.sh [identifier]` (database) make, check and push a baseline ([`crate::baseline::publish`]);
 //! the checker runs before every push and a finding refuses it (status 1, findings on stdout).
 //! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened).
 //!
 //! The build machine's `helperscripts/PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh`
 //! ask legacy's questions (or take flags) and run those two over SSH as root, the sudo password
-//! on stdin (see [`perform_baseline`]).
+//! on stdin (see `perform_baseline`).
 
 use super::{out, parse_args, Ctx};
 use crate::baseline::{check, dump, publish, tree, Application};
@@ -305,7 +305,7 @@ fn checker(ctx: &Ctx) -> crate::Result<check::Checker> {
     check::Checker::new(&check::collect(&sources(ctx))?)
 }
 
-/// CreateWebrootBaseline.sh [identifier] (webserver): the webroot, scrubbed, branded, checked
+/// `CreateWebrootBaseline.sh [identifier]` (webserver): the webroot, scrubbed, branded, checked
 /// and pushed to `<identifier>-webroot-sourcecode-baseline`.
 pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
     let Some(id) = identifier(ctx, args) else {
@@ -340,7 +340,7 @@ pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
     render(ctx, r)
 }
 
-/// CreateDBBaseline.sh [identifier] (database): a consistent dump, scrubbed as a backup is
+/// `CreateDBBaseline.sh [identifier]` (database): a consistent dump, scrubbed as a backup is
 /// and then per application, branded, archived in 10 MiB parts, checked and pushed to
 /// `<identifier>-db-baseline`.
 pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
