@@ -20,6 +20,15 @@ pub const SECRET: &str = "XXXSECRETXXX";
 /// What a mail address setting becomes.
 pub const MAIL: &str = "webmaster@applicationdomain.tld";
 
+/// Values the applications' sample configurations ship (`wp-config-sample.php`): public, and
+/// what a deployment from the sample replaces, so they are kept.
+const PUBLIC_SAMPLE_VALUES: &[&str] = &[
+    "database_name_here",
+    "username_here",
+    "password_here",
+    "put your unique phrase here",
+];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tok {
     /// A string literal with its decoded value (heredoc/nowdoc included).
@@ -557,6 +566,12 @@ pub fn scrub(app: Option<Application>, src: &str) -> Result<(String, Vec<Change>
                 quote_like(text, "XXXDBHOSTXXX:XXXDBPORTXXX")
             }
             (Tok::Str(v), Scrub::Mail) if !v.contains('@') => continue,
+            // Nothing secret in an empty salt/key/password of a service (and a placeholder
+            // there would switch on what was off, e.g. Redis AUTH); the database values always
+            // become placeholders, which the deployment fills.
+            (Tok::Str(v), Scrub::Secret | Scrub::Mail) if v.is_empty() => continue,
+            // The values the applications' own samples ship (public; deployments look for them).
+            (Tok::Str(v), _) if PUBLIC_SAMPLE_VALUES.contains(&v.as_str()) => continue,
             _ => quote_like(text, s.token()),
         };
         let line = src[..t.start].matches('\n').count() + 1;
@@ -772,11 +787,11 @@ $table_prefix = 'wp_';
         assert!(out.contains("define( 'DB_PASSWORD', 'XXXPASSWORDXXX' );"));
         assert!(out.contains("define( 'DB_HOST', 'XXXDBHOSTXXX:XXXDBPORTXXX' );"));
         assert!(
-            out.contains("define('SECURE_AUTH_KEY',  'XXXSECRETXXX');"),
-            "empty value scrubbed too"
+            out.contains("define('SECURE_AUTH_KEY',  '');"),
+            "an empty key stays empty"
         );
         assert!(out.contains("'utf8mb4'") && out.contains("$table_prefix = 'wp_';"));
-        assert_eq!(changes.len(), 8);
+        assert_eq!(changes.len(), 7);
         // The result is still PHP this tokenizer reads.
         tokenize(&out).unwrap();
     }
@@ -830,7 +845,10 @@ class JConfig {
         assert!(out.contains("public $password = 'XXXPASSWORDXXX';"));
         assert!(out.contains("public $db = 'XXXDATABASEXXX';"));
         assert!(out.contains("public $host = 'XXXDBHOSTXXX';"));
-        assert!(out.contains("public $ftp_pass = 'XXXSECRETXXX';"));
+        assert!(
+            out.contains("public $ftp_pass = '';"),
+            "an empty password stays empty"
+        );
         assert!(out.contains("public $mailfrom = 'webmaster@applicationdomain.tld';"));
         assert!(
             out.contains("public $dbprefix = 'jos_';") && out.contains("public $mailer = 'smtp';")
@@ -926,6 +944,20 @@ require_once(__DIR__ . '/lib/setup.php');
         );
         assert!(out.contains("$CFG->prefix    = 'mdl_';") && out.contains("'dbpersist' => 0"));
         assert!(out.contains("require_once(__DIR__ . '/lib/setup.php');"));
+    }
+
+    #[test]
+    fn the_samples_public_values_stay() {
+        let sample = "<?php\ndefine( 'DB_NAME', 'database_name_here' );\ndefine( 'DB_PASSWORD', 'password_here' );\ndefine( 'AUTH_KEY', 'put your unique phrase here' );\ndefine( 'DB_HOST', 'localhost' );\n";
+        let (out, ch) = scrub(Some(Application::WordPress), sample).unwrap();
+        assert!(
+            out.contains("'database_name_here'") && out.contains("'put your unique phrase here'")
+        );
+        assert!(
+            out.contains("'XXXDBHOSTXXX'"),
+            "a host is still a placeholder"
+        );
+        assert_eq!(ch.len(), 1);
     }
 
     #[test]
