@@ -285,9 +285,17 @@ pub struct Checker {
     ac: Option<AhoCorasick>,
     labels: Vec<String>,
     generic: Vec<(regex_lite::Regex, &'static str)>,
+    /// Literals every match of a generic pattern contains (case-insensitive), searched in one
+    /// pass; only the lines they occur on go through the pattern itself. Index: the generic
+    /// pattern, or [`USER_ROWS`] for the user-table statements.
+    anchors: AhoCorasick,
+    anchor_of: Vec<usize>,
     user_insert: regex_lite::Regex,
     md5: regex_lite::Regex,
 }
+
+/// The anchor index of `INSERT INTO` / `COPY` (the user-table md5 check).
+const USER_ROWS: usize = usize::MAX;
 
 impl Checker {
     pub fn new(secrets: &[Secret]) -> Result<Checker> {
@@ -342,10 +350,42 @@ impl Checker {
                 "credential in a URL",
             ),
         ];
+        let anchor_lists: [&[&str]; 11] = [
+            &["PRIVATE KEY-----"],
+            &["AKIA", "ASIA"],
+            &["$P$"],
+            &["$H$"],
+            &["$S$"],
+            &["$2a$", "$2b$", "$2x$", "$2y$"],
+            &["$argon2"],
+            &["$5$", "$6$"],
+            &["sk_live", "rk_live", "xoxb", "xoxp"],
+            &["ghp", "gho", "ghu", "ghs", "ghr", "glpat"],
+            &["://"],
+        ];
+        debug_assert_eq!(anchor_lists.len(), generic.len());
+        let mut lits: Vec<&str> = Vec::new();
+        let mut anchor_of = Vec::new();
+        for (i, list) in anchor_lists.iter().enumerate() {
+            for l in *list {
+                lits.push(l);
+                anchor_of.push(i);
+            }
+        }
+        for l in ["insert into", "copy "] {
+            lits.push(l);
+            anchor_of.push(USER_ROWS);
+        }
+        let anchors = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&lits)
+            .map_err(|e| Error::Io(format!("building the pattern search: {e}")))?;
         Ok(Checker {
             ac,
             labels,
             generic,
+            anchors,
+            anchor_of,
             user_insert: re(r#"(?i)(INSERT INTO|COPY)\s+[`"]?[A-Za-z0-9_.]*user"#),
             md5: re(r"\b[0-9a-f]{32}\b"),
         })
@@ -442,21 +482,57 @@ impl Checker {
                 );
             }
         }
-        let text = String::from_utf8_lossy(bytes);
-        for (i, l) in text.lines().enumerate() {
-            for (re, kind) in &self.generic {
-                if re.is_match(l) {
-                    add(first + i, kind.to_string());
+        // The line (0-based within the piece) an offset is on, and that line's bytes.
+        let line_idx = |at: usize| newlines.partition_point(|&i| i < at);
+        let line_text = |k: usize| {
+            let start = if k == 0 { 0 } else { newlines[k - 1] + 1 };
+            let end = newlines.get(k).copied().unwrap_or(bytes.len());
+            String::from_utf8_lossy(&bytes[start..end]).into_owned()
+        };
+        let lines = newlines.len() + usize::from(bytes.last().is_some_and(|b| *b != b'\n'));
+        // Rows of a user table's COPY block: md5 hashes.
+        let copy_rows = |from: usize, add: &mut dyn FnMut(usize, String)| -> bool {
+            for k in from..lines {
+                let l = line_text(k);
+                if l == "\\." {
+                    return false;
+                }
+                if self.md5.is_match(&l) {
+                    add(first + k, "md5 password hash in a user table".to_string());
                 }
             }
-            let user_stmt = self.user_insert.is_match(l);
-            if l.starts_with("COPY ") {
-                *in_user_copy = user_stmt;
-            } else if l == "\\." {
-                *in_user_copy = false;
+            true
+        };
+        if *in_user_copy {
+            *in_user_copy = copy_rows(0, &mut add);
+        }
+        let mut tried: std::collections::HashSet<(usize, usize)> = Default::default();
+        for m in self.anchors.find_overlapping_iter(bytes) {
+            let which = self.anchor_of[m.pattern().as_usize()];
+            let k = line_idx(m.start());
+            if !tried.insert((k, which)) {
+                continue;
             }
-            if (user_stmt && l.starts_with("INSERT") || *in_user_copy) && self.md5.is_match(l) {
-                add(first + i, "md5 password hash in a user table".to_string());
+            let l = line_text(k);
+            if which == USER_ROWS {
+                let t = l.trim_start();
+                let starts = t.len() >= 4
+                    && (t[..4].eq_ignore_ascii_case("inse") || t[..4].eq_ignore_ascii_case("copy"));
+                if !starts || !self.user_insert.is_match(&l) {
+                    continue;
+                }
+                if t[..4].eq_ignore_ascii_case("copy") {
+                    if copy_rows(k + 1, &mut add) {
+                        *in_user_copy = true;
+                    }
+                } else if self.md5.is_match(&l) {
+                    add(first + k, "md5 password hash in a user table".to_string());
+                }
+                continue;
+            }
+            let (re, kind) = &self.generic[which];
+            if re.is_match(&l) {
+                add(first + k, kind.to_string());
             }
         }
     }
@@ -759,6 +835,23 @@ mod tests {
         let got = c.scan_file_by("big.sql", &f, piece).unwrap();
         let lines: Vec<usize> = got.iter().map(|f| f.line).collect();
         assert_eq!(lines, vec![n / 2 + 1, n + 1], "{got:?}");
+    }
+
+    #[test]
+    fn a_user_copy_block_across_pieces() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("d.sql");
+        let mut text = String::from("COPY public.mdl_posts (id, body) FROM stdin;\n1\t5f4dcc3b5aa765d61d8327deb882cf99\n\\.\n");
+        text.push_str("COPY public.mdl_user (id, username, password) FROM stdin;\n");
+        for i in 0..200 {
+            text.push_str(&format!("{i}\tuser{i}\tnothing-here-{i}\n"));
+        }
+        text.push_str("999\tbob\t5f4dcc3b5aa765d61d8327deb882cf99\n\\.\nafter 5f4dcc3b5aa765d61d8327deb882cf99\n");
+        std::fs::write(&f, &text).unwrap();
+        let c = Checker::new(&[]).unwrap();
+        let got = c.scan_file_by("d.sql", &f, 512).unwrap();
+        let lines: Vec<usize> = got.iter().map(|f| f.line).collect();
+        assert_eq!(lines, vec![205], "{got:?}");
     }
 
     #[test]
