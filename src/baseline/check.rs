@@ -411,9 +411,22 @@ impl Checker {
         let mut f = std::fs::File::open(path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let mut out = Vec::new();
+        let mut in_user_copy = false;
+        // Most files are small: read whole.
+        let size = f
+            .metadata()
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+            .len();
+        if size <= piece as u64 {
+            let mut all = Vec::with_capacity(size as usize);
+            f.read_to_end(&mut all)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            self.scan_part(name, &all, 1, &mut in_user_copy, &mut out);
+            out.sort_by_key(|f| f.line);
+            return Ok(out);
+        }
         let mut buf: Vec<u8> = Vec::new();
         let mut line = 1;
-        let mut in_user_copy = false;
         let mut chunk = vec![0u8; piece];
         loop {
             let n = f
