@@ -1206,3 +1206,94 @@ fn the_checker_reads_lfs_content() {
     );
     assert!(!out.contains("not fetched"), "{out}");
 }
+
+/// `adt baseline check ARCHIVE` with this machine's own secrets (no extra flags): the s3cmd
+/// secret key found URL-encoded, the SSH private key's body, a settings token in base64, in a
+/// tar.gz; each named by kind and place, none printed.
+#[test]
+fn the_checker_knows_the_machine_secrets() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    let s3secret = format!("{}/x+y=z", uniq("s3sk"));
+    let keyline = uniq("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ");
+    let token = uniq("dotoken");
+    put(
+        &home,
+        ".s3cfg",
+        &format!("[default]\naccess_key = AKIAEXAMPLEEXAMPLE00\nsecret_key = {s3secret}\n"),
+    );
+    put(
+        &home,
+        ".ssh/id_rsa",
+        &format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{keyline}\n-----END OPENSSH PRIVATE KEY-----\n"
+        ),
+    );
+    put(
+        &home,
+        ".ssh/webserver_configuration_settings.dat",
+        &format!("WEBSITEURL:www.example.com\nDNSSECURITYKEY:{token}\n"),
+    );
+    std::fs::write(
+        t.path().join("homedir.dat"),
+        format!("{}\n", home.display()),
+    )
+    .unwrap();
+    let tree = t.path().join("tree");
+    let enc: String = s3secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    put(&tree, "site/a.txt", &format!("x\nurl=https://h/?k={enc}\n"));
+    put(&tree, "site/b.txt", &format!("{keyline}\n"));
+    let b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("token={token}"))
+    };
+    put(&tree, "site/c.txt", &format!("\n\n{b64}\n"));
+    let archive = t.path().join("baseline.tar.gz");
+    run(Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&tree)
+        .arg("site"));
+    let o = Command::new(common::adt_bin())
+        .args(["baseline", "check"])
+        .arg(&archive)
+        .env("ADT_HOMEDIR_FILE", t.path().join("homedir.dat"))
+        .env("HOME", &home)
+        .env("ADT_WEBROOT", t.path().join("none"))
+        .env("ADT_MACHINE", "webserver")
+        .env(
+            "ADT_DATASTORE",
+            format!("local:{}", t.path().join("store").display()),
+        )
+        .env_remove("S3CMD_CONFIG")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let a = archive.display().to_string();
+    for want in [
+        format!("{a}!site/a.txt:2: s3cmd secret_key (url-encoded)"),
+        format!("{a}!site/b.txt:1: SSH private key id_rsa (plain)"),
+        format!("{a}!site/c.txt:3: settings value DNSSECURITYKEY (base64)"),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in\n{out}");
+    }
+    for secret in [&s3secret, &keyline, &token] {
+        assert!(!out.contains(secret.as_str()));
+    }
+}
