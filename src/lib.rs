@@ -11,7 +11,7 @@
 //! 3. [`cloud`], [`dns`], [`firewall`]: the cloud hosts' servers, DNS providers, firewalls;
 //!    [`fleet`]: adt rolled out to the fleet over SSH.
 //! 4. [`scaling`], [`ips`], [`cron`], [`backup`]: the scaling profile, published IPs, crontabs,
-//!    temporal backups.
+//!    temporal backups; [`baseline`]: baselines scrubbed by construction, the leak checker.
 //! 5. [`site`]: the machine a command runs on (home, type, generation), as plain values.
 //! 6. [`datastore`]: the config datastore (S3, local directory); [`mode`]: development or
 //!    production and the other settings the toolkit branches on, as one typed view;
@@ -25,6 +25,7 @@
 pub mod authenticator;
 pub mod autoscaler;
 pub mod backup;
+pub mod baseline;
 pub mod cloud;
 pub mod commands;
 pub mod config;

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("scaling", 6),
     ("ips", 6),
     ("cron", 6),
+    ("baseline", 6),
     ("backup", 6),
     ("cloud", 6),
     ("dns", 7),

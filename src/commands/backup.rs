@@ -205,7 +205,8 @@ impl<'a> Answers<'a> {
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let name = match a.as_str() {
-                "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period" => a.as_str(),
+                "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period"
+                | "--identifier" => a.as_str(),
                 "--yes" => {
                     flags.entry("--yes").or_default();
                     continue;

@@ -24,6 +24,7 @@ fn own(name: &'static str) -> Option<Cli> {
         "authenticator" => super::auth::Serve::command(),
         "datastore" => super::datastore::DatastoreCmd::command(),
         "mode" => super::mode::ModeCmd::command(),
+        "baseline" => super::baseline::Baseline::command(),
         _ => return None,
     };
     Some(cmd.name(name))

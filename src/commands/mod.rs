@@ -12,6 +12,7 @@ pub mod auth;
 pub mod autoscaler;
 pub mod backup;
 pub mod backup_db;
+pub mod baseline;
 pub mod cli;
 pub mod config_values;
 pub mod configwrapper;
@@ -265,9 +266,14 @@ commands! {
     "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
     "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
     "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
+    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
+    // providerscripts/git/: baselines
+    "CreateWebrootBaseline" => baseline::create_webroot_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-webroot-sourcecode-baseline)";
+    "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";
+    "PerformWebsiteBaseline" => baseline::perform_website_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
+    "PerformDatabaseBaseline" => baseline::perform_database_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
     "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
     "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
-    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map|detect ...";
     "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR] [--sendmail PROG]";
@@ -279,6 +285,7 @@ commands! {
     "cloudflare-ranges" => firewall::cloudflare_ranges, "show | refresh [URL-V4 URL-V6]";
     "doctor" => doctor::main, "[--home DIR] [--json]   (what is right and what is not here, each with its fix)";
     "fleet" => fleet::main, "install|uninstall|status --machine TYPE [--ip IP]... [SCRIPT...]   (from the build machine, over SSH)";
+    "baseline" => baseline::main, "check DIR|ARCHIVE|REPO | scrub-tree SRC DST | scrub-dump APP IN OUT | fill-secrets FILE...";
 }
 
 /// The command of that name.

@@ -322,9 +322,13 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/git/", "Backup", [WS, DB]),
         s!("cron/", "BackupFromCron", [WS, DB]),
         s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),
+        s!("helperscripts/", "PerformWebsiteBackup", [BM]),
+        s!("providerscripts/git/", "CreateWebrootBaseline", [WS]),
+        s!("providerscripts/git/", "CreateDBBaseline", [DB]),
+        s!("helperscripts/", "PerformWebsiteBaseline", [BM]),
+        s!("helperscripts/", "PerformDatabaseBaseline", [BM]),
         s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
         s!("helperscripts/", "PerformDatabaseBackup", [BM]),
-        s!("helperscripts/", "PerformWebsiteBackup", [BM]),
     ],
 };
 

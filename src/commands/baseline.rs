@@ -1,0 +1,666 @@
+//! `adt baseline check DIR|ARCHIVE|REPO`: the leak checker (new in adt-rs; legacy published
+//! baselines unchecked). Collects every secret this machine holds ([`sources`]), searches the
+//! target, prints `file:line: KIND` per finding (never a value) and exits 1 when anything is
+//! found, 0 when clean, 2 on bad input or an unreadable target.
+//!
+//! `adt baseline scrub-tree SRC DST` and `adt baseline scrub-dump APP IN OUT` expose the
+//! by-construction scrubbers (what was altered goes to stdout, never a value).
+//!
+//! The drop-ins `CreateWebrootBaseline.sh [identifier]` (webserver) and
+//! `CreateDBBaseline.sh [identifier]` (database) make, check and push a baseline ([`crate::baseline::publish`]);
+//! the checker runs before every push and a finding refuses it (status 1, findings on stdout).
+//! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened).
+//!
+//! The build machine's `helperscripts/PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh`
+//! ask legacy's questions (or take flags) and run those two over SSH as root, the sudo password
+//! on stdin (see `perform_baseline`).
+
+use super::{out, parse_args, Ctx};
+use crate::baseline::{check, dump, publish, tree, Application};
+use std::path::PathBuf;
+
+#[derive(clap::Parser)]
+#[command(name = "adt baseline")]
+pub(super) enum Baseline {
+    /// Search a directory, archive or git repository for every secret this machine holds.
+    Check {
+        /// Extra settings-style files (`KEY:value`) whose credential values count too.
+        #[arg(long = "settings", value_name = "FILE")]
+        settings: Vec<PathBuf>,
+        /// Extra application config files (PHP or `.env`) whose secrets count too.
+        #[arg(long = "app-config", value_name = "FILE")]
+        app_configs: Vec<PathBuf>,
+        /// Only the generic patterns and the files given, not this machine's own secrets.
+        #[arg(long)]
+        no_machine: bool,
+        /// The directory, archive (tar, tar.gz) or repository (path or URL) to check.
+        target: String,
+    },
+    /// Copy a webroot into DST with config files scrubbed and private files left out.
+    ScrubTree {
+        /// joomla, wordpress, drupal, moodle (or APPLICATIONIDENTIFIER 1-4).
+        #[arg(long, value_parser = app)]
+        application: Option<Application>,
+        src: PathBuf,
+        dst: PathBuf,
+    },
+    /// At deploy time: each XXXSECRETXXX in the files given replaced by a fresh random value.
+    FillSecrets {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rewrite a SQL dump (mysqldump or pg_dump plain) for APPLICATION into OUT.
+    ScrubDump {
+        /// The database user, replaced by `XXXXXXXXXX` as the legacy DB baseline did.
+        #[arg(long, value_name = "USER")]
+        db_user: Option<String>,
+        /// The database name, replaced by `XXXDATABASEXXX`.
+        #[arg(long, value_name = "NAME")]
+        db_name: Option<String>,
+        #[arg(value_parser = app)]
+        application: Application,
+        input: PathBuf,
+        output: PathBuf,
+    },
+}
+
+fn app(s: &str) -> std::result::Result<Application, String> {
+    Application::parse(s).ok_or_else(|| format!("unknown application {s:?}"))
+}
+
+/// This machine's secrets: its settings files, database credentials (local files and the
+/// datastore's object), s3cmd config, SSH private keys and the application's live config files.
+pub fn sources(ctx: &Ctx) -> check::Sources {
+    let home = &ctx.home;
+    let settings_dir = home.join(ctx.gen.settings_dir);
+    let mut s = check::Sources::default();
+    if let Ok(rd) = std::fs::read_dir(&settings_dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".dat") {
+                s.settings.push(e.path());
+            }
+        }
+    }
+    for p in ["credentials/shit", "runtime/credentials/shit"] {
+        s.db_credentials.push(home.join(p));
+    }
+    s.s3cfg.push(ctx.gen.s3cfg_path(home));
+    s.ssh_dirs.push(home.join(".ssh"));
+    if let Some(h) = std::env::var_os("HOME") {
+        s.ssh_dirs.push(PathBuf::from(&h).join(".ssh"));
+        s.s3cfg.push(PathBuf::from(h).join(".s3cfg"));
+    }
+    // The database credentials as the datastore holds them (best effort: without a reachable
+    // store the live config files still name them).
+    if let Ok(store) = super::bounded(ctx.store()) {
+        if let Ok(b) = store.get_bytes("credentials/shit") {
+            let text = String::from_utf8_lossy(&b).into_owned();
+            for (kind, v) in ["database name", "database password", "database user"]
+                .iter()
+                .zip(text.lines())
+            {
+                s.extra.push(check::Secret {
+                    kind: kind.to_string(),
+                    value: v.to_string(),
+                });
+            }
+        }
+    }
+    let web = ctx.webroot();
+    let parent = web.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let app_of = Application::parse(
+        &ctx.settings()
+            .ok()
+            .and_then(|t| crate::config::value(&t, "APPLICATIONIDENTIFIER"))
+            .unwrap_or_default(),
+    );
+    for (a, p) in [
+        (Some(Application::WordPress), parent.join("wp-config.php")),
+        (Some(Application::WordPress), web.join("wp-config.php")),
+        (Some(Application::Joomla), web.join("configuration.php")),
+        (
+            Some(Application::Drupal),
+            web.join("sites/default/settings.php"),
+        ),
+        (Some(Application::Moodle), web.join("config.php")),
+        (Some(Application::Moodle), web.join("moodle/config.php")),
+        (app_of, web.join(".env")),
+    ] {
+        if p.is_file() {
+            s.app_configs.push((a, p));
+        }
+    }
+    s
+}
+
+pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
+    let cmd = match parse_args::<Baseline>("adt baseline", args) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    match cmd {
+        Baseline::Check {
+            settings,
+            app_configs,
+            no_machine,
+            target,
+        } => {
+            let mut src = if no_machine {
+                check::Sources::default()
+            } else {
+                sources(ctx)
+            };
+            src.settings.extend(settings);
+            src.app_configs
+                .extend(app_configs.into_iter().map(|p| (None, p)));
+            // A private repository is read with the settings' git credentials, if any.
+            let creds = ctx.settings().ok().and_then(|t| {
+                crate::git::provider(&crate::git::RepoSettings::from_settings(&t))
+                    .ok()
+                    .and_then(|p| p.credentials())
+            });
+            match run_check(&src, &target, creds.as_ref()) {
+                Ok(findings) if findings.is_empty() => 0,
+                Ok(findings) => {
+                    let mut s = String::new();
+                    for f in &findings {
+                        s.push_str(&format!("{f}\n"));
+                    }
+                    out(s.as_bytes());
+                    eprintln!(
+                        "{}: {} possible secret(s) in {target}; it must not be published",
+                        ctx.prog,
+                        findings.len()
+                    );
+                    1
+                }
+                Err(e) => {
+                    ctx.report(&e);
+                    2
+                }
+            }
+        }
+        Baseline::ScrubTree {
+            application,
+            src,
+            dst,
+        } => match tree::copy_scrubbed(&src, &dst, application) {
+            Ok(r) => {
+                out(r.render().as_bytes());
+                0
+            }
+            Err(e) => {
+                ctx.report(&e);
+                1
+            }
+        },
+        Baseline::FillSecrets { files } => {
+            for f in &files {
+                let r = std::fs::read_to_string(f)
+                    .map_err(|e| crate::Error::io(f.display(), e))
+                    .and_then(|t| crate::baseline::php::fill_secrets(&t))
+                    .and_then(|(t, n)| {
+                        // The file keeps its mode (the web server reads it).
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = std::fs::metadata(f)
+                            .map(|m| m.permissions().mode() & 0o7777)
+                            .map_err(|e| crate::Error::io(f.display(), e))?;
+                        crate::fsutil::write_atomic(f, t.as_bytes(), Some(mode)).map(|_| n)
+                    });
+                match r {
+                    Ok(n) => out(format!("{}: {n} secrets set\n", f.display()).as_bytes()),
+                    Err(e) => {
+                        ctx.report(&e);
+                        return 1;
+                    }
+                }
+            }
+            0
+        }
+        Baseline::ScrubDump {
+            db_user,
+            db_name,
+            application,
+            input,
+            output,
+        } => match dump::scrub_file(
+            application,
+            &dump::Names {
+                db_user,
+                db_name,
+                branding: Vec::new(),
+            },
+            &input,
+            &output,
+        ) {
+            Ok(r) => {
+                out(r.render().as_bytes());
+                0
+            }
+            Err(e) => {
+                ctx.report(&e);
+                1
+            }
+        },
+    }
+}
+
+/// Collect the secrets and check the target.
+pub fn run_check(
+    src: &check::Sources,
+    target: &str,
+    creds: Option<&crate::git::Credentials>,
+) -> crate::Result<Vec<check::Finding>> {
+    let secrets = check::collect(src)?;
+    let checker = check::Checker::new(&secrets)?;
+    check::check_target(&checker, target, creds)
+}
+
+/// The identifier: the first argument, else one line read from stdin (legacy prompted for it).
+fn identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
+    let id = super::arg(args, 0).to_string();
+    if !id.is_empty() {
+        return Some(id);
+    }
+    eprintln!("{}: please enter an identifier for your baseline", ctx.prog);
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    let id = line.trim().to_string();
+    (!id.is_empty()).then_some(id)
+}
+
+/// Print what publishing did: on success what was altered and where it went (status 0); on
+/// refusal each finding (file:line: KIND, never a value) and status 1.
+fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
+    match r {
+        Ok(publish::Published::Pushed {
+            repo,
+            pushed,
+            altered,
+        }) => {
+            out(format!("{altered}pushed {repo} (commit {})\n", pushed.commit).as_bytes());
+            0
+        }
+        Ok(publish::Published::Refused(findings)) => {
+            let mut s = String::new();
+            for f in &findings {
+                s.push_str(&format!("{f}\n"));
+            }
+            out(s.as_bytes());
+            eprintln!(
+                "{}: refusing to publish: {} possible secret(s) remain in the baseline",
+                ctx.prog,
+                findings.len()
+            );
+            1
+        }
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+fn checker(ctx: &Ctx) -> crate::Result<check::Checker> {
+    check::Checker::new(&check::collect(&sources(ctx))?)
+}
+
+/// `CreateWebrootBaseline.sh [identifier]` (webserver): the webroot, scrubbed, branded, checked
+/// and pushed to `<identifier>-webroot-sourcecode-baseline`.
+pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    let Some(id) = identifier(ctx, args) else {
+        eprintln!("{}: no baseline identifier given", ctx.prog);
+        return 1;
+    };
+    if let Err(e) = publish::check_identifier(&id) {
+        ctx.report(&e);
+        return 1;
+    }
+    let r = (|| {
+        let settings = ctx.settings()?;
+        let app = Application::parse(
+            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
+        );
+        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
+        let checker = checker(ctx)?;
+        let work = publish::Work::create(&ctx.home.join("backups").join(&id))?;
+        publish::publish_webroot(
+            &publish::Target {
+                identifier: &id,
+                provider: provider.as_ref(),
+                checker: &checker,
+                work: work.path(),
+            },
+            &ctx.webroot(),
+            app,
+            &publish::Branding::from_settings(&settings),
+            Some(&ctx.home.join("providerscripts/git/gitattributes")),
+        )
+    })();
+    render(ctx, r)
+}
+
+/// `CreateDBBaseline.sh [identifier]` (database): a consistent dump, scrubbed as a backup is
+/// and then per application, branded, archived in 10 MiB parts, checked and pushed to
+/// `<identifier>-db-baseline`.
+pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    let Some(id) = identifier(ctx, args) else {
+        eprintln!("{}: no baseline identifier given", ctx.prog);
+        return 1;
+    };
+    if let Err(e) = publish::check_identifier(&id) {
+        ctx.report(&e);
+        return 1;
+    }
+    let r = (|| {
+        let settings = ctx.settings()?;
+        let app = Application::parse(
+            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
+        )
+        .ok_or_else(|| {
+            crate::Error::Config(
+                "APPLICATIONIDENTIFIER names no application (1 joomla, 2 wordpress, 3 drupal, 4 moodle)"
+                    .into(),
+            )
+        })?;
+        let store = super::bounded(ctx.store())?;
+        let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
+        let my_ip = crate::ips::get_ip(ctx)?;
+        let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
+        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
+        let checker = checker(ctx)?;
+        let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
+        let dumped = work.path().join("dumped.sql");
+        let ipmask = crate::config::value(&settings, "IPMASK").unwrap_or_default();
+        crate::database::dump::dump(
+            &conn,
+            work.path(),
+            &dumped,
+            crate::database::scrub::Scrubber::for_backup(
+                &conn.user,
+                &ipmask,
+                conn.engine == crate::database::Engine::MySql,
+            ),
+        )?;
+        publish::publish_db(
+            &publish::Target {
+                identifier: &id,
+                provider: provider.as_ref(),
+                checker: &checker,
+                work: work.path(),
+            },
+            &dumped,
+            app,
+            &conn.name,
+            &publish::Branding::from_settings(&settings),
+        )
+    })();
+    render(ctx, r)
+}
+
+/// The build machine's side of a baseline: which machine, and what legacy says about it.
+struct Side {
+    /// Substring of the server names (`webserver`, `database`).
+    token: &'static str,
+    cloud_prompt: &'static str,
+    build_prompt: &'static str,
+    none_running: &'static str,
+    which: &'static str,
+    repo_suffix: &'static str,
+    must_have: &'static str,
+    script: &'static str,
+    failed: &'static str,
+}
+
+const WEBSITE: Side = Side {
+    token: "webserver",
+    cloud_prompt: "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
+    build_prompt: "What is the build Identifer for your build?",
+    none_running: "There doesn't seem to be any webservers running",
+    which: "Which webserver would you like to connect to?",
+    repo_suffix: "webroot-sourcecode-baseline",
+    must_have: "You must have a repository of name '<identifier>-webroot-sourcecode-baseline' available",
+    script: "CreateWebrootBaseline.sh",
+    failed: "Failed to make a baseline of your website, sorry... exiting",
+};
+
+const DATABASE: Side = Side {
+    token: "database",
+    cloud_prompt: "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
+    build_prompt: "What is the build identifier you want to connect to?",
+    none_running: "There doesn't seem to be any databases running",
+    which: "Which Database server would you like to connect to?",
+    repo_suffix: "db-baseline",
+    must_have: "You MUST have a repository of name '<identifier>-db-baseline' available",
+    script: "CreateDBBaseline.sh",
+    failed: "Failed to make a baseline of your database, sorry... exiting",
+};
+
+/// PerformWebsiteBaseline.sh (build machine): legacy's prompts, then
+/// `CreateWebrootBaseline.sh <identifier>` on the chosen webserver over SSH as root.
+pub fn perform_website_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    perform_baseline(ctx, args, &WEBSITE)
+}
+
+/// PerformDatabaseBaseline.sh (build machine): legacy's prompts, then
+/// `CreateDBBaseline.sh <identifier>` on the chosen database over SSH as root.
+pub fn perform_database_baseline(ctx: &Ctx, args: &[String]) -> i32 {
+    perform_baseline(ctx, args, &DATABASE)
+}
+
+/// Legacy's prompts (each answer can be a flag instead: `--cloudhost NAME --build-identifier ID
+/// --ip IP --key rsa|ecdsa --identifier ID --yes`), then the baseline script run remotely.
+///
+/// Differences from legacy: the sudo password goes on stdin, never on the remote command line
+/// (legacy `echo PASSWORD | sudo -S`); the baseline identifier is checked before it reaches a
+/// remote shell; the database helper asks for it on both key types (legacy's ECDSA branch
+/// silently used BUILD_IDENTIFIER); a failed remote run exits 1 (legacy 0).
+fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
+    use super::backup::{say, Answers};
+    use std::time::Duration;
+    let mut a = match Answers::new(args) {
+        Ok(a) => a,
+        Err(m) => {
+            ctx.report(&crate::Error::Usage(m));
+            return 2;
+        }
+    };
+    let build_home = ctx.home.clone();
+    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
+    let cloudhost = match a.flag("--cloudhost") {
+        Some(c) => c.to_string(),
+        None => {
+            say(side.cloud_prompt);
+            match a.read().as_str() {
+                n @ ("1" | "2" | "3" | "4" | "5") => {
+                    HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string()
+                }
+                _ => {
+                    say("Unrecognised  cloudhost. Exiting ....");
+                    return 0;
+                }
+            }
+        }
+    };
+    let build = match a.flag("--build-identifier") {
+        Some(i) => i.to_string(),
+        None => {
+            say(side.build_prompt);
+            say("You have these builds to choose from: ");
+            let mut names: Vec<String> =
+                std::fs::read_dir(build_home.join("buildconfiguration").join(&cloudhost))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.contains("credentials"))
+                    .collect();
+            names.sort();
+            for n in names {
+                say(&n);
+            }
+            say("Please enter the name of the build of the server you wish to connect with");
+            a.read()
+        }
+    };
+    if side.token == "webserver" {
+        say(&format!(
+            "Please insure you have an empty repository called: {build}-{} available with your git provider",
+            side.repo_suffix
+        ));
+        say("Press <enter> when you are sure");
+        if !a.yes() {
+            a.read();
+        }
+    }
+    let ip = match a.flag("--ip") {
+        Some(ip) => ip.to_string(),
+        None => {
+            let ips: Vec<String> =
+                match crate::cloud::Cloud::open_as(ctx, &cloudhost).and_then(|c| c.servers()) {
+                    Ok(s) => s
+                        .into_iter()
+                        .filter(|s| s.name.contains(side.token))
+                        .filter_map(|s| s.public.map(|i| i.to_string()))
+                        .collect(),
+                    Err(e) => {
+                        ctx.report(&e);
+                        return 1;
+                    }
+                };
+            if ips.is_empty() {
+                say(side.none_running);
+                return 0;
+            }
+            say(side.which);
+            let mut chosen = String::new();
+            for (n, ip) in ips.iter().enumerate() {
+                say(&format!("{}:   {ip}", n + 1));
+                say("Press Y/N to connect...");
+                if matches!(a.read().as_str(), "Y" | "y") {
+                    chosen = ip.clone();
+                    break;
+                }
+            }
+            chosen
+        }
+    };
+    let key_kind = match a.flag("--key") {
+        Some("rsa") => "1".to_string(),
+        Some("ecdsa") => "2".to_string(),
+        Some(_) | None => {
+            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
+            if side.token == "webserver" {
+                say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
+            }
+            say("Please select (1) RSA (2) ECDSA");
+            a.read()
+        }
+    };
+    let alg = match key_kind.as_str() {
+        "1" => "rsa",
+        "2" => "ecdsa",
+        _ => {
+            say("Unrecognised selection, please select only 1 or 2");
+            return 0;
+        }
+    };
+    let conf = build_home.join("buildconfiguration").join(&cloudhost);
+    let read = |f: &str| {
+        std::fs::read_to_string(conf.join(format!("{build}-credentials")).join(f))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
+    let port = std::fs::read_to_string(conf.join(&build))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.contains("SSH_PORT"))
+        .and_then(|l| {
+            l.replace('"', "")
+                .rsplit('=')
+                .next()
+                .map(|p| p.trim().to_string())
+        })
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(22);
+    let Ok(host) = ip.parse::<std::net::IpAddr>() else {
+        ctx.report(&crate::Error::Usage(format!("{ip:?} is not an IP address")));
+        return 1;
+    };
+    let target = crate::process::SshTarget {
+        user: user.clone(),
+        port,
+        key: build_home
+            .join("keys")
+            .join(&cloudhost)
+            .join(&build)
+            .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{build}")),
+        timeout: Duration::from_secs(10),
+        mux: None,
+        kex_first: None,
+    };
+    let sudo_input = format!("{password}\n");
+    let remote = |cmd: &str, extra: Duration| {
+        crate::process::ssh(
+            host,
+            &target,
+            &crate::process::as_root(cmd),
+            Some(sudo_input.as_bytes()),
+            extra,
+        )
+    };
+    let value = |k: &str| {
+        remote(
+            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{k}'"),
+            Duration::ZERO,
+        )
+        .1
+    };
+    say("");
+    say("############################################");
+    say("Your git repository provider is set to:");
+    out(value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
+    say("Your git repository username is set to:");
+    out(value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
+    say("Your application identifier is set to:");
+    out(value("APPLICATIONIDENTIFIER").as_bytes());
+    say("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
+    say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+    say("#############################################");
+    if !a.yes() {
+        a.read();
+    }
+    let identifier = match a.flag("--identifier") {
+        Some(i) => i.to_string(),
+        None => {
+            say(side.must_have);
+            say("If you haven't got one please create one and then tell me the <identifier> part by entering it below:");
+            a.read()
+        }
+    };
+    // It goes into a remote shell command: only a repository-name-safe identifier.
+    if let Err(e) = publish::check_identifier(&identifier) {
+        ctx.report(&e);
+        return 1;
+    }
+    say("OK, ready to create baseline - press enter to confirm");
+    if !a.yes() {
+        a.read();
+    }
+    let cmd = format!(
+        "/home/{user}/providerscripts/git/{} {identifier}",
+        side.script
+    );
+    let (ok, stdout) = remote(
+        &cmd,
+        crate::git::git_deadline() + crate::database::deadline(),
+    );
+    out(stdout.as_bytes());
+    if ok {
+        0
+    } else {
+        say(side.failed);
+        1
+    }
+}
