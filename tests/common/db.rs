@@ -149,8 +149,12 @@ impl DbServer {
 
     fn start_maria(&mut self) {
         let d = self.dir.path();
-        let mut install = Command::new(which("mariadb-install-db").unwrap());
+        // Two mariadb-install-db runs at once (tests run in parallel, in several processes)
+        // now and then fail: one at a time on this machine (flock(1) from util-linux).
+        let mut install = Command::new("flock");
         install
+            .arg(std::env::temp_dir().join("adt-test-mariadb-install.lock"))
+            .arg(which("mariadb-install-db").unwrap())
             .arg("--no-defaults")
             .arg(format!("--datadir={}", self.data_dir().display()))
             .args([
