@@ -617,7 +617,7 @@ fn md5_hex(data: &[u8]) -> String {
 /// (a gzip stream may be a concatenation of members; `tar xzf` reads it as one), each holding
 /// the tar entries of a group of paths without the end-of-archive blocks, and a last member
 /// with those blocks. Groups end where a path's hash says so (so adding or removing a file
-/// changes only its own group) or at 16 MiB; a group whose entries (name, mode, size, time,
+/// changes only its own group; about 16 entries a group) or at 4 MiB; a group whose entries (name, mode, size, time,
 /// owner, link target) are unchanged is taken from `cache` as it was made last time. A run after
 /// a small change so recompresses a few groups instead of the whole webroot.
 pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) -> Result<()> {
@@ -631,7 +631,7 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
         }
         bytes += e.size + 512;
         let h = md5_hex(e.rel.as_bytes());
-        if h.ends_with("00") || h.ends_with("80") || bytes >= 16 << 20 {
+        if h.ends_with('0') || bytes >= 4 << 20 {
             groups.push(Vec::new());
             bytes = 0;
         }
@@ -659,32 +659,26 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
             }
             std::fs::write(&list, l).map_err(|e| Error::io(list.display(), e))?;
             let raw = cache.join("group.tar");
-            let o = Run::new("tar")
-                .arg("-C")
-                .arg(mirror)
-                .args(["--no-recursion", "-b1", "--transform", &transform, "-cPf"])
-                .arg(&raw)
-                .args(["--null", "-T"])
-                .arg(&list)
-                .output()?;
-            if !o.success() {
-                return Err(Error::Io(format!(
-                    "cannot make {}: tar: {}",
-                    out.display(),
-                    o.first_error_line()
-                )));
-            }
-            // Without its two end-of-archive blocks, compressed as one member.
             let tmp = cache.join("member.tmp");
+            // tar, then its output without the two end-of-archive blocks compressed as one
+            // member: one shell a group (tar's own status checked before the compression).
             let o = Run::new("/bin/sh")
-                .args(["-c", "head -c -1024 \"$1\" | gzip -1 > \"$2\"", "sh"])
+                .args([
+                    "-c",
+                    "tar -C \"$1\" --no-recursion -b1 --transform \"$2\" -cPf \"$3\" --null -T \"$4\" && head -c -1024 \"$3\" | gzip -1 > \"$5\"",
+                    "sh",
+                ])
+                .arg(mirror)
+                .arg(&transform)
                 .arg(&raw)
+                .arg(&list)
                 .arg(&tmp)
                 .output()?;
             if !o.success() {
                 return Err(Error::Io(format!(
-                    "cannot compress a part of {}",
-                    out.display()
+                    "cannot make {}: {}",
+                    out.display(),
+                    o.first_error_line()
                 )));
             }
             std::fs::rename(&tmp, &member).map_err(|e| Error::io(member.display(), e))?;
