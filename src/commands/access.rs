@@ -277,16 +277,8 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
         None => cwd.to_string(),
     };
     say.push_str("What is the build identifier you want to allow access for?\nYou have these builds to choose from: \n");
-    let mut builds: Vec<String> =
-        std::fs::read_dir(format!("{build_home}/buildconfiguration/{cloudhost}"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.contains("credentials"))
-            .collect();
-    builds.sort();
-    for b in builds {
+    // `{build_home}/` keeps an empty build home (working directory `/helper…`) meaning `/`.
+    for b in super::build_choices(std::path::Path::new(&format!("{build_home}/")), cloudhost) {
         say.push_str(&format!("{b}\n"));
     }
     say.push_str("Please enter the name of the build of the server you wish to connect with\n");

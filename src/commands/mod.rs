@@ -124,6 +124,22 @@ pub fn arg(args: &[String], i: usize) -> &str {
     args.get(i).map(String::as_str).unwrap_or("")
 }
 
+/// The build identifiers a build machine's helper scripts offer for `cloudhost`: the names under
+/// `<build_home>/buildconfiguration/<cloudhost>/` without the credentials entries, sorted (an
+/// unreadable directory offers none).
+pub fn build_choices(build_home: &std::path::Path, cloudhost: &str) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.contains("credentials"))
+            .collect();
+    names.sort();
+    names
+}
+
 /// Print a command's outcome and return its status.
 pub fn finish(o: Outcome) -> i32 {
     out(o.stdout.as_bytes());

@@ -249,17 +249,7 @@ pub fn adjust_scaling_with(
     if opts.build_identifier.is_none() {
         say!("What is the build identifier you want to allow access for?");
         say!("You have these builds to choose from: ");
-        let mut builds: Vec<String> =
-            std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| !n.contains("credentials"))
-                        .collect()
-                })
-                .unwrap_or_default();
-        builds.sort();
-        for b in builds {
+        for b in super::build_choices(&build_home, cloudhost) {
             say!("{b}");
         }
     }
