@@ -269,6 +269,34 @@ fn identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
+/// [`identifier`], checked before it goes anywhere; `None` (said on stderr) when there is none
+/// or it is refused.
+fn checked_identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
+    let Some(id) = identifier(ctx, args) else {
+        eprintln!("{}: no baseline identifier given", ctx.prog);
+        return None;
+    };
+    if let Err(e) = publish::check_identifier(&id) {
+        ctx.report(&e);
+        return None;
+    }
+    Some(id)
+}
+
+/// The application `APPLICATIONIDENTIFIER` names, if any.
+fn application(settings: &str) -> Option<Application> {
+    Application::parse(&crate::config::value(settings, "APPLICATIONIDENTIFIER").unwrap_or_default())
+}
+
+/// The git provider the settings name and the checker a baseline must pass, in that order.
+fn provider_and_checker(
+    ctx: &Ctx,
+    settings: &str,
+) -> crate::Result<(Box<dyn crate::git::GitProvider>, check::Checker)> {
+    let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(settings))?;
+    Ok((provider, checker(ctx)?))
+}
+
 /// Print what publishing did: on success what was altered and where it went (status 0); on
 /// refusal each finding (file:line: KIND, never a value) and status 1.
 fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
@@ -308,21 +336,13 @@ fn checker(ctx: &Ctx) -> crate::Result<check::Checker> {
 /// `CreateWebrootBaseline.sh [identifier]` (webserver): the webroot, scrubbed, branded, checked
 /// and pushed to `<identifier>-webroot-sourcecode-baseline`.
 pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
-    let Some(id) = identifier(ctx, args) else {
-        eprintln!("{}: no baseline identifier given", ctx.prog);
+    let Some(id) = checked_identifier(ctx, args) else {
         return 1;
     };
-    if let Err(e) = publish::check_identifier(&id) {
-        ctx.report(&e);
-        return 1;
-    }
     let r = (|| {
         let settings = ctx.settings()?;
-        let app = Application::parse(
-            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
-        );
-        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
-        let checker = checker(ctx)?;
+        let app = application(&settings);
+        let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(&id))?;
         publish::publish_webroot(
             &publish::Target {
@@ -344,19 +364,12 @@ pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 /// and then per application, branded, archived in 10 MiB parts, checked and pushed to
 /// `<identifier>-db-baseline`.
 pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
-    let Some(id) = identifier(ctx, args) else {
-        eprintln!("{}: no baseline identifier given", ctx.prog);
+    let Some(id) = checked_identifier(ctx, args) else {
         return 1;
     };
-    if let Err(e) = publish::check_identifier(&id) {
-        ctx.report(&e);
-        return 1;
-    }
     let r = (|| {
         let settings = ctx.settings()?;
-        let app = Application::parse(
-            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
-        )
+        let app = application(&settings)
         .ok_or_else(|| {
             crate::Error::Config(
                 "APPLICATIONIDENTIFIER names no application (1 joomla, 2 wordpress, 3 drupal, 4 moodle)"
@@ -367,8 +380,7 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
         let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
         let my_ip = crate::ips::get_ip(ctx)?;
         let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
-        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
-        let checker = checker(ctx)?;
+        let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
         let dumped = work.path().join("dumped.sql");
         let ipmask = crate::config::value(&settings, "IPMASK").unwrap_or_default();
