@@ -47,11 +47,10 @@
 //!   prints nothing and says why on stderr (the caller's `[ "" -le 600 ]` then fails, as it
 //!   did after the first ten minutes of each day).
 
-use super::configwrapper::{check_in, delete_from, put_marker, uri};
+use super::configwrapper::{check_in, delete_each, delete_from, put_marker, uri};
 use super::{arg, bounded, finish, Ctx, Outcome};
 use crate::datastore::{show_key, validate_key, Backend};
 use crate::error::{Error, Result};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn basename(s: &str) -> &str {
@@ -305,20 +304,7 @@ pub fn delete_in(ctx: &Ctx, store: &dyn Backend, key: &str, recursive: bool) -> 
     if keys.is_empty() {
         eprintln!("WARNING: Remote list is empty.");
     }
-    let mut stdout = String::new();
-    let mut status = 0;
-    for k in keys {
-        match store.delete(&k) {
-            Ok(()) => {
-                let _ = writeln!(stdout, "delete: '{}'", uri(store, &k));
-            }
-            Err(e) => {
-                ctx.report(&e);
-                status = 1;
-            }
-        }
-    }
-    Outcome { stdout, status }
+    delete_each(ctx, store, keys)
 }
 
 /// AgeOfConfigFile KEY: whole seconds since the object was last written.
