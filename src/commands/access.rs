@@ -94,8 +94,7 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
                 .next()
                 .unwrap_or_default();
         }
-        let store = site.store_for_bucket(&buildmachine::bucket_2022(&id))?;
-        store.bound_command();
+        let bucket = buildmachine::bucket_2022(&id);
         let t = Tighten {
             ssh_port: port,
             laptop_ip: laptop,
@@ -103,12 +102,7 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
             list_copy: site.home.join(LIST_OBJECT),
             opts: Options::default(),
         };
-        let mut warnings = Vec::new();
-        let r = buildmachine::tighten(&site, store.as_ref(), &t, &mut warnings);
-        for w in &warnings {
-            eprintln!("{}: {w}", ctx.prog);
-        }
-        Ok(r?.map(|rep| rep.lines))
+        tighten(ctx, &site, &bucket, &t)
     })();
     match r {
         Ok(Some(lines)) => {
@@ -121,6 +115,24 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// Tighten the build machine's firewall as `t` says, with the lists in `bucket` (one deadline
+/// for the command's calls); warnings go to stderr. `Some(lines)` when it ran.
+fn tighten(
+    ctx: &Ctx,
+    site: &crate::site::Site,
+    bucket: &str,
+    t: &Tighten,
+) -> Result<Option<Vec<String>>> {
+    let store = site.store_for_bucket(bucket)?;
+    store.bound_command();
+    let mut warnings = Vec::new();
+    let r = buildmachine::tighten(site, store.as_ref(), t, &mut warnings);
+    for w in &warnings {
+        eprintln!("{}: {w}", ctx.prog);
+    }
+    Ok(r?.map(|rep| rep.lines))
 }
 
 fn marker(dir: &std::path::Path, prefix: &str) -> Option<String> {
@@ -206,8 +218,7 @@ pub fn adjust_build_machine_firewall(ctx: &Ctx, _args: &[String]) -> i32 {
         };
         let mut site = ctx.site.clone();
         site.home = home.clone();
-        let store = site.store_for_bucket(&buildmachine::bucket_2025(&spec))?;
-        store.bound_command();
+        let bucket = buildmachine::bucket_2025(&spec);
         let t = Tighten {
             ssh_port: port,
             laptop_ip: marker(&rt, "LAPTOPIP:").unwrap_or_default(),
@@ -221,12 +232,7 @@ pub fn adjust_build_machine_firewall(ctx: &Ctx, _args: &[String]) -> i32 {
             },
             list_copy: build_dir.join("ips").join(LIST_OBJECT),
         };
-        let mut warnings = Vec::new();
-        let r = buildmachine::tighten(&site, store.as_ref(), &t, &mut warnings);
-        for w in &warnings {
-            eprintln!("{}: {w}", ctx.prog);
-        }
-        Ok(r?.map(|rep| rep.lines))
+        tighten(ctx, &site, &bucket, &t)
     })();
     match r {
         Ok(_) => 0,
