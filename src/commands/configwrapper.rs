@@ -511,19 +511,15 @@ pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
     }
     if ctx.machine == Machine::Build {
         let bucket = ctx.gen.config_bucket(arg(args, 0), "");
-        return match super::bounded(ctx.store_for_bucket(&bucket)) {
-            Ok(s) => finish(put_to(
+        return super::run_on(ctx, super::bounded(ctx.store_for_bucket(&bucket)), 1, |s| {
+            put_to(
                 ctx,
-                s.as_ref(),
+                s,
                 arg(args, 1),
                 arg(args, 2),
                 arg(args, 3) == "recursive",
-            )),
-            Err(e) => {
-                ctx.report(&e);
-                1
-            }
-        };
+            )
+        });
     }
     // The webserver's script ends with a `touch` (status 0); the others with the upload.
     let failed = if ctx.machine == Machine::Webserver {

@@ -48,7 +48,7 @@
 //!   did after the first ten minutes of each day).
 
 use super::configwrapper::{check_in, delete_each, delete_from, put_marker, uri};
-use super::{arg, bounded, finish, Ctx, Outcome};
+use super::{arg, bounded, finish, run_on, Ctx, Outcome};
 use crate::datastore::{show_key, validate_key, Backend};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -340,19 +340,9 @@ pub fn age_of(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str) -> Outcome 
 
 /// The 2025 PutToConfigDatastore.sh FILE [PLACE] [yes]
 pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
-    match store(ctx, None) {
-        Ok(s) => finish(put_to(
-            ctx,
-            s.as_ref(),
-            arg(args, 0),
-            arg(args, 1),
-            arg(args, 2) == "yes",
-        )),
-        Err(e) => {
-            ctx.report(&e);
-            0
-        }
-    }
+    run_on(ctx, store(ctx, None), 0, |s| {
+        put_to(ctx, s, arg(args, 0), arg(args, 1), arg(args, 2) == "yes")
+    })
 }
 
 /// The 2025 GetFromConfigDatastore.sh KEY [DEST]
@@ -379,18 +369,9 @@ pub fn check(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// The 2025 DeleteFromConfigDatastore.sh KEY[*] [yes]
 pub fn delete(ctx: &Ctx, args: &[String]) -> i32 {
-    match store(ctx, None) {
-        Ok(s) => finish(delete_in(
-            ctx,
-            s.as_ref(),
-            arg(args, 0),
-            arg(args, 1) == "yes",
-        )),
-        Err(e) => {
-            ctx.report(&e);
-            1
-        }
-    }
+    run_on(ctx, store(ctx, None), 1, |s| {
+        delete_in(ctx, s, arg(args, 0), arg(args, 1) == "yes")
+    })
 }
 
 /// SyncFromConfigDatastore.sh KEY [DEST] (2025 webserver)

@@ -165,7 +165,18 @@ pub fn with_store(
     failed: i32,
     f: impl FnOnce(&dyn crate::datastore::Backend) -> Outcome,
 ) -> i32 {
-    match bounded(ctx.store()) {
+    run_on(ctx, bounded(ctx.store()), failed, f)
+}
+
+/// Run `f` on `store` and print its outcome; if the store could not be opened, report why and
+/// return `failed`.
+pub fn run_on(
+    ctx: &Ctx,
+    store: Result<Box<dyn crate::datastore::Backend>>,
+    failed: i32,
+    f: impl FnOnce(&dyn crate::datastore::Backend) -> Outcome,
+) -> i32 {
+    match store {
         Ok(store) => finish(f(store.as_ref())),
         Err(e) => {
             ctx.report(&e);
