@@ -162,11 +162,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
             match run_check(&src, &target, creds.as_ref()) {
                 Ok(findings) if findings.is_empty() => 0,
                 Ok(findings) => {
-                    let mut s = String::new();
-                    for f in &findings {
-                        s.push_str(&format!("{f}\n"));
-                    }
-                    out(s.as_bytes());
+                    print_findings(&findings);
                     eprintln!(
                         "{}: {} possible secret(s) in {target}; it must not be published",
                         ctx.prog,
@@ -297,6 +293,15 @@ fn provider_and_checker(
     Ok((provider, checker(ctx)?))
 }
 
+/// The checker's findings on stdout, one a line (file:line: KIND, never a value), in one write.
+fn print_findings<T: std::fmt::Display>(findings: &[T]) {
+    let mut s = String::new();
+    for f in findings {
+        s.push_str(&format!("{f}\n"));
+    }
+    out(s.as_bytes());
+}
+
 /// Print what publishing did: on success what was altered and where it went (status 0); on
 /// refusal each finding (file:line: KIND, never a value) and status 1.
 fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
@@ -310,11 +315,7 @@ fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
             0
         }
         Ok(publish::Published::Refused(findings)) => {
-            let mut s = String::new();
-            for f in &findings {
-                s.push_str(&format!("{f}\n"));
-            }
-            out(s.as_bytes());
+            print_findings(&findings);
             eprintln!(
                 "{}: refusing to publish: {} possible secret(s) remain in the baseline",
                 ctx.prog,
