@@ -140,6 +140,33 @@ pub fn build_choices(build_home: &std::path::Path, cloudhost: &str) -> Vec<Strin
     names
 }
 
+/// One line of input without its newline; None at end of input.
+pub fn read_line(input: &mut dyn std::io::BufRead) -> Option<String> {
+    let mut s = String::new();
+    match input.read_line(&mut s) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
+    }
+}
+
+/// A helper script's question: the answer `given` on the command line, else the `prompt`
+/// lines on `out` and one line of `input` (None at its end).
+pub fn ask(
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn Write,
+    prompt: &[&str],
+    given: &Option<String>,
+) -> Option<String> {
+    if let Some(g) = given {
+        return Some(g.clone());
+    }
+    for p in prompt {
+        let _ = writeln!(out, "{p}");
+    }
+    let _ = out.flush();
+    read_line(input)
+}
+
 /// Print a command's outcome and return its status.
 pub fn finish(o: Outcome) -> i32 {
     out(o.stdout.as_bytes());
