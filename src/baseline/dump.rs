@@ -543,6 +543,20 @@ pub fn brand_value(v: &str, pairs: &[(String, String)]) -> String {
     replace_pairs(v, pairs)
 }
 
+/// The serialized string `s:<len>:"…";` that starts at `i`, and the index just past it; None
+/// when it is malformed (the length in bytes must reach a closing `";`).
+fn serialized_str(v: &str, i: usize) -> Option<(&str, usize)> {
+    let b = v.as_bytes();
+    let colon = i + 2 + v[i + 2..].find(':')?;
+    let n: usize = v[i + 2..colon].parse().ok()?;
+    let start = colon + 2;
+    let s = v.get(start..start + n)?;
+    if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
+        return None;
+    }
+    Some((s, start + n + 2))
+}
+
 /// The strings of a serialized value branded, lengths recomputed; None when it does not parse.
 fn rebrand_serialized(v: &str, pairs: &[(String, String)]) -> Option<String> {
     let b = v.as_bytes();
@@ -552,16 +566,10 @@ fn rebrand_serialized(v: &str, pairs: &[(String, String)]) -> Option<String> {
     while i < b.len() {
         match b[i] {
             b's' => {
-                let colon = i + 2 + v[i + 2..].find(':')?;
-                let n: usize = v[i + 2..colon].parse().ok()?;
-                let start = colon + 2;
-                let s = v.get(start..start + n)?;
-                if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
-                    return None;
-                }
+                let (s, end) = serialized_str(v, i)?;
                 let r = replace_pairs(s, pairs);
                 out.push_str(&format!("s:{}:\"{r}\";", r.len()));
-                i = start + n + 2;
+                i = end;
             }
             b'i' | b'd' | b'b' => {
                 let end = i + v[i..].find(';')?;
@@ -612,22 +620,16 @@ fn scrub_serialized(v: &str) -> Option<String> {
         };
         match b[i] {
             b's' => {
-                let colon = i + 2 + v[i + 2..].find(':')?;
-                let n: usize = v[i + 2..colon].parse().ok()?;
-                let start = colon + 2;
-                let s = v.get(start..start + n)?;
-                if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
-                    return None;
-                }
+                let (s, end) = serialized_str(v, i)?;
                 let secret =
                     !at_key && stack.last().is_some_and(|(_, k)| secret_name(k)) && !s.is_empty();
                 if secret {
                     out.push_str("s:0:\"\";");
                 } else {
-                    out.push_str(&v[i..start + n + 2]);
+                    out.push_str(&v[i..end]);
                 }
                 flip(&mut stack, Some(s.to_string()));
-                i = start + n + 2;
+                i = end;
             }
             b'i' | b'd' | b'b' => {
                 let end = i + v[i..].find(';')?;
