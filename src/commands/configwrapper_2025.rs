@@ -47,7 +47,7 @@
 //!   prints nothing and says why on stderr (the caller's `[ "" -le 600 ]` then fails, as it
 //!   did after the first ten minutes of each day).
 
-use super::configwrapper::{check_in, delete_each, delete_from, put_marker, uri};
+use super::configwrapper::{check_in, delete_each, delete_from, list_names, put_marker, uri};
 use super::{arg, bounded, finish, run_on, Ctx, Outcome};
 use crate::datastore::{show_key, validate_key, Backend};
 use crate::error::{Error, Result};
@@ -248,17 +248,7 @@ pub fn sync_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str, dest: &s
 pub fn list_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, arg: &str) -> Outcome {
     let prefix = arg.strip_suffix('*').unwrap_or(arg);
     match store.and_then(|s| s.list(prefix, false)) {
-        Ok(l) => {
-            let mut out = String::new();
-            for o in &l.objects {
-                let b = basename(&o.key);
-                if !b.is_empty() {
-                    out.push_str(b);
-                    out.push('\n');
-                }
-            }
-            Outcome::ok(out)
-        }
+        Ok(l) => Outcome::ok(list_names(&l)),
         Err(e) => {
             ctx.report(&e);
             Outcome::ok("")
