@@ -135,6 +135,35 @@ fn tighten(
     Ok(r?.map(|rep| rep.lines))
 }
 
+/// Legacy's "1) Add  2) Remove" question, asked again until the answer is 1 or 2; `None`
+/// (reported) when the input ends first.
+fn add_or_remove(ctx: &Ctx, next: &mut dyn FnMut() -> Option<String>) -> Option<String> {
+    out(b"Do you want to add or remove access for this ip address?\n1) Add  2) Remove\n");
+    let mut mode = next().unwrap_or_default();
+    while mode != "1" && mode != "2" {
+        out(b"I don't recognise that input...\nPlease enter 1 or 2\n");
+        match next() {
+            Some(m) => mode = m,
+            None => {
+                ctx.report(&Error::Usage("no answer (stdin closed)".into()));
+                return None;
+            }
+        }
+    }
+    Some(mode)
+}
+
+/// The answers on stdin, one a line, trimmed; None at the end (stdin stays locked meanwhile).
+fn answers() -> impl FnMut() -> Option<String> {
+    let mut lines = std::io::stdin().lock().lines();
+    move || {
+        lines
+            .next()
+            .and_then(|l| l.ok())
+            .map(|l| l.trim().to_string())
+    }
+}
+
 fn marker(dir: &std::path::Path, prefix: &str) -> Option<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .ok()?
@@ -259,14 +288,7 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
         out(b"Sorry, this script has to be run from the helperscripts subdirectory\n");
         return 0;
     }
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    let mut next = || {
-        lines
-            .next()
-            .and_then(|l| l.ok())
-            .map(|l| l.trim().to_string())
-    };
+    let mut next = answers();
     say.push_str("Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr 5)AWS. Please Enter the number for your cloudhost\n");
     flush(&mut say);
     let cloudhost = match next().unwrap_or_default().parse::<usize>() {
@@ -293,19 +315,9 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
     say.push_str("Please enter the IP address you are modifying access for. You can find the ip address of your laptop using: www.whatsmyip.com\n");
     flush(&mut say);
     let ip = next().unwrap_or_default();
-    say.push_str("Do you want to add or remove access for this ip address?\n1) Add  2) Remove\n");
-    flush(&mut say);
-    let mut mode = next().unwrap_or_default();
-    while mode != "1" && mode != "2" {
-        out(b"I don't recognise that input...\nPlease enter 1 or 2\n");
-        match next() {
-            Some(m) => mode = m,
-            None => {
-                ctx.report(&Error::Usage("no answer (stdin closed)".into()));
-                return 1;
-            }
-        }
-    }
+    let Some(mode) = add_or_remove(ctx, &mut next) else {
+        return 1;
+    };
     finish_edit(
         ctx,
         &buildmachine::bucket_2022(&id),
@@ -384,14 +396,7 @@ Without access to your datastore, this mecahnism won't work\n");
         }
     };
     let rt = home.join("runtimedata");
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    let mut next = || {
-        lines
-            .next()
-            .and_then(|l| l.ok())
-            .map(|l| l.trim().to_string())
-    };
+    let mut next = answers();
     out(b"Please enter the name of the build of the server you wish to connect with\n");
     let id = next().unwrap_or_default();
     let _ = std::fs::create_dir_all(&rt);
@@ -421,18 +426,9 @@ Do you want to set your chosen cloudhost to be the active cloudhost provider (Y|
     }
     out(b"Please enter the IP address of your laptop that you are modifying access for. You can find the ip address of your laptop using: www.whatsmyip.com\n");
     let ip = next().unwrap_or_default();
-    out(b"Do you want to add or remove access for this ip address?\n1) Add  2) Remove\n");
-    let mut mode = next().unwrap_or_default();
-    while mode != "1" && mode != "2" {
-        out(b"I don't recognise that input...\nPlease enter 1 or 2\n");
-        match next() {
-            Some(m) => mode = m,
-            None => {
-                ctx.report(&Error::Usage("no answer (stdin closed)".into()));
-                return 1;
-            }
-        }
-    }
+    let Some(mode) = add_or_remove(ctx, &mut next) else {
+        return 1;
+    };
     let copy = rt.join(provider).join(&id).join("ips").join(LIST_OBJECT);
     finish_edit(
         ctx,
