@@ -16,7 +16,7 @@
 //! autoscalers that see it free at the same instant can both write it (the later write wins the
 //! verification).
 
-use crate::datastore::conditional::conditional_writes;
+use crate::datastore::conditional::{conditional_writes, put_if};
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -107,15 +107,7 @@ pub fn renew_lock(store: &dyn Backend, home: &Path, token: &str) -> Result<Optio
                 store.put_bytes(LOCK_KEY, new.as_bytes())?;
                 return Ok(Some(new));
             }
-            match store.put_conditional(LOCK_KEY, new.as_bytes(), &Precondition::IfMatch(v)) {
-                Ok(true) => Ok(Some(new)),
-                Ok(false) => {
-                    store.put_bytes(LOCK_KEY, new.as_bytes())?;
-                    Ok(Some(new))
-                }
-                Err(Error::Conflict(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
+            Ok(put_if(store, LOCK_KEY, new.as_bytes(), &Precondition::IfMatch(v))?.then_some(new))
         }
         _ => Ok(None),
     }

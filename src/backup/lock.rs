@@ -25,7 +25,7 @@
 //! verified after a moment, as the autoscalers' fallback does.
 
 use super::period::Period;
-use crate::datastore::conditional::conditional_writes;
+use crate::datastore::conditional::{conditional_writes, put_if};
 use crate::datastore::{Backend, Precondition};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -195,27 +195,9 @@ fn try_take(
     let enforced = conditional_writes(store, home)?.enforced();
     let written = match state(store, key)? {
         State::HeldBy(who, period) => return Ok(Err((who, period))),
-        State::Free if enforced => {
-            match store.put_conditional(key, token.as_bytes(), &Precondition::IfAbsent) {
-                Ok(true) => true,
-                Ok(false) => {
-                    store.put_bytes(key, token.as_bytes())?;
-                    true
-                }
-                Err(Error::Conflict(_)) => false,
-                Err(e) => return Err(e),
-            }
-        }
+        State::Free if enforced => put_if(store, key, token.as_bytes(), &Precondition::IfAbsent)?,
         State::Stale(v) if enforced => {
-            match store.put_conditional(key, token.as_bytes(), &Precondition::IfMatch(v)) {
-                Ok(true) => true,
-                Ok(false) => {
-                    store.put_bytes(key, token.as_bytes())?;
-                    true
-                }
-                Err(Error::Conflict(_)) => false,
-                Err(e) => return Err(e),
-            }
+            put_if(store, key, token.as_bytes(), &Precondition::IfMatch(v))?
         }
         State::Free | State::Stale(_) => {
             store.put_bytes(key, token.as_bytes())?;
@@ -287,12 +269,7 @@ pub fn renew(store: &dyn Backend, home: &Path, key: &str, token: &str) -> Result
     h.expiry = now() + ttl();
     let new = h.text();
     if conditional_writes(store, home)?.enforced() {
-        match store.put_conditional(key, new.as_bytes(), &Precondition::IfMatch(v)) {
-            Ok(true) => Ok(Some(new)),
-            Ok(false) => store.put_bytes(key, new.as_bytes()).map(|_| Some(new)),
-            Err(Error::Conflict(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(put_if(store, key, new.as_bytes(), &Precondition::IfMatch(v))?.then_some(new))
     } else {
         store.put_bytes(key, new.as_bytes()).map(|_| Some(new))
     }

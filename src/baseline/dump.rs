@@ -543,6 +543,20 @@ pub fn brand_value(v: &str, pairs: &[(String, String)]) -> String {
     replace_pairs(v, pairs)
 }
 
+/// The serialized string `s:<len>:"…";` that starts at `i`, and the index just past it; None
+/// when it is malformed (the length in bytes must reach a closing `";`).
+fn serialized_str(v: &str, i: usize) -> Option<(&str, usize)> {
+    let b = v.as_bytes();
+    let colon = i + 2 + v[i + 2..].find(':')?;
+    let n: usize = v[i + 2..colon].parse().ok()?;
+    let start = colon + 2;
+    let s = v.get(start..start + n)?;
+    if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
+        return None;
+    }
+    Some((s, start + n + 2))
+}
+
 /// The strings of a serialized value branded, lengths recomputed; None when it does not parse.
 fn rebrand_serialized(v: &str, pairs: &[(String, String)]) -> Option<String> {
     let b = v.as_bytes();
@@ -552,16 +566,10 @@ fn rebrand_serialized(v: &str, pairs: &[(String, String)]) -> Option<String> {
     while i < b.len() {
         match b[i] {
             b's' => {
-                let colon = i + 2 + v[i + 2..].find(':')?;
-                let n: usize = v[i + 2..colon].parse().ok()?;
-                let start = colon + 2;
-                let s = v.get(start..start + n)?;
-                if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
-                    return None;
-                }
+                let (s, end) = serialized_str(v, i)?;
                 let r = replace_pairs(s, pairs);
                 out.push_str(&format!("s:{}:\"{r}\";", r.len()));
-                i = start + n + 2;
+                i = end;
             }
             b'i' | b'd' | b'b' => {
                 let end = i + v[i..].find(';')?;
@@ -612,22 +620,16 @@ fn scrub_serialized(v: &str) -> Option<String> {
         };
         match b[i] {
             b's' => {
-                let colon = i + 2 + v[i + 2..].find(':')?;
-                let n: usize = v[i + 2..colon].parse().ok()?;
-                let start = colon + 2;
-                let s = v.get(start..start + n)?;
-                if b.get(start + n) != Some(&b'"') || b.get(start + n + 1) != Some(&b';') {
-                    return None;
-                }
+                let (s, end) = serialized_str(v, i)?;
                 let secret =
                     !at_key && stack.last().is_some_and(|(_, k)| secret_name(k)) && !s.is_empty();
                 if secret {
                     out.push_str("s:0:\"\";");
                 } else {
-                    out.push_str(&v[i..start + n + 2]);
+                    out.push_str(&v[i..end]);
                 }
                 flip(&mut stack, Some(s.to_string()));
-                i = start + n + 2;
+                i = end;
             }
             b'i' | b'd' | b'b' => {
                 let end = i + v[i..].find(';')?;
@@ -1284,22 +1286,30 @@ mod tests {
         (String::from_utf8(out).unwrap(), r)
     }
 
+    /// None of `secrets` is left in `out`.
+    fn assert_gone(out: &str, secrets: &[&str]) {
+        for leaked in secrets {
+            assert!(!out.contains(leaked), "{leaked} in\n{out}");
+        }
+    }
+
     const WP_MYSQL: &str = "CREATE TABLE `wp_users` (\n  `ID` bigint(20) unsigned NOT NULL AUTO_INCREMENT,\n  `user_login` varchar(60) NOT NULL DEFAULT '',\n  `user_pass` varchar(255) NOT NULL DEFAULT '',\n  `user_email` varchar(100) NOT NULL DEFAULT '',\n  PRIMARY KEY (`ID`)\n) ENGINE=InnoDB;\nINSERT INTO `wp_users` VALUES (1,'realadmin','$P$BZlPX7NIx8MYpXokBW2AGsN7i.aUOt0','me@real.org'),(2,'bob','$P$Bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx','bob@real.org');\nCREATE TABLE `wp_options` (\n  `option_id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,\n  `option_name` varchar(191) NOT NULL DEFAULT '',\n  `option_value` longtext NOT NULL,\n  `autoload` varchar(20) NOT NULL DEFAULT 'yes',\n  PRIMARY KEY (`option_id`)\n);\nINSERT INTO `wp_options` VALUES (1,'siteurl','https://x.org','yes'),(2,'mailserver_pass','mail\\'pw\\\\1','yes'),(3,'wp_mail_smtp','a:1:{s:4:\\\"smtp\\\";a:2:{s:4:\\\"host\\\";s:6:\\\"smtp.x\\\";s:4:\\\"pass\\\";s:7:\\\"plugpw1\\\";}}','yes'),(4,'admin_email','me@real.org','yes'),(5,'myplugin','{\\\"api_key\\\":\\\"AK-123456\\\",\\\"color\\\":\\\"red\\\"}','yes');\nzzzz\n";
 
     #[test]
     fn wordpress_mysqldump() {
         let (out, r) = run(Application::WordPress, WP_MYSQL);
-        for leaked in [
-            "realadmin",
-            "$P$",
-            "bob",
-            "me@real.org",
-            "mail\\'pw",
-            "plugpw1",
-            "AK-123456",
-        ] {
-            assert!(!out.contains(leaked), "{leaked} in\n{out}");
-        }
+        assert_gone(
+            &out,
+            &[
+                "realadmin",
+                "$P$",
+                "bob",
+                "me@real.org",
+                "mail\\'pw",
+                "plugpw1",
+                "AK-123456",
+            ],
+        );
         assert!(out.contains("INSERT INTO `wp_users` (`ID`,`user_login`,`user_pass`"));
         assert!(out.contains("'XXXADMINUSERXXX','XXXADMINPASSWORDHASHXXX'"));
         assert!(
@@ -1319,17 +1329,18 @@ mod tests {
     fn postgres_copy_moodle() {
         let d = "CREATE TABLE public.mdl_user (\n    id bigint NOT NULL,\n    username character varying(100) NOT NULL,\n    password character varying(255) NOT NULL,\n    email character varying(100) NOT NULL,\n    firstname character varying(100) NOT NULL,\n    lastname character varying(100) NOT NULL\n);\nCOPY public.mdl_user (id, username, password, email, firstname, lastname) FROM stdin;\n1\tguest\t$2y$10$abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc\troot@localhost\tGuest\tuser\n2\tb1-webmaster\t5f4dcc3b5aa765d61d8327deb882cf99\towner@real.org\tReal\tOwner\n3\tstudent\t$2y$10$zzzz\ts@real.org\tStu\tDent\n\\.\nCOPY public.mdl_sessions (id, sid, userid) FROM stdin;\n1\tabcsessionid\t2\n\\.\nCOPY public.mdl_config (id, name, value) FROM stdin;\n1\tsmtppass\tsmtp\\tpw\n2\twwwroot\thttps://x\n\\.\n";
         let (out, _) = run(Application::Moodle, d);
-        for leaked in [
-            "b1-webmaster",
-            "5f4dcc3b",
-            "owner@",
-            "student",
-            "abcsessionid",
-            "smtp\\tpw",
-            "$2y$",
-        ] {
-            assert!(!out.contains(leaked), "{leaked} in\n{out}");
-        }
+        assert_gone(
+            &out,
+            &[
+                "b1-webmaster",
+                "5f4dcc3b",
+                "owner@",
+                "student",
+                "abcsessionid",
+                "smtp\\tpw",
+                "$2y$",
+            ],
+        );
         assert!(out.contains("2\tXXXADMINUSERXXX\tXXXADMINPASSWORDHASHXXX\twebmaster@applicationdomain.tld\tAdmin\tUser\n"));
         assert!(out.contains("1\tguest\t\troot@localhost"));
         assert!(out.contains("1\tsmtppass\t\n2\twwwroot\thttps://x\n"));
@@ -1339,9 +1350,10 @@ mod tests {
     fn drupal_rows() {
         let d = "COPY public.users_field_data (uid, langcode, name, pass, mail, init) FROM stdin;\n0\ten\t\t\\N\t\\N\t\\N\n1\ten\tboss\t$S$Dabc\tboss@real.org\tboss@real.org\n5\ten\tother\t$S$Dxyz\to@real.org\to@real.org\n\\.\nCOPY public.key_value (collection, name, value) FROM stdin;\nstate\tsystem.private_key\ts:43:\"privkeyvalue\";\nstate\tsystem.cron_key\ts:10:\"cronkeyval\";\nstate\tsystem.cron_last\ti:1;\n\\.\n";
         let (out, _) = run(Application::Drupal, d);
-        for leaked in ["boss", "other", "$S$", "privkeyvalue", "cronkeyval"] {
-            assert!(!out.contains(leaked), "{leaked} in\n{out}");
-        }
+        assert_gone(
+            &out,
+            &["boss", "other", "$S$", "privkeyvalue", "cronkeyval"],
+        );
         assert!(out.contains("0\ten\t\t\\N\t\\N\t\\N\n"));
         assert!(out.contains("1\ten\tXXXADMINUSERXXX\tXXXADMINPASSWORDHASHXXX\t"));
         assert!(out.contains("system.cron_last"));

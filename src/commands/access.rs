@@ -94,8 +94,7 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
                 .next()
                 .unwrap_or_default();
         }
-        let store = site.store_for_bucket(&buildmachine::bucket_2022(&id))?;
-        store.bound_command();
+        let bucket = buildmachine::bucket_2022(&id);
         let t = Tighten {
             ssh_port: port,
             laptop_ip: laptop,
@@ -103,12 +102,7 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
             list_copy: site.home.join(LIST_OBJECT),
             opts: Options::default(),
         };
-        let mut warnings = Vec::new();
-        let r = buildmachine::tighten(&site, store.as_ref(), &t, &mut warnings);
-        for w in &warnings {
-            eprintln!("{}: {w}", ctx.prog);
-        }
-        Ok(r?.map(|rep| rep.lines))
+        tighten(ctx, &site, &bucket, &t)
     })();
     match r {
         Ok(Some(lines)) => {
@@ -120,6 +114,53 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
             ctx.report_with(&e, "the firewall was left as it is");
             1
         }
+    }
+}
+
+/// Tighten the build machine's firewall as `t` says, with the lists in `bucket` (one deadline
+/// for the command's calls); warnings go to stderr. `Some(lines)` when it ran.
+fn tighten(
+    ctx: &Ctx,
+    site: &crate::site::Site,
+    bucket: &str,
+    t: &Tighten,
+) -> Result<Option<Vec<String>>> {
+    let store = site.store_for_bucket(bucket)?;
+    store.bound_command();
+    let mut warnings = Vec::new();
+    let r = buildmachine::tighten(site, store.as_ref(), t, &mut warnings);
+    for w in &warnings {
+        eprintln!("{}: {w}", ctx.prog);
+    }
+    Ok(r?.map(|rep| rep.lines))
+}
+
+/// Legacy's "1) Add  2) Remove" question, asked again until the answer is 1 or 2; `None`
+/// (reported) when the input ends first.
+fn add_or_remove(ctx: &Ctx, next: &mut dyn FnMut() -> Option<String>) -> Option<String> {
+    out(b"Do you want to add or remove access for this ip address?\n1) Add  2) Remove\n");
+    let mut mode = next().unwrap_or_default();
+    while mode != "1" && mode != "2" {
+        out(b"I don't recognise that input...\nPlease enter 1 or 2\n");
+        match next() {
+            Some(m) => mode = m,
+            None => {
+                ctx.report(&Error::Usage("no answer (stdin closed)".into()));
+                return None;
+            }
+        }
+    }
+    Some(mode)
+}
+
+/// The answers on stdin, one a line, trimmed; None at the end (stdin stays locked meanwhile).
+fn answers() -> impl FnMut() -> Option<String> {
+    let mut lines = std::io::stdin().lock().lines();
+    move || {
+        lines
+            .next()
+            .and_then(|l| l.ok())
+            .map(|l| l.trim().to_string())
     }
 }
 
@@ -206,8 +247,7 @@ pub fn adjust_build_machine_firewall(ctx: &Ctx, _args: &[String]) -> i32 {
         };
         let mut site = ctx.site.clone();
         site.home = home.clone();
-        let store = site.store_for_bucket(&buildmachine::bucket_2025(&spec))?;
-        store.bound_command();
+        let bucket = buildmachine::bucket_2025(&spec);
         let t = Tighten {
             ssh_port: port,
             laptop_ip: marker(&rt, "LAPTOPIP:").unwrap_or_default(),
@@ -221,12 +261,7 @@ pub fn adjust_build_machine_firewall(ctx: &Ctx, _args: &[String]) -> i32 {
             },
             list_copy: build_dir.join("ips").join(LIST_OBJECT),
         };
-        let mut warnings = Vec::new();
-        let r = buildmachine::tighten(&site, store.as_ref(), &t, &mut warnings);
-        for w in &warnings {
-            eprintln!("{}: {w}", ctx.prog);
-        }
-        Ok(r?.map(|rep| rep.lines))
+        tighten(ctx, &site, &bucket, &t)
     })();
     match r {
         Ok(_) => 0,
@@ -253,14 +288,7 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
         out(b"Sorry, this script has to be run from the helperscripts subdirectory\n");
         return 0;
     }
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    let mut next = || {
-        lines
-            .next()
-            .and_then(|l| l.ok())
-            .map(|l| l.trim().to_string())
-    };
+    let mut next = answers();
     say.push_str("Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr 5)AWS. Please Enter the number for your cloudhost\n");
     flush(&mut say);
     let cloudhost = match next().unwrap_or_default().parse::<usize>() {
@@ -277,16 +305,8 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
         None => cwd.to_string(),
     };
     say.push_str("What is the build identifier you want to allow access for?\nYou have these builds to choose from: \n");
-    let mut builds: Vec<String> =
-        std::fs::read_dir(format!("{build_home}/buildconfiguration/{cloudhost}"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.contains("credentials"))
-            .collect();
-    builds.sort();
-    for b in builds {
+    // `{build_home}/` keeps an empty build home (working directory `/helper…`) meaning `/`.
+    for b in super::build_choices(std::path::Path::new(&format!("{build_home}/")), cloudhost) {
         say.push_str(&format!("{b}\n"));
     }
     say.push_str("Please enter the name of the build of the server you wish to connect with\n");
@@ -295,19 +315,9 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
     say.push_str("Please enter the IP address you are modifying access for. You can find the ip address of your laptop using: www.whatsmyip.com\n");
     flush(&mut say);
     let ip = next().unwrap_or_default();
-    say.push_str("Do you want to add or remove access for this ip address?\n1) Add  2) Remove\n");
-    flush(&mut say);
-    let mut mode = next().unwrap_or_default();
-    while mode != "1" && mode != "2" {
-        out(b"I don't recognise that input...\nPlease enter 1 or 2\n");
-        match next() {
-            Some(m) => mode = m,
-            None => {
-                ctx.report(&Error::Usage("no answer (stdin closed)".into()));
-                return 1;
-            }
-        }
-    }
+    let Some(mode) = add_or_remove(ctx, &mut next) else {
+        return 1;
+    };
     finish_edit(
         ctx,
         &buildmachine::bucket_2022(&id),
@@ -386,14 +396,7 @@ Without access to your datastore, this mecahnism won't work\n");
         }
     };
     let rt = home.join("runtimedata");
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    let mut next = || {
-        lines
-            .next()
-            .and_then(|l| l.ok())
-            .map(|l| l.trim().to_string())
-    };
+    let mut next = answers();
     out(b"Please enter the name of the build of the server you wish to connect with\n");
     let id = next().unwrap_or_default();
     let _ = std::fs::create_dir_all(&rt);
@@ -423,18 +426,9 @@ Do you want to set your chosen cloudhost to be the active cloudhost provider (Y|
     }
     out(b"Please enter the IP address of your laptop that you are modifying access for. You can find the ip address of your laptop using: www.whatsmyip.com\n");
     let ip = next().unwrap_or_default();
-    out(b"Do you want to add or remove access for this ip address?\n1) Add  2) Remove\n");
-    let mut mode = next().unwrap_or_default();
-    while mode != "1" && mode != "2" {
-        out(b"I don't recognise that input...\nPlease enter 1 or 2\n");
-        match next() {
-            Some(m) => mode = m,
-            None => {
-                ctx.report(&Error::Usage("no answer (stdin closed)".into()));
-                return 1;
-            }
-        }
-    }
+    let Some(mode) = add_or_remove(ctx, &mut next) else {
+        return 1;
+    };
     let copy = rt.join(provider).join(&id).join("ips").join(LIST_OBJECT);
     finish_edit(
         ctx,

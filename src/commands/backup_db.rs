@@ -267,14 +267,6 @@ const CLOUDHOSTS: [(&str, &str); 5] = [
 ];
 const PERIODS: [&str; 5] = ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "BIMONTHLY"];
 
-fn read_answer(input: &mut dyn std::io::BufRead) -> Option<String> {
-    let mut s = String::new();
-    match input.read_line(&mut s) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
-    }
-}
-
 /// The `SSH_PORT` of a build's configuration file (`export SSH_PORT="1035"` style lines).
 fn ssh_port(text: &str) -> Option<u16> {
     text.lines()
@@ -297,14 +289,7 @@ pub fn perform_database_backup_with(
         ($($t:tt)*) => {{ let _ = writeln!(out, $($t)*); let _ = out.flush(); }};
     }
     let mut ask = |lines: &[&str], given: &Option<String>, out: &mut dyn std::io::Write| {
-        if let Some(g) = given {
-            return Some(g.clone());
-        }
-        for l in lines {
-            let _ = writeln!(out, "{l}");
-        }
-        let _ = out.flush();
-        read_answer(input)
+        super::ask(input, out, lines, given)
     };
     if !cwd.join("PerformDatabaseBackup.sh").exists() {
         say!("Sorry, this script has to be run from the helperscripts subdirectory");
@@ -331,17 +316,7 @@ pub fn perform_database_backup_with(
     if opts.build_identifier.is_none() {
         say!("What is the build identifier you want to connect to?");
         say!("You have these builds to choose from: ");
-        let mut builds: Vec<String> =
-            std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| !n.contains("credentials"))
-                        .collect()
-                })
-                .unwrap_or_default();
-        builds.sort();
-        for b in builds {
+        for b in super::build_choices(&build_home, cloudhost) {
             say!("{b}");
         }
     }
@@ -503,13 +478,13 @@ pub fn perform_database_backup_with(
     say!("PRESS THE ENTER KEY IF YOU ARE HAPPY");
     say!("#############################################");
     if !opts.yes {
-        let _ = read_answer(input);
+        let _ = super::read_line(input);
     }
     let build_identifier = value("BUILDIDENTIFIER").trim().to_string();
     say!("Build identifier is set to: {build_identifier}");
     say!("OK, ready to create backup - press enter to confirm");
     if !opts.yes && key_kind == "rsa" {
-        let _ = read_answer(input);
+        let _ = super::read_line(input);
     }
     let (ok, _) = remote(
         &format!("/home/{user}/providerscripts/git/Backup.sh {period} {build_identifier}"),

@@ -162,11 +162,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> i32 {
             match run_check(&src, &target, creds.as_ref()) {
                 Ok(findings) if findings.is_empty() => 0,
                 Ok(findings) => {
-                    let mut s = String::new();
-                    for f in &findings {
-                        s.push_str(&format!("{f}\n"));
-                    }
-                    out(s.as_bytes());
+                    print_findings(&findings);
                     eprintln!(
                         "{}: {} possible secret(s) in {target}; it must not be published",
                         ctx.prog,
@@ -269,6 +265,43 @@ fn identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
+/// [`identifier`], checked before it goes anywhere; `None` (said on stderr) when there is none
+/// or it is refused.
+fn checked_identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
+    let Some(id) = identifier(ctx, args) else {
+        eprintln!("{}: no baseline identifier given", ctx.prog);
+        return None;
+    };
+    if let Err(e) = publish::check_identifier(&id) {
+        ctx.report(&e);
+        return None;
+    }
+    Some(id)
+}
+
+/// The application `APPLICATIONIDENTIFIER` names, if any.
+fn application(settings: &str) -> Option<Application> {
+    Application::parse(&crate::config::value(settings, "APPLICATIONIDENTIFIER").unwrap_or_default())
+}
+
+/// The git provider the settings name and the checker a baseline must pass, in that order.
+fn provider_and_checker(
+    ctx: &Ctx,
+    settings: &str,
+) -> crate::Result<(Box<dyn crate::git::GitProvider>, check::Checker)> {
+    let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(settings))?;
+    Ok((provider, checker(ctx)?))
+}
+
+/// The checker's findings on stdout, one a line (file:line: KIND, never a value), in one write.
+fn print_findings<T: std::fmt::Display>(findings: &[T]) {
+    let mut s = String::new();
+    for f in findings {
+        s.push_str(&format!("{f}\n"));
+    }
+    out(s.as_bytes());
+}
+
 /// Print what publishing did: on success what was altered and where it went (status 0); on
 /// refusal each finding (file:line: KIND, never a value) and status 1.
 fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
@@ -282,11 +315,7 @@ fn render(ctx: &Ctx, r: crate::Result<publish::Published>) -> i32 {
             0
         }
         Ok(publish::Published::Refused(findings)) => {
-            let mut s = String::new();
-            for f in &findings {
-                s.push_str(&format!("{f}\n"));
-            }
-            out(s.as_bytes());
+            print_findings(&findings);
             eprintln!(
                 "{}: refusing to publish: {} possible secret(s) remain in the baseline",
                 ctx.prog,
@@ -308,21 +337,13 @@ fn checker(ctx: &Ctx) -> crate::Result<check::Checker> {
 /// `CreateWebrootBaseline.sh [identifier]` (webserver): the webroot, scrubbed, branded, checked
 /// and pushed to `<identifier>-webroot-sourcecode-baseline`.
 pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
-    let Some(id) = identifier(ctx, args) else {
-        eprintln!("{}: no baseline identifier given", ctx.prog);
+    let Some(id) = checked_identifier(ctx, args) else {
         return 1;
     };
-    if let Err(e) = publish::check_identifier(&id) {
-        ctx.report(&e);
-        return 1;
-    }
     let r = (|| {
         let settings = ctx.settings()?;
-        let app = Application::parse(
-            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
-        );
-        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
-        let checker = checker(ctx)?;
+        let app = application(&settings);
+        let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(&id))?;
         publish::publish_webroot(
             &publish::Target {
@@ -344,19 +365,12 @@ pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 /// and then per application, branded, archived in 10 MiB parts, checked and pushed to
 /// `<identifier>-db-baseline`.
 pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
-    let Some(id) = identifier(ctx, args) else {
-        eprintln!("{}: no baseline identifier given", ctx.prog);
+    let Some(id) = checked_identifier(ctx, args) else {
         return 1;
     };
-    if let Err(e) = publish::check_identifier(&id) {
-        ctx.report(&e);
-        return 1;
-    }
     let r = (|| {
         let settings = ctx.settings()?;
-        let app = Application::parse(
-            &crate::config::value(&settings, "APPLICATIONIDENTIFIER").unwrap_or_default(),
-        )
+        let app = application(&settings)
         .ok_or_else(|| {
             crate::Error::Config(
                 "APPLICATIONIDENTIFIER names no application (1 joomla, 2 wordpress, 3 drupal, 4 moodle)"
@@ -367,8 +381,7 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
         let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
         let my_ip = crate::ips::get_ip(ctx)?;
         let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
-        let provider = crate::git::provider(&crate::git::RepoSettings::from_settings(&settings))?;
-        let checker = checker(ctx)?;
+        let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
         let dumped = work.path().join("dumped.sql");
         let ipmask = crate::config::value(&settings, "IPMASK").unwrap_or_default();
@@ -487,16 +500,7 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
         None => {
             say(side.build_prompt);
             say("You have these builds to choose from: ");
-            let mut names: Vec<String> =
-                std::fs::read_dir(build_home.join("buildconfiguration").join(&cloudhost))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.contains("credentials"))
-                    .collect();
-            names.sort();
-            for n in names {
+            for n in super::build_choices(&build_home, &cloudhost) {
                 say(&n);
             }
             say("Please enter the name of the build of the server you wish to connect with");

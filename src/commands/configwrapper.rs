@@ -370,12 +370,11 @@ pub fn check_in(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str) -> Outcom
 /// DeleteFromConfigDatastore KEY: one key, or every key matching a `*`/`?` glob (listed from
 /// the prefix before the first wildcard, recursively only if the pattern has a `/` after it).
 pub fn delete_from(ctx: &Ctx, store: &dyn Backend, key: &str) -> Outcome {
-    let mut stdout = String::new();
     if key.is_empty() {
         ctx.report(&Error::Usage(
             "a key is required (refusing to delete the bucket)".into(),
         ));
-        return Outcome { stdout, status: 64 };
+        return Outcome::failed(64);
     }
     let wild = key.find(['*', '?']);
     let keys: Result<Vec<String>> = match wild {
@@ -396,9 +395,16 @@ pub fn delete_from(ctx: &Ctx, store: &dyn Backend, key: &str) -> Outcome {
         Ok(k) => k,
         Err(e) => {
             ctx.report(&e);
-            return Outcome { stdout, status: 1 };
+            return Outcome::failed(1);
         }
     };
+    delete_each(ctx, store, keys)
+}
+
+/// Delete each of `keys`, printing s3cmd's `delete: 'URI'` line for each one gone; a failure
+/// is reported and the rest still go (status 1).
+pub(super) fn delete_each(ctx: &Ctx, store: &dyn Backend, keys: Vec<String>) -> Outcome {
+    let mut stdout = String::new();
     let mut status = 0;
     for k in keys {
         match store.delete(&k) {
@@ -505,19 +511,15 @@ pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
     }
     if ctx.machine == Machine::Build {
         let bucket = ctx.gen.config_bucket(arg(args, 0), "");
-        return match super::bounded(ctx.store_for_bucket(&bucket)) {
-            Ok(s) => finish(put_to(
+        return super::run_on(ctx, super::bounded(ctx.store_for_bucket(&bucket)), 1, |s| {
+            put_to(
                 ctx,
-                s.as_ref(),
+                s,
                 arg(args, 1),
                 arg(args, 2),
                 arg(args, 3) == "recursive",
-            )),
-            Err(e) => {
-                ctx.report(&e);
-                1
-            }
-        };
+            )
+        });
     }
     // The webserver's script ends with a `touch` (status 0); the others with the upload.
     let failed = if ctx.machine == Machine::Webserver {

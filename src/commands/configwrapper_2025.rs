@@ -47,11 +47,10 @@
 //!   prints nothing and says why on stderr (the caller's `[ "" -le 600 ]` then fails, as it
 //!   did after the first ten minutes of each day).
 
-use super::configwrapper::{check_in, delete_from, put_marker, uri};
-use super::{arg, bounded, finish, Ctx, Outcome};
+use super::configwrapper::{check_in, delete_each, delete_from, list_names, put_marker, uri};
+use super::{arg, bounded, finish, run_on, Ctx, Outcome};
 use crate::datastore::{show_key, validate_key, Backend};
 use crate::error::{Error, Result};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn basename(s: &str) -> &str {
@@ -249,17 +248,7 @@ pub fn sync_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str, dest: &s
 pub fn list_from(ctx: &Ctx, store: Result<Box<dyn Backend>>, arg: &str) -> Outcome {
     let prefix = arg.strip_suffix('*').unwrap_or(arg);
     match store.and_then(|s| s.list(prefix, false)) {
-        Ok(l) => {
-            let mut out = String::new();
-            for o in &l.objects {
-                let b = basename(&o.key);
-                if !b.is_empty() {
-                    out.push_str(b);
-                    out.push('\n');
-                }
-            }
-            Outcome::ok(out)
-        }
+        Ok(l) => Outcome::ok(list_names(&l)),
         Err(e) => {
             ctx.report(&e);
             Outcome::ok("")
@@ -305,20 +294,7 @@ pub fn delete_in(ctx: &Ctx, store: &dyn Backend, key: &str, recursive: bool) -> 
     if keys.is_empty() {
         eprintln!("WARNING: Remote list is empty.");
     }
-    let mut stdout = String::new();
-    let mut status = 0;
-    for k in keys {
-        match store.delete(&k) {
-            Ok(()) => {
-                let _ = writeln!(stdout, "delete: '{}'", uri(store, &k));
-            }
-            Err(e) => {
-                ctx.report(&e);
-                status = 1;
-            }
-        }
-    }
-    Outcome { stdout, status }
+    delete_each(ctx, store, keys)
 }
 
 /// AgeOfConfigFile KEY: whole seconds since the object was last written.
@@ -354,19 +330,9 @@ pub fn age_of(ctx: &Ctx, store: Result<Box<dyn Backend>>, key: &str) -> Outcome 
 
 /// The 2025 PutToConfigDatastore.sh FILE [PLACE] [yes]
 pub fn put(ctx: &Ctx, args: &[String]) -> i32 {
-    match store(ctx, None) {
-        Ok(s) => finish(put_to(
-            ctx,
-            s.as_ref(),
-            arg(args, 0),
-            arg(args, 1),
-            arg(args, 2) == "yes",
-        )),
-        Err(e) => {
-            ctx.report(&e);
-            0
-        }
-    }
+    run_on(ctx, store(ctx, None), 0, |s| {
+        put_to(ctx, s, arg(args, 0), arg(args, 1), arg(args, 2) == "yes")
+    })
 }
 
 /// The 2025 GetFromConfigDatastore.sh KEY [DEST]
@@ -393,18 +359,9 @@ pub fn check(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// The 2025 DeleteFromConfigDatastore.sh KEY[*] [yes]
 pub fn delete(ctx: &Ctx, args: &[String]) -> i32 {
-    match store(ctx, None) {
-        Ok(s) => finish(delete_in(
-            ctx,
-            s.as_ref(),
-            arg(args, 0),
-            arg(args, 1) == "yes",
-        )),
-        Err(e) => {
-            ctx.report(&e);
-            1
-        }
-    }
+    run_on(ctx, store(ctx, None), 1, |s| {
+        delete_in(ctx, s, arg(args, 0), arg(args, 1) == "yes")
+    })
 }
 
 /// SyncFromConfigDatastore.sh KEY [DEST] (2025 webserver)

@@ -124,6 +124,49 @@ pub fn arg(args: &[String], i: usize) -> &str {
     args.get(i).map(String::as_str).unwrap_or("")
 }
 
+/// The build identifiers a build machine's helper scripts offer for `cloudhost`: the names under
+/// `<build_home>/buildconfiguration/<cloudhost>/` without the credentials entries, sorted (an
+/// unreadable directory offers none).
+pub fn build_choices(build_home: &std::path::Path, cloudhost: &str) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.contains("credentials"))
+            .collect();
+    names.sort();
+    names
+}
+
+/// One line of input without its newline; None at end of input.
+pub fn read_line(input: &mut dyn std::io::BufRead) -> Option<String> {
+    let mut s = String::new();
+    match input.read_line(&mut s) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
+    }
+}
+
+/// A helper script's question: the answer `given` on the command line, else the `prompt`
+/// lines on `out` and one line of `input` (None at its end).
+pub fn ask(
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn Write,
+    prompt: &[&str],
+    given: &Option<String>,
+) -> Option<String> {
+    if let Some(g) = given {
+        return Some(g.clone());
+    }
+    for p in prompt {
+        let _ = writeln!(out, "{p}");
+    }
+    let _ = out.flush();
+    read_line(input)
+}
+
 /// Print a command's outcome and return its status.
 pub fn finish(o: Outcome) -> i32 {
     out(o.stdout.as_bytes());
@@ -149,7 +192,18 @@ pub fn with_store(
     failed: i32,
     f: impl FnOnce(&dyn crate::datastore::Backend) -> Outcome,
 ) -> i32 {
-    match bounded(ctx.store()) {
+    run_on(ctx, bounded(ctx.store()), failed, f)
+}
+
+/// Run `f` on `store` and print its outcome; if the store could not be opened, report why and
+/// return `failed`.
+pub fn run_on(
+    ctx: &Ctx,
+    store: Result<Box<dyn crate::datastore::Backend>>,
+    failed: i32,
+    f: impl FnOnce(&dyn crate::datastore::Backend) -> Outcome,
+) -> i32 {
+    match store {
         Ok(store) => finish(f(store.as_ref())),
         Err(e) => {
             ctx.report(&e);

@@ -12,22 +12,13 @@
 //!   empty object;
 //! - AdjustScaling `on` really switches scaling back on (legacy refused before it could).
 
-use super::{arg, parse_args, Ctx};
+use super::{arg, parse_args, read_line, Ctx};
 use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::scaling::{
     default_profile, parse_count, read_setting, set_count, update_profile, PROFILE_KEY, SWITCH_KEY,
 };
 use std::io::{BufRead, Write};
-
-/// One line of input without its newline; None at end of input.
-fn read_line(input: &mut dyn BufRead) -> Option<String> {
-    let mut s = String::new();
-    match input.read_line(&mut s) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
-    }
-}
 
 /// Ask until a valid count arrives; None when input ends first.
 fn valid_count(
@@ -219,17 +210,9 @@ pub fn adjust_scaling_with(
         Some(i) => std::path::PathBuf::from(&cwd_s[..i]),
         None => cwd.to_path_buf(),
     };
-    let mut ask =
-        |prompt: &[&str], given: &Option<String>, out: &mut dyn Write| -> Option<String> {
-            if let Some(g) = given {
-                return Some(g.clone());
-            }
-            for p in prompt {
-                let _ = writeln!(out, "{p}");
-            }
-            let _ = out.flush();
-            read_line(input)
-        };
+    let mut ask = |prompt: &[&str], given: &Option<String>, out: &mut dyn Write| {
+        super::ask(input, out, prompt, given)
+    };
     let ch = ask(
         &["Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr 5)AWS. Please Enter the number for your cloudhost"],
         &opts.cloudhost,
@@ -249,17 +232,7 @@ pub fn adjust_scaling_with(
     if opts.build_identifier.is_none() {
         say!("What is the build identifier you want to allow access for?");
         say!("You have these builds to choose from: ");
-        let mut builds: Vec<String> =
-            std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| !n.contains("credentials"))
-                        .collect()
-                })
-                .unwrap_or_default();
-        builds.sort();
-        for b in builds {
+        for b in super::build_choices(&build_home, cloudhost) {
             say!("{b}");
         }
     }

@@ -176,6 +176,21 @@ fn cached(text: &str, identity: &str, at: u64) -> Option<CondWrites> {
     })
 }
 
+/// Write `data` to `key` if `cond` holds, for a caller that has found the bucket's conditions
+/// enforced: `Ok(true)` written, `Ok(false)` the condition no longer held (another writer's
+/// version is there). A store that refuses to evaluate conditions gets a plain write.
+pub fn put_if(store: &dyn Backend, key: &str, data: &[u8], cond: &Precondition) -> Result<bool> {
+    match store.put_conditional(key, data, cond) {
+        Ok(true) => Ok(true),
+        Ok(false) => {
+            store.put_bytes(key, data)?;
+            Ok(true)
+        }
+        Err(Error::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether conditional writes on this bucket can be trusted: what the backend knows by
 /// construction, else the remembered verdict for its endpoint and bucket, else a fresh
 /// [`probe`] (remembered under `home`). A bucket that does not enforce them is named on stderr

@@ -243,34 +243,11 @@ pub fn reconcile_clients_only(
             .push("AUTHENTICATORTYPE is not firewall: nothing to do".to_string());
         return Ok(rep);
     }
-    let want: BTreeSet<std::net::Ipv4Addr> = authorised_clients(ctx, &text, warnings)?
-        .into_iter()
-        .filter_map(|n| match n.addr {
-            std::net::IpAddr::V4(a) => Some(a),
-            _ => None,
-        })
-        .collect();
+    let want = v4_addrs(&authorised_clients(ctx, &text, warnings)?);
     let mut run = Runner::default();
     match choose(opts) {
         Tool::Iptables => {
-            let current = ipset::ensure_and_read(&mut run, auth::SET, opts.dry_run)?;
-            let batch = ipset::batch(auth::SET, &current, &want);
-            for ip in want.difference(&current) {
-                rep.lines
-                    .push(format!("allow tcp/443 from {ip} (ipset {})", auth::SET));
-            }
-            for ip in current.difference(&want) {
-                rep.lines
-                    .push(format!("remove tcp/443 from {ip} (ipset {})", auth::SET));
-            }
-            if !batch.is_empty() {
-                rep.changed = true;
-                rep.commands
-                    .push(format!("ipset restore <<'EOF'\n{batch}EOF"));
-                if !opts.dry_run {
-                    ipset::apply(&mut run, &batch)?;
-                }
-            }
+            sync_auth_set(&mut run, &want, opts.dry_run, &mut rep)?;
             let rule = [
                 "INPUT",
                 "-m",
@@ -399,32 +376,8 @@ pub fn reconcile_with(
         Tool::Iptables => {
             if inp.auth_firewall {
                 // The set first: the chain's rule refers to it.
-                let want: BTreeSet<std::net::Ipv4Addr> = inp
-                    .auth_ips
-                    .iter()
-                    .filter_map(|n| match n.addr {
-                        std::net::IpAddr::V4(a) => Some(a),
-                        _ => None,
-                    })
-                    .collect();
-                let current = ipset::ensure_and_read(&mut run, auth::SET, opts.dry_run)?;
-                let batch = ipset::batch(auth::SET, &current, &want);
-                for ip in want.difference(&current) {
-                    rep.lines
-                        .push(format!("allow tcp/443 from {ip} (ipset {})", auth::SET));
-                }
-                for ip in current.difference(&want) {
-                    rep.lines
-                        .push(format!("remove tcp/443 from {ip} (ipset {})", auth::SET));
-                }
-                if !batch.is_empty() {
-                    rep.changed = true;
-                    rep.commands
-                        .push(format!("ipset restore <<'EOF'\n{batch}EOF"));
-                    if !opts.dry_run {
-                        ipset::apply(&mut run, &batch)?;
-                    }
-                }
+                let want = v4_addrs(&inp.auth_ips);
+                sync_auth_set(&mut run, &want, opts.dry_run, &mut rep)?;
             }
             for fam in [Family::V4, Family::V6] {
                 let set_lines: Vec<String> = if inp.auth_firewall && fam == Family::V4 {
@@ -510,6 +463,45 @@ pub fn reconcile_with(
     rep.lines
         .push(format!("firewall tool invocations: {}", rep.invocations));
     Ok(rep)
+}
+
+/// The IPv4 addresses among `nets` (the authenticator's ipset holds IPv4 only).
+fn v4_addrs(nets: &[Net]) -> BTreeSet<std::net::Ipv4Addr> {
+    nets.iter()
+        .filter_map(|n| match n.addr {
+            std::net::IpAddr::V4(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Make the authenticator's ipset hold exactly `want` (created if missing), saying each
+/// address added or removed and the batch it took; nothing is applied on a dry run.
+fn sync_auth_set(
+    run: &mut Runner,
+    want: &BTreeSet<std::net::Ipv4Addr>,
+    dry_run: bool,
+    rep: &mut Report,
+) -> Result<()> {
+    let current = ipset::ensure_and_read(run, auth::SET, dry_run)?;
+    let batch = ipset::batch(auth::SET, &current, want);
+    for ip in want.difference(&current) {
+        rep.lines
+            .push(format!("allow tcp/443 from {ip} (ipset {})", auth::SET));
+    }
+    for ip in current.difference(want) {
+        rep.lines
+            .push(format!("remove tcp/443 from {ip} (ipset {})", auth::SET));
+    }
+    if !batch.is_empty() {
+        rep.changed = true;
+        rep.commands
+            .push(format!("ipset restore <<'EOF'\n{batch}EOF"));
+        if !dry_run {
+            ipset::apply(run, &batch)?;
+        }
+    }
+    Ok(())
 }
 
 fn describe(rep: &mut Report, add: &[Rule], del: &[Rule]) {
