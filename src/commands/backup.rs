@@ -281,16 +281,7 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
         None => {
             say("What is the build Identifer for your build?");
             say("You have these builds to choose from: ");
-            let mut names: Vec<String> =
-                std::fs::read_dir(build_home.join("buildconfiguration").join(&cloudhost))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.contains("credentials"))
-                    .collect();
-            names.sort();
-            for n in names {
+            for n in super::build_choices(&build_home, &cloudhost) {
                 say(&n);
             }
             say("Please enter the name of the build of the server you wish to connect with");
