@@ -241,6 +241,109 @@ impl<'a> Answers<'a> {
     }
 }
 
+/// A fleet machine as the build machine's helpers reach it: SSH as the build's SERVERUSER
+/// (`buildconfiguration/<cloudhost>/<build>-credentials`) on the build's SSH_PORT with the build
+/// key `keys/<cloudhost>/<build>/id_<alg>_AGILE_DEPLOYMENT_BUILD_KEY_<build>`, root through sudo
+/// with the password on stdin (never argv).
+pub(super) struct HelperRemote {
+    host: std::net::IpAddr,
+    target: crate::process::SshTarget,
+    sudo_input: String,
+    pub(super) user: String,
+}
+
+impl HelperRemote {
+    pub(super) fn new(
+        build_home: &std::path::Path,
+        cloudhost: &str,
+        build: &str,
+        alg: &str,
+        host: std::net::IpAddr,
+    ) -> HelperRemote {
+        let conf = build_home.join("buildconfiguration").join(cloudhost);
+        let read = |f: &str| {
+            std::fs::read_to_string(conf.join(format!("{build}-credentials")).join(f))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
+        let port = std::fs::read_to_string(conf.join(build))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains("SSH_PORT"))
+            .and_then(|l| {
+                l.replace('"', "")
+                    .rsplit('=')
+                    .next()
+                    .map(|p| p.trim().to_string())
+            })
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(22);
+        let target = crate::process::SshTarget {
+            user: user.clone(),
+            port,
+            key: build_home
+                .join("keys")
+                .join(cloudhost)
+                .join(build)
+                .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{build}")),
+            timeout: Duration::from_secs(10),
+            mux: None,
+            kex_first: None,
+        };
+        HelperRemote {
+            host,
+            target,
+            sudo_input: format!("{password}\n"),
+            user,
+        }
+    }
+
+    /// `cmd` as root on the machine: whether it exited 0, and its stdout.
+    pub(super) fn run(&self, cmd: &str, extra: Duration) -> (bool, String) {
+        crate::process::ssh(
+            self.host,
+            &self.target,
+            &crate::process::as_root(cmd),
+            Some(self.sudo_input.as_bytes()),
+            extra,
+        )
+    }
+
+    /// A setting of the machine, as its ExtractConfigValue.sh prints it.
+    pub(super) fn value(&self, k: &str) -> String {
+        self.run(
+            &format!(
+                "/home/{}/providerscripts/utilities/ExtractConfigValue.sh '{k}'",
+                self.user
+            ),
+            Duration::ZERO,
+        )
+        .1
+    }
+
+    /// Legacy's look at the machine's repository settings, then a wait for enter (none with
+    /// `--yes`).
+    pub(super) fn confirm_repository(&self, a: &mut Answers) {
+        say("");
+        say("############################################");
+        say("Your git repository provider is set to:");
+        super::out(self.value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
+        say("Your git repository username is set to:");
+        super::out(self.value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
+        say("Your application identifier is set to:");
+        super::out(self.value("APPLICATIONIDENTIFIER").as_bytes());
+        say(
+            "ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T",
+        );
+        say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
+        say("#############################################");
+        if !a.yes() {
+            a.read();
+        }
+    }
+}
+
 pub(super) fn say(text: &str) {
     super::out(format!("{text}\n").as_bytes());
 }
@@ -368,33 +471,6 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
     if periods.iter().any(|p| p == "MANUAL") {
         let _ = std::fs::create_dir_all(build_home.join("manualbackups"));
     }
-    let creds = build_home
-        .join("buildconfiguration")
-        .join(&cloudhost)
-        .join(format!("{id}-credentials"));
-    let read = |f: &str| {
-        std::fs::read_to_string(creds.join(f))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
-    let port = std::fs::read_to_string(
-        build_home
-            .join("buildconfiguration")
-            .join(&cloudhost)
-            .join(&id),
-    )
-    .unwrap_or_default()
-    .lines()
-    .find(|l| l.contains("SSH_PORT"))
-    .and_then(|l| {
-        l.replace('"', "")
-            .rsplit('=')
-            .next()
-            .map(|p| p.trim().to_string())
-    })
-    .and_then(|p| p.parse::<u16>().ok())
-    .unwrap_or(22);
     let alg = match key_kind.as_str() {
         "1" => "rsa",
         "2" => "ecdsa",
@@ -403,54 +479,14 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
             return 0;
         }
     };
-    let key = build_home
-        .join("keys")
-        .join(&cloudhost)
-        .join(&id)
-        .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{id}"));
     let Ok(host) = ip.parse::<std::net::IpAddr>() else {
         ctx.report(&Error::Usage(format!("{ip:?} is not an IP address")));
         return 1;
     };
-    let target = crate::process::SshTarget {
-        user: user.clone(),
-        port,
-        key: key.clone(),
-        timeout: Duration::from_secs(10),
-        mux: None,
-        kex_first: None,
-    };
-    let sudo_input = format!("{password}\n");
-    let remote = |cmd: &str, extra: Duration| -> (bool, String) {
-        crate::process::ssh(
-            host,
-            &target,
-            &crate::process::as_root(cmd),
-            Some(sudo_input.as_bytes()),
-            extra,
-        )
-    };
-    let value = |k: &str| {
-        remote(
-            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{k}'"),
-            Duration::ZERO,
-        )
-        .1
-    };
-    say("");
-    say("############################################");
-    say("Your git repository provider is set to:");
-    super::out(value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
-    say("Your git repository username is set to:");
-    super::out(value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
-    say("Your application identifier is set to:");
-    super::out(value("APPLICATIONIDENTIFIER").as_bytes());
-    say("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
-    say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
-    say("#############################################");
-    if !a.yes() {
-        a.read();
-    }
+    let machine = HelperRemote::new(&build_home, &cloudhost, &id, alg, host);
+    machine.confirm_repository(&mut a);
+    let value = |k: &str| machine.value(k);
+    let (user, remote) = (&machine.user, |cmd: &str, extra| machine.run(cmd, extra));
     let remote_id = value("BUILDIDENTIFIER").trim().to_string();
     say(&format!("Build identifier is set to: {remote_id}"));
     say("OK, ready to create backup - press enter to confirm");
@@ -481,8 +517,8 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
                 "-o",
                 "BatchMode=yes",
             ])
-            .args(["-P", &port.to_string(), "-i"])
-            .arg(&key)
+            .args(["-P", &machine.target.port.to_string(), "-i"])
+            .arg(&machine.target.key)
             .arg(format!("{user}@{ip}:/tmp/backup_archive/*.tar.gz"))
             .arg(build_home.join("manualbackups"))
             .deadline(crate::git::git_deadline())

@@ -469,8 +469,7 @@ pub fn perform_database_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 /// remote shell; the database helper asks for it on both key types (legacy's ECDSA branch
 /// silently used BUILD_IDENTIFIER); a failed remote run exits 1 (legacy 0).
 fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
-    use super::backup::{say, Answers};
-    use std::time::Duration;
+    use super::backup::{say, Answers, HelperRemote};
     let mut a = match Answers::new(args) {
         Ok(a) => a,
         Err(m) => {
@@ -569,72 +568,13 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
             return 0;
         }
     };
-    let conf = build_home.join("buildconfiguration").join(&cloudhost);
-    let read = |f: &str| {
-        std::fs::read_to_string(conf.join(format!("{build}-credentials")).join(f))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
-    let port = std::fs::read_to_string(conf.join(&build))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.contains("SSH_PORT"))
-        .and_then(|l| {
-            l.replace('"', "")
-                .rsplit('=')
-                .next()
-                .map(|p| p.trim().to_string())
-        })
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(22);
     let Ok(host) = ip.parse::<std::net::IpAddr>() else {
         ctx.report(&crate::Error::Usage(format!("{ip:?} is not an IP address")));
         return 1;
     };
-    let target = crate::process::SshTarget {
-        user: user.clone(),
-        port,
-        key: build_home
-            .join("keys")
-            .join(&cloudhost)
-            .join(&build)
-            .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{build}")),
-        timeout: Duration::from_secs(10),
-        mux: None,
-        kex_first: None,
-    };
-    let sudo_input = format!("{password}\n");
-    let remote = |cmd: &str, extra: Duration| {
-        crate::process::ssh(
-            host,
-            &target,
-            &crate::process::as_root(cmd),
-            Some(sudo_input.as_bytes()),
-            extra,
-        )
-    };
-    let value = |k: &str| {
-        remote(
-            &format!("/home/{user}/providerscripts/utilities/ExtractConfigValue.sh '{k}'"),
-            Duration::ZERO,
-        )
-        .1
-    };
-    say("");
-    say("############################################");
-    say("Your git repository provider is set to:");
-    out(value("APPLICATIONREPOSITORYPROVIDER").as_bytes());
-    say("Your git repository username is set to:");
-    out(value("APPLICATIONREPOSITORYUSERNAME").as_bytes());
-    say("Your application identifier is set to:");
-    out(value("APPLICATIONIDENTIFIER").as_bytes());
-    say("ARE YOU ABSOLUTELY SURE THIS IS CORRECT, UNPREDICTABLE THINGS WILL HAPPEN IF IT ISN'T");
-    say("PRESS THE ENTER KEY IF YOU ARE HAPPY");
-    say("#############################################");
-    if !a.yes() {
-        a.read();
-    }
+    let machine = HelperRemote::new(&build_home, &cloudhost, &build, alg, host);
+    machine.confirm_repository(&mut a);
+    let (user, remote) = (&machine.user, |cmd: &str, extra| machine.run(cmd, extra));
     let identifier = match a.flag("--identifier") {
         Some(i) => i.to_string(),
         None => {
