@@ -253,7 +253,7 @@ fn the_2025_build_machine_list() {
     assert!(o.status.success(), "{}", stderr(&o));
     let env = |c: &mut Command| {
         c.env("ADT_BUILDHOME_FILE", &buildhome)
-            .env("ADT_ROOT", &root)
+            .env("ADT_ROOT_DIR", &root)
             .env("S3CMD_CONFIG", bm.path(".s3cfg"));
     };
     let allow = |ip: &str, mode: &str| -> Output {

@@ -5,7 +5,7 @@
 //! it changed. The work is in `crate::firewall::buildmachine`.
 //!
 //! 2025: the bucket is `authip-adt-allowed-<spec>`, `<spec>` from the marker file
-//! `/root/FIREWALL-BUCKET:<spec>` (`ADT_ROOT` overrides `/root`, for tests); the build is
+//! `/root/FIREWALL-BUCKET:<spec>` (`ADT_ROOT_DIR` overrides `/root`, for tests); the build is
 //! `runtimedata/ACTIVE_BUILD_IDENTIFIER` and `BUILD_MACHINE_CLOUDHOST` under BUILD_HOME
 //! (`/home/buildhome.dat`); the SSH port `runtimedata/BUILDMACHINEPORT:<port>`, else
 //! SSH_PORT of the build environment; the tool FIREWALL: of `builddescriptors/buildstyles.dat`.
@@ -21,6 +21,7 @@
 //! (legacy sourced AdjustBuildMachineNativeFirewall.sh; not implemented yet).
 
 use super::{arg, out, Ctx};
+use crate::datastore::accounts::root_dir;
 use crate::error::{Error, Result};
 use crate::firewall::buildmachine::{self, Tighten, EVENT_OBJECT, LIST_OBJECT};
 use crate::firewall::reconcile::Options;
@@ -199,12 +200,6 @@ fn build_home_2025() -> Result<std::path::PathBuf> {
         )));
     }
     Ok(h.into())
-}
-
-fn root_dir() -> std::path::PathBuf {
-    std::env::var_os("ADT_ROOT")
-        .map(Into::into)
-        .unwrap_or_else(|| "/root".into())
 }
 
 /// AdjustBuildMachineFirewall.sh (2025 build machine, every minute).
