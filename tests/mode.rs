@@ -74,6 +74,16 @@ fn a_development_fleet_and_its_promotion() {
         assert!(written.contains(l.trim()), "{l} not in {written}");
     }
 
+    // With hourly copies and no datastore copies, the report says both as they are.
+    store(&db, "DISABLEHOURLY", "0");
+    let d = mode(&db);
+    assert!(
+        d.contains(
+            "database dumps: hourly, daily, weekly, monthly, bimonthly to git; datastore copies: no"
+        ),
+        "{d}"
+    );
+
     // A DBaaS deployment keeps the database machine for the dumps, unless BYPASSDBLAYER:1.
     store(&db, "DATABASEINSTALLATIONTYPE", "DBaaS");
     let d = mode(&db);

@@ -75,11 +75,11 @@ pub fn report(ctx: &Ctx, text: &str) -> String {
     if m.time_based_backups() {
         let _ = writeln!(
             s,
-            "  {what}: hourly {}, daily, weekly, monthly, bimonthly to git; datastore copies: {}",
+            "  {what}: {}daily, weekly, monthly, bimonthly to git; datastore copies: {}",
             if m.hourly_backup() {
-                "(git and datastore)"
+                "hourly, "
             } else {
-                "skipped (DISABLEHOURLY:1)"
+                "hourly skipped (DISABLEHOURLY:1), "
             },
             yes(m.datastore_copies())
         );
