@@ -241,6 +241,64 @@ impl<'a> Answers<'a> {
     }
 }
 
+/// The server a build machine helper works on: `--ip`, else legacy's walk through the cloud's
+/// servers whose name holds `token`, a Y/N for each (`none_running`, `which`: legacy's lines).
+/// Err: the status to exit with (no such server, or the cloud could not list them).
+pub(super) fn choose_server(
+    ctx: &Ctx,
+    a: &mut Answers,
+    cloudhost: &str,
+    token: &str,
+    none_running: &str,
+    which: &str,
+) -> std::result::Result<String, i32> {
+    if let Some(ip) = a.flag("--ip") {
+        return Ok(ip.to_string());
+    }
+    let ips: Vec<String> =
+        match crate::cloud::Cloud::open_as(ctx, cloudhost).and_then(|c| c.servers()) {
+            Ok(s) => s
+                .into_iter()
+                .filter(|s| s.name.contains(token))
+                .filter_map(|s| s.public.map(|i| i.to_string()))
+                .collect(),
+            Err(e) => {
+                ctx.report(&e);
+                return Err(1);
+            }
+        };
+    if ips.is_empty() {
+        say(none_running);
+        return Err(0);
+    }
+    say(which);
+    for (n, ip) in ips.iter().enumerate() {
+        say(&format!("{}:   {ip}", n + 1));
+        say("Press Y/N to connect...");
+        if matches!(a.read().as_str(), "Y" | "y") {
+            return Ok(ip.clone());
+        }
+    }
+    Ok(String::new())
+}
+
+/// The build key's kind: `--key rsa|ecdsa` as `1`/`2`, else legacy's question and its answer
+/// (`hint`: legacy's "if you are not sure" line, which only the webserver helpers print).
+pub(super) fn choose_key(a: &mut Answers, hint: bool) -> String {
+    match a.flag("--key") {
+        Some("rsa") => "1".to_string(),
+        Some("ecdsa") => "2".to_string(),
+        Some(_) | None => {
+            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
+            if hint {
+                say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
+            }
+            say("Please select (1) RSA (2) ECDSA");
+            a.read()
+        }
+    }
+}
+
 /// A fleet machine as the build machine's helpers reach it: SSH as the build's SERVERUSER
 /// (`buildconfiguration/<cloudhost>/<build>-credentials`) on the build's SSH_PORT with the build
 /// key `keys/<cloudhost>/<build>/id_<alg>_AGILE_DEPLOYMENT_BUILD_KEY_<build>`, root through sudo
@@ -391,48 +449,18 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
             a.read()
         }
     };
-    let ip = match a.flag("--ip") {
-        Some(ip) => ip.to_string(),
-        None => {
-            let ips: Vec<String> =
-                match crate::cloud::Cloud::open_as(ctx, &cloudhost).and_then(|c| c.servers()) {
-                    Ok(s) => s
-                        .into_iter()
-                        .filter(|s| s.name.contains("webserver"))
-                        .filter_map(|s| s.public.map(|i| i.to_string()))
-                        .collect(),
-                    Err(e) => {
-                        ctx.report(&e);
-                        return 1;
-                    }
-                };
-            if ips.is_empty() {
-                say("There doesn't seem to be any webservers running");
-                return 0;
-            }
-            say("Which webserver would you like to connect to?");
-            let mut chosen = String::new();
-            for (n, ip) in ips.iter().enumerate() {
-                say(&format!("{}:   {ip}", n + 1));
-                say("Press Y/N to connect...");
-                if matches!(a.read().as_str(), "Y" | "y") {
-                    chosen = ip.clone();
-                    break;
-                }
-            }
-            chosen
-        }
+    let ip = match choose_server(
+        ctx,
+        &mut a,
+        &cloudhost,
+        "webserver",
+        "There doesn't seem to be any webservers running",
+        "Which webserver would you like to connect to?",
+    ) {
+        Ok(ip) => ip,
+        Err(status) => return status,
     };
-    let key_kind = match a.flag("--key") {
-        Some("rsa") => "1".to_string(),
-        Some("ecdsa") => "2".to_string(),
-        Some(_) | None => {
-            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
-            say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
-            say("Please select (1) RSA (2) ECDSA");
-            a.read()
-        }
-    };
+    let key_kind = choose_key(&mut a, true);
     let periods: Vec<String> = match a.flags.get("--period") {
         Some(ps) => ps
             .iter()

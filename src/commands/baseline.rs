@@ -469,7 +469,7 @@ pub fn perform_database_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 /// remote shell; the database helper asks for it on both key types (legacy's ECDSA branch
 /// silently used BUILD_IDENTIFIER); a failed remote run exits 1 (legacy 0).
 fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
-    use super::backup::{say, Answers, HelperRemote};
+    use super::backup::{choose_key, choose_server, say, Answers, HelperRemote};
     let mut a = match Answers::new(args) {
         Ok(a) => a,
         Err(m) => {
@@ -516,50 +516,18 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
             a.read();
         }
     }
-    let ip = match a.flag("--ip") {
-        Some(ip) => ip.to_string(),
-        None => {
-            let ips: Vec<String> =
-                match crate::cloud::Cloud::open_as(ctx, &cloudhost).and_then(|c| c.servers()) {
-                    Ok(s) => s
-                        .into_iter()
-                        .filter(|s| s.name.contains(side.token))
-                        .filter_map(|s| s.public.map(|i| i.to_string()))
-                        .collect(),
-                    Err(e) => {
-                        ctx.report(&e);
-                        return 1;
-                    }
-                };
-            if ips.is_empty() {
-                say(side.none_running);
-                return 0;
-            }
-            say(side.which);
-            let mut chosen = String::new();
-            for (n, ip) in ips.iter().enumerate() {
-                say(&format!("{}:   {ip}", n + 1));
-                say("Press Y/N to connect...");
-                if matches!(a.read().as_str(), "Y" | "y") {
-                    chosen = ip.clone();
-                    break;
-                }
-            }
-            chosen
-        }
+    let ip = match choose_server(
+        ctx,
+        &mut a,
+        &cloudhost,
+        side.token,
+        side.none_running,
+        side.which,
+    ) {
+        Ok(ip) => ip,
+        Err(status) => return status,
     };
-    let key_kind = match a.flag("--key") {
-        Some("rsa") => "1".to_string(),
-        Some("ecdsa") => "2".to_string(),
-        Some(_) | None => {
-            say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
-            if side.token == "webserver" {
-                say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
-            }
-            say("Please select (1) RSA (2) ECDSA");
-            a.read()
-        }
-    };
+    let key_kind = choose_key(&mut a, side.token == "webserver");
     let alg = match key_kind.as_str() {
         "1" => "rsa",
         "2" => "ecdsa",
