@@ -70,6 +70,10 @@ def main():
                     elif verdict != "alive" and ip not in dead:
                         false_down += 1
             results[label] = (parallel, walls, unchecked, false_down, false_alive, env, base)
+            # Its kept connections go before the next binary's sweeps: each has the lab's sshd
+            # (which plays every server) to itself.
+            subprocess.run(["pkill", "-f", f"ControlPath={home}/runtime/ssh-mux/"])
+            time.sleep(1)
         # One healthy server's cost, sequentially (what legacy pays per healthy server, minus
         # its ping phase and sleeps), with a new connection each time as legacy had.
         env, base = results["ours"][5], results["ours"][6]

@@ -483,7 +483,7 @@ pub fn ssh_output(
     extra: Duration,
 ) -> Result<Output> {
     let mut run = Run::new("ssh")
-        .args(ssh_options(host, t, "auto"))
+        .args(ssh_options(host, t, "no"))
         .arg(format!("{}@{host}", t.user))
         .arg(remote)
         .deadline(t.timeout + Duration::from_millis(500) + extra);
@@ -493,7 +493,10 @@ pub fn ssh_output(
     run.output()
 }
 
-/// ssh's options for `t` (`master`: its ControlMaster when `t` keeps connections).
+/// ssh's options for `t` (`master`: its ControlMaster when `t` keeps connections). A command
+/// uses a kept connection but never becomes its master (`no`): a master that `auto` forks into
+/// the background would hold the command's output pipes, and the caller would wait for them
+/// as long as the master lives; masters are opened only by [`ssh_open`], with no pipes.
 fn ssh_options(host: std::net::IpAddr, t: &SshTarget, master: &str) -> Vec<String> {
     let secs = t.timeout.as_secs().max(1);
     let mut o: Vec<String> = vec!["-p".into(), t.port.to_string(), "-i".into()];

@@ -50,11 +50,10 @@ pub struct Ran {
 
 /// Run `command` on the far side of the master at `socket`, done by `until`.
 pub fn run(socket: &Path, command: &str, until: Instant) -> Result<Ran, Failed> {
-    let ctl = UnixStream::connect(socket).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => Failed::NoMaster,
-        _ => Failed::Master(format!("control socket: {e}")),
-    })?;
-    let mut ctl = Timed { s: ctl, until };
+    let mut ctl = Timed {
+        s: connect(socket, until)?,
+        until,
+    };
     // Both sides say hello first.
     let mut hello = Vec::new();
     put_u32(&mut hello, HELLO);
@@ -127,6 +126,35 @@ pub fn run(socket: &Path, command: &str, until: Instant) -> Result<Ran, Failed> 
             (t, _) => return Err(Failed::Master(format!("unexpected message {t:#x}"))),
         }
     }
+}
+
+/// Connect to the master's socket by `until`: a master that does not accept (its queue full)
+/// makes a blocking connect wait without end, so the connect does not block and is retried.
+fn connect(socket: &Path, until: Instant) -> Result<UnixStream, Failed> {
+    use nix::errno::Errno;
+    use nix::sys::socket::{self as so, AddressFamily, SockFlag, SockType, UnixAddr};
+    let addr = UnixAddr::new(socket).map_err(|e| Failed::Master(format!("control socket: {e}")))?;
+    let fd = so::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Failed::Master(format!("socket: {e}")))?;
+    loop {
+        match so::connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => break,
+            Err(Errno::ENOENT | Errno::ECONNREFUSED) => return Err(Failed::NoMaster),
+            Err(Errno::EAGAIN | Errno::EINTR) if Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(Errno::EAGAIN) => return Err(Failed::TimedOut),
+            Err(e) => return Err(Failed::Master(format!("control socket: {e}"))),
+        }
+    }
+    let s = UnixStream::from(fd);
+    s.set_nonblocking(false).map_err(io)?;
+    Ok(s)
 }
 
 fn io(e: std::io::Error) -> Failed {
@@ -363,6 +391,39 @@ mod tests {
         assert_eq!(run(&sock, "true", until).unwrap_err(), Failed::NoMaster);
         drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
         assert_eq!(run(&sock, "true", until).unwrap_err(), Failed::NoMaster);
+    }
+
+    #[test]
+    fn a_master_that_accepts_nothing_times_out_instead_of_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("m");
+        use nix::sys::socket::{self as so, AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+        let l = so::socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        so::bind(l.as_raw_fd(), &UnixAddr::new(&sock).unwrap()).unwrap();
+        so::listen(&l, Backlog::new(2).unwrap()).unwrap();
+        // Its queue fills; a blocking connect would then wait for good.
+        let mut held = Vec::new();
+        let full = (0..64).find_map(|_| {
+            match connect(&sock, Instant::now() + Duration::from_millis(50)) {
+                Ok(s) => {
+                    held.push(s);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
+        assert_eq!(
+            full,
+            Some(Failed::TimedOut),
+            "after {} connections",
+            held.len()
+        );
     }
 
     #[test]
