@@ -200,7 +200,9 @@ fn claim_cycle(tool: &str, prefix: &str) {
             "--own-ip",
             &format!("{NET}.40"),
             "--claim-ttl",
-            "4",
+            // Long enough for the checks between the claim and the second reconcile on a
+            // loaded machine (4 s expired a claim before SetupFirewall ran, now and then).
+            "15",
             "--sweep",
             "1",
         ])

@@ -5,189 +5,20 @@
 //! namespace. Everything is removed on drop, also when a test fails.
 
 mod common;
+mod netlab;
 use common::*;
+use netlab::{Lab, CONNECT};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
-const LISTENER: &str = "import socket,sys,threading,time\n\
-def serve(p):\n s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',p)); s.listen(64)\n while True:\n  c,_=s.accept(); c.close()\n\
-for p in sys.argv[1:]: threading.Thread(target=serve,args=(int(p),),daemon=True).start()\n\
-time.sleep(600)\n";
-
-const CONNECT: &str = "import socket,sys\ntry:\n socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=0.7).close()\nexcept Exception:\n sys.exit(1)\n";
-
-struct Lab {
-    tag: String,
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-    etc_dirs: Vec<std::path::PathBuf>,
-}
-
-fn ip(args: &[&str]) -> Output {
-    Command::new("ip").args(args).output().expect("ip")
-}
-
-fn must(o: Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-impl Lab {
-    /// None when namespaces cannot be made here (not root, or the kernel forbids them).
-    fn new() -> Option<Lab> {
-        let tag = format!(
-            "af{}{}",
-            std::process::id() % 10000,
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let probe = format!("{tag}p");
-        if !ip(&["netns", "add", &probe]).status.success() {
-            skip(
-                "cannot create network namespaces here (needs root and a kernel that allows them)",
-            );
-            return None;
-        }
-        must(ip(&["netns", "del", &probe]), "netns del");
-        let mut lab = Lab {
-            tag,
-            namespaces: vec![],
-            children: vec![],
-            etc_dirs: vec![],
-        };
-        let hub = lab.ns("hub");
-        must(
-            ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]),
-            "bridge",
-        );
-        must(ip(&["-n", &hub, "link", "set", "br0", "up"]), "bridge up");
-        Some(lab)
-    }
-
-    fn ns(&mut self, name: &str) -> String {
-        let n = format!("{}{}", self.tag, name);
-        must(ip(&["netns", "add", &n]), "netns add");
-        must(ip(&["-n", &n, "link", "set", "lo", "up"]), "lo up");
-        self.namespaces.push(n.clone());
-        n
-    }
-
-    /// A host on the hub with address 10.77.0.<octet>.
-    fn host(&mut self, name: &str, octet: u8) -> String {
-        let n = self.ns(name);
-        let hub = format!("{}hub", self.tag);
-        let (a, b) = (
-            format!("{}{}a", self.tag, octet),
-            format!("{}{}b", self.tag, octet),
-        );
-        must(
-            ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]),
-            "veth",
-        );
-        must(ip(&["link", "set", &a, "netns", &hub]), "veth to hub");
-        must(ip(&["link", "set", &b, "netns", &n]), "veth to host");
-        must(
-            ip(&["-n", &hub, "link", "set", &a, "master", "br0", "up"]),
-            "enslave",
-        );
-        must(
-            ip(&[
-                "-n",
-                &n,
-                "addr",
-                "add",
-                &format!("10.77.0.{octet}/24"),
-                "dev",
-                &b,
-            ]),
-            "addr",
-        );
-        must(ip(&["-n", &n, "link", "set", &b, "up"]), "up");
-        n
-    }
-
-    fn spawn(&mut self, ns: &str, cmd: &mut Command) {
-        let _ = ns;
-        self.children.push(
-            cmd.stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn"),
-        );
-    }
-
-    fn listen(&mut self, ns: &str, ports: &[u16]) {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns, "python3", "-c", LISTENER]);
-        c.args(ports.iter().map(|p| p.to_string()));
-        self.spawn(ns, &mut c);
-        std::thread::sleep(std::time::Duration::from_millis(400));
-    }
-
-    fn can_connect(&self, from: &str, to: &str, port: u16) -> bool {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                from,
-                "python3",
-                "-c",
-                CONNECT,
-                to,
-                &port.to_string(),
-            ])
-            .status()
-            .unwrap()
-            .success()
-    }
-
-    /// Give a namespace its own copy of /etc/ufw and /etc/default (ip netns exec binds
-    /// /etc/netns/<ns>/* over /etc), so ufw in the test never touches the host's files.
-    fn private_ufw(&mut self, ns: &str) {
-        let d = std::path::PathBuf::from(format!("/etc/netns/{ns}"));
-        std::fs::create_dir_all(&d).unwrap();
-        for (src, dst) in [("/etc/ufw", "ufw"), ("/etc/default", "default")] {
-            let s = Command::new("cp")
-                .args(["-a", src, d.join(dst).to_str().unwrap()])
-                .status()
-                .unwrap();
-            assert!(s.success());
-        }
-        // A pristine ufw: disabled, no user rules.
-        std::fs::write(d.join("ufw/ufw.conf"), "ENABLED=no\nLOGLEVEL=low\n").unwrap();
-        for f in ["user.rules", "user6.rules"] {
-            let t = std::fs::read_to_string(d.join("ufw").join(f)).unwrap();
-            let clean: String = t
-                .lines()
-                .filter(|l| {
-                    !(l.starts_with("### tuple")
-                        || (l.starts_with("-A ufw") && l.contains("-user-input")))
-                })
-                .map(|l| format!("{l}\n"))
-                .collect();
-            std::fs::write(d.join("ufw").join(f), clean).unwrap();
-        }
-        self.etc_dirs.push(d);
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for n in self.namespaces.iter().rev() {
-            let _ = ip(&["netns", "del", n]);
-        }
-        for d in &self.etc_dirs {
-            let _ = std::fs::remove_dir_all(d);
-        }
-    }
+/// A lab of its own per test (they run at once): hosts on 10.77.0.0/24.
+fn new_lab() -> Option<Lab> {
+    Lab::new(
+        &format!("af{}", SEQ.fetch_add(1, Ordering::SeqCst)),
+        "10.77.0",
+    )
 }
 
 /// The machine under test: its namespace, a real s3s-fs inside it, a HOME with launchers.
@@ -339,7 +170,7 @@ fn rules_text(m: &Machine) -> String {
 
 #[test]
 fn database_machine_with_iptables() {
-    let Some(mut lab) = Lab::new() else { return };
+    let Some(mut lab) = new_lab() else { return };
     let mut m = Machine::new(
         &mut lab,
         "database",
@@ -475,7 +306,7 @@ fn database_machine_with_iptables() {
 
 #[test]
 fn build_machine_ssh_is_never_removed_and_empty_lists_do_not_flush() {
-    let Some(mut lab) = Lab::new() else { return };
+    let Some(mut lab) = new_lab() else { return };
     let m = Machine::new(&mut lab, "database", "BUILDCLIENTIP:10.77.0.2\n");
     let build = lab.host("b", 2);
     let ws1 = lab.host("w1", 21);
@@ -523,7 +354,7 @@ fn webserver_with_ufw() {
         skip("ufw is not installed");
         return;
     }
-    let Some(mut lab) = Lab::new() else { return };
+    let Some(mut lab) = new_lab() else { return };
     let mut m = Machine::new(
         &mut lab,
         "webserver",
@@ -614,7 +445,7 @@ fn ufw_transaction_matches_ufw_commands() {
         skip("ufw is not installed");
         return;
     }
-    let Some(mut lab) = Lab::new() else { return };
+    let Some(mut lab) = new_lab() else { return };
     let mut m = Machine::new(
         &mut lab,
         "database",

@@ -130,6 +130,15 @@ impl Lab {
         );
     }
 
+    /// TCP listeners in `ns` on `ports` (each connection accepted and closed).
+    pub fn listen(&mut self, ns: &str, ports: &[u16]) {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, "python3", "-c", LISTENER]);
+        c.args(ports.iter().map(|p| p.to_string()));
+        self.spawn(&mut c);
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+
     /// Give a namespace its own copy of /etc/ufw and /etc/default (ip netns exec binds
     /// /etc/netns/<ns>/* over /etc), a pristine disabled ufw with no user rules, so ufw in the
     /// test never touches the host's files.
