@@ -936,8 +936,8 @@ fn the_seed_s_manually_scale_path_is_installed_on_the_autoscaler() {
 }
 
 /// The 2025 webserver's crontab depends on its host name: a webserver (`ws-…`) in front of the
-/// authenticator gets its branch's lines (with the legacy spacing); an authenticator's crontab
-/// is not generated (one clear line, status 1, crontab untouched).
+/// authenticator gets its branch's lines (with the legacy spacing); an authenticator (`-auth-`)
+/// gets the authenticator's branch of its type, then the common lines.
 #[test]
 fn initialise_cron_on_a_2025_webserver_follows_its_host_name() {
     let m = Machine2025::new("webserver", free_port(), "s3cmd");
@@ -984,9 +984,75 @@ fn initialise_cron_on_a_2025_webserver_follows_its_host_name() {
     let other = std::fs::read_to_string(&tab).unwrap();
     assert!(!other.contains("CheckWebserverIsUp"), "{other}");
     assert!(other.contains("UpdateIPs.sh"));
-    // An authenticator: not generated.
-    let o = run("auth-lon1-prod1-auth-1");
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not implemented yet"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(&tab).unwrap(), other);
+    // An authenticator (`-auth-`, even when the name also starts with `ws-`): its own branch,
+    // then the common lines, nothing of the webserver's or proxy's.
+    let o = run("ws-lon1-prod1-auth-1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let auth = std::fs::read_to_string(&tab).unwrap();
+    let lines: Vec<&str> = auth.lines().collect();
+    let a = "providerscripts/webserver/configuration/authenticator";
+    assert_eq!(lines[0], "MAILTO=''");
+    assert_eq!(
+        lines[1],
+        format!("*/1 * * * * export HOME={h} && {h}/providerscripts/webserver/CheckWebserverIsUp.sh NGINX")
+    );
+    assert_eq!(
+        lines[2],
+        format!("*/1 * * * * export HOME={h} && {h}/{a}/firewall/AcceptIPAddresses.sh")
+    );
+    assert_eq!(
+        lines[8],
+        format!("*/1 * * * * export HOME={h} && {h}/{a}/firewall/GenerateAuthenticationEmails.sh")
+    );
+    assert_eq!(
+        lines[13],
+        format!("*/1 * * * * export HOME={h} && /bin/sleep 50 && {h}/{a}/firewall/GenerateAuthenticationEmails.sh")
+    );
+    assert_eq!(
+        lines[14],
+        r"*/1 * * * * /usr/bin/find /var/www/html/ip-address* -mmin +5 -type f -exec rm -fv {} \;"
+    );
+    assert_eq!(
+        lines[15],
+        format!("22 4 * * * export HOME={h} && {h}/utilities/software/UpdateSoftware.sh")
+    );
+    assert_eq!(
+        lines[16],
+        format!("45 4 * * * export HOME={h} && /bin/rm {h}/runtime/FIREWALL-ACTIVE")
+    );
+    assert_eq!(
+        lines[17],
+        format!("*/1 * * * * export HOME={h} && {h}/utilities/security/AuditSSHConnections.sh")
+    );
+    assert!(auth.contains(&format!(
+        "22 4 * * *  export HOME={h} && {h}/utilities/software/UpdateSoftware.sh"
+    )));
+    for not in [
+        "AllowAuthenticatorIPAddress",
+        "BackupFromCron",
+        "WebrootSyncingController",
+        "GenerateBasicAuthConfig",
+    ] {
+        assert!(!auth.contains(not), "{not} in\n{auth}");
+    }
+    assert_eq!(lines.len(), 38, "{auth}");
+    // The basic-auth type: its generator six times instead.
+    let f2 = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("AUTHENTICATORTYPE:firewall", "AUTHENTICATORTYPE:basic-auth");
+    std::fs::write(&f, f2).unwrap();
+    assert!(run("auth-lon1-prod1-auth-1").status.success());
+    let basic = std::fs::read_to_string(&tab).unwrap();
+    assert_eq!(
+        basic
+            .matches("/basic-auth/GenerateBasicAuthConfig.sh")
+            .count(),
+        6,
+        "{basic}"
+    );
+    assert!(
+        !basic.contains("AcceptIPAddresses") && !basic.contains("/usr/bin/find"),
+        "{basic}"
+    );
+    assert_eq!(basic.lines().count(), 38 - 13 + 6, "{basic}");
 }

@@ -393,7 +393,7 @@ pub static G2025: Generation = Generation {
         s!("utilities/processing/", "UpdateIPs", [AS, WS, DB]),
         // 2025's ManuallyScale: the STATIC_SCALE: marker instead of scalingprofile/profile.cnf.
         s!("utilities/processing/", "ScalingUpdateEvent", [AS]),
-        // Executed, not sourced, in 2025 (an authenticator's crontab is not generated).
+        // Executed, not sourced, in 2025.
         s!("cron/", "InitialiseCron", [AS, WS, DB]),
         s!("initscripts/", "InitialiseUniqueConfigDatastore", [BM]),
         s!("security/", "AllowAuthenticatorIPAddress", [WS]),
