@@ -150,6 +150,18 @@ pub enum Crontab {
     V2025,
 }
 
+/// Where the webservers' count lives, and so what the scaling controls (ManuallyScale,
+/// AdjustScaling, ScalingUpdateEvent) write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scaling {
+    /// 2022: `scalingprofile/profile.cnf` (`NO_WEBSERVERS=`), the `SWITCHOFFSCALING` marker.
+    Profile2022,
+    /// 2025: the empty marker `STATIC_SCALE:<a>:<b>…` in the config bucket, one count per
+    /// autoscaler (`crate::scaling::static_scale`); the build machine's AdjustScaling reads the
+    /// chosen build's `runtimedata/<cloudhost>/<id>/build_environment`.
+    StaticScale2025,
+}
+
 /// A port a fixed firewall source may reach (2025 SetupFirewall).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortOf {
@@ -246,6 +258,8 @@ pub struct Contract {
     pub crontab: Crontab,
     /// SetupFirewall's contract.
     pub firewall: Firewall,
+    /// The scaling controls' contract.
+    pub scaling: Scaling,
 }
 
 macro_rules! ipm {
@@ -330,6 +344,7 @@ pub static G2022: Generation = Generation {
         multi_region_ips: &[],
         crontab: Crontab::V2022,
         firewall: Firewall::Lists2022,
+        scaling: Scaling::Profile2022,
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
@@ -446,6 +461,7 @@ pub static G2025: Generation = Generation {
         multi_region_ips: &[WS, DB],
         crontab: Crontab::V2025,
         firewall: Firewall::Ports2025(&FIREWALL_2025),
+        scaling: Scaling::StaticScale2025,
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB]),
@@ -474,6 +490,7 @@ pub static G2025: Generation = Generation {
         s!("security/", "ObtainBasicAuthCredentials", [WS]),
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
+        s!("helperscripts/", "AdjustScaling", [BM]),
     ],
 };
 
