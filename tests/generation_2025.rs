@@ -224,6 +224,70 @@ fn a_2025_tree_is_detected_installed_and_restored_byte_for_byte() {
     }
 }
 
+/// The 2025 build machine's mapped scripts (BUILD_HOME): installed over a legacy tree and
+/// restored byte for byte, modes included.
+#[test]
+fn the_2025_build_machine_tree_is_installed_and_restored_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("adt-build-machine-scripts");
+    let paths = map_paths("build");
+    for want in [
+        "helperscripts/AdjustScaling.sh",
+        "helperscripts/AllowLaptopIP.sh",
+        "initscripts/InitialiseUniqueConfigDatastore.sh",
+        "security/firewall/AdjustBuildMachineFirewall.sh",
+    ] {
+        assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+    }
+    let mut legacy = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let body = format!("#!/bin/sh\n# legacy 2025 build machine {p}\necho {i}\n\u{e9}\n");
+        let f = home.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, &body).unwrap();
+        let md = if i % 2 == 0 { 0o750 } else { 0o700 };
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(md)).unwrap();
+        legacy.push((p.clone(), body, md));
+    }
+    let o = Command::new(adt_bin())
+        .args([
+            "layout",
+            "install",
+            "--generation",
+            "2025",
+            "--machine",
+            "build",
+            "--home",
+        ])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (p, body, _) in &legacy {
+        let launcher = std::fs::read_to_string(home.join(p)).unwrap();
+        assert!(
+            launcher.contains("--adt-generation=2025"),
+            "{p}: {launcher}"
+        );
+        assert!(launcher.contains("--adt-machine=build"), "{p}");
+        assert_eq!(
+            std::fs::read_to_string(home.join(format!("{p}.adt-legacy"))).unwrap(),
+            *body
+        );
+    }
+    let o = Command::new(adt_bin())
+        .args(["layout", "uninstall", "--home"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (p, body, md) in &legacy {
+        assert_eq!(std::fs::read(home.join(p)).unwrap(), body.as_bytes(), "{p}");
+        assert_eq!(mode(&home.join(p)), *md, "{p}");
+        assert!(!home.join(format!("{p}.adt-legacy")).exists());
+    }
+}
+
 #[test]
 fn detect_tells_2022_from_2025_and_says_when_it_cannot() {
     let h = Host::new("database", free_port());
