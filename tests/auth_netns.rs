@@ -167,6 +167,7 @@ fn claim_cycle(tool: &str, prefix: &str) {
             .env("HOME", &home)
             .env("ADT_HOMEDIR_FILE", &homedir)
             .env("S3CMD_CONFIG", &cfg)
+            .env("ADT_SSHD_CONFIG", dir.path().join("sshd_config"))
             .output()
             .unwrap();
         assert!(o.status.success(), "setup: {}", stderr(&o));

@@ -5,7 +5,8 @@
 //! `runtime/firewallports.dat`, and an outsider. TCP connections prove that the ports the 2025
 //! contract opens are open to exactly the sources it names, that a malformed or empty ports
 //! line opens nothing and removes no working rule, and that ACTIVEFIREWALLS and the build
-//! style's FIREWALL: tool are obeyed. Everything is removed on drop, also when a test fails.
+//! style's FIREWALL: tool are obeyed, and that sshd_config gets its `AllowUsers` lines (a file
+//! of the test's, `ADT_SSHD_CONFIG`). Everything is removed on drop, also when a test fails.
 //! Run as `flock /work/netns.lock cargo test --test firewall2025_netns`.
 
 mod common;
@@ -28,6 +29,10 @@ struct Home2025 {
     machine: &'static str,
     ns: String,
     hostname: &'static str,
+    /// Stands in for /etc/ssh/sshd_config.
+    sshd: PathBuf,
+    /// What the stand-in `utilities/processing/RunServiceCommand.sh` was asked.
+    services: PathBuf,
 }
 
 impl Home2025 {
@@ -37,6 +42,18 @@ impl Home2025 {
         std::fs::create_dir_all(home.join("runtime")).unwrap();
         let homedir = dir.path().join("homedir.dat");
         std::fs::write(&homedir, format!("{}\n", home.display())).unwrap();
+        let sshd = dir.path().join("sshd_config");
+        std::fs::write(&sshd, "PermitRootLogin no\n").unwrap();
+        let services = dir.path().join("services.log");
+        let svc = home.join("utilities/processing/RunServiceCommand.sh");
+        std::fs::create_dir_all(svc.parent().unwrap()).unwrap();
+        std::fs::write(
+            &svc,
+            format!("#!/bin/sh\necho \"$*\" >> '{}'\n", services.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&svc, std::fs::Permissions::from_mode(0o755)).unwrap();
         let h = Home2025 {
             _dir: dir,
             home,
@@ -44,6 +61,8 @@ impl Home2025 {
             machine,
             ns,
             hostname,
+            sshd,
+            services,
         };
         h.settings("");
         let o = Command::new(adt_bin())
@@ -94,6 +113,7 @@ impl Home2025 {
             .env("HOME", &self.home)
             .env("ADT_HOMEDIR_FILE", &self.homedir)
             .env("ADT_HOSTNAME", self.hostname)
+            .env("ADT_SSHD_CONFIG", &self.sshd)
             .output()
             .unwrap()
     }
@@ -200,10 +220,22 @@ fn a_2025_webserver_opens_exactly_what_its_contract_names() {
         m.sh("iptables -S").contains("ADT-FIREWALL"),
         "iptables (the build style's tool) holds the rules"
     );
+    // sshd admits the server user from the VPC; ssh restarted once.
+    let sshd = "PermitRootLogin no\nAllowUsers X9fKqwer@10.81.0.32/28\n";
+    assert_eq!(std::fs::read_to_string(&m.sshd).unwrap(), sshd);
+    assert_eq!(
+        std::fs::read_to_string(&m.services).unwrap(),
+        "ssh restart\n"
+    );
     // A second reconcile changes nothing.
     let before = m.sh("iptables -S");
     ok(&m.setup_firewall(), "second reconcile");
     assert_eq!(m.sh("iptables -S"), before);
+    assert_eq!(std::fs::read_to_string(&m.sshd).unwrap(), sshd);
+    assert_eq!(
+        std::fs::read_to_string(&m.services).unwrap(),
+        "ssh restart\n"
+    );
 
     // A malformed token: one line naming it, status 1, every working rule kept.
     m.ports(Some(&format!(
@@ -283,6 +315,17 @@ fn a_2025_database_with_ufw() {
         status()
     );
     assert!(status().contains("Status: active"), "{}", status());
+    // The database's sshd admits the server user from the VPC and from the build machine.
+    assert_eq!(
+        std::fs::read_to_string(&m.sshd).unwrap(),
+        format!(
+            "PermitRootLogin no\nAllowUsers X9fKqwer@10.81.0.32/28\nAllowUsers X9fKqwer@{NET}.5\n"
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(&m.services).unwrap(),
+        "ssh restart\n"
+    );
 
     // DATABASEPORTS names the outsider for the database port only.
     m.ports(Some(&format!("DATABASEPORTS:{DB}|ipv4|{NET}.70/32\n")));

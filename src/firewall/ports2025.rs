@@ -8,6 +8,12 @@
 //! from Cloudflare's IPv4 ranges (legacy fetched `ips-v4`; ours are `adt cloudflare-ranges`).
 //! The line's tokens are separated by white space.
 //!
+//! It also keeps sshd's `AllowUsers <SERVERUSER>@<VPCIPRANGE>` (database: and
+//! `@<BUILDMACHINEIP>`) lines in `/etc/ssh/sshd_config` ([`sshd_lines`]; `ADT_SSHD_CONFIG`
+//! replaces the path), restarting ssh through the machine's
+//! `utilities/processing/RunServiceCommand.sh ssh restart` once when it appended any (legacy:
+//! once per line).
+//!
 //! Differences from legacy: a token that is not of that shape refuses the whole reconcile (one
 //! line naming it; the firewall is left as it is) where legacy reused the previous token's port
 //! and address; an empty or missing line opens nothing and removes nothing (the rules the last
@@ -142,6 +148,18 @@ pub fn fixed_ports(
         .collect()
 }
 
+/// The `AllowUsers <user>@<source>` lines to append to sshd_config `text`: one per source that
+/// the file does not mention yet (legacy: `grep <source> sshd_config` empty), in order.
+pub fn sshd_lines(text: &str, user: &str, sources: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for src in sources.iter().filter(|s| !s.is_empty()) {
+        if !text.contains(src.as_str()) && !out.iter().any(|l| l.contains(src.as_str())) {
+            out.push(format!("AllowUsers {user}@{src}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +256,20 @@ mod tests {
         assert_eq!(line_value(t, "WEBSERVERPORTS"), Some("443|ipv4|0.0.0.0/0 "));
         assert_eq!(line_value(t, "AUTHENTICATORPORTS"), Some(""));
         assert_eq!(line_value(t, "DATABASEPORTS"), None);
+    }
+
+    #[test]
+    fn sshd_allow_lines() {
+        let srcs = ["10.0.0.0/16".to_string(), "203.0.113.9".to_string()];
+        assert_eq!(
+            sshd_lines("PermitRootLogin no\n", "X9fK", &srcs),
+            ["AllowUsers X9fK@10.0.0.0/16", "AllowUsers X9fK@203.0.113.9"]
+        );
+        assert_eq!(
+            sshd_lines("AllowUsers X9fK@10.0.0.0/16\n", "X9fK", &srcs),
+            ["AllowUsers X9fK@203.0.113.9"]
+        );
+        assert!(sshd_lines("AllowUsers a@10.0.0.0/16 b@203.0.113.9\n", "X9fK", &srcs).is_empty());
     }
 
     #[test]

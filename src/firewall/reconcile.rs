@@ -230,6 +230,83 @@ pub fn gather_2025(
     })
 }
 
+/// The 2025 SetupFirewall's sshd part: append the `AllowUsers` lines sshd_config lacks
+/// (`ADT_SSHD_CONFIG` replaces `/etc/ssh/sshd_config`), then restart ssh once through the
+/// machine's `utilities/processing/RunServiceCommand.sh` (a failure there is a warning).
+fn sshd_allow(
+    ctx: &Site,
+    p: &FirewallPorts,
+    dry_run: bool,
+    rep: &mut Report,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    use crate::layout::SshdSource;
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let sources: Vec<String> = p
+        .sshd_allow
+        .iter()
+        .filter(|(m, _)| *m == ctx.machine)
+        .flat_map(|(_, s)| s.iter())
+        .map(|s| match s {
+            SshdSource::Vpc => v("VPCIPRANGE"),
+            SshdSource::BuildMachine => v("BUILDMACHINEIP"),
+        })
+        .collect();
+    let user = v("SERVERUSER");
+    if sources.is_empty() || user.is_empty() {
+        return Ok(());
+    }
+    let path = std::env::var_os("ADT_SSHD_CONFIG")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/ssh/sshd_config".into());
+    let current = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(path.display(), e)),
+    };
+    let add = ports2025::sshd_lines(&current, &user, &sources);
+    if add.is_empty() {
+        return Ok(());
+    }
+    for l in &add {
+        rep.lines.push(format!("sshd: {l}"));
+        rep.commands
+            .push(format!("echo '{l}' >> {}", path.display()));
+    }
+    rep.changed = true;
+    if dry_run {
+        return Ok(());
+    }
+    let mut text = current;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for l in &add {
+        text.push_str(l);
+        text.push('\n');
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    fsutil::write_atomic(&path, text.as_bytes(), Some(mode))?;
+    let svc = ctx.home.join("utilities/processing/RunServiceCommand.sh");
+    match crate::process::Run::new(&svc)
+        .args(["ssh", "restart"])
+        .output()
+    {
+        Ok(o) if o.success() => {}
+        Ok(o) => warnings.push(format!(
+            "{} ssh restart failed: {}",
+            svc.display(),
+            o.first_error_line()
+        )),
+        Err(e) => warnings.push(format!("{} ssh restart: {e}", svc.display())),
+    }
+    Ok(())
+}
+
 /// Whether this machine's own firewall is in use (2025: ACTIVEFIREWALLS 1 or 3), and the tool
 /// its build style names (`FIREWALL:ufw`, `FIREWALL:iptables`, the second field), if any.
 pub fn active_and_tool(ctx: &Site, p: &FirewallPorts) -> Result<(bool, Option<Tool>)> {
@@ -399,7 +476,9 @@ pub fn reconcile(ctx: &Site, opts: &Options, warnings: &mut Vec<String>) -> Resu
                 opts2.tool = Some(chosen_tool(None));
             }
             let inp = gather_2025(ctx, p, opts.dry_run, warnings)?;
-            reconcile_with(ctx, &opts2, &inp, warnings)
+            let mut rep = reconcile_with(ctx, &opts2, &inp, warnings)?;
+            sshd_allow(ctx, p, opts.dry_run, &mut rep, warnings)?;
+            Ok(rep)
         }
     }
 }

@@ -204,6 +204,18 @@ pub struct FirewallPorts {
     pub active: (&'static str, &'static [&'static str]),
     /// The build style whose second field names the tool (`FIREWALL:ufw`, `FIREWALL:iptables`).
     pub tool_style: &'static str,
+    /// The sources sshd admits (`AllowUsers <SERVERUSER>@<source>` lines appended to
+    /// sshd_config when the source is not in it yet), per machine type.
+    pub sshd_allow: &'static [(Machine, &'static [SshdSource])],
+}
+
+/// A source of the 2025 SetupFirewall's `AllowUsers` lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SshdSource {
+    /// VPCIPRANGE.
+    Vpc,
+    /// BUILDMACHINEIP (whether or not the build machine is in the VPC).
+    BuildMachine,
 }
 
 /// The end-2025 SetupFirewall of the autoscaler, webserver and database.
@@ -228,6 +240,11 @@ pub static FIREWALL_2025: FirewallPorts = FirewallPorts {
     ],
     active: ("ACTIVEFIREWALLS", &["1", "3"]),
     tool_style: "FIREWALL",
+    sshd_allow: &[
+        (WS, &[SshdSource::Vpc]),
+        (AS, &[SshdSource::Vpc]),
+        (DB, &[SshdSource::Vpc, SshdSource::BuildMachine]),
+    ],
 };
 
 /// What differs between generations besides their paths: each difference a value here, read
