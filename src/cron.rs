@@ -420,12 +420,7 @@ impl Inputs<'_> {
     /// (not NOAUTHENTICATORS:0) and this is the host in front (a reverse proxy when there are
     /// reverse proxies, else a webserver).
     fn authenticated(&self) -> bool {
-        let check = |p: &str| config::check_value(self.settings, p) == "1\n";
-        let h = hostname();
-        !h.contains("-auth-")
-            && !check("NOAUTHENTICATORS:0")
-            && ((!check("NOREVERSEPROXY:0") && h.contains("-rp-"))
-                || (check("NOREVERSEPROXY:0") && h.starts_with("ws-")))
+        crate::mode::fronts_authenticator(self.settings, &hostname())
     }
 
     fn fill(&self, line: &str) -> String {

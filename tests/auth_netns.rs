@@ -168,6 +168,8 @@ fn claim_cycle(tool: &str, prefix: &str) {
             .env("ADT_HOMEDIR_FILE", &homedir)
             .env("S3CMD_CONFIG", &cfg)
             .env("ADT_SSHD_CONFIG", dir.path().join("sshd_config"))
+            // A reverse proxy: the host in front of the authentication server.
+            .env("ADT_HOSTNAME", "rp-lon1-prod1-rp-1")
             .output()
             .unwrap();
         assert!(o.status.success(), "setup: {}", stderr(&o));

@@ -209,7 +209,7 @@ pub fn gather_2025(
     // The authentication server: the host in front of it admits 443 from the authorised
     // clients (never the authenticator itself, whose own line says who reaches it).
     let auth_firewall = ctx.machine == Machine::Webserver
-        && !hostname.contains("-auth-")
+        && crate::mode::fronts_authenticator(&text, &hostname)
         && config::value(&text, "AUTHENTICATORTYPE").as_deref() == Some("firewall");
     let auth_ips = if auth_firewall {
         authorised_clients(ctx, &text, warnings)?
