@@ -351,4 +351,14 @@ fn a_2025_database_with_ufw() {
         reach(&lab, &peers, &ports),
         ["vpc:1035", "bm:1035", "out:2035"]
     );
+
+    // The line names another port instead: the old port's rule goes, the new one opens.
+    m.ports(Some(&format!("DATABASEPORTS:443|ipv4|{NET}.70/32\n")));
+    ok(&m.setup_firewall(), "another port");
+    assert_eq!(
+        reach(&lab, &peers, &ports),
+        ["vpc:1035", "bm:1035", "out:443"],
+        "{}",
+        status()
+    );
 }

@@ -169,18 +169,21 @@ pub fn gather_2025(
         let entries = ports2025::parse_line(value)
             .map_err(|e| Error::Config(format!("{}: {key}: {e}", p.file)))?;
         let memory = ctx.home.join("runtime").join("adt-firewallports-line");
+        // The last non-empty line: its ports are ours, also when this line no longer names
+        // them (ufw: so that their rules can be removed).
+        let last = ports2025::parse_line(&std::fs::read_to_string(&memory).unwrap_or_default())
+            .map(|old| ports2025::rules(&old, &cloudflare))
+            .unwrap_or_default();
+        extra_ports.extend(last.iter().map(|r| r.port));
         if entries.is_empty() {
             // Opens nothing, removes nothing: what the last non-empty line opened stays.
-            let last = std::fs::read_to_string(&memory).unwrap_or_default();
-            if let Ok(old) = ports2025::parse_line(&last) {
-                keep = ports2025::rules(&old, &cloudflare);
-                if !keep.is_empty() {
-                    warnings.push(format!(
-                        "{key} in {} is empty or missing: its earlier rules are kept",
-                        p.file
-                    ));
-                }
+            if !last.is_empty() {
+                warnings.push(format!(
+                    "{key} in {} is empty or missing: its earlier rules are kept",
+                    p.file
+                ));
             }
+            keep = last;
         } else {
             fixed.extend(ports2025::rules(&entries, &cloudflare));
             for e in &entries {
@@ -198,12 +201,6 @@ pub fn gather_2025(
                     .map_err(|e| Error::io("runtime", e))?;
                 fsutil::write_atomic(&memory, format!("{}\n", value.trim()).as_bytes(), None)?;
             }
-        }
-        // A port the last line opened is ours, also when this line no longer names it.
-        if let Ok(old) =
-            ports2025::parse_line(&std::fs::read_to_string(&memory).unwrap_or_default())
-        {
-            extra_ports.extend(ports2025::rules(&old, &cloudflare).iter().map(|r| r.port));
         }
     }
     // The authentication server: the host in front of it admits 443 from the authorised
