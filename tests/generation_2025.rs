@@ -249,20 +249,40 @@ fn the_2025_build_machine_tree_is_installed_and_restored_byte_for_byte() {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(md)).unwrap();
         legacy.push((p.clone(), body, md));
     }
+    // The 2025 tree also has the 2022 helpers' paths (not ours in 2025): more of them than of
+    // its own mapped scripts, yet it is detected as what it is, and they are left alone.
+    for p in [
+        "helperscripts/PerformWebsiteBackup.sh",
+        "helperscripts/PerformDatabaseBackup.sh",
+        "helperscripts/PerformWebsiteBaseline.sh",
+        "helperscripts/PerformDatabaseBaseline.sh",
+        "providerscripts/datastore/configwrapper/PutToConfigDatastore.sh",
+    ] {
+        let f = home.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, format!("#!/bin/sh\n# legacy 2025 {p}\n")).unwrap();
+    }
+    let detect = || {
+        let d = Command::new(adt_bin())
+            .args(["layout", "detect", "--home"])
+            .arg(&home)
+            .output()
+            .unwrap();
+        stdout(&d)
+    };
+    assert_eq!(detect(), "2025 build\n");
+    // Installed as detected (no --generation, no --machine).
     let o = Command::new(adt_bin())
-        .args([
-            "layout",
-            "install",
-            "--generation",
-            "2025",
-            "--machine",
-            "build",
-            "--home",
-        ])
+        .args(["layout", "install", "--home"])
         .arg(&home)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(detect(), "2025 build\n");
+    assert_eq!(
+        std::fs::read_to_string(home.join("helperscripts/PerformWebsiteBackup.sh")).unwrap(),
+        "#!/bin/sh\n# legacy 2025 helperscripts/PerformWebsiteBackup.sh\n"
+    );
     for (p, body, _) in &legacy {
         let launcher = std::fs::read_to_string(home.join(p)).unwrap();
         assert!(

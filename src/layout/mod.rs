@@ -548,9 +548,28 @@ pub struct Detected {
     pub because: String,
 }
 
+/// Files only one generation's tree of a machine type has, which decide [`detect`] before the
+/// count of scripts does (a 2025 build machine also has the 2022 helpers' paths, more of them
+/// than its own mapped scripts).
+pub static SIGNATURES: &[(&str, Machine, &str)] = &[
+    ("2025", BM, "initscripts/InitialiseUniqueConfigDatastore.sh"),
+    (
+        "2025",
+        BM,
+        "security/firewall/AdjustBuildMachineFirewall.sh",
+    ),
+    ("2022", BM, "providerscripts/datastore/PurgeDatastore.sh"),
+    (
+        "2022",
+        BM,
+        "providerscripts/security/firewall/TightenBuildMachineFirewall.sh",
+    ),
+];
+
 /// Which generation and machine type a toolkit HOME holds, from its files: a settings file
 /// where a generation keeps it (`.ssh/` in 2022, `runtime/` in 2025; an autoscaler, which
-/// also keeps a webserver settings file, first), else the generation and machine type whose
+/// also keeps a webserver settings file, first), else a file only one generation's tree of a
+/// machine type has ([`SIGNATURES`]), else the generation and machine type whose
 /// legacy scripts are most numerous there (our launchers and the kept `.adt-legacy` files
 /// count as the scripts they replace). `None` when nothing of either generation is there.
 pub fn detect(home: &Path) -> Option<Detected> {
@@ -572,6 +591,20 @@ pub fn detect(home: &Path) -> Option<Detected> {
                 .join(format!("{rel}{}", install::LEGACY_SUFFIX))
                 .is_file()
     };
+    for (name, machine, path) in SIGNATURES {
+        if present(path) {
+            if let Some(gen) = Generation::by_name(name) {
+                return Some(Detected {
+                    gen,
+                    machine: *machine,
+                    because: format!(
+                        "{path} is there (only the {name} {} has it)",
+                        machine.name()
+                    ),
+                });
+            }
+        }
+    }
     let mut best: Option<(usize, usize, &'static Generation, Machine)> = None;
     for gen in GENERATIONS {
         for m in Machine::ALL {
