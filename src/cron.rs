@@ -41,8 +41,13 @@ enum When {
     /// monthly` (legacy: a substring of that list) (2025).
     VirusScanner,
     /// 2025 webserver: the host name starts with `ws-` or contains `-rp-` (a webserver or a
-    /// reverse proxy; an authenticator's crontab is not generated).
+    /// reverse proxy) and not `-auth-` (legacy tests for an authenticator first).
     WsOrRp,
+    /// 2025 webserver: the host name contains `-auth-` (an authenticator), of AUTHENTICATORTYPE
+    /// `firewall` / `basic-auth` for the second and third.
+    AuthHost,
+    AuthHostFirewall,
+    AuthHostBasic,
     /// APPLICATION is drupal.
     Drupal,
     /// NOREVERSEPROXY is not exactly 0.
@@ -272,8 +277,27 @@ fn template_2025(m: Machine) -> Vec<(When, String)> {
         ],
         Machine::Webserver => {
             let b = |w: When, s: String| (w, s);
-            let mut v = vec![
-                a("MAILTO=''".into()),
+            let mut v = vec![a("MAILTO=''".into())];
+            // An authenticator's branch (legacy: tested first, then the common lines).
+            v.push(b(AuthHost, h("*/1 * * * *", "providerscripts/webserver/CheckWebserverIsUp.sh {WS}")));
+            for (w, script) in [
+                (AuthHostFirewall, "firewall/AcceptIPAddresses.sh"),
+                (AuthHostFirewall, "firewall/GenerateAuthenticationEmails.sh"),
+                (AuthHostBasic, "basic-auth/GenerateBasicAuthConfig.sh"),
+            ] {
+                for sleep in ["", "10", "20", "30", "40", "50"] {
+                    let pre = if sleep.is_empty() { String::new() } else { format!("/bin/sleep {sleep} && ") };
+                    v.push((w, format!("*/1 * * * * export HOME={{H}} && {pre}{{H}}/providerscripts/webserver/configuration/authenticator/{script}")));
+                }
+                if script.ends_with("Emails.sh") {
+                    v.push((w, "*/1 * * * * /usr/bin/find /var/www/html/ip-address* -mmin +5 -type f -exec rm -fv {} \\;".into()));
+                }
+            }
+            v.extend([
+                b(AuthHost, h("22 4 * * *", "utilities/software/UpdateSoftware.sh")),
+                b(AuthHost, "45 4 * * * export HOME={H} && /bin/rm {H}/runtime/FIREWALL-ACTIVE".into()),
+            ]);
+            v.extend([
                 b(Drupal, h("*/1 * * * *", "application/processing/drupal/ValidateCacheStatus.sh")),
                 b(ReverseProxies, "*/1 * * * * export HOME={H} && /bin/sleep 30 && {H}/providerscripts/webserver/configuration/reverseproxy/EnsureReverseProxyWebserverIPs.sh".into()),
                 b(ReverseProxies, h("*/1 * * * *", "providerscripts/webserver/configuration/reverseproxy/EnsureReverseProxyWebserverIPs.sh")),
@@ -285,7 +309,7 @@ fn template_2025(m: Machine) -> Vec<(When, String)> {
                 b(PersistAssets, h("*/1 * * * *", "providerscripts/datastore/assets/SetupAssetsStore.sh")),
                 b(SyncWebroots, h("*/1 * * * *", "providerscripts/datastore/webroot-sync/WebrootSyncingController.sh")),
                 b(SyncWebroots, "*/1 * * * * export HOME={H} && /bin/sleep 30 && {H}/providerscripts/datastore/webroot-sync/WebrootSyncingController.sh".into()),
-            ];
+            ]);
             // The legacy lines' spacing, kept: `&&{H}` at 20 and 40 s, `&&  {H}` from 30 s.
             for (sleep, sep) in [("", " "), ("10", " "), ("20", ""), ("30", " "), ("40", ""), ("50", " ")] {
                 let pre = if sleep.is_empty() { String::new() } else { format!("/bin/sleep {sleep} &&{sep}") };
@@ -378,8 +402,11 @@ impl Inputs<'_> {
             }
             WsOrRp => {
                 let h = hostname();
-                h.starts_with("ws-") || h.contains("-rp-")
+                (h.starts_with("ws-") || h.contains("-rp-")) && !h.contains("-auth-")
             }
+            AuthHost => hostname().contains("-auth-"),
+            AuthHostFirewall => self.holds(AuthHost, mode) && v("AUTHENTICATORTYPE") == "firewall",
+            AuthHostBasic => self.holds(AuthHost, mode) && v("AUTHENTICATORTYPE") == "basic-auth",
             Drupal => self.holds(WsOrRp, mode) && v("APPLICATION") == "drupal",
             ReverseProxies => self.holds(WsOrRp, mode) && v("NOREVERSEPROXY") != "0",
             PersistAssets => self.holds(WsOrRp, mode) && v("PERSISTASSETSTODATASTORE") == "1",
@@ -393,11 +420,7 @@ impl Inputs<'_> {
     /// (not NOAUTHENTICATORS:0) and this is the host in front (a reverse proxy when there are
     /// reverse proxies, else a webserver).
     fn authenticated(&self) -> bool {
-        let check = |p: &str| config::check_value(self.settings, p) == "1\n";
-        let h = hostname();
-        !check("NOAUTHENTICATORS:0")
-            && ((!check("NOREVERSEPROXY:0") && h.contains("-rp-"))
-                || (check("NOREVERSEPROXY:0") && h.starts_with("ws-")))
+        crate::mode::fronts_authenticator(self.settings, &hostname())
     }
 
     fn fill(&self, line: &str) -> String {

@@ -233,6 +233,18 @@ impl Mode {
     }
 }
 
+/// Whether this 2025 webserver host is the one in front of the authentication server: there
+/// are authenticators (not NOAUTHENTICATORS:0) and it is a reverse proxy (`-rp-`) when there
+/// are reverse proxies, else a webserver (`ws-`); never an authenticator (`-auth-`). Its
+/// crontab runs AllowAuthenticatorIPAddress and its firewall admits the authorised clients.
+pub fn fronts_authenticator(settings: &str, hostname: &str) -> bool {
+    let check = |p: &str| config::check_value(settings, p) == "1\n";
+    !hostname.contains("-auth-")
+        && !check("NOAUTHENTICATORS:0")
+        && ((!check("NOREVERSEPROXY:0") && hostname.contains("-rp-"))
+            || (check("NOREVERSEPROXY:0") && hostname.starts_with("ws-")))
+}
+
 /// The build machine's rule (PreProcessingMessages, both generations): the PRODUCTION and
 /// DEVELOPMENT a build gets from the operator's answer and its build archive choice.
 pub fn build_flags(production_asked: bool, archive_choice: &str) -> (bool, bool) {
@@ -256,6 +268,21 @@ pub fn builds_autoscalers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_in_front_of_the_authenticator() {
+        let proxies = "NOREVERSEPROXY:1\nNOAUTHENTICATORS:1\n";
+        assert!(fronts_authenticator(proxies, "rp-lon1-p1-rp-1"));
+        assert!(!fronts_authenticator(proxies, "ws-lon1-p1-1"));
+        assert!(!fronts_authenticator(proxies, "auth-lon1-p1-auth-1"));
+        let direct = "NOREVERSEPROXY:0\nNOAUTHENTICATORS:1\n";
+        assert!(fronts_authenticator(direct, "ws-lon1-p1-1"));
+        assert!(!fronts_authenticator(direct, "rp-lon1-p1-rp-1"));
+        assert!(!fronts_authenticator(
+            "NOAUTHENTICATORS:0\n",
+            "rp-lon1-p1-rp-1"
+        ));
+    }
 
     fn m(machine: Machine, s: &str) -> Mode {
         Mode::from_settings(machine, s)

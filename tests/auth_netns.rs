@@ -72,7 +72,8 @@ fn claim_cycle(tool: &str, prefix: &str) {
             home.join("runtime/webserver_configuration_settings.dat"),
             format!(
                 "WEBSITEURL:www.example.com\nSSHPORT:1035\nSERVERUSER:X9fKqwer\nDNSCHOICE:linode\n\
-                 AUTHENTICATORTYPE:firewall\nBUILDCLIENTIP:{NET}.5\nACTIVEFIREWALLS:{active}\n"
+                 AUTHENTICATORTYPE:firewall\nBUILDCLIENTIP:{NET}.5\nACTIVEFIREWALLS:{active}\n\
+                 VPCIPRANGE:10.200.0.0/16\n"
             ),
         )
         .unwrap()
@@ -103,6 +104,13 @@ fn claim_cycle(tool: &str, prefix: &str) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    // This machine's SetupFirewall.sh stays the legacy script (AllowAuthenticatorIPAddress then
+    // reconciles the authorised clients only).
+    std::fs::write(
+        home.join("security/SetupFirewall.sh"),
+        "#!/bin/sh\n# the legacy script\n",
+    )
+    .unwrap();
     let mut l = Command::new("ip");
     l.args(["netns", "exec", &proxy, "python3", "-c", LISTENER, "443"]);
     lab.spawn(&mut l);
@@ -159,6 +167,9 @@ fn claim_cycle(tool: &str, prefix: &str) {
             .env("HOME", &home)
             .env("ADT_HOMEDIR_FILE", &homedir)
             .env("S3CMD_CONFIG", &cfg)
+            .env("ADT_SSHD_CONFIG", dir.path().join("sshd_config"))
+            // A reverse proxy: the host in front of the authentication server.
+            .env("ADT_HOSTNAME", "rp-lon1-prod1-rp-1")
             .output()
             .unwrap();
         assert!(o.status.success(), "setup: {}", stderr(&o));

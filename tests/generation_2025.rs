@@ -224,6 +224,90 @@ fn a_2025_tree_is_detected_installed_and_restored_byte_for_byte() {
     }
 }
 
+/// The 2025 build machine's mapped scripts (BUILD_HOME): installed over a legacy tree and
+/// restored byte for byte, modes included.
+#[test]
+fn the_2025_build_machine_tree_is_installed_and_restored_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("adt-build-machine-scripts");
+    let paths = map_paths("build");
+    for want in [
+        "helperscripts/AdjustScaling.sh",
+        "helperscripts/AllowLaptopIP.sh",
+        "initscripts/InitialiseUniqueConfigDatastore.sh",
+        "security/firewall/AdjustBuildMachineFirewall.sh",
+    ] {
+        assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+    }
+    let mut legacy = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let body = format!("#!/bin/sh\n# legacy 2025 build machine {p}\necho {i}\n\u{e9}\n");
+        let f = home.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, &body).unwrap();
+        let md = if i % 2 == 0 { 0o750 } else { 0o700 };
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(md)).unwrap();
+        legacy.push((p.clone(), body, md));
+    }
+    // The 2025 tree also has the 2022 helpers' paths (not ours in 2025): more of them than of
+    // its own mapped scripts, yet it is detected as what it is, and they are left alone.
+    for p in [
+        "helperscripts/PerformWebsiteBackup.sh",
+        "helperscripts/PerformDatabaseBackup.sh",
+        "helperscripts/PerformWebsiteBaseline.sh",
+        "helperscripts/PerformDatabaseBaseline.sh",
+        "providerscripts/datastore/configwrapper/PutToConfigDatastore.sh",
+    ] {
+        let f = home.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, format!("#!/bin/sh\n# legacy 2025 {p}\n")).unwrap();
+    }
+    let detect = || {
+        let d = Command::new(adt_bin())
+            .args(["layout", "detect", "--home"])
+            .arg(&home)
+            .output()
+            .unwrap();
+        stdout(&d)
+    };
+    assert_eq!(detect(), "2025 build\n");
+    // Installed as detected (no --generation, no --machine).
+    let o = Command::new(adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(detect(), "2025 build\n");
+    assert_eq!(
+        std::fs::read_to_string(home.join("helperscripts/PerformWebsiteBackup.sh")).unwrap(),
+        "#!/bin/sh\n# legacy 2025 helperscripts/PerformWebsiteBackup.sh\n"
+    );
+    for (p, body, _) in &legacy {
+        let launcher = std::fs::read_to_string(home.join(p)).unwrap();
+        assert!(
+            launcher.contains("--adt-generation=2025"),
+            "{p}: {launcher}"
+        );
+        assert!(launcher.contains("--adt-machine=build"), "{p}");
+        assert_eq!(
+            std::fs::read_to_string(home.join(format!("{p}.adt-legacy"))).unwrap(),
+            *body
+        );
+    }
+    let o = Command::new(adt_bin())
+        .args(["layout", "uninstall", "--home"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (p, body, md) in &legacy {
+        assert_eq!(std::fs::read(home.join(p)).unwrap(), body.as_bytes(), "{p}");
+        assert_eq!(mode(&home.join(p)), *md, "{p}");
+        assert!(!home.join(format!("{p}.adt-legacy")).exists());
+    }
+}
+
 #[test]
 fn detect_tells_2022_from_2025_and_says_when_it_cannot() {
     let h = Host::new("database", free_port());
@@ -936,8 +1020,8 @@ fn the_seed_s_manually_scale_path_is_installed_on_the_autoscaler() {
 }
 
 /// The 2025 webserver's crontab depends on its host name: a webserver (`ws-…`) in front of the
-/// authenticator gets its branch's lines (with the legacy spacing); an authenticator's crontab
-/// is not generated (one clear line, status 1, crontab untouched).
+/// authenticator gets its branch's lines (with the legacy spacing); an authenticator (`-auth-`)
+/// gets the authenticator's branch of its type, then the common lines.
 #[test]
 fn initialise_cron_on_a_2025_webserver_follows_its_host_name() {
     let m = Machine2025::new("webserver", free_port(), "s3cmd");
@@ -984,9 +1068,75 @@ fn initialise_cron_on_a_2025_webserver_follows_its_host_name() {
     let other = std::fs::read_to_string(&tab).unwrap();
     assert!(!other.contains("CheckWebserverIsUp"), "{other}");
     assert!(other.contains("UpdateIPs.sh"));
-    // An authenticator: not generated.
-    let o = run("auth-lon1-prod1-auth-1");
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not implemented yet"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(&tab).unwrap(), other);
+    // An authenticator (`-auth-`, even when the name also starts with `ws-`): its own branch,
+    // then the common lines, nothing of the webserver's or proxy's.
+    let o = run("ws-lon1-prod1-auth-1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let auth = std::fs::read_to_string(&tab).unwrap();
+    let lines: Vec<&str> = auth.lines().collect();
+    let a = "providerscripts/webserver/configuration/authenticator";
+    assert_eq!(lines[0], "MAILTO=''");
+    assert_eq!(
+        lines[1],
+        format!("*/1 * * * * export HOME={h} && {h}/providerscripts/webserver/CheckWebserverIsUp.sh NGINX")
+    );
+    assert_eq!(
+        lines[2],
+        format!("*/1 * * * * export HOME={h} && {h}/{a}/firewall/AcceptIPAddresses.sh")
+    );
+    assert_eq!(
+        lines[8],
+        format!("*/1 * * * * export HOME={h} && {h}/{a}/firewall/GenerateAuthenticationEmails.sh")
+    );
+    assert_eq!(
+        lines[13],
+        format!("*/1 * * * * export HOME={h} && /bin/sleep 50 && {h}/{a}/firewall/GenerateAuthenticationEmails.sh")
+    );
+    assert_eq!(
+        lines[14],
+        r"*/1 * * * * /usr/bin/find /var/www/html/ip-address* -mmin +5 -type f -exec rm -fv {} \;"
+    );
+    assert_eq!(
+        lines[15],
+        format!("22 4 * * * export HOME={h} && {h}/utilities/software/UpdateSoftware.sh")
+    );
+    assert_eq!(
+        lines[16],
+        format!("45 4 * * * export HOME={h} && /bin/rm {h}/runtime/FIREWALL-ACTIVE")
+    );
+    assert_eq!(
+        lines[17],
+        format!("*/1 * * * * export HOME={h} && {h}/utilities/security/AuditSSHConnections.sh")
+    );
+    assert!(auth.contains(&format!(
+        "22 4 * * *  export HOME={h} && {h}/utilities/software/UpdateSoftware.sh"
+    )));
+    for not in [
+        "AllowAuthenticatorIPAddress",
+        "BackupFromCron",
+        "WebrootSyncingController",
+        "GenerateBasicAuthConfig",
+    ] {
+        assert!(!auth.contains(not), "{not} in\n{auth}");
+    }
+    assert_eq!(lines.len(), 38, "{auth}");
+    // The basic-auth type: its generator six times instead.
+    let f2 = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("AUTHENTICATORTYPE:firewall", "AUTHENTICATORTYPE:basic-auth");
+    std::fs::write(&f, f2).unwrap();
+    assert!(run("auth-lon1-prod1-auth-1").status.success());
+    let basic = std::fs::read_to_string(&tab).unwrap();
+    assert_eq!(
+        basic
+            .matches("/basic-auth/GenerateBasicAuthConfig.sh")
+            .count(),
+        6,
+        "{basic}"
+    );
+    assert!(
+        !basic.contains("AcceptIPAddresses") && !basic.contains("/usr/bin/find"),
+        "{basic}"
+    );
+    assert_eq!(basic.lines().count(), 38 - 13 + 6, "{basic}");
 }

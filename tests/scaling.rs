@@ -516,3 +516,199 @@ fn a_conditional_write_on_a_missing_object_is_a_conflict() {
     assert!(matches!(r, Err(adt::Error::Conflict(_))), "{r:?}");
     assert_eq!(store.list("x/", false).unwrap().objects, []);
 }
+
+/// The 2025 build machine's AdjustScaling (`helperscripts/AdjustScaling.sh`, installed by
+/// `adt layout install --generation 2025 --machine build`): the legacy prompts, the chosen
+/// build's environment and server user, N shared among the autoscalers the cloud lists as the
+/// `STATIC_SCALE:` marker in that build's config bucket (one marker left, a local copy in the
+/// build's runtimedata), PRODUCTION required, an abort changes nothing, flags answer.
+#[test]
+fn adjust_scaling_on_the_2025_build_machine() {
+    let server = S3Server::start();
+    let bucket = "www-example-com-config-x9fk";
+    server.make_bucket(bucket);
+    let bm = Host::new("build", server.port);
+    let o = std::process::Command::new(adt_bin())
+        .args([
+            "layout",
+            "install",
+            "--generation",
+            "2025",
+            "--machine",
+            "build",
+            "--home",
+        ])
+        .arg(&bm.home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rt = bm.home.join("runtimedata");
+    for (dir, env) in [
+        ("linode/other", "PRODUCTION=\"1\"\n"),
+        (
+            "digitalocean/prod1",
+            "WEBSITE_URL=\"www.example.com\"\nPRODUCTION=\"1\"\nREGION=\"lon1\"\n",
+        ),
+    ] {
+        std::fs::create_dir_all(rt.join(dir).join("credentials")).unwrap();
+        std::fs::write(rt.join(dir).join("build_environment"), env).unwrap();
+    }
+    std::fs::write(
+        rt.join("digitalocean/prod1/credentials/SERVERUSER"),
+        "X9fKqwer\n",
+    )
+    .unwrap();
+    std::fs::write(rt.join("ACTIVE_CLOUDHOST"), "linode\n").unwrap();
+    std::fs::write(rt.join("ACTIVE_BUILD_IDENTIFIER"), "other\n").unwrap();
+    let buildhome = bm.dir.path().join("buildhome.dat");
+    std::fs::write(&buildhome, format!("{}\n", bm.home.display())).unwrap();
+    // The cloud: two autoscalers of this build, others that are not.
+    let bin = bm.dir.path().join("bin");
+    let fixtures = bm.dir.path().join("fixtures");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&fixtures).unwrap();
+    std::fs::write(
+        fixtures.join("do.json"),
+        r#"[{"id": 1, "name": "as-lon1-prod1-1", "networks": {"v4": []}},
+            {"id": 2, "name": "as-lon1-prod1-2", "networks": {"v4": []}},
+            {"id": 3, "name": "ws-lon1-prod1-1", "networks": {"v4": []}},
+            {"id": 4, "name": "as-lon1-prod2-1", "networks": {"v4": []}}]"#,
+    )
+    .unwrap();
+    stand_in(
+        &bin,
+        "doctl",
+        &bm.dir.path().join("calls.log"),
+        &fixtures,
+        &[("'compute droplet list -o json'", "do.json")],
+    );
+    let store = adt::datastore::open(
+        &adt::datastore::Selection::S3 {
+            s3cfg: bm.path(".s3cfg"),
+        },
+        bucket,
+    )
+    .unwrap();
+    store.put_bytes("STATIC_SCALE:2:2", b"").unwrap();
+    let markers = || -> Vec<String> {
+        store
+            .list("", false)
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|o| o.key)
+            .collect()
+    };
+    let hs = bm.path("helperscripts");
+    let run = |args: &[&str], input: &str, cwd: &std::path::Path| {
+        let mut c = bm.cmd_with(&bin, "helperscripts/AdjustScaling.sh");
+        c.args(args)
+            .env("ADT_BUILDHOME_FILE", &buildhome)
+            .env("S3CMD_CONFIG", bm.path(".s3cfg"))
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // Not from helperscripts/: refused.
+    let o = run(&[], "", bm.dir.path());
+    assert_eq!(
+        stdout(&o),
+        "Sorry, this script has to be run from the helperscripts subdirectory\n"
+    );
+    let remember = "Remember, scaling takes 5 minutes to come online after the completion of an initial build. If less than 5 minutes has passed, wait a bit, then adjust scaling\n\
+                    Press <enter> to acknowledge\n";
+    // Interactive: another active cloudhost (made active), two bad counts, accepted.
+    let o = run(&[], "\n1\nY\nprod1\n1\nabc\n5\nY\n", &hs);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{remember}Which cloudhost service are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr. Please Enter the number for your cloudhost\n\
+             Your chosen cloudhost provider is different to your active cloudhost provider on this build machine\n\
+             Do you want to set your chosen cloudhost to be the active cloudhost provider (Y|y)\n\
+             What is the build identifier you want to adjust scaling for?\n\
+             You have these builds to choose from: \nprod1\n\
+             Please enter the name of the build of the server you wish to connect with\n\
+             Scaling value is currently set to 4 webservers\n\
+             Please enter the number of webservers that you want to scale to\n\
+             Sorry integers 2 or higher only\nSorry integers 2 or higher only\n\
+             \nYour number of webservers is about to be set to 5\n\
+             Enter 'Y' or 'y' to accept, anything else to abort\n\
+             You are running 2 and you are asking me to build 5 webservers\n\
+             Deleting existing Scaling Profile from datastore\n\
+             New Scaling Profile is present in the datastore : STATIC_SCALE:3:2\n\
+             \nYour number of webservers has been successfully set to: 5\n\n"
+        )
+    );
+    assert_eq!(markers(), ["STATIC_SCALE:3:2"]);
+    assert_eq!(
+        std::fs::read_to_string(rt.join("ACTIVE_CLOUDHOST")).unwrap(),
+        "digitalocean\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rt.join("ACTIVE_BUILD_IDENTIFIER")).unwrap(),
+        "prod1\n"
+    );
+    assert!(rt.join("digitalocean/prod1/STATIC_SCALE:3:2").is_file());
+    // An abort at the confirmation changes nothing.
+    let o = run(&[], "\n1\nprod1\n7\nn\n", &hs);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).ends_with("Enter 'Y' or 'y' to accept, anything else to abort\n"));
+    assert_eq!(markers(), ["STATIC_SCALE:3:2"]);
+    // Flags answer every question.
+    let o = run(
+        &[
+            "--cloudhost",
+            "digitalocean",
+            "--build-identifier",
+            "prod1",
+            "--count",
+            "4",
+            "--yes",
+        ],
+        "",
+        &hs,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(markers(), ["STATIC_SCALE:2:2"]);
+    let local: Vec<String> = std::fs::read_dir(rt.join("digitalocean/prod1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("STATIC_SCALE"))
+        .collect();
+    assert_eq!(local, ["STATIC_SCALE:2:2"]);
+    // A count that is not 2 or more, given as a flag: status 1, unchanged.
+    let o = run(
+        &[
+            "--cloudhost=1",
+            "--build-identifier=prod1",
+            "--count=1",
+            "--yes",
+        ],
+        "",
+        &hs,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(markers(), ["STATIC_SCALE:2:2"]);
+    // Not in production (the active build's PRODUCTION): refused before any question.
+    std::fs::write(
+        rt.join("digitalocean/prod1/build_environment"),
+        "WEBSITE_URL=\"www.example.com\"\nPRODUCTION=\"0\"\nREGION=\"lon1\"\n",
+    )
+    .unwrap();
+    let o = run(&["--yes"], "", &hs);
+    assert_eq!(
+        stdout(&o),
+        format!("{remember}You are not in PRODUCTION mode, cannot set scaling parameters\n")
+    );
+    assert_eq!(markers(), ["STATIC_SCALE:2:2"]);
+}

@@ -488,7 +488,6 @@ impl Cloud {
     pub fn open_as(ctx: &Site, cloudhost: &str) -> Result<Cloud> {
         let text = ctx.settings()?;
         let v = |k: &str| config::value(&text, k).unwrap_or_default();
-        use servers::{CliCloud, Host};
         let site = v("WEBSITEURL").split('.').nth(1).unwrap_or("").to_string();
         let setting = v("CLOUDHOST");
         let cloudhost = if cloudhost.is_empty() {
@@ -496,44 +495,50 @@ impl Cloud {
         } else {
             cloudhost
         };
-        let host = match cloudhost {
-            "local" => {
-                return Ok(Cloud::Local(LocalCloud {
-                    state: std::env::var_os("ADT_LOCAL_CLOUD")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
-                    server_home: webserver_home(ctx),
-                    ssh_port: v("SSHPORT").parse().map_err(|_| {
-                        Error::Config(format!(
-                            "SSHPORT is not a port in {}",
-                            ctx.settings_path().display()
-                        ))
-                    })?,
-                    authorized_key: ctx.home.join(".ssh").join(format!(
-                        "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
-                        v("ALGORITHM")
-                    )),
-                }))
+        match cloudhost {
+            "local" => Ok(Cloud::Local(LocalCloud {
+                state: std::env::var_os("ADT_LOCAL_CLOUD")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| ctx.home.join(".adt-rs").join("localcloud")),
+                server_home: webserver_home(ctx),
+                ssh_port: v("SSHPORT").parse().map_err(|_| {
+                    Error::Config(format!(
+                        "SSHPORT is not a port in {}",
+                        ctx.settings_path().display()
+                    ))
+                })?,
+                authorized_key: ctx.home.join(".ssh").join(format!(
+                    "id_{}_AGILE_DEPLOYMENT_BUILD_KEY.pub",
+                    v("ALGORITHM")
+                )),
+            })),
+            c => Cloud::named(&ctx.home, c, &v("REGION"), &site),
+        }
+    }
+
+    /// A cloud host's CLI by name, without a machine's settings (the build machine, which
+    /// keeps them per build): `region` the zone, `site` the second label of the website's URL.
+    /// As legacy, a marker file in `home` (`DROPLET`, `LINODE`…) wins.
+    pub fn named(home: &Path, cloudhost: &str, region: &str, site: &str) -> Result<Cloud> {
+        use servers::{CliCloud, Host};
+        let host = match Provider::detect(home, Some(cloudhost)) {
+            Some(Provider::DigitalOcean) => Host::DigitalOcean,
+            Some(Provider::Exoscale) => Host::Exoscale,
+            Some(Provider::Linode) => Host::Linode,
+            Some(Provider::Vultr) => Host::Vultr,
+            Some(Provider::Aws) => Host::Aws,
+            _ => {
+                return Err(Error::Config(format!(
+                    "server operations on cloud host {cloudhost:?} are not implemented by adt"
+                )))
             }
-            c => match Provider::detect(&ctx.home, Some(c)) {
-                Some(Provider::DigitalOcean) => Host::DigitalOcean,
-                Some(Provider::Exoscale) => Host::Exoscale,
-                Some(Provider::Linode) => Host::Linode,
-                Some(Provider::Vultr) => Host::Vultr,
-                Some(Provider::Aws) => Host::Aws,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "server operations on cloud host {c:?} are not implemented by adt"
-                    )))
-                }
-            },
         };
         let cli = CliCloud {
             host,
             cli: Cli::default(),
-            zone: v("REGION"),
+            zone: region.to_string(),
         };
-        Ok(Cloud::Cli(std::sync::Mutex::new(cli), site))
+        Ok(Cloud::Cli(std::sync::Mutex::new(cli), site.to_string()))
     }
 
     /// Every server the cloud lists (the local cloud's: public = private).

@@ -46,16 +46,6 @@ pub fn initialise_cron(ctx: &Ctx, args: &[String]) -> i32 {
                 *install = false;
             }
         }
-        if ctx.gen.contract.crontab == crate::layout::Crontab::V2025
-            && ctx.machine == Machine::Webserver
-            && crate::cron::hostname().contains("-auth-")
-        {
-            return Err(Error::Usage(
-                "not implemented yet: the 2025 authenticator's crontab (this host's name has \
-                 -auth-); the crontab was left as it is"
-                    .into(),
-            ));
-        }
         let settings = ctx.settings()?;
         let inp = Inputs {
             home: &ctx.home,

@@ -2,6 +2,9 @@
 //! the autoscaler `providerscripts/security/firewall/UpdateNativeFirewall.sh`,
 //! `DeleteFromNativeFirewall.sh` and `TightenDBaaSFirewall.sh`; plus `adt cloudflare-ranges`.
 //! The reconciles themselves are `crate::firewall::reconcile` and `crate::firewall::native`.
+//! The 2025 `security/SetupFirewall.sh` and `cron/SetupFirewallFromCron.sh` are the same
+//! commands: the generation's `Contract::firewall` (2025: VPCIPRANGE, `runtime/firewallports.dat`,
+//! ACTIVEFIREWALLS, the build style's FIREWALL: tool) decides the inputs.
 
 use super::{finish, parse_args, Ctx, Outcome};
 use crate::config;

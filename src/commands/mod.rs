@@ -265,7 +265,7 @@ commands! {
     "ScalingUpdateEvent" => scaling::scaling_update_event, "N   (2025: share N webservers among the autoscalers, the STATIC_SCALE: marker)";
     "DailyScaleup" => scaling::daily_scaleup, "N";
     "DailyScaledown" => scaling::daily_scaledown, "N";
-    "AdjustScaling" => scaling::adjust_scaling, "[x] [on|off] [--cloudhost C] [--build-identifier B] [--url URL] [--count N]";
+    "AdjustScaling" => scaling::adjust_scaling, "[x] [on|off] [--cloudhost C] [--build-identifier B] [--url URL] [--count N] [--yes]   (2025: the STATIC_SCALE: marker of the chosen build)";
     // providerscripts/utilities/: addresses
     "GetIP" => ip::get_ip, "(no arguments: this machine's private IP)";
     "GetPublicIP" => ip::get_public_ip, "(no arguments: this machine's public IP)";

@@ -15,6 +15,7 @@
 use super::{arg, parse_args, read_line, Ctx};
 use crate::datastore::Backend;
 use crate::error::{Error, Result};
+use crate::layout::Scaling;
 use crate::scaling::{
     default_profile, parse_count, read_setting, set_count, update_profile, PROFILE_KEY, SWITCH_KEY,
 };
@@ -154,6 +155,8 @@ pub struct AdjustOptions {
     pub url: Option<String>,
     pub count: Option<String>,
     pub switch: Option<String>,
+    /// `--yes`: answer the 2025 acknowledgement and confirmations (Y).
+    pub yes: bool,
 }
 
 impl AdjustOptions {
@@ -172,6 +175,10 @@ impl AdjustOptions {
                 "--build-identifier" => &mut o.build_identifier,
                 "--url" => &mut o.url,
                 "--count" => &mut o.count,
+                "--yes" if inline.is_none() => {
+                    o.yes = true;
+                    continue;
+                }
                 f if f.starts_with("--") => return Err(format!("unknown option {f}")),
                 _ => {
                     positional.push(a.clone());
@@ -190,8 +197,235 @@ impl AdjustOptions {
 
 const CLOUDHOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
 
-/// helperscripts/AdjustScaling.sh (build machine).
+/// helperscripts/AdjustScaling.sh (build machine), by the generation's scaling contract.
 pub fn adjust_scaling_with(
+    ctx: &Ctx,
+    opts: &AdjustOptions,
+    cwd: &std::path::Path,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> i32 {
+    match ctx.gen.contract.scaling {
+        Scaling::Profile2022 => adjust_scaling_2022(ctx, opts, cwd, input, out),
+        Scaling::StaticScale2025 => adjust_scaling_2025(ctx, opts, cwd, input, out),
+    }
+}
+
+const CLOUDHOSTS_2025: [&str; 4] = ["digitalocean", "exoscale", "linode", "vultr"];
+
+/// The 2025 build machine's AdjustScaling (`helperscripts/AdjustScaling.sh`): the legacy
+/// prompts and lines, reading BUILD_HOME from `/home/buildhome.dat` (`ADT_BUILDHOME_FILE`
+/// overrides) and the active build's `runtimedata/<cloudhost>/<id>/build_environment`
+/// (PRODUCTION, WEBSITE_URL, REGION) as legacy's GetVariableValue does, the server user from the
+/// build's `credentials/SERVERUSER`; N webservers shared among the autoscalers the cloud lists
+/// (`as-<REGION>-<id>`) as the `STATIC_SCALE:` marker in the build's config bucket, with a
+/// local copy in `runtimedata/<cloudhost>/<id>/`. Flags answer the questions (`--cloudhost`,
+/// `--build-identifier`, `--count`, `--yes` for the acknowledgement and confirmations).
+///
+/// Differences from legacy: N must be a whole number of 2 or more here too (legacy's loop let
+/// nothing but integers through either; at the end of input ours fails, status 1); the marker
+/// is written before the old ones are removed (see `crate::scaling::static_scale`); the line
+/// "You are running … and you are asking me to build …" gives the number of autoscalers (legacy
+/// printed an empty misspelt variable); a build without WEBSITE_URL or server user is one line
+/// on stderr and status 1 (legacy went on with a bucket named from empty values).
+fn adjust_scaling_2025(
+    ctx: &Ctx,
+    opts: &AdjustOptions,
+    cwd: &std::path::Path,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> i32 {
+    use crate::scaling::static_scale;
+    macro_rules! say {
+        ($($t:tt)*) => {{ let _ = writeln!(out, $($t)*); let _ = out.flush(); }};
+    }
+    if !cwd.join("AdjustScaling.sh").exists() {
+        say!("Sorry, this script has to be run from the helperscripts subdirectory");
+        return 0;
+    }
+    say!("Remember, scaling takes 5 minutes to come online after the completion of an initial build. If less than 5 minutes has passed, wait a bit, then adjust scaling");
+    say!("Press <enter> to acknowledge");
+    if !opts.yes {
+        let _ = read_line(input);
+    }
+    let first = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
+            .unwrap_or_default()
+    };
+    let file =
+        std::env::var_os("ADT_BUILDHOME_FILE").unwrap_or_else(|| "/home/buildhome.dat".into());
+    let build_home = std::path::PathBuf::from(first(std::path::Path::new(&file)));
+    let rt = build_home.join("runtimedata");
+    // GetVariableValue: the active build's build_environment, `NAME="value"`.
+    let variable = |name: &str| -> String {
+        let env = rt
+            .join(first(&rt.join("ACTIVE_CLOUDHOST")))
+            .join(first(&rt.join("ACTIVE_BUILD_IDENTIFIER")))
+            .join("build_environment");
+        std::fs::read_to_string(env)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(|v| v.replace('"', ""))
+            .unwrap_or_default()
+    };
+    if variable("PRODUCTION") != "1" {
+        say!("You are not in PRODUCTION mode, cannot set scaling parameters");
+        return 0;
+    }
+    let mut ask = |prompt: &[&str], given: &Option<String>, out: &mut dyn Write| {
+        super::ask(input, out, prompt, given)
+    };
+    let ch = ask(
+        &["Which cloudhost service are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4) Vultr. Please Enter the number for your cloudhost"],
+        &opts.cloudhost,
+        out,
+    )
+    .unwrap_or_default();
+    let cloudhost = match ch.trim() {
+        "1" | "2" | "3" | "4" => CLOUDHOSTS_2025[ch.trim().parse::<usize>().unwrap() - 1],
+        name => match CLOUDHOSTS_2025.iter().find(|c| **c == name) {
+            Some(c) => c,
+            None => {
+                say!("Unrecognised  cloudhost. Exiting ....");
+                return 0;
+            }
+        },
+    };
+    let write = |path: std::path::PathBuf, text: &str| -> Result<()> {
+        crate::fsutil::write_atomic(&path, format!("{text}\n").as_bytes(), None)
+    };
+    if cloudhost != first(&rt.join("ACTIVE_CLOUDHOST")) {
+        let yes = if opts.yes {
+            "Y".to_string()
+        } else {
+            ask(
+                &[
+                    "Your chosen cloudhost provider is different to your active cloudhost provider on this build machine",
+                    "Do you want to set your chosen cloudhost to be the active cloudhost provider (Y|y)",
+                ],
+                &None,
+                out,
+            )
+            .unwrap_or_default()
+        };
+        if matches!(yes.as_str(), "Y" | "y") {
+            if let Err(e) = write(rt.join("ACTIVE_CLOUDHOST"), cloudhost) {
+                ctx.report(&e);
+                return 1;
+            }
+        }
+    }
+    if opts.build_identifier.is_none() {
+        say!("What is the build identifier you want to adjust scaling for?");
+        say!("You have these builds to choose from: ");
+        let mut builds: Vec<String> = std::fs::read_dir(rt.join(cloudhost))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        builds.sort();
+        for b in builds {
+            say!("{b}");
+        }
+    }
+    let id = ask(
+        &["Please enter the name of the build of the server you wish to connect with"],
+        &opts.build_identifier,
+        out,
+    )
+    .unwrap_or_default();
+    let id = id.trim().to_string();
+    if let Err(e) = write(rt.join("ACTIVE_BUILD_IDENTIFIER"), &id) {
+        ctx.report(&e);
+        return 1;
+    }
+    let build_dir = rt.join(cloudhost).join(&id);
+    let server_user = first(&build_dir.join("credentials").join("SERVERUSER"));
+    let url = variable("WEBSITE_URL");
+    if url.is_empty() || server_user.is_empty() {
+        ctx.report(&Error::Config(format!(
+            "build {id:?} on {cloudhost} has no WEBSITE_URL in its build_environment or no \
+             credentials/SERVERUSER; the scaling profile is unchanged"
+        )));
+        return 1;
+    }
+    let bucket = ctx.gen.config_bucket(&url, &server_user);
+    let r: Result<i32> = (|| {
+        let store = super::bounded(ctx.store_for_bucket(&bucket))?;
+        let total = |store: &dyn Backend| -> Result<u32> {
+            Ok(static_scale::markers(store)?
+                .iter()
+                .filter_map(|o| static_scale::counts(&o.key))
+                .flatten()
+                .sum())
+        };
+        say!(
+            "Scaling value is currently set to {} webservers",
+            total(store.as_ref())?
+        );
+        say!("Please enter the number of webservers that you want to scale to");
+        let first_answer = opts.count.clone().or_else(|| read_line(input));
+        let n = match valid_count(first_answer, "Sorry integers 2 or higher only", input, out) {
+            Ok(n) => n,
+            Err(why) => {
+                ctx.report(&Error::Usage(format!(
+                    "{why}; the scaling profile is unchanged"
+                )));
+                return Ok(1);
+            }
+        };
+        say!("");
+        say!("Your number of webservers is about to be set to {n}");
+        say!("Enter 'Y' or 'y' to accept, anything else to abort");
+        let ok = opts.yes || matches!(read_line(input).as_deref(), Some("Y" | "y"));
+        if !ok {
+            return Ok(0);
+        }
+        let region = variable("REGION");
+        let site = url.split('.').nth(1).unwrap_or("");
+        let pattern = format!("as-{region}-{id}");
+        let autoscalers = crate::cloud::Cloud::named(&build_home, cloudhost, &region, site)?
+            .servers()?
+            .iter()
+            .filter(|s| s.name.contains(&pattern))
+            .count() as u32;
+        if autoscalers == 0 {
+            say!("There doesn't seem to be any autoscalers running it's pointless trying to set a scaling value");
+            return Ok(0);
+        }
+        say!("You are running {autoscalers} and you are asking me to build {n} webservers");
+        say!("Deleting existing Scaling Profile from datastore");
+        let marker = static_scale::write(store.as_ref(), &build_dir, n, autoscalers)?;
+        if static_scale::markers(store.as_ref())?
+            .iter()
+            .any(|o| o.key == marker)
+        {
+            say!("New Scaling Profile is present in the datastore : {marker}");
+        }
+        say!("");
+        say!(
+            "Your number of webservers has been successfully set to: {}",
+            total(store.as_ref())?
+        );
+        say!("");
+        Ok(0)
+    })();
+    match r {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// The 2022 AdjustScaling: the profile `scalingprofile/profile.cnf` in the bucket named from the
+/// URL asked for.
+fn adjust_scaling_2022(
     ctx: &Ctx,
     opts: &AdjustOptions,
     cwd: &std::path::Path,

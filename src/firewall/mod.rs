@@ -16,6 +16,7 @@ pub mod iptables;
 pub mod model;
 pub mod native;
 pub mod net;
+pub mod ports2025;
 pub mod reconcile;
 pub mod ufw;
 

@@ -15,6 +15,13 @@
 //! | build      | `authorised-ips.dat` of `authip-<id>` (operators' laptops), LAPTOP_IP (never removed) | SSHPORT | always |
 //! | database   | `webserverips/*`, `webserverpublicips/*`, `autoscalerip/*`, `autoscalerpublicip/*`, `databaseip/*`, `databasepublicip/*` | SSHPORT, DBPORT | always |
 //!
+//! The 2025 generation's table is data (`crate::layout::FIREWALL_2025`, read by
+//! [`super::ports2025`]): VPCIPRANGE and the build machine (when outside the VPC) reach the
+//! ports the table names, and the machine's line of `runtime/firewallports.dat` adds its
+//! tokens; those arrive here as [`Inputs::fixed`], with no datastore list and no DNSCHOICE rule.
+//! A ports line's `0.0.0.0/0` is a rule from anywhere: the file is the operator's build
+//! configuration, not a datastore entry.
+//!
 //! Everything else is denied (default incoming policy deny). Rules are TCP only (legacy ufw
 //! rules had no protocol and opened UDP too), except the autoscalers' all-port rule.
 
@@ -53,6 +60,14 @@ pub struct Inputs {
     pub auth_firewall: bool,
     /// The authorised client addresses, validated and unexpired.
     pub auth_ips: Vec<Net>,
+    /// Rules of the generation's fixed sources (2025: VPCIPRANGE, the build machine outside
+    /// the VPC, the machine's line of `runtime/firewallports.dat`).
+    pub fixed: Vec<Rule>,
+    /// Rules never removed this run (2025: those the last non-empty ports line opened, while
+    /// the line is empty or missing).
+    pub keep: Vec<Rule>,
+    /// More ports whose rules are ours (ufw: which rules a reconcile may remove).
+    pub extra_ports: BTreeSet<u16>,
 }
 
 /// The ports each list grants on a machine (used to freeze deletions when a list vanishes).
@@ -96,6 +111,7 @@ pub fn desired(machine: Machine, inp: &Inputs) -> BTreeSet<Rule> {
             }
         }
     }
+    set.extend(inp.fixed.iter().copied());
     if machine == Machine::Webserver {
         match inp.dns_choice.as_str() {
             "cloudflare" => {
@@ -123,6 +139,7 @@ pub fn protected(inp: &Inputs) -> BTreeSet<Rule> {
     inp.build_client
         .iter()
         .map(|n| Rule::from(*n, inp.ssh_port))
+        .chain(inp.keep.iter().copied())
         .collect()
 }
 
@@ -139,6 +156,8 @@ pub fn managed_ports(machine: Machine, inp: &Inputs) -> BTreeSet<u16> {
         }
         Machine::Build => {}
     }
+    p.extend(inp.fixed.iter().chain(&inp.keep).map(|r| r.port));
+    p.extend(inp.extra_ports.iter().copied());
     p
 }
 
@@ -165,6 +184,7 @@ mod tests {
             cloudflare: vec![n("173.245.48.0/20"), n("2400:cb00::/32")],
             auth_firewall: false,
             auth_ips: vec![],
+            ..Default::default()
         }
     }
 

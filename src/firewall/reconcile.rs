@@ -12,11 +12,13 @@
 
 use super::model::{self, Inputs};
 use super::net::Net;
+use super::ports2025;
 use super::{auth, cloudflare, ipset, iptables, ufw, Family, Rule, Runner};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::home::Machine;
+use crate::layout::{Firewall, FirewallPorts};
 use crate::site::Site;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,7 +99,228 @@ pub fn gather(
         build_client,
         lists,
         cloudflare: cloudflare::ranges(&ctx.home.join(".adt-rs").join("cloudflare-ips")),
+        ..Default::default()
     })
+}
+
+/// The 2025 SetupFirewall's inputs (`crate::layout::FirewallPorts`, parsed by
+/// [`ports2025`]): SSHPORT, DBPORT, VPCIPRANGE (required: without it the fleet would lose SSH),
+/// the build machine (BUILDMACHINEIP, when BUILDMACHINEVPC is 0), the machine's line of the
+/// ports file (a bad token: an error, nothing changed; empty or missing: the rules the last
+/// non-empty line opened are kept, remembered in `runtime/adt-firewallports-line`), and on a
+/// webserver in front of an authentication server the authorised clients. No datastore list
+/// and no DNSCHOICE rule.
+pub fn gather_2025(
+    ctx: &Site,
+    p: &FirewallPorts,
+    dry_run: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Inputs> {
+    let text = ctx.settings()?;
+    let ssh_port = port_setting(&text, "SSHPORT")?
+        .ok_or_else(|| Error::Config("SSHPORT is not set".into()))?;
+    let mut db_port = port_setting(&text, "DBPORT")?;
+    if ctx.machine == Machine::Database && db_port.is_none() {
+        return Err(Error::Config("DBPORT is not set".into()));
+    }
+    if config::check_value(&text, "DATABASEINSTALLATIONTYPE:DBaaS") == "1\n" {
+        db_port = None;
+    }
+    let vpc_text = config::value(&text, "VPCIPRANGE").unwrap_or_default();
+    if vpc_text.is_empty() {
+        return Err(Error::Config("VPCIPRANGE is not set".into()));
+    }
+    let vpc =
+        Net::parse(&vpc_text, 8, 32).map_err(|e| Error::Config(format!("VPCIPRANGE: {e}")))?;
+    let mut fixed = Vec::new();
+    for port in ports2025::fixed_ports(p.vpc, ctx.machine, ssh_port, db_port) {
+        fixed.push(Rule::from(vpc, port));
+    }
+    let mut build_client = Vec::new();
+    if config::check_value(&text, "BUILDMACHINEVPC:0") == "1\n" {
+        match config::value(&text, "BUILDMACHINEIP") {
+            Some(ip) if !ip.is_empty() => {
+                let n = Net::parse(&ip, 32, 128)
+                    .map_err(|e| Error::Config(format!("BUILDMACHINEIP: {e}")))?;
+                build_client.push(n);
+                for port in ports2025::fixed_ports(p.build_machine, ctx.machine, ssh_port, db_port)
+                {
+                    fixed.push(Rule::from(n, port));
+                }
+            }
+            _ => warnings.push(
+                "BUILDMACHINEIP is not set: no rule for the build machine outside the VPC"
+                    .to_string(),
+            ),
+        }
+    }
+    let cloudflare = cloudflare::ranges(&ctx.home.join(".adt-rs").join("cloudflare-ips"));
+    let hostname = crate::home::hostname();
+    let mut keep = Vec::new();
+    let mut extra_ports = BTreeSet::new();
+    if let Some(key) = ports2025::line_key(p, ctx.machine, &hostname) {
+        let file = ctx.home.join(p.file);
+        let body = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(file.display(), e)),
+        };
+        let value = ports2025::line_value(&body, key).unwrap_or("");
+        let entries = ports2025::parse_line(value)
+            .map_err(|e| Error::Config(format!("{}: {key}: {e}", p.file)))?;
+        let memory = ctx.home.join("runtime").join("adt-firewallports-line");
+        // The last non-empty line: its ports are ours, also when this line no longer names
+        // them (ufw: so that their rules can be removed).
+        let last = ports2025::parse_line(&std::fs::read_to_string(&memory).unwrap_or_default())
+            .map(|old| ports2025::rules(&old, &cloudflare))
+            .unwrap_or_default();
+        extra_ports.extend(last.iter().map(|r| r.port));
+        if entries.is_empty() {
+            // Opens nothing, removes nothing: what the last non-empty line opened stays.
+            if !last.is_empty() {
+                warnings.push(format!(
+                    "{key} in {} is empty or missing: its earlier rules are kept",
+                    p.file
+                ));
+            }
+            keep = last;
+        } else {
+            fixed.extend(ports2025::rules(&entries, &cloudflare));
+            for e in &entries {
+                match e {
+                    ports2025::Entry::Port { port, .. } => {
+                        extra_ports.insert(*port);
+                    }
+                    ports2025::Entry::Cloudflare { .. } => {
+                        extra_ports.insert(443);
+                    }
+                }
+            }
+            if !dry_run {
+                std::fs::create_dir_all(ctx.home.join("runtime"))
+                    .map_err(|e| Error::io("runtime", e))?;
+                fsutil::write_atomic(&memory, format!("{}\n", value.trim()).as_bytes(), None)?;
+            }
+        }
+    }
+    // The authentication server: the host in front of it admits 443 from the authorised
+    // clients (never the authenticator itself, whose own line says who reaches it).
+    let auth_firewall = ctx.machine == Machine::Webserver
+        && crate::mode::fronts_authenticator(&text, &hostname)
+        && config::value(&text, "AUTHENTICATORTYPE").as_deref() == Some("firewall");
+    let auth_ips = if auth_firewall {
+        authorised_clients(ctx, &text, warnings)?
+    } else {
+        Vec::new()
+    };
+    Ok(Inputs {
+        ssh_port,
+        db_port,
+        build_client,
+        fixed,
+        keep,
+        extra_ports,
+        auth_firewall,
+        auth_ips,
+        cloudflare,
+        ..Default::default()
+    })
+}
+
+/// The 2025 SetupFirewall's sshd part: append the `AllowUsers` lines sshd_config lacks
+/// (`ADT_SSHD_CONFIG` replaces `/etc/ssh/sshd_config`), then restart ssh once through the
+/// machine's `utilities/processing/RunServiceCommand.sh` (a failure there is a warning).
+fn sshd_allow(
+    ctx: &Site,
+    p: &FirewallPorts,
+    dry_run: bool,
+    rep: &mut Report,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    use crate::layout::SshdSource;
+    let text = ctx.settings()?;
+    let v = |k: &str| config::value(&text, k).unwrap_or_default();
+    let sources: Vec<String> = p
+        .sshd_allow
+        .iter()
+        .filter(|(m, _)| *m == ctx.machine)
+        .flat_map(|(_, s)| s.iter())
+        .map(|s| match s {
+            SshdSource::Vpc => v("VPCIPRANGE"),
+            SshdSource::BuildMachine => v("BUILDMACHINEIP"),
+        })
+        .collect();
+    let user = v("SERVERUSER");
+    if sources.is_empty() || user.is_empty() {
+        return Ok(());
+    }
+    let path = std::env::var_os("ADT_SSHD_CONFIG")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/ssh/sshd_config".into());
+    let current = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(path.display(), e)),
+    };
+    let add = ports2025::sshd_lines(&current, &user, &sources);
+    if add.is_empty() {
+        return Ok(());
+    }
+    for l in &add {
+        rep.lines.push(format!("sshd: {l}"));
+        rep.commands
+            .push(format!("echo '{l}' >> {}", path.display()));
+    }
+    rep.changed = true;
+    if dry_run {
+        return Ok(());
+    }
+    let mut text = current;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for l in &add {
+        text.push_str(l);
+        text.push('\n');
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    fsutil::write_atomic(&path, text.as_bytes(), Some(mode))?;
+    let svc = ctx.home.join("utilities/processing/RunServiceCommand.sh");
+    match crate::process::Run::new(&svc)
+        .args(["ssh", "restart"])
+        .output()
+    {
+        Ok(o) if o.success() => {}
+        Ok(o) => warnings.push(format!(
+            "{} ssh restart failed: {}",
+            svc.display(),
+            o.first_error_line()
+        )),
+        Err(e) => warnings.push(format!("{} ssh restart: {e}", svc.display())),
+    }
+    Ok(())
+}
+
+/// Whether this machine's own firewall is in use (2025: ACTIVEFIREWALLS 1 or 3), and the tool
+/// its build style names (`FIREWALL:ufw`, `FIREWALL:iptables`, the second field), if any.
+pub fn active_and_tool(ctx: &Site, p: &FirewallPorts) -> Result<(bool, Option<Tool>)> {
+    let text = ctx.settings()?;
+    let (key, values) = p.active;
+    let active = values
+        .iter()
+        .any(|v| config::check_value(&text, &format!("{key}:{v}")) == "1\n");
+    let styles = ctx.read_file(&ctx.buildstyles_path()).unwrap_or_default();
+    let tool = ports2025::line_value(&styles, p.tool_style)
+        .and_then(|v| v.split(':').next())
+        .and_then(|t| match t.trim() {
+            "ufw" => Some(Tool::Ufw),
+            "iptables" => Some(Tool::Iptables),
+            _ => None,
+        });
+    Ok((active, tool))
 }
 
 /// The authorised client addresses the authenticators publish, validated, each dropped
@@ -216,9 +439,45 @@ pub struct Report {
 /// Reconcile this machine's firewall with its settings and the published IP lists; warnings
 /// (nothing stopped) are added to `warnings`.
 pub fn reconcile(ctx: &Site, opts: &Options, warnings: &mut Vec<String>) -> Result<Report> {
-    let store = ctx.store()?;
-    let inp = gather(ctx, store.as_ref(), warnings)?;
-    reconcile_with(ctx, opts, &inp, warnings)
+    match ctx.gen.contract.firewall {
+        Firewall::Lists2022 => {
+            let store = ctx.store()?;
+            let inp = gather(ctx, store.as_ref(), warnings)?;
+            reconcile_with(ctx, opts, &inp, warnings)
+        }
+        Firewall::Ports2025(p) => {
+            let (active, tool) = active_and_tool(ctx, p)?;
+            if !active {
+                let (key, values) = p.active;
+                return Ok(Report {
+                    lines: vec![format!(
+                        "{key} is not {}: this machine's firewall is not set here; nothing changed",
+                        values.join(" or ")
+                    )],
+                    commands: vec![],
+                    invocations: 0,
+                    changed: false,
+                });
+            }
+            let mut opts2 = Options {
+                dry_run: opts.dry_run,
+                tool: opts.tool.or(tool),
+            };
+            if opts2.tool.is_none() {
+                warnings.push(format!(
+                    "buildstyles.dat names no {}:ufw or {}:iptables; using {:?}",
+                    p.tool_style,
+                    p.tool_style,
+                    chosen_tool(None)
+                ));
+                opts2.tool = Some(chosen_tool(None));
+            }
+            let inp = gather_2025(ctx, p, opts.dry_run, warnings)?;
+            let mut rep = reconcile_with(ctx, &opts2, &inp, warnings)?;
+            sshd_allow(ctx, p, opts.dry_run, &mut rep, warnings)?;
+            Ok(rep)
+        }
+    }
 }
 
 /// AllowAuthenticatorIPAddress on a machine whose firewall is not ours (its SetupFirewall is

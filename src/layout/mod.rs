@@ -150,6 +150,103 @@ pub enum Crontab {
     V2025,
 }
 
+/// Where the webservers' count lives, and so what the scaling controls (ManuallyScale,
+/// AdjustScaling, ScalingUpdateEvent) write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scaling {
+    /// 2022: `scalingprofile/profile.cnf` (`NO_WEBSERVERS=`), the `SWITCHOFFSCALING` marker.
+    Profile2022,
+    /// 2025: the empty marker `STATIC_SCALE:<a>:<b>…` in the config bucket, one count per
+    /// autoscaler (`crate::scaling::static_scale`); the build machine's AdjustScaling reads the
+    /// chosen build's `runtimedata/<cloudhost>/<id>/build_environment`.
+    StaticScale2025,
+}
+
+/// A port a fixed firewall source may reach (2025 SetupFirewall).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortOf {
+    /// SSHPORT.
+    Ssh,
+    /// DBPORT, unless DATABASEINSTALLATIONTYPE is DBaaS (then no database runs here).
+    Db,
+    /// 443.
+    Https,
+}
+
+/// Which firewall contract SetupFirewall follows (the rules: `crate::firewall::model`).
+#[derive(Clone, Copy, Debug)]
+pub enum Firewall {
+    /// 2022: the IP lists the machines publish in the config datastore (`webserverips/`, …),
+    /// the build client, DNSCHOICE's web-port rules.
+    Lists2022,
+    /// 2025: VPCIPRANGE, the build machine when it is outside the VPC, and the machine's line of
+    /// a ports file; no datastore list.
+    Ports2025(&'static FirewallPorts),
+}
+
+/// The 2025 SetupFirewall's contract, as data.
+#[derive(Debug)]
+pub struct FirewallPorts {
+    /// The ports file, relative to home (`runtime/firewallports.dat`, the build machine's
+    /// `builddescriptors/firewallports.dat` without its comments).
+    pub file: &'static str,
+    /// Which line of the file a machine reads (`WEBSERVERPORTS:` …), by machine type and host
+    /// name; the first match wins (a webserver host that is neither a proxy, a webserver nor an
+    /// authenticator reads none).
+    pub lines: &'static [(Machine, Host, &'static str)],
+    /// What VPCIPRANGE may reach, per machine type.
+    pub vpc: &'static [(Machine, &'static [PortOf])],
+    /// What BUILDMACHINEIP may reach when BUILDMACHINEVPC is 0 (the build machine is outside
+    /// the VPC), per machine type.
+    pub build_machine: &'static [(Machine, &'static [PortOf])],
+    /// The setting that says whether the machine's own firewall is in use, and its values that
+    /// say so (ACTIVEFIREWALLS 1 or 3; 2 is the cloud's native firewall only).
+    pub active: (&'static str, &'static [&'static str]),
+    /// The build style whose second field names the tool (`FIREWALL:ufw`, `FIREWALL:iptables`).
+    pub tool_style: &'static str,
+    /// The sources sshd admits (`AllowUsers <SERVERUSER>@<source>` lines appended to
+    /// sshd_config when the source is not in it yet), per machine type.
+    pub sshd_allow: &'static [(Machine, &'static [SshdSource])],
+}
+
+/// A source of the 2025 SetupFirewall's `AllowUsers` lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SshdSource {
+    /// VPCIPRANGE.
+    Vpc,
+    /// BUILDMACHINEIP (whether or not the build machine is in the VPC).
+    BuildMachine,
+}
+
+/// The end-2025 SetupFirewall of the autoscaler, webserver and database.
+pub static FIREWALL_2025: FirewallPorts = FirewallPorts {
+    file: "runtime/firewallports.dat",
+    lines: &[
+        (WS, Host::Contains("-rp-"), "REVERSEPROXYPORTS"),
+        (WS, Host::Prefix("ws-"), "WEBSERVERPORTS"),
+        (WS, Host::Contains("-auth-"), "AUTHENTICATORPORTS"),
+        (AS, Host::Any, "AUTOSCALERPORTS"),
+        (DB, Host::Any, "DATABASEPORTS"),
+    ],
+    vpc: &[
+        (WS, &[PortOf::Ssh, PortOf::Https]),
+        (AS, &[PortOf::Ssh]),
+        (DB, &[PortOf::Ssh, PortOf::Db]),
+    ],
+    build_machine: &[
+        (WS, &[PortOf::Ssh, PortOf::Https]),
+        (AS, &[PortOf::Ssh]),
+        (DB, &[PortOf::Ssh]),
+    ],
+    active: ("ACTIVEFIREWALLS", &["1", "3"]),
+    tool_style: "FIREWALL",
+    sshd_allow: &[
+        (WS, &[SshdSource::Vpc]),
+        (AS, &[SshdSource::Vpc]),
+        (DB, &[SshdSource::Vpc, SshdSource::BuildMachine]),
+    ],
+};
+
 /// What differs between generations besides their paths: each difference a value here, read
 /// by the one implementation of each command.
 #[derive(Debug)]
@@ -176,6 +273,10 @@ pub struct Contract {
     /// `<url with dots as dashes>-multi-region` bucket of every S3 account when MULTIREGION is 1.
     pub multi_region_ips: &'static [Machine],
     pub crontab: Crontab,
+    /// SetupFirewall's contract.
+    pub firewall: Firewall,
+    /// The scaling controls' contract.
+    pub scaling: Scaling,
 }
 
 macro_rules! ipm {
@@ -259,6 +360,8 @@ pub static G2022: Generation = Generation {
         peer_files: None,
         multi_region_ips: &[],
         crontab: Crontab::V2022,
+        firewall: Firewall::Lists2022,
+        scaling: Scaling::Profile2022,
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
@@ -374,6 +477,8 @@ pub static G2025: Generation = Generation {
         peer_files: Some((WS, Host::Prefix("ws-"), "webserverips/", "runtime/otherwebserverips")),
         multi_region_ips: &[WS, DB],
         crontab: Crontab::V2025,
+        firewall: Firewall::Ports2025(&FIREWALL_2025),
+        scaling: Scaling::StaticScale2025,
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB]),
@@ -391,15 +496,18 @@ pub static G2025: Generation = Generation {
         s!("utilities/config/", "StoreConfigValue", [AS, WS, DB]),
         s!("utilities/config/", "StoreConfigValueWebserver", [AS]),
         s!("utilities/processing/", "UpdateIPs", [AS, WS, DB]),
+        s!("security/", "SetupFirewall", [AS, WS, DB]),
+        s!("cron/", "SetupFirewallFromCron", [AS, WS, DB]),
         // 2025's ManuallyScale: the STATIC_SCALE: marker instead of scalingprofile/profile.cnf.
         s!("utilities/processing/", "ScalingUpdateEvent", [AS]),
-        // Executed, not sourced, in 2025 (an authenticator's crontab is not generated).
+        // Executed, not sourced, in 2025.
         s!("cron/", "InitialiseCron", [AS, WS, DB]),
         s!("initscripts/", "InitialiseUniqueConfigDatastore", [BM]),
         s!("security/", "AllowAuthenticatorIPAddress", [WS]),
         s!("security/", "ObtainBasicAuthCredentials", [WS]),
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
+        s!("helperscripts/", "AdjustScaling", [BM]),
     ],
 };
 
@@ -440,9 +548,28 @@ pub struct Detected {
     pub because: String,
 }
 
+/// Files only one generation's tree of a machine type has, which decide [`detect`] before the
+/// count of scripts does (a 2025 build machine also has the 2022 helpers' paths, more of them
+/// than its own mapped scripts).
+pub static SIGNATURES: &[(&str, Machine, &str)] = &[
+    ("2025", BM, "initscripts/InitialiseUniqueConfigDatastore.sh"),
+    (
+        "2025",
+        BM,
+        "security/firewall/AdjustBuildMachineFirewall.sh",
+    ),
+    ("2022", BM, "providerscripts/datastore/PurgeDatastore.sh"),
+    (
+        "2022",
+        BM,
+        "providerscripts/security/firewall/TightenBuildMachineFirewall.sh",
+    ),
+];
+
 /// Which generation and machine type a toolkit HOME holds, from its files: a settings file
 /// where a generation keeps it (`.ssh/` in 2022, `runtime/` in 2025; an autoscaler, which
-/// also keeps a webserver settings file, first), else the generation and machine type whose
+/// also keeps a webserver settings file, first), else a file only one generation's tree of a
+/// machine type has ([`SIGNATURES`]), else the generation and machine type whose
 /// legacy scripts are most numerous there (our launchers and the kept `.adt-legacy` files
 /// count as the scripts they replace). `None` when nothing of either generation is there.
 pub fn detect(home: &Path) -> Option<Detected> {
@@ -464,6 +591,20 @@ pub fn detect(home: &Path) -> Option<Detected> {
                 .join(format!("{rel}{}", install::LEGACY_SUFFIX))
                 .is_file()
     };
+    for (name, machine, path) in SIGNATURES {
+        if present(path) {
+            if let Some(gen) = Generation::by_name(name) {
+                return Some(Detected {
+                    gen,
+                    machine: *machine,
+                    because: format!(
+                        "{path} is there (only the {name} {} has it)",
+                        machine.name()
+                    ),
+                });
+            }
+        }
+    }
     let mut best: Option<(usize, usize, &'static Generation, Machine)> = None;
     for gen in GENERATIONS {
         for m in Machine::ALL {
