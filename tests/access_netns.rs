@@ -116,9 +116,8 @@ fn access_list(tool: &str, prefix: &str) {
             .unwrap();
         c.wait_with_output().unwrap()
     };
-    let tighten = || -> Output {
-        let o = bm
-            .cmd("ip")
+    let tighten_run = || -> Output {
+        bm.cmd("ip")
             .args(["netns", "exec", &bm_ns])
             .arg(bm.path("providerscripts/security/firewall/TightenBuildMachineFirewall.sh"))
             .args([
@@ -132,7 +131,10 @@ fn access_list(tool: &str, prefix: &str) {
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .env("ADT_CRONTAB_FILE", bm.dir.path().join("crontab"))
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let tighten = || -> Output {
+        let o = tighten_run();
         assert!(o.status.success(), "tighten: {}", stderr(&o));
         o
     };
@@ -158,6 +160,24 @@ fn access_list(tool: &str, prefix: &str) {
     );
     assert_eq!(file(LIST).as_deref(), Some(format!("{NET}.30\n").as_str()));
     assert!(file(EVENT).is_some());
+
+    // The cloud refuses (its API down): the machine's firewall is applied, the event kept, so
+    // the next minute tries again.
+    let cli = bin.join("linode-cli");
+    let working = std::fs::read(&cli).unwrap();
+    std::fs::write(&cli, "#!/bin/sh\necho 'Request failed: 503' >&2\nexit 1\n").unwrap();
+    let o = tighten_run();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("FIREWALL-EVENT is kept, so the next run tries again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        file(EVENT).is_some(),
+        "the event is kept when the cloud fails"
+    );
+    std::fs::write(&cli, working).unwrap();
 
     // The next minute: the laptop the build ran from and the colleague get in; nobody else.
     let o = tighten();

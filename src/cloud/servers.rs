@@ -159,15 +159,13 @@ impl CliCloud {
                 }
             }
             Host::Exoscale => {
-                let v: Option<Vec<ExoInstance>> = json(
-                    &self.cli.query(
-                        "exo",
-                        &[
-                            "-O", "json", "compute", "instance", "list", "-z", &self.zone,
-                        ],
-                    )?,
-                    "exo compute instance list",
-                )?;
+                // Without a zone (a build machine that has no REGION), every zone's.
+                let mut args = vec!["-O", "json", "compute", "instance", "list"];
+                if !self.zone.is_empty() {
+                    args.extend(["-z", self.zone.as_str()]);
+                }
+                let v: Option<Vec<ExoInstance>> =
+                    json(&self.cli.query("exo", &args)?, "exo compute instance list")?;
                 for i in v.into_iter().flatten() {
                     out.push(Server {
                         id: i.id.unwrap_or_default(),

@@ -126,7 +126,7 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
         }
         Ok(None) => 0,
         Err(e) => {
-            ctx.report_with(&e, "the firewall was left as it is");
+            ctx.report_with(&e, "FIREWALL-EVENT is kept, so the next run tries again");
             1
         }
     }

@@ -7,11 +7,11 @@ use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-pub(super) fn reconcile(
+pub(super) fn reconcile<'a>(
     cli: &mut Cli,
-    target: &Target,
+    target: &'a Target,
     want: &BTreeSet<NativeRule>,
-    zone: &str,
+    zone: &'a str,
 ) -> Result<NativeReport> {
     let name = target.name;
     let sg: ExoSecurityGroup = match cli.query(
@@ -77,28 +77,27 @@ pub(super) fn reconcile(
     }
     // The fleet's machines join their group when they are created; the build machine is put
     // in its own here (legacy 2025 AttachBuildMachineToNativeFirewall).
+    // Without a zone (REGION), exo's default zone.
+    let with_zone = |args: &[&'a str]| -> Vec<&'a str> {
+        let mut v = args.to_vec();
+        if !zone.is_empty() {
+            v.extend(["-z", zone]);
+        }
+        v
+    };
     if let Members::Ids(ids) = &target.members {
         for id in ids.iter() {
             let shown: ExoInstanceGroups = json(
                 &cli.query(
                     "exo",
-                    &["-O", "json", "compute", "instance", "show", id, "-z", zone],
+                    &with_zone(&["-O", "json", "compute", "instance", "show", id]),
                 )?,
                 "exo compute instance show",
             )?;
             if !shown.security_groups.iter().flatten().any(|g| g == name) {
                 cli.change(
                     "exo",
-                    &[
-                        "compute",
-                        "instance",
-                        "security-group",
-                        "add",
-                        id,
-                        name,
-                        "-z",
-                        zone,
-                    ],
+                    &with_zone(&["compute", "instance", "security-group", "add", id, name]),
                 )?;
             }
         }

@@ -348,3 +348,41 @@ impl<T> OneOrMany<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Net {
+        Net::parse(s, 32, 128).unwrap()
+    }
+
+    #[test]
+    fn build_machine_rules_are_the_ssh_port_per_ipv4_address_and_icmp() {
+        let ips = [net("198.51.100.7"), net("2001:db8::1"), net("198.51.100.8")];
+        let got: Vec<String> = build_machine_rules(Provider::Linode, &ips, 1035)
+            .iter()
+            .map(|r| format!("{:?} {}", r.proto, r.source))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "Tcp(1035) 198.51.100.7/32",
+                "Tcp(1035) 198.51.100.8/32",
+                "Icmp 0.0.0.0/0"
+            ]
+        );
+        // Exoscale's rules here are TCP only.
+        assert_eq!(build_machine_rules(Provider::Exoscale, &ips, 1035).len(), 2);
+    }
+
+    #[test]
+    fn members_by_role_or_by_id() {
+        assert!(FLEET.members.takes("webserver-ab12-example-prod1", "7"));
+        assert!(!FLEET.members.takes("my-build-machine", "7"));
+        let ids = ["900".to_string()];
+        let bm = Members::Ids(&ids);
+        assert!(bm.takes("anything", "900"));
+        assert!(!bm.takes("webserver-ab12-example-prod1", "7"));
+    }
+}
