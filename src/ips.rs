@@ -150,7 +150,7 @@ fn script_address(ctx: &Site, rel: &str) -> Result<String> {
 }
 
 /// The machine's own addresses as `hostname -I` reports them.
-fn host_addresses() -> Option<Vec<String>> {
+pub fn host_addresses() -> Option<Vec<String>> {
     let o = crate::process::Run::new("hostname")
         .arg("-I")
         .output()

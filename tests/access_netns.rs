@@ -53,6 +53,50 @@ fn access_list(tool: &str, prefix: &str) {
     std::fs::create_dir_all(bm.path("buildconfiguration/linode/acme1")).unwrap();
     std::fs::create_dir_all(bm.path("runtimedata")).unwrap();
     std::fs::write(bm.path(&format!("runtimedata/LAPTOPIP:{NET}.20")), "").unwrap();
+    // The cloud (CLOUDHOST linode): a recording linode-cli stand-in whose listings hold the
+    // build machine's firewall and the build machine by its address in the namespace.
+    let bin = bm.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cloud_log = bm.dir.path().join("linode-cli.log");
+    stand_in(
+        &bin,
+        "linode-cli",
+        &cloud_log,
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native"),
+        &[
+            (
+                "'--json firewalls list --all-rows'",
+                "bm-linode-firewalls.json",
+            ),
+            (
+                "'--json firewalls devices-list 88 --all-rows'",
+                "bm-linode-devices.json",
+            ),
+            ("'--json linodes list --all-rows'", "bm-linode-linodes.json"),
+        ],
+    );
+    // The addresses of the native firewall's last rules update, and whether the build
+    // machine (only) was attached.
+    let native = || -> (Vec<String>, Vec<String>) {
+        let log = std::fs::read_to_string(&cloud_log).unwrap_or_default();
+        let _ = std::fs::remove_file(&cloud_log);
+        let update = log
+            .lines()
+            .rfind(|l| l.contains("[rules-update]"))
+            .unwrap_or_else(|| panic!("no rules update: {log}"));
+        let mut ips: Vec<String> = update
+            .split('"')
+            .filter(|w| w.ends_with("/32"))
+            .map(String::from)
+            .collect();
+        ips.sort();
+        let attached = log
+            .lines()
+            .filter(|l| l.contains("[device-create]"))
+            .map(String::from)
+            .collect();
+        (ips, attached)
+    };
 
     let allow = |ip: &str, mode: &str| -> Output {
         let mut c = bm
@@ -72,9 +116,8 @@ fn access_list(tool: &str, prefix: &str) {
             .unwrap();
         c.wait_with_output().unwrap()
     };
-    let tighten = || -> Output {
-        let o = bm
-            .cmd("ip")
+    let tighten_run = || -> Output {
+        bm.cmd("ip")
             .args(["netns", "exec", &bm_ns])
             .arg(bm.path("providerscripts/security/firewall/TightenBuildMachineFirewall.sh"))
             .args([
@@ -85,9 +128,13 @@ fn access_list(tool: &str, prefix: &str) {
                 "linode",
             ])
             .env("ADT_FIREWALL", tool)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .env("ADT_CRONTAB_FILE", bm.dir.path().join("crontab"))
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let tighten = || -> Output {
+        let o = tighten_run();
         assert!(o.status.success(), "tighten: {}", stderr(&o));
         o
     };
@@ -113,6 +160,24 @@ fn access_list(tool: &str, prefix: &str) {
     );
     assert_eq!(file(LIST).as_deref(), Some(format!("{NET}.30\n").as_str()));
     assert!(file(EVENT).is_some());
+
+    // The cloud refuses (its API down): the machine's firewall is applied, the event kept, so
+    // the next minute tries again.
+    let cli = bin.join("linode-cli");
+    let working = std::fs::read(&cli).unwrap();
+    std::fs::write(&cli, "#!/bin/sh\necho 'Request failed: 503' >&2\nexit 1\n").unwrap();
+    let o = tighten_run();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("FIREWALL-EVENT is kept, so the next run tries again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        file(EVENT).is_some(),
+        "the event is kept when the cloud fails"
+    );
+    std::fs::write(&cli, working).unwrap();
 
     // The next minute: the laptop the build ran from and the colleague get in; nobody else.
     let o = tighten();
@@ -141,6 +206,17 @@ fn access_list(tool: &str, prefix: &str) {
         !lab.can_connect(&colleague, &target, 8080),
         "only the SSH port is opened"
     );
+    // The cloud's firewall adt-build-machine says the same, and the build machine is in it.
+    assert_eq!(
+        native(),
+        (
+            vec![format!("{NET}.20/32"), format!("{NET}.30/32")],
+            vec![
+                "linode-cli [firewalls] [device-create] [--id] [901] [--type] [linode] [88]"
+                    .to_string()
+            ]
+        )
+    );
 
     // Removed: the colleague loses access (legacy never removed a rule).
     let o = allow(&format!("{NET}.30"), "2");
@@ -148,6 +224,11 @@ fn access_list(tool: &str, prefix: &str) {
     tighten();
     assert!(!reach(&colleague), "a removed address still reaches SSH");
     assert!(reach(&laptop), "the laptop keeps access");
+    assert_eq!(
+        native().0,
+        [format!("{NET}.20/32")],
+        "removed from the cloud's firewall too"
+    );
 
     // A bad address is refused by AllowLaptopIP and changes nothing.
     let before = file(LIST);
@@ -176,6 +257,11 @@ fn access_list(tool: &str, prefix: &str) {
         "a bad line opened something"
     );
     assert!(reach(&laptop));
+    assert_eq!(
+        native().0,
+        [format!("{NET}.20/32")],
+        "a bad line opens nothing in the cloud's firewall"
+    );
 
     assert_eq!(
         std::fs::read_to_string(bm.dir.path().join("crontab"))

@@ -3,187 +3,32 @@
 //! real dnsmasq queried with dig. Two autoscalers (two HOMEs, two namespaces) share them.
 
 mod common;
+use common::fleet::*;
 use common::*;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Child, Command, Output};
 
-struct World {
-    cloud_dir: tempfile::TempDir,
-    dns_dir: tempfile::TempDir,
-    web_home: tempfile::TempDir,
-    children: Vec<Child>,
-    dns: Option<Dnsmasq>,
-    namespaces: Vec<String>,
-    dns_port: u16,
-}
-
-impl World {
-    fn cloud(&self) -> adt::cloud::local::LocalCloud {
-        adt::cloud::local::LocalCloud {
-            state: self.cloud_dir.path().to_path_buf(),
-            server_home: self.web_home.path().to_path_buf(),
-            ssh_port: 2222,
-            authorized_key: PathBuf::new(),
-        }
-    }
-    fn servers(&self) -> Vec<(String, IpAddr)> {
-        self.cloud().list().unwrap()
-    }
-    /// The server shut itself down (MARKEDFORSHUTDOWN handshake) before it was destroyed.
-    fn assert_shut_down_then_destroyed(&self, name: &str) {
-        let ev = self.cloud().events();
-        let pos = |what: &str| ev.iter().position(|l| *l == format!("{name} {what}"));
-        let (Some(s), Some(d)) = (pos("shutdown"), pos("destroyed")) else {
-            panic!("{name}: events {ev:?}");
-        };
-        assert!(s < d, "{name}: events {ev:?}");
-    }
-    fn dig(&self) -> Vec<String> {
-        dig(self.dns_port)
-    }
-    /// DNS answers exactly the IPs of the servers the cloud has.
-    fn assert_dns_matches_cloud(&self, n: usize) {
-        let mut want: Vec<String> = self
-            .servers()
-            .iter()
-            .map(|(_, ip)| ip.to_string())
-            .collect();
-        want.sort();
-        assert_eq!(want.len(), n, "servers: {:?}", self.servers());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.dig() != want {
-            assert!(
-                Instant::now() < deadline,
-                "dig {:?} != cloud {want:?}",
-                self.dig()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        self.cloud().teardown();
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for n in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", n]).status();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", adt::cloud::local::HUB])
-            .status();
-    }
-}
-
-fn autoscaler_home(n: u8, w: &World, key: &Path) -> Host {
-    let h = Host::new("autoscaler", 9000);
-    let text = format!(
-        "[default]\naccess_key = {ACCESS}\nsecret_key = {SECRET}\nhost_base = 10.78.0.2:9000\nhost_bucket = 10.78.0.2:9000\nuse_https = False\nbucket_location = us-east-1\n"
-    );
-    std::fs::write(h.path(".s3cfg"), text).unwrap();
-    let s = h.path(".ssh/autoscaler_configuration_settings.dat");
-    let t = std::fs::read_to_string(&s)
-        .unwrap()
-        .replace("SSHPORT:1035", "SSHPORT:2222")
-        .replace("SERVERUSER:X1234X", "SERVERUSER:root");
-    std::fs::write(&s, format!("{t}CLOUDHOST:local\nDNSCHOICE:local\nBUILDIDENTIFIER:e2e\nALGORITHM:ed25519\nNUMBERWS:2\nMYIP:10.78.0.{}\n", 9 + n)).unwrap();
-    for ext in ["", ".pub"] {
-        let dst = h.path(&format!(".ssh/id_ed25519_AGILE_DEPLOYMENT_BUILD_KEY{ext}"));
-        std::fs::copy(format!("{}{ext}", key.display()), &dst).unwrap();
-    }
-    let _ = w;
-    h.install();
-    h
+fn autoscaler_home(n: u8, key: &Path) -> Host {
+    fleet_home(
+        "autoscaler",
+        &format!("CLOUDHOST:local\nDNSCHOICE:local\nBUILDIDENTIFIER:e2e\nALGORITHM:ed25519\nNUMBERWS:2\nMYIP:10.78.0.{}\n", 9 + n),
+        Some(key),
+    )
 }
 
 fn run_in(h: &Host, ns: &str, w: &World, script: &str, args: &[&str]) -> Output {
-    start_in(h, ns, w, script, args).wait_with_output().unwrap()
+    w.run_in(h, ns, script, args)
 }
 
 fn start_in(h: &Host, ns: &str, w: &World, script: &str, args: &[&str]) -> Child {
-    h.cmd("ip")
-        .args(["netns", "exec", ns, "/bin/sh"])
-        .arg(h.path(script))
-        .args(args)
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("ADT_LOCAL_CLOUD", w.cloud_dir.path())
-        .env("ADT_LOCAL_DNS_DIR", w.dns_dir.path())
-        .env("ADT_WEBSERVER_HOME", w.web_home.path())
-        .env("ADT_DNS_DRAIN_SECS", "0")
-        .env("ADT_SHUTDOWN_WAIT", "30")
-        .env("ADT_HEALTH_TIMEOUT", "3")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    w.start_in(h, ns, script, args)
 }
 
 #[test]
 fn scale_heal_and_shrink_on_the_local_cloud() {
-    if !Command::new("ip")
-        .args(["netns", "add", "adte2eprobe"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-    {
-        skip("cannot create network namespaces here");
+    let Some(mut w) = World::start("adte2e") else {
         return;
-    }
-    let _ = Command::new("ip")
-        .args(["netns", "del", "adte2eprobe"])
-        .status();
-    // Leftovers of an interrupted run.
-    let _ = Command::new("sh").arg("-c").arg("for n in $(ip netns list | awk '{print $1}' | grep '^adtlc'); do ip netns pids $n | xargs -r kill -9; ip netns del $n; done").status();
-    let mut w = World {
-        cloud_dir: tempfile::tempdir().unwrap(),
-        dns_dir: tempfile::tempdir().unwrap(),
-        web_home: tempfile::tempdir().unwrap(),
-        children: vec![],
-        dns: None,
-        namespaces: vec![],
-        dns_port: free_port(),
     };
-    // The datastore: s3s-fs in its own namespace on the hub (10.78.0.2).
-    let store_root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(store_root.path().join(BUCKET)).unwrap();
-    adt::cloud::local::LocalCloud::attach("adte2e-store", 2).unwrap();
-    w.namespaces.push("adte2e-store".into());
-    let s3s = std::env::var("S3S_FS")
-        .unwrap_or_else(|_| format!("{}/.cargo/bin/s3s-fs", std::env::var("HOME").unwrap()));
-    let s3s = if Path::new(&s3s).exists() {
-        s3s
-    } else {
-        "s3s-fs".into()
-    };
-    w.children.push(
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                "adte2e-store",
-                &s3s,
-                "--host",
-                "10.78.0.2",
-                "--port",
-                "9000",
-                "--access-key",
-                ACCESS,
-                "--secret-key",
-                SECRET,
-            ])
-            .arg(store_root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    // DNS: a real dnsmasq serving the local provider's hosts file.
-    w.dns = Some(Dnsmasq::start(w.dns_dir.path(), w.dns_port));
     // Two autoscalers, one fleet key.
     let keydir = tempfile::tempdir().unwrap();
     let key = keydir.path().join("fleet");
@@ -193,11 +38,10 @@ fn scale_heal_and_shrink_on_the_local_cloud() {
         .status()
         .unwrap()
         .success());
-    let as1 = autoscaler_home(1, &w, &key);
-    let as2 = autoscaler_home(2, &w, &key);
+    let as1 = autoscaler_home(1, &key);
+    let as2 = autoscaler_home(2, &key);
     for (n, ns) in [(10u8, "adte2e-as1"), (11, "adte2e-as2")] {
-        adt::cloud::local::LocalCloud::attach(ns, n).unwrap();
-        w.namespaces.push(ns.into());
+        w.attach(ns, n);
     }
     let put = run_in(
         &as1,

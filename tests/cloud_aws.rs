@@ -66,6 +66,10 @@ struct Case {
 }
 
 fn case() -> Option<Case> {
+    case_for("autoscaler")
+}
+
+fn case_for(machine: &'static str) -> Option<Case> {
     let (Some(aws), true) = (
         real_aws(),
         Command::new("moto_server").arg("--help").output().is_ok(),
@@ -76,7 +80,7 @@ fn case() -> Option<Case> {
     let moto = Moto::start()?;
     let s3 = S3Server::start();
     s3.make_bucket(BUCKET);
-    let h = Host::new("autoscaler", s3.port);
+    let h = Host::new(machine, s3.port);
     h.install();
     std::fs::write(h.path("AWS"), "").unwrap();
     // The CLI's own configuration, where an operator's `aws configure` puts it.
@@ -117,6 +121,20 @@ impl Case {
             .env("FAKECLOUD_DIR", self.h.dir.path())
             .env("FAKECLOUD_REAL_AWS", &self.aws)
             .env("ADT_IP_POLL_SECS", "0")
+            .output()
+            .unwrap()
+    }
+
+    /// A snippet run by /bin/sh with the recording `aws` first on PATH (legacy sourced some
+    /// scripts).
+    fn shell(&self, snippet: &str) -> Output {
+        self.h
+            .cmd("/bin/sh")
+            .arg("-c")
+            .arg(snippet)
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("FAKECLOUD_DIR", self.h.dir.path())
+            .env("FAKECLOUD_REAL_AWS", &self.aws)
             .output()
             .unwrap()
     }
@@ -962,4 +980,132 @@ fn perform_scaling_scales_down_and_cleans_up_a_failed_build() {
         String::from_utf8_lossy(&decoded.stdout),
         "#cloud-config\npassword: S3cretUserData\n"
     );
+}
+
+/// The build machine's own security group follows its access list (legacy
+/// AdjustBuildMachineNativeFirewall.sh, sourced by TightenBuildMachineFirewall): the SSH port
+/// from each listed address, added and revoked; a bad line opens nothing; the build machine
+/// (found by its address) is put in the group, its other groups kept.
+#[test]
+fn the_build_machines_security_group_follows_the_access_list() {
+    let Some(c) = case_for("build") else { return };
+    const ADJ: &str = "providerscripts/security/firewall/AdjustBuildMachineNativeFirewall.sh";
+    assert!(c.h.path(ADJ).is_file(), "the installer places {ADJ}");
+    let (subnet, _vpc) = c.subnet();
+    let ami = c.image();
+    for name in ["adt-build-machine-host", "webserver-ab12-example-prod1"] {
+        c.aws(&[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            &ami,
+            "--count",
+            "1",
+            "--instance-type",
+            "t3.micro",
+            "--subnet-id",
+            &subnet,
+            "--tag-specifications",
+            &format!("ResourceType=instance,Tags=[{{Key=descriptiveName,Value={name}}}]"),
+        ]);
+    }
+    let bm = c
+        .instances()
+        .into_iter()
+        .find(|i| name_of(i) == "adt-build-machine-host")
+        .unwrap();
+    let bm_id = bm["InstanceId"].as_str().unwrap().to_string();
+    let bm_ip = bm["PrivateIpAddress"].as_str().unwrap().to_string();
+    let groups_of = |i: &Value| -> Vec<String> {
+        i["SecurityGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["GroupId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = groups_of(&bm);
+    let adjust = |ips: &str| {
+        c.shell(&format!(
+            "CLOUDHOST=aws; SSH_PORT=1035; BUILD_CLIENT_IP={bm_ip}; ips='{ips}'; . {}; echo \"caller alive $SSH_PORT\"",
+            c.h.path(ADJ).display()
+        ))
+    };
+    let o = adjust("198.51.100.7 198.51.100.8 0.0.0.0/0 not-an-ip");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "caller alive 1035\n");
+    let err = stderr(&o);
+    assert!(
+        err.contains("\"0.0.0.0/0\" is a network, not one address; it opens nothing"),
+        "{err}"
+    );
+    assert!(err.contains("not-an-ip"), "{err}");
+    let sg = c
+        .group_id("adt-build-machine")
+        .expect("the group is created");
+    assert_eq!(
+        c.rules(&sg),
+        [
+            "icmp -1 0.0.0.0/0",
+            "tcp 1035 198.51.100.7/32",
+            "tcp 1035 198.51.100.8/32"
+        ]
+    );
+    // Only the build machine is in it, its other groups kept.
+    for i in c.instances() {
+        let groups = groups_of(&i);
+        let is_bm = i["InstanceId"] == bm_id.as_str();
+        assert_eq!(groups.contains(&sg), is_bm, "{groups:?}");
+        if is_bm {
+            assert!(
+                before.iter().all(|g| groups.contains(g)),
+                "{before:?} {groups:?}"
+            );
+        }
+    }
+    c.calls();
+    // An address removed, another added: one revoke and one authorise, nothing else changed.
+    let o = adjust("198.51.100.8:198.51.100.9");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let changes: Vec<String> = c
+        .calls()
+        .into_iter()
+        .filter(|l| !l.contains(" describe-"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            format!("aws ec2 authorize-security-group-ingress --group-id {sg} --protocol tcp --port 1035 --cidr 198.51.100.9/32 --output json"),
+            format!("aws ec2 revoke-security-group-ingress --group-id {sg} --protocol tcp --port 1035 --cidr 198.51.100.7/32 --output json"),
+        ]
+    );
+    assert_eq!(
+        c.rules(&sg),
+        [
+            "icmp -1 0.0.0.0/0",
+            "tcp 1035 198.51.100.8/32",
+            "tcp 1035 198.51.100.9/32"
+        ]
+    );
+    // A list with no good address changes nothing (the build machine is not shut off).
+    let o = adjust("0.0.0.0/0");
+    assert_eq!(stdout(&o), "caller alive 1035\n", "the caller goes on");
+    assert!(
+        stderr(&o).contains("holds no IPv4 address"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(c.rules(&sg).len(), 3);
+    // Not found in the cloud's listing: said, nothing changed.
+    let o = c.shell(&format!(
+        "CLOUDHOST=aws; SSH_PORT=1035; BUILD_CLIENT_IP=192.0.2.99; ips=198.51.100.1; . {}",
+        c.h.path(ADJ).display()
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("lists no server with this build machine's addresses"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(c.rules(&sg).len(), 3);
 }

@@ -159,8 +159,36 @@ impl Case {
         })
     }
 
+    /// A build machine (launchers in place) and the API with `state`.
+    fn build_machine(state: Value) -> Option<Case> {
+        let s3 = S3Server::start();
+        let h = Host::new("build", s3.port);
+        h.install();
+        let bin = h.dir.path().join("bin");
+        real_linode_cli(&bin)?;
+        let api = Api::start(state);
+        Some(Case {
+            _s3: s3,
+            h,
+            bin,
+            api,
+        })
+    }
+
+    /// `snippet` run by /bin/sh with the CLI's environment (legacy sources some scripts).
+    fn shell(&self, snippet: &str) -> Output {
+        let mut c = self.cmd("/bin/sh", &["-c", snippet]);
+        c.output().unwrap()
+    }
+
     fn cmd(&self, script: &str, args: &[&str]) -> Command {
-        let mut c = self.h.cmd_with(&self.bin, script);
+        let mut c = if script.starts_with('/') {
+            let mut c = self.h.cmd(script);
+            c.env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()));
+            c
+        } else {
+            self.h.cmd_with(&self.bin, script)
+        };
         c.args(args)
             .env("LINODE_CLI_TOKEN", "x")
             .env(
@@ -641,4 +669,83 @@ fn dbaas_allow_list_through_the_api() {
         "{e}"
     );
     assert!(!e.contains("WrongTok3n"), "{e}");
+}
+
+/// The build machine's own firewall `adt-build-machine` follows the access list (legacy
+/// AdjustBuildMachineNativeFirewall.sh, sourced): created with the SSH port from each listed
+/// address, the build machine (found by its address) attached and nobody else; an address
+/// removed and one added is one rules update; a bad line opens nothing; no change, no call.
+#[test]
+fn the_build_machines_firewall_follows_the_access_list() {
+    const ADJ: &str = "providerscripts/security/firewall/AdjustBuildMachineNativeFirewall.sh";
+    let mut linodes = many_linodes();
+    linodes.push(linode(
+        900,
+        "build-machine",
+        &["192.0.2.50", "192.168.1.50"],
+    ));
+    let Some(c) = Case::build_machine(json!({"linodes": linodes})) else {
+        return;
+    };
+    let adjust = |ips: &str| {
+        let o = c.shell(&format!(
+            "CLOUDHOST=linode; SSH_PORT=1035; BUILD_CLIENT_IP=192.0.2.50; ips='{ips}'; . {}; echo alive",
+            c.h.path(ADJ).display()
+        ));
+        assert_eq!(stdout(&o), "alive\n", "{}", stderr(&o));
+        o
+    };
+    let o = adjust("198.51.100.7 198.51.100.8 10.0.0.0/8");
+    assert!(
+        stderr(&o).contains("\"10.0.0.0/8\" is a network, not one address; it opens nothing"),
+        "{}",
+        stderr(&o)
+    );
+    let changes = c.api.changes();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(
+        (changes[0].0.as_str(), changes[0].1.as_str()),
+        ("POST", "/v4/networking/firewalls")
+    );
+    assert_eq!(changes[0].2["label"], "adt-build-machine");
+    assert_eq!(
+        changes[0].2["rules"]["inbound"],
+        json!([
+            {"action": "ACCEPT", "addresses": {"ipv4": ["0.0.0.0/0"]}, "protocol": "ICMP"},
+            {"action": "ACCEPT", "addresses": {"ipv4": ["198.51.100.7/32", "198.51.100.8/32"]},
+             "ports": "1035", "protocol": "TCP"}
+        ])
+    );
+    assert_eq!(changes[0].2["rules"]["inbound_policy"], "DROP");
+    let fw = c.api.state()["firewalls"][0]["id"].clone();
+    assert_eq!(
+        (
+            changes[1].0.as_str(),
+            changes[1].1.clone(),
+            changes[1].2.clone()
+        ),
+        (
+            "POST",
+            format!("/v4/networking/firewalls/{fw}/devices"),
+            json!({"id": 900, "type": "linode"})
+        ),
+        "only the build machine is attached"
+    );
+    c.api.clear();
+    // One address gone, one new: the rules replaced once; already attached.
+    adjust("198.51.100.8:198.51.100.9");
+    let changes = c.api.changes();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(
+        (changes[0].0.as_str(), changes[0].1.clone()),
+        ("PUT", format!("/v4/networking/firewalls/{fw}/rules"))
+    );
+    assert_eq!(
+        changes[0].2["inbound"][1]["addresses"]["ipv4"],
+        json!(["198.51.100.8/32", "198.51.100.9/32"])
+    );
+    c.api.clear();
+    // The same list again: nothing to change, no change made.
+    adjust("198.51.100.9 198.51.100.8");
+    assert_eq!(c.api.changes(), vec![]);
 }

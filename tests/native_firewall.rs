@@ -56,7 +56,11 @@ fn run(c: &Case, script: &str, args: &[&str]) -> std::process::Output {
 }
 
 fn check(c: &Case, name: &str) {
-    let got = std::fs::read_to_string(&c.log).unwrap_or_default();
+    check_log(&c.log, name)
+}
+
+fn check_log(log: &Path, name: &str) {
+    let got = std::fs::read_to_string(log).unwrap_or_default();
     let file = fixtures().join(format!("{name}.expected"));
     if std::env::var_os("ADT_UPDATE_FIXTURES").is_some() {
         std::fs::write(&file, &got).unwrap();
@@ -242,4 +246,82 @@ fn exoscale_dbaas_allow_list_is_set_whole() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     check(&c, "exoscale-dbaas");
+}
+
+/// The build machine's own firewall `adt-build-machine` (legacy AdjustBuildMachineNativeFirewall.sh,
+/// sourced) on the providers without a registry CLI: one listed address removed and one added,
+/// a bad line opening nothing, and only the build machine (found by its address) put in it.
+#[test]
+fn the_build_machines_firewall_on_digitalocean_exoscale_and_vultr() {
+    const ADJ: &str = "providerscripts/security/firewall/AdjustBuildMachineNativeFirewall.sh";
+    let server = S3Server::start();
+    let h = Host::new("build", server.port);
+    h.install();
+    for (cloudhost, prog, answers, expected) in [
+        (
+            "digitalocean",
+            "doctl",
+            &[
+                ("'compute firewall list -o json'", "bm-do-firewalls.json"),
+                ("'compute droplet list -o json'", "bm-do-droplets.json"),
+            ][..],
+            "bm-digitalocean",
+        ),
+        (
+            "exoscale",
+            "exo",
+            &[
+                (
+                    "'-O json compute instance list -z ch-gva-2'",
+                    "bm-exo-instances.json",
+                ),
+                (
+                    "'-O json compute security-group show adt-build-machine'",
+                    "exo-sg.json",
+                ),
+                (
+                    "'-O json compute instance show i-bm -z ch-gva-2'",
+                    "bm-exo-show.json",
+                ),
+            ][..],
+            "bm-exoscale",
+        ),
+        (
+            "vultr",
+            "vultr",
+            &[
+                ("'firewall group list -o json'", "bm-vultr-groups.json"),
+                ("'firewall rule list vg-bm -o json'", "bm-vultr-rules.json"),
+                ("'instance list -o json'", "bm-vultr-instances.json"),
+            ][..],
+            "bm-vultr",
+        ),
+    ] {
+        let bin = h.dir.path().join(format!("bin-{cloudhost}"));
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = h.dir.path().join(format!("{cloudhost}.log"));
+        stand_in(&bin, prog, &log, answers);
+        let o = h
+            .cmd("/bin/sh")
+            .arg("-c")
+            .arg(format!(
+                "CLOUDHOST={cloudhost}; REGION=ch-gva-2; SSH_PORT=1035; BUILD_CLIENT_IP=192.0.2.50; ips='198.51.100.8 198.51.100.9 0.0.0.0/0'; . {}; echo alive",
+                h.path(ADJ).display()
+            ))
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&o), "alive\n", "{cloudhost}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("\"0.0.0.0/0\" is a network, not one address; it opens nothing"),
+            "{cloudhost}: {}",
+            stderr(&o)
+        );
+        assert!(
+            !stderr(&o).contains("left as it is"),
+            "{cloudhost}: {}",
+            stderr(&o)
+        );
+        check_log(&log, expected);
+    }
 }

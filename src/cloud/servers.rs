@@ -159,15 +159,13 @@ impl CliCloud {
                 }
             }
             Host::Exoscale => {
-                let v: Option<Vec<ExoInstance>> = json(
-                    &self.cli.query(
-                        "exo",
-                        &[
-                            "-O", "json", "compute", "instance", "list", "-z", &self.zone,
-                        ],
-                    )?,
-                    "exo compute instance list",
-                )?;
+                // Without a zone (a build machine that has no REGION), every zone's.
+                let mut args = vec!["-O", "json", "compute", "instance", "list"];
+                if !self.zone.is_empty() {
+                    args.extend(["-z", self.zone.as_str()]);
+                }
+                let v: Option<Vec<ExoInstance>> =
+                    json(&self.cli.query("exo", &args)?, "exo compute instance list")?;
                 for i in v.into_iter().flatten() {
                     out.push(Server {
                         id: i.id.unwrap_or_default(),
@@ -830,7 +828,16 @@ fn aws_subnet_vpc(cli: &mut Cli, subnet: &str) -> Result<String> {
 
 /// The toolkit security groups by name (in `vpc`, when given): (name, id).
 pub(crate) fn aws_groups(cli: &mut Cli, vpc: &str) -> Result<Vec<AwsSecurityGroup>> {
-    let names = format!("Name=group-name,Values={AWS_GROUP},{AWS_WEB_GROUP}");
+    aws_groups_named(cli, vpc, &[AWS_GROUP, AWS_WEB_GROUP])
+}
+
+/// The security groups named `names` (in `vpc` when given).
+pub(crate) fn aws_groups_named(
+    cli: &mut Cli,
+    vpc: &str,
+    names: &[&str],
+) -> Result<Vec<AwsSecurityGroup>> {
+    let names = format!("Name=group-name,Values={}", names.join(","));
     let vpc_filter = format!("Name=vpc-id,Values={vpc}");
     let mut args = vec!["ec2", "describe-security-groups", "--filters", &names];
     if !vpc.is_empty() {

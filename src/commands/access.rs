@@ -17,8 +17,17 @@
 //! Differences from legacy: AllowLaptopIP refuses an address that is not one host address
 //! (legacy stored whatever was typed) and does not print s3cmd's transfer lines;
 //! TightenBuildMachineFirewall adds its own crontab line as legacy did (once; legacy tested
-//! `crontab -l` but wrote the spool file), and does not adjust the native cloud firewall
-//! (legacy sourced AdjustBuildMachineNativeFirewall.sh; not implemented yet).
+//! `crontab -l` but wrote the spool file).
+//!
+//! The native cloud firewall: TightenBuildMachineFirewall (2022) keeps the cloud's
+//! `adt-build-machine` firewall as the list says, as legacy's sourced
+//! `providerscripts/security/firewall/AdjustBuildMachineNativeFirewall.sh` did, before the event
+//! is spent (a failure is retried the next minute); that script's path runs
+//! [`adjust_build_machine_native_firewall`] for callers that source it. The rules and the
+//! differences are in `crate::firewall::native`. The build machine is the server the cloud lists
+//! with one of its own addresses (`hostname -I`, and BUILD_CLIENT_IP when the caller has it;
+//! legacy asked ipinfo.io for its public address). Not done for 2025 (AdjustBuildMachineFirewall
+//! never touched the native firewall; legacy 2025 set it up at build time).
 
 use super::{arg, out, Ctx};
 use crate::datastore::accounts::root_dir;
@@ -96,7 +105,12 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
                 .unwrap_or_default();
         }
         let bucket = buildmachine::bucket_2022(&id);
+        let native = match cloudhost.as_str() {
+            "" => None,
+            c => Some(native_for(c, &env("REGION"))?),
+        };
         let t = Tighten {
+            native,
             ssh_port: port,
             laptop_ip: laptop,
             prime_files: vec![site.tmp.join("PRIME_FIREWALL")],
@@ -112,7 +126,83 @@ pub fn tighten_build_machine_firewall(ctx: &Ctx, args: &[String]) -> i32 {
         }
         Ok(None) => 0,
         Err(e) => {
-            ctx.report_with(&e, "the firewall was left as it is");
+            ctx.report_with(&e, "FIREWALL-EVENT is kept, so the next run tries again");
+            1
+        }
+    }
+}
+
+/// The cloud `cloudhost` (legacy's CLOUDHOST value) and this machine's addresses, for its native
+/// firewall.
+fn native_for(cloudhost: &str, zone: &str) -> Result<buildmachine::Native> {
+    use crate::cloud::servers::Host;
+    let host = match cloudhost {
+        "digitalocean" => Host::DigitalOcean,
+        "exoscale" => Host::Exoscale,
+        "linode" => Host::Linode,
+        "vultr" => Host::Vultr,
+        "aws" => Host::Aws,
+        c => {
+            return Err(Error::Usage(format!(
+                "CLOUDHOST {c:?} is not one of {}",
+                CLOUDHOSTS.join(", ")
+            )))
+        }
+    };
+    let mut own: Vec<std::net::IpAddr> = crate::ips::host_addresses()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if let Ok(a) = env("BUILD_CLIENT_IP").trim().parse() {
+        own.push(a);
+    }
+    Ok(buildmachine::Native {
+        host,
+        zone: zone.to_string(),
+        own,
+    })
+}
+
+/// AdjustBuildMachineNativeFirewall.sh (2022 build machine; sourced): the cloud CLOUDHOST's
+/// `adt-build-machine` firewall admits SSH_PORT from the addresses of the caller's `ips`
+/// (space- or colon-separated, as TightenBuildMachineFirewall left it), else of
+/// `BUILD_HOME/authorised-ips.dat`; an address that is not one host opens nothing.
+pub fn adjust_build_machine_native_firewall(ctx: &Ctx, _args: &[String]) -> i32 {
+    let r = (|| -> Result<Vec<String>> {
+        let port = env("SSH_PORT");
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| Error::Usage(format!("SSH_PORT {port:?} is not a port")))?;
+        let native = native_for(&env("CLOUDHOST"), &env("REGION"))?;
+        let mut text: String = env("ips")
+            .split(|c: char| c == ':' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(|w| format!("{w}\n"))
+            .collect();
+        if text.is_empty() {
+            let home = match env("BUILD_HOME") {
+                h if h.is_empty() => ctx.site.home.clone(),
+                h => h.into(),
+            };
+            let f = home.join(LIST_OBJECT);
+            text = std::fs::read_to_string(&f).map_err(|e| Error::io(f.display(), e))?;
+        }
+        let (nets, bad) = buildmachine::parse_list(&text);
+        for b in bad {
+            eprintln!("{}: {b}", ctx.prog);
+        }
+        native.apply(&nets, port, false)
+    })();
+    match r {
+        Ok(lines) => {
+            ctx.log("firewall/BUILD_MACHINE_FIREWALL.log", &lines.join("; "));
+            0
+        }
+        Err(e) => {
+            ctx.report_with(&e, "the native firewall was left as it is");
             1
         }
     }
@@ -244,6 +334,7 @@ pub fn adjust_build_machine_firewall(ctx: &Ctx, _args: &[String]) -> i32 {
         site.home = home.clone();
         let bucket = buildmachine::bucket_2025(&spec);
         let t = Tighten {
+            native: None,
             ssh_port: port,
             laptop_ip: marker(&rt, "LAPTOPIP:").unwrap_or_default(),
             prime_files: vec![

@@ -285,6 +285,7 @@ commands! {
     // the build machine: its access list
     "AllowLaptopIP" => access::allow_laptop_ip, "(interactive, from helperscripts/: cloudhost, build identifier, IP, 1 add or 2 remove)";
     "AdjustBuildMachineFirewall" => access::adjust_build_machine_firewall, "(no arguments; 2025: the access list authip-adt-allowed-<ip>)";
+    "AdjustBuildMachineNativeFirewall" => access::adjust_build_machine_native_firewall, "(sourced; reads the caller's CLOUDHOST, SSH_PORT, ips, BUILD_HOME, BUILD_CLIENT_IP, REGION)";
     "TightenBuildMachineFirewall" => access::tighten_build_machine_firewall, "[BUILD_IDENTIFIER] [BUILD_HOME] [SSH_PORT] [DATASTORE_CHOICE] [CLOUDHOST]";
     // the build machine: the config bucket reset
     "PurgeDatastore" => datastore::purge_datastore, "(sourced; reads the caller's WEBSITE_URL and DATASTORE_CHOICE)";

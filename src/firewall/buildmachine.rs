@@ -85,9 +85,49 @@ pub struct Tighten {
     /// event; removed once applied.
     pub prime_files: Vec<PathBuf>,
     pub opts: Options,
+    /// The cloud whose native firewall `adt-build-machine` follows the list too (2022
+    /// TightenBuildMachineFirewall sourced AdjustBuildMachineNativeFirewall.sh), and the build
+    /// machine's own addresses (how the cloud's listing names it); `None`: no native firewall.
+    pub native: Option<Native>,
     /// Where the applied list is copied (2022 `BUILD_HOME/authorised-ips.dat`, 2025
     /// `runtimedata/<cloudhost>/<id>/ips/authorised-ips.dat`).
     pub list_copy: PathBuf,
+}
+
+/// The native firewall's part of [`Tighten`].
+pub struct Native {
+    pub host: crate::cloud::servers::Host,
+    /// The cloud's zone (Exoscale's REGION).
+    pub zone: String,
+    pub own: Vec<std::net::IpAddr>,
+}
+
+impl Native {
+    /// Keep the cloud's `adt-build-machine` firewall as the list `nets` says; the lines that
+    /// say what changed.
+    pub fn apply(&self, nets: &[Net], ssh_port: u16, dry_run: bool) -> Result<Vec<String>> {
+        let mut cloud = crate::cloud::servers::CliCloud {
+            host: self.host,
+            cli: crate::cloud::Cli {
+                dry_run,
+                ran: Vec::new(),
+            },
+            zone: self.zone.clone(),
+        };
+        let r = crate::firewall::native::reconcile_build_machine(
+            &mut cloud, nets, ssh_port, &self.own,
+        )?;
+        let mut lines = vec![format!(
+            "native firewall {}: {} added, {} removed",
+            crate::firewall::native::BUILD_MACHINE,
+            r.added,
+            r.removed
+        )];
+        if dry_run {
+            lines.extend(cloud.cli.ran);
+        }
+        Ok(lines)
+    }
 }
 
 /// Apply the access list when `FIREWALL-EVENT` is in the bucket or the prime file exists;
@@ -139,7 +179,11 @@ pub fn tighten(
         lists: [(ACCESS_LIST.to_string(), nets)].into(),
         ..Default::default()
     };
-    let rep = reconcile_with(site, &t.opts, &inp, warnings)?;
+    let mut rep = reconcile_with(site, &t.opts, &inp, warnings)?;
+    if let Some(n) = &t.native {
+        let nets = &inp.lists[ACCESS_LIST];
+        rep.lines.extend(n.apply(nets, t.ssh_port, t.opts.dry_run)?);
+    }
     if !t.opts.dry_run {
         if event {
             store.delete(EVENT_OBJECT)?;

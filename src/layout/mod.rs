@@ -422,6 +422,7 @@ pub static G2022: Generation = Generation {
         s!("providerscripts/datastore/", "PurgeDatastore", [BM], CallWith &["WEBSITE_URL", "DATASTORE_CHOICE"]),
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("providerscripts/security/firewall/", "TightenBuildMachineFirewall", [BM]),
+        s!("providerscripts/security/firewall/", "AdjustBuildMachineNativeFirewall", [BM], CallWith &["CLOUDHOST", "SSH_PORT", "ips", "BUILD_HOME", "BUILD_CLIENT_IP", "REGION"]),
         s!("providerscripts/git/", "Backup", [WS, DB]),
         s!("cron/", "BackupFromCron", [WS, DB]),
         s!("providerscripts/utilities/", "ShutdownThisWebserver", [WS]),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod fleet;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -8,39 +8,47 @@
 //! (legacy's webserver group pairs) are left as they are.
 //! The managed database's group is an allow-list of the same kind ([`db_allow_list`]).
 
-use super::{diff, net_of, NativeReport, NativeRule, Proto};
+use super::{diff, net_of, NativeReport, NativeRule, Proto, Target};
 use crate::cloud::servers::{
-    aws_ensure_group, aws_groups, aws_instances, AwsIpPermission, AWS_GROUP,
+    aws_ensure_group, aws_groups, aws_groups_named, aws_instances, AwsIpPermission, AWS_GROUP,
 };
 use crate::cloud::Cli;
 use crate::error::{Error, Result};
 use crate::firewall::net::Net;
 use std::collections::BTreeSet;
 
-pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
+pub(super) fn reconcile(
+    cli: &mut Cli,
+    target: &Target,
+    want: &BTreeSet<NativeRule>,
+) -> Result<NativeReport> {
+    let group = target.name_on_aws();
     let fleet: Vec<_> = aws_instances(cli)?
         .into_iter()
         .filter(|i| {
-            ["autoscaler", "webserver", "database"]
-                .iter()
-                .any(|r| i.name().contains(r))
+            target
+                .members
+                .takes(i.name(), i.instance_id.as_deref().unwrap_or(""))
         })
         .collect();
     let vpc = fleet
         .iter()
         .find_map(|i| i.vpc_id.clone())
         .unwrap_or_default();
-    let groups = aws_groups(cli, &vpc)?;
-    let gid = aws_ensure_group(
-        cli,
-        &groups,
-        AWS_GROUP,
-        &vpc,
-        "This is the security group for your agile deployment toolkit server machines",
-    )?;
+    let groups = if group == AWS_GROUP {
+        aws_groups(cli, &vpc)?
+    } else {
+        aws_groups_named(cli, &vpc, &[group])?
+    };
+    let description = if group == AWS_GROUP {
+        "This is the security group for your agile deployment toolkit server machines"
+    } else {
+        "This is the security group for your agile deployment toolkit build machine"
+    };
+    let gid = aws_ensure_group(cli, &groups, group, &vpc, description)?;
     let perms: Vec<AwsIpPermission> = groups
         .into_iter()
-        .find(|g| g.group_name.as_deref() == Some(AWS_GROUP))
+        .find(|g| g.group_name.as_deref() == Some(group))
         .and_then(|g| g.ip_permissions)
         .unwrap_or_default();
     let mut rep = apply(cli, &gid, &rules_of(&perms), want)?;
@@ -85,6 +93,17 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
         cli.change("aws", &args)?;
     }
     Ok(rep)
+}
+
+impl Target<'_> {
+    /// The security group: the fleet's is the toolkit group legacy named.
+    fn name_on_aws(&self) -> &str {
+        if self.name == super::FLEET.name {
+            AWS_GROUP
+        } else {
+            self.name
+        }
+    }
 }
 
 /// The managed database's security group `group` admits exactly `ips` on TCP `port` (its

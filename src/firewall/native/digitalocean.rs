@@ -3,7 +3,7 @@
 //! `adt` every 15 minutes, leaving the fleet unprotected meanwhile).
 
 use super::OneOrMany;
-use super::{diff, net_of, NativeReport, NativeRule, Proto};
+use super::{diff, net_of, NativeReport, NativeRule, Proto, Target};
 use crate::cloud::servers::Droplet;
 use crate::cloud::{json, Cli, Id};
 use crate::error::Result;
@@ -23,10 +23,10 @@ const DO_OUTBOUND: &str = "protocol:tcp,ports:all,address:0.0.0.0/0 protocol:udp
 pub(super) fn reconcile(
     cli: &mut Cli,
     (list, droplets): (&[DoFirewall], &[Droplet]),
-    name: &str,
+    target: &Target,
     want: &BTreeSet<NativeRule>,
-    roles: &[&str],
 ) -> Result<NativeReport> {
+    let name = target.name;
     let fw = list.iter().find(|f| f.name.as_deref() == Some(name));
     let mut report = NativeReport::default();
     let (id, attached): (String, BTreeSet<String>) = match fw {
@@ -117,9 +117,9 @@ pub(super) fn reconcile(
     let missing: Vec<String> = droplets
         .iter()
         .filter(|d| {
-            roles
-                .iter()
-                .any(|r| d.name.as_deref().unwrap_or("").contains(r))
+            target
+                .members
+                .takes(d.name.as_deref().unwrap_or(""), &d.id.to_string())
         })
         .map(|d| d.id.to_string())
         .filter(|id| !attached.contains(id))

@@ -1,20 +1,26 @@
 //! Exoscale's security group (`exo compute security-group`): rules added and removed one by
 //! one (no ICMP rule, as legacy).
 
-use super::{diff, net_of, NativeReport, NativeRule, Proto};
+use super::{diff, net_of, Members, NativeReport, NativeRule, Proto, Target};
 use crate::cloud::{json, Cli};
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
+pub(super) fn reconcile<'a>(
+    cli: &mut Cli,
+    target: &'a Target,
+    want: &BTreeSet<NativeRule>,
+    zone: &'a str,
+) -> Result<NativeReport> {
+    let name = target.name;
     let sg: ExoSecurityGroup = match cli.query(
         "exo",
-        &["-O", "json", "compute", "security-group", "show", "adt"],
+        &["-O", "json", "compute", "security-group", "show", name],
     ) {
         Ok(t) => json(&t, "exo compute security-group show")?,
         Err(Error::Remote(_)) => {
-            cli.change("exo", &["compute", "security-group", "create", "adt"])?;
+            cli.change("exo", &["compute", "security-group", "create", name])?;
             ExoSecurityGroup::default()
         }
         Err(e) => return Err(e),
@@ -44,7 +50,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
                     "security-group",
                     "rule",
                     "add",
-                    "adt",
+                    name,
                     "--network",
                     &r.source.to_string(),
                     "--port",
@@ -64,15 +70,48 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
                 "rule",
                 "delete",
                 "-f",
-                "adt",
+                name,
                 &ids[r],
             ],
         )?;
+    }
+    // The fleet's machines join their group when they are created; the build machine is put
+    // in its own here (legacy 2025 AttachBuildMachineToNativeFirewall).
+    // Without a zone (REGION), exo's default zone.
+    let with_zone = |args: &[&'a str]| -> Vec<&'a str> {
+        let mut v = args.to_vec();
+        if !zone.is_empty() {
+            v.extend(["-z", zone]);
+        }
+        v
+    };
+    if let Members::Ids(ids) = &target.members {
+        for id in ids.iter() {
+            let shown: ExoInstanceGroups = json(
+                &cli.query(
+                    "exo",
+                    &with_zone(&["-O", "json", "compute", "instance", "show", id]),
+                )?,
+                "exo compute instance show",
+            )?;
+            if !shown.security_groups.iter().flatten().any(|g| g == name) {
+                cli.change(
+                    "exo",
+                    &with_zone(&["compute", "instance", "security-group", "add", id, name]),
+                )?;
+            }
+        }
     }
     Ok(NativeReport {
         added: add.len(),
         removed: del.len(),
     })
+}
+
+/// The security groups (names) in `exo -O json compute instance show ID`.
+#[derive(Deserialize)]
+struct ExoInstanceGroups {
+    security_groups: Option<Vec<String>>,
 }
 
 // The CLI's JSON, as far as it is read (missing and null fields read as None).

@@ -2,7 +2,7 @@
 //! when they differ, and the fleet's Linodes attached.
 
 use super::OneOrMany;
-use super::{diff, net_of, NativeReport, NativeRule, Proto};
+use super::{diff, net_of, NativeReport, NativeRule, Proto, Target};
 use crate::cloud::servers::Linode;
 use crate::cloud::{json, Cli, Id};
 use crate::error::Result;
@@ -86,7 +86,11 @@ fn linode_current(rules: &[LinodeRule]) -> BTreeSet<NativeRule> {
     set
 }
 
-pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
+pub(super) fn reconcile(
+    cli: &mut Cli,
+    target: &Target,
+    want: &BTreeSet<NativeRule>,
+) -> Result<NativeReport> {
     let list: Option<Vec<LinodeFirewall>> = json(
         &cli.query("linode-cli", &["--json", "firewalls", "list", "--all-rows"])?,
         "linode-cli firewalls list",
@@ -94,7 +98,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
     let fw = list
         .into_iter()
         .flatten()
-        .find(|f| f.label.as_deref() == Some("adt"));
+        .find(|f| f.label.as_deref() == Some(target.name));
     let inbound =
         serde_json::to_string(&linode_rules(want)).expect("strings and lists always serialize");
     let mut report = NativeReport::default();
@@ -108,7 +112,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
                     "create",
                     "--no-defaults",
                     "--label",
-                    "adt",
+                    target.name,
                     "--rules.inbound_policy",
                     "DROP",
                     "--rules.outbound_policy",
@@ -168,11 +172,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
     for l in linodes.into_iter().flatten() {
         let label = l.label.as_deref().unwrap_or("");
         let lid = l.id.to_string();
-        if ["autoscaler", "webserver", "database"]
-            .iter()
-            .any(|r| label.contains(r))
-            && !attached.contains(&lid)
-        {
+        if target.members.takes(label, &lid) && !attached.contains(&lid) {
             cli.change(
                 "linode-cli",
                 &[

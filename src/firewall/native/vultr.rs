@@ -1,14 +1,18 @@
 //! Vultr's firewall group (`vultr firewall`): rules added and removed one by one (legacy
 //! added every rule again on every run), and the fleet's instances attached.
 
-use super::{diff, net_of, NativeReport, NativeRule, Proto};
+use super::{diff, net_of, NativeReport, NativeRule, Proto, Target};
 use crate::cloud::servers::VultrInstances;
 use crate::cloud::{json, Cli, Id};
 use crate::error::Result;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<NativeReport> {
+pub(super) fn reconcile(
+    cli: &mut Cli,
+    target: &Target,
+    want: &BTreeSet<NativeRule>,
+) -> Result<NativeReport> {
     let mut groups = Vec::new();
     for page in cli.query_all("vultr", &["firewall", "group", "list", "-o", "json"])? {
         let v: VultrFirewallGroups = json(&page, "vultr firewall group list")?;
@@ -16,7 +20,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
     }
     let group = groups
         .into_iter()
-        .find(|g| g.description.as_deref() == Some("adt"));
+        .find(|g| g.description.as_deref() == Some(target.name));
     let gid = match group {
         Some(g) => g.id.unwrap_or_default(),
         None => {
@@ -27,7 +31,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
                     "group",
                     "create",
                     "--description",
-                    "adt",
+                    target.name,
                     "-o",
                     "json",
                 ],
@@ -97,9 +101,7 @@ pub(super) fn reconcile(cli: &mut Cli, want: &BTreeSet<NativeRule>) -> Result<Na
     }
     for i in instances {
         let label = i.label.as_deref().unwrap_or("");
-        if ["autoscaler", "webserver", "database"]
-            .iter()
-            .any(|r| label.contains(r))
+        if target.members.takes(label, i.id.as_deref().unwrap_or(""))
             && i.firewall_group_id.as_deref() != Some(gid.as_str())
         {
             let iid = i.id.unwrap_or_default();
