@@ -281,7 +281,9 @@ fn checked_identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
 
 /// The application `APPLICATIONIDENTIFIER` names, if any.
 fn application(settings: &str) -> Option<Application> {
-    Application::parse(&crate::config::value(settings, "APPLICATIONIDENTIFIER").unwrap_or_default())
+    ["APPLICATIONIDENTIFIER", "APPLICATION"]
+        .iter()
+        .find_map(|k| Application::parse(&crate::config::value(settings, k)?))
 }
 
 /// The git provider the settings name and the checker a baseline must pass, in that order.
@@ -574,5 +576,141 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
     } else {
         say(side.failed);
         1
+    }
+}
+
+/// Whether this machine was built from a baseline (`BUILDARCHIVECHOICE:baseline`).
+fn from_baseline(settings: &str) -> bool {
+    crate::config::value(settings, "BUILDARCHIVECHOICE").as_deref() == Some("baseline")
+}
+
+/// The kept legacy script (`<path>.adt-legacy`) run with `/bin/sh` and `args`; its status.
+fn run_kept_legacy(ctx: &Ctx, path: &str, args: &[String]) -> crate::Result<i32> {
+    let legacy = ctx
+        .home
+        .join(format!("{path}{}", crate::layout::install::LEGACY_SUFFIX));
+    if !legacy.is_file() {
+        return Err(crate::Error::Config(format!(
+            "{} is missing: the legacy step is the legacy script's",
+            legacy.display()
+        )));
+    }
+    Ok(crate::process::Run::new("/bin/sh")
+        .arg(&legacy)
+        .args(args)
+        .env("HOME", &ctx.home)
+        .status()?
+        .unwrap_or(1))
+}
+
+/// Set once no token is left after legacy configured the application (`runtime/
+/// APPLICATION_DB_CONFIGURED`): later cron runs skip the walk.
+const SECRETS_FILLED: &str = "runtime/ADT_BASELINE_SECRETS_FILLED";
+/// The deployment's seed for the filled values (0600).
+const SECRETS_SEED: &str = "runtime/.adt-baseline-seed";
+
+/// `providerscripts/application/configuration/ConfigureDBAccessByApplication.sh` (webserver,
+/// cron every minute): the kept legacy script writes the application's configuration; then,
+/// on a machine built from a baseline, every `XXXSECRETXXX` of our baselines in the webroot,
+/// `wp-config.php` beside it and `runtime/` gets its fresh value
+/// ([`crate::baseline::deploy::fill_files`]: the same setting the same value in every file,
+/// another deployment other values). Legacy's status is kept; a failure of ours is 1.
+pub fn configure_db_access_by_application(ctx: &Ctx, args: &[String]) -> i32 {
+    let status = match run_kept_legacy(
+        ctx,
+        "providerscripts/application/configuration/ConfigureDBAccessByApplication.sh",
+        args,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    };
+    let r = (|| -> crate::Result<()> {
+        let settings = ctx.settings()?;
+        if !from_baseline(&settings) || ctx.home.join(SECRETS_FILLED).exists() {
+            return Ok(());
+        }
+        let web = ctx.webroot();
+        let mut roots = vec![web.clone(), ctx.home.join("runtime")];
+        if let Some(parent) = web.parent() {
+            roots.push(parent.join("wp-config.php"));
+        }
+        let seed = crate::baseline::deploy::seed(&ctx.home.join(SECRETS_SEED))?;
+        let filled = crate::baseline::deploy::fill_files(&roots, &seed)?;
+        for (f, n) in &filled {
+            out(format!("{}: {n} secrets set\n", f.display()).as_bytes());
+        }
+        if filled.is_empty() && ctx.home.join("runtime/APPLICATION_DB_CONFIGURED").exists() {
+            crate::fsutil::write_atomic(&ctx.home.join(SECRETS_FILLED), b"", None)?;
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => status,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// Where the operator finds the baseline's administrator (config datastore; two lines, login
+/// and password), beside `credentials/shit`, whose content legacy's build machine shows the
+/// operator once at the end of a build.
+pub const ADMIN_KEY: &str = "credentials/baselineadmin";
+
+/// `applicationdb/InstallApplicationDB.sh [force]` (database; sourced by db.sh): the launcher
+/// sources the kept legacy script as before (it imports BASELINEDBREPOSITORY), then runs this:
+/// on a machine built from a baseline whose database holds our placeholder administrator, the
+/// administrator gets the login `<BUILDIDENTIFIER>-webmaster` (legacy's name for the admin it
+/// made) and a fresh random password, stored hashed in the application's scheme; login and
+/// password go to the config datastore at [`ADMIN_KEY`] (never to argv, stdout or a log).
+pub fn install_application_db(ctx: &Ctx, _args: &[String]) -> i32 {
+    let r = (|| -> crate::Result<Option<String>> {
+        let settings = ctx.settings()?;
+        if !from_baseline(&settings) {
+            return Ok(None);
+        }
+        let app = application(&settings).ok_or_else(|| {
+            crate::Error::Config(
+                "APPLICATIONIDENTIFIER or APPLICATION names no application (joomla, wordpress, drupal, moodle)"
+                    .into(),
+            )
+        })?;
+        let store = super::bounded(ctx.store())?;
+        let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
+        let my_ip = crate::ips::get_ip(ctx)?;
+        let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
+        let id = crate::config::value(&settings, "BUILDIDENTIFIER")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let login = if id.is_empty() {
+            "webmaster".to_string()
+        } else {
+            format!("{id}-webmaster")
+        };
+        let work = check::private_tempdir()?;
+        let Some(password) = crate::baseline::deploy::set_admin(&conn, work.path(), app, &login)?
+        else {
+            return Ok(None);
+        };
+        store.put_bytes(ADMIN_KEY, format!("{login}\n{password}\n").as_bytes())?;
+        Ok(Some(login))
+    })();
+    match r {
+        Ok(Some(login)) => {
+            out(format!(
+                "The baseline's administrator is {login}; its password is in the config datastore at {ADMIN_KEY}\n"
+            )
+            .as_bytes());
+            0
+        }
+        Ok(None) => 0,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
     }
 }

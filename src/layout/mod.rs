@@ -23,6 +23,11 @@ pub enum Kind {
     /// named variable is handed to the command in its environment (`NAME="${NAME:-}" adt CMD`),
     /// which does not change the caller's shell.
     CallWith(&'static [&'static str]),
+    /// A sourced script whose legacy body stays legacy's and is followed by a step of ours: the
+    /// launcher sources the kept legacy script (`. "$HOME/<path>.adt-legacy"`, in the caller's
+    /// shell with the caller's variables and arguments, as before), then runs our command
+    /// without arguments (`adt CMD`; no `exec`, no `exit`).
+    SourceThen,
 }
 
 /// One legacy script that a command of ours replaces.
@@ -329,6 +334,10 @@ pub static G2022: Generation = Generation {
         s!("helperscripts/", "PerformDatabaseBaseline", [BM]),
         s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
         s!("helperscripts/", "PerformDatabaseBackup", [BM]),
+        // The deploy side of our baselines: legacy's step, then ours (fresh salts and keys; the
+        // placeholder administrator's password).
+        s!("providerscripts/application/configuration/", "ConfigureDBAccessByApplication", [WS]),
+        s!("applicationdb/", "InstallApplicationDB", [DB], SourceThen),
     ],
 };
 
