@@ -11,6 +11,11 @@
 //! the checker runs before every push and a finding refuses it (status 1, findings on stdout).
 //! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened).
 //!
+//! The deploy side: `ConfigureDBAccessByApplication.sh` (webserver) and `InstallApplicationDB.sh`
+//! (database) run legacy's step (the kept `….adt-legacy` script), then, on a machine built from a
+//! baseline, fill the salts and keys and set the placeholder administrator's password
+//! ([`crate::baseline::deploy`]; README "At deploy time"). Legacy had neither token.
+//!
 //! The build machine's `helperscripts/PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh`
 //! ask legacy's questions (or take flags) and run those two over SSH as root, the sudo password
 //! on stdin (see `perform_baseline`).
@@ -101,6 +106,15 @@ pub fn sources(ctx: &Ctx) -> check::Sources {
             {
                 s.extra.push(check::Secret {
                     kind: kind.to_string(),
+                    value: v.to_string(),
+                });
+            }
+        }
+        // The password a deployment from a baseline handed over for its administrator.
+        if let Ok(b) = store.get_bytes(ADMIN_KEY) {
+            if let Some(v) = String::from_utf8_lossy(&b).lines().nth(1) {
+                s.extra.push(check::Secret {
+                    kind: "baseline administrator password".into(),
                     value: v.to_string(),
                 });
             }
