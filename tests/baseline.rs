@@ -1515,3 +1515,246 @@ fn the_checker_knows_the_machine_secrets() {
         assert!(!out.contains(secret.as_str()));
     }
 }
+
+/// The 2025 drop-ins (`application/backupscripts/CreateWebrootBaseline.sh`, `CreateDBBaseline.sh`,
+/// launchers of the 2025 layout run by `/bin/sh`): the same scrub and checker, on the 2025 names
+/// the generation table gives — branch `main`, the plain dump `applicationDB.sql` at the root
+/// (no parts, no LFS), the database credentials from the settings (DBNAME, DBPASSWORD,
+/// DBUSERNAME), the top-level EXCLUDE_FROM_BACKUP entries of `runtime/application.dat` left out.
+#[test]
+fn baselines_2025_on_main_with_the_plain_dump() {
+    let _one = serial();
+    if !available(DbKind::Maria) {
+        common::skip("MariaDB server binaries missing");
+        return;
+    }
+    let server = DbServer::maria();
+    let mut s = machine("wordpress", DbKind::Maria, &server);
+    application(&mut s, &server);
+    put(&s.web(), "logs/error.log", "a log line\n");
+    put(&s.web(), ".htaccess", "Options -Indexes\n");
+    let home = s.home();
+    let gitroot = s.root.path().join("gitroot");
+    std::fs::create_dir_all(&gitroot).unwrap();
+    let store = s.root.path().join("store");
+    let mut text =
+        std::fs::read_to_string(home.join(".ssh/webserver_configuration_settings.dat")).unwrap();
+    text.push_str(&format!(
+        "WEBSITEDISPLAYNAME:My_Site\nAPPLICATIONREPOSITORYPROVIDER:local\nAPPLICATIONREPOSITORYOWNER:{}\n\
+         DATABASEINSTALLATIONTYPE:Maria\nDBPORT:{}\nDBNAME:{APP_DB}\nDBUSERNAME:{}\nDBPASSWORD:{}\n",
+        gitroot.display(),
+        server.port,
+        s.db_user,
+        s.db_pass
+    ));
+    for m in ["webserver", "database"] {
+        put(
+            &home,
+            &format!("runtime/{m}_configuration_settings.dat"),
+            &text,
+        );
+    }
+    std::fs::remove_dir_all(home.join(".ssh")).ok();
+    put(
+        &home,
+        "runtime/application.dat",
+        "EXCLUDE_FROM_BACKUP:logs:tmp:cache:wp-config.php\n",
+    );
+    // 2025's GetIP (nmcli in the VPC range): here the database is local.
+    put(
+        &home,
+        "utilities/processing/GetIP.sh",
+        "#!/bin/sh\necho 127.0.0.1\n",
+    );
+    std::fs::set_permissions(
+        home.join("utilities/processing/GetIP.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for (m, script) in [
+        ("webserver", "CreateWebrootBaseline"),
+        ("database", "CreateDBBaseline"),
+    ] {
+        put(
+            &home,
+            &format!("application/backupscripts/{script}.sh"),
+            "#!/bin/sh\necho legacy\n",
+        );
+        run(Command::new(common::adt_bin())
+            .args(["layout", "install", "--home"])
+            .arg(&home)
+            .args(["--machine", m, "--generation", "2025", script]));
+    }
+    let drop_in = |script: &str| {
+        let o = Command::new("/bin/sh")
+            .arg(home.join(format!("application/backupscripts/{script}.sh")))
+            .arg(IDENT)
+            .env("ADT_HOMEDIR_FILE", s.root.path().join("homedir.dat"))
+            .env("HOME", &home)
+            .env("ADT_WEBROOT", s.web())
+            .env("ADT_DATASTORE", format!("local:{}", store.display()))
+            .env_remove("S3CMD_CONFIG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{script}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    drop_in("CreateWebrootBaseline");
+    drop_in("CreateDBBaseline");
+    let clones = s.root.path().join("clones-2025");
+    let mut all = Vec::new();
+    for (name, n) in [
+        (format!("{IDENT}-webroot-sourcecode-baseline"), "w"),
+        (format!("{IDENT}-db-baseline"), "d"),
+    ] {
+        let bare = gitroot.join(format!("{name}.git"));
+        let branches = String::from_utf8(git(&bare, &["branch", "--list"]).stdout).unwrap();
+        assert_eq!(branches.trim_start_matches(['*', ' ']), "main\n", "{name}");
+        let dest = clones.join(n);
+        run(Command::new("git")
+            .args(["clone", "-q", "--branch", "main"])
+            .arg(format!("file://{}", bare.display()))
+            .arg(&dest));
+        all.extend(contents(&dest));
+    }
+    let w = clones.join("w");
+    assert!(!w.join("wp-config.php").exists(), "EXCLUDE_FROM_BACKUP");
+    assert!(!w.join("logs").exists(), "EXCLUDE_FROM_BACKUP");
+    assert!(w.join(".htaccess").is_file() && w.join("index.php").is_file());
+    let d = clones.join("d");
+    assert!(!d.join("baseline").exists() && !d.join(".gitattributes").exists());
+    let sql = std::fs::read_to_string(d.join("applicationDB.sql")).unwrap();
+    assert!(
+        sql.contains("XXXADMINPASSWORDHASHXXX"),
+        "the placeholder admin"
+    );
+    assert!(sql.contains("zzzz"), "the sentinel");
+    let leaks = leaked(&s.planted, &all);
+    assert!(leaks.is_empty(), "the 2025 baselines leak {leaks:?}");
+    deploy_2025_database(&s, &server, &home, &store, &d.join("applicationDB.sql"));
+}
+
+/// A 2025 deployment of that kind of baseline: `application/db/InstallApplicationDB.sh`, which
+/// 2025's db.sh executes, runs the kept legacy script (here a model: the root `applicationDB.sql`
+/// imported by the new user) and then gives the placeholder administrator its password; the
+/// hash verifies against the password handed over in the 2025 config bucket.
+fn deploy_2025_database(s: &Site, server: &DbServer, home: &Path, store: &Path, sql: &Path) {
+    let (ndb, nuser, npass) = ("nfresh25db", "ufresh25u", "N3w25/pa[ss");
+    server.sql(
+        "mysql",
+        &format!(
+            "CREATE DATABASE `{ndb}`; CREATE USER '{nuser}'@'%' IDENTIFIED BY '{npass}'; \
+             CREATE USER '{nuser}'@'localhost' IDENTIFIED BY '{npass}'; \
+             GRANT ALL ON `{ndb}`.* TO '{nuser}'@'%'; GRANT ALL ON `{ndb}`.* TO '{nuser}'@'localhost';"
+        ),
+    );
+    let settings = home.join("runtime/database_configuration_settings.dat");
+    let text: String = std::fs::read_to_string(&settings)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("DB"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        &settings,
+        format!(
+            "{text}DBPORT:{}\nDBNAME:{ndb}\nDBUSERNAME:{nuser}\nDBPASSWORD:{npass}\n\
+             BUILDARCHIVECHOICE:baseline\nBUILDIDENTIFIER:Acme25\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    // The 2025 config bucket (`<url with dashes>-config-<first 4 of SERVERUSER>`), which the
+    // build machine makes.
+    let user = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SERVERUSER:"))
+        .unwrap()
+        .to_lowercase();
+    std::fs::create_dir_all(store.join(format!("www-example-com-config-{}", &user[..4]))).unwrap();
+    let cnf = s.root.path().join("deploy25.cnf");
+    std::fs::write(
+        &cnf,
+        format!(
+            "[client]\nuser={nuser}\npassword=\"{npass}\"\nsocket={}\n",
+            server.socket().display()
+        ),
+    )
+    .unwrap();
+    put(
+        home,
+        "application/db/InstallApplicationDB.sh",
+        "#!/bin/sh\necho legacy\n",
+    );
+    run(Command::new(common::adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(home)
+        .args([
+            "--machine",
+            "database",
+            "--generation",
+            "2025",
+            "InstallApplicationDB",
+        ]));
+    std::fs::write(
+        home.join("application/db/InstallApplicationDB.sh.adt-legacy"),
+        format!(
+            "#!/bin/sh\n# Model of 2025's restore (executed).\n\
+             sed -e '/sql_require_primary_key/d' -e 's/XXXDATABASEXXX/{ndb}/g' -e 's/XXXXXXXXXX/{nuser}/g' '{}' | mariadb --defaults-file='{}' {ndb}\n",
+            sql.display(),
+            cnf.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("/bin/sh")
+        .arg(home.join("application/db/InstallApplicationDB.sh"))
+        .env("ADT_HOMEDIR_FILE", s.root.path().join("homedir.dat"))
+        .env("HOME", home)
+        .env("ADT_DATASTORE", format!("local:{}", store.display()))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("The baseline's administrator is acme25-webmaster"),
+        "{out}"
+    );
+    let handed = Command::new("find")
+        .arg(store)
+        .args(["-path", "*/credentials/baselineadmin"])
+        .output()
+        .unwrap();
+    let handed = String::from_utf8(handed.stdout).unwrap();
+    let handed = std::fs::read_to_string(handed.trim()).unwrap();
+    let (login, password) = handed.trim_end().split_once('\n').unwrap();
+    assert_eq!(login, "acme25-webmaster");
+    let row = server.sql(ndb, "SELECT user_login, user_pass FROM wp_users");
+    let (slogin, hash) = row.trim_end().split_once('\t').unwrap();
+    assert_eq!(slogin, login);
+    let mut child = Command::new("python3")
+        .args(["-W", "ignore"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/verify_hash.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n{hash}\n").as_bytes())
+        .unwrap();
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0));
+    let dumped = String::from_utf8(dump_of(server, ndb)).unwrap();
+    assert!(!dumped.contains("XXXADMIN"));
+}

@@ -367,11 +367,13 @@ pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                 provider: provider.as_ref(),
                 checker: &checker,
                 work: work.path(),
+                branch: ctx.gen.baselines.branch,
             },
             &ctx.webroot(),
             app,
             &publish::Branding::from_settings(&settings),
             Some(&ctx.home.join("providerscripts/git/gitattributes")),
+            &webroot_excludes(ctx)?,
         )
     })();
     render(ctx, r)
@@ -393,10 +395,7 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                     .into(),
             )
         })?;
-        let store = super::bounded(ctx.store())?;
-        let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
-        let my_ip = crate::ips::get_ip(ctx)?;
-        let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
+        let conn = connection(ctx, &settings)?;
         let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
         let dumped = work.path().join("dumped.sql");
@@ -417,14 +416,65 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                 provider: provider.as_ref(),
                 checker: &checker,
                 work: work.path(),
+                branch: ctx.gen.baselines.branch,
             },
             &dumped,
             app,
             &conn.name,
             &publish::Branding::from_settings(&settings),
+            match ctx.gen.baselines.db {
+                crate::layout::DbBaseline::SplitArchive => publish::DbLayout::SplitArchive,
+                crate::layout::DbBaseline::PlainDump => publish::DbLayout::PlainDump {
+                    postgres: conn.engine == crate::database::Engine::Postgres,
+                },
+            },
         )
     })();
     render(ctx, r)
+}
+
+/// The application database's connection: credentials where the generation keeps them (2022
+/// the datastore's `credentials/shit`, 2025 the settings' DBNAME/DBPASSWORD/DBUSERNAME).
+fn connection(ctx: &Ctx, settings: &str) -> crate::Result<crate::database::Connection> {
+    let creds = match ctx.gen.baselines.db_credentials {
+        crate::layout::DbCredentials::StoreObject(key) => {
+            let store = super::bounded(ctx.store())?;
+            String::from_utf8_lossy(&store.get_bytes(key)?).into_owned()
+        }
+        crate::layout::DbCredentials::Settings(n, p, u) => [n, p, u]
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}\n",
+                    crate::config::value(settings, k).unwrap_or_default()
+                )
+            })
+            .collect(),
+    };
+    let my_ip = crate::ips::private_ip(ctx)?;
+    crate::database::Connection::from_settings(settings, &creds, &my_ip)
+}
+
+/// The top-level webroot entries the generation's baselines leave out (2025: the
+/// `EXCLUDE_FROM_BACKUP:` line of `runtime/application.dat`, `:`-separated).
+fn webroot_excludes(ctx: &Ctx) -> crate::Result<Vec<String>> {
+    let Some((file, key)) = ctx.gen.baselines.webroot_excludes else {
+        return Ok(Vec::new());
+    };
+    let path = ctx.home.join(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::Error::io(path.display(), e)),
+    };
+    let prefix = format!("{key}:");
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .flat_map(|v| v.split(':'))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// The build machine's side of a baseline: which machine, and what legacy says about it.
@@ -681,7 +731,23 @@ pub const ADMIN_KEY: &str = "credentials/baselineadmin";
 /// administrator gets the login `<BUILDIDENTIFIER>-webmaster` (legacy's name for the admin it
 /// made) and a fresh random password, stored hashed in the application's scheme; login and
 /// password go to the config datastore at [`ADMIN_KEY`] (never to argv, stdout or a log).
-pub fn install_application_db(ctx: &Ctx, _args: &[String]) -> i32 {
+pub fn install_application_db(ctx: &Ctx, args: &[String]) -> i32 {
+    // Where the launcher executes us (2025: db.sh executes the script), the kept legacy script
+    // runs first, as a child; where it sources the legacy script itself (2022), it has run.
+    let mut status = 0;
+    if let Some(script) = ctx
+        .gen
+        .scripts_for(ctx.machine)
+        .find(|s| s.command == "InstallApplicationDB" && s.kind == crate::layout::Kind::Exec)
+    {
+        status = match run_kept_legacy(ctx, script.path, args) {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.report(&e);
+                1
+            }
+        };
+    }
     let r = (|| -> crate::Result<Option<String>> {
         let settings = ctx.settings()?;
         if !from_baseline(&settings) {
@@ -693,10 +759,8 @@ pub fn install_application_db(ctx: &Ctx, _args: &[String]) -> i32 {
                     .into(),
             )
         })?;
+        let conn = connection(ctx, &settings)?;
         let store = super::bounded(ctx.store())?;
-        let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
-        let my_ip = crate::ips::get_ip(ctx)?;
-        let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
         let id = crate::config::value(&settings, "BUILDIDENTIFIER")
             .unwrap_or_default()
             .to_ascii_lowercase();
@@ -719,9 +783,9 @@ pub fn install_application_db(ctx: &Ctx, _args: &[String]) -> i32 {
                 "The baseline's administrator is {login}; its password is in the config datastore at {ADMIN_KEY}\n"
             )
             .as_bytes());
-            0
+            status
         }
-        Ok(None) => 0,
+        Ok(None) => status,
         Err(e) => {
             ctx.report(&e);
             1
