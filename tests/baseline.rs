@@ -1520,7 +1520,9 @@ fn the_checker_knows_the_machine_secrets() {
 /// launchers of the 2025 layout run by `/bin/sh`): the same scrub and checker, on the 2025 names
 /// the generation table gives — branch `main`, the plain dump `applicationDB.sql` at the root
 /// (no parts, no LFS), the database credentials from the settings (DBNAME, DBPASSWORD,
-/// DBUSERNAME), the top-level EXCLUDE_FROM_BACKUP entries of `runtime/application.dat` left out.
+/// DBUSERNAME), the top-level EXCLUDE_FROM_BACKUP entries of `runtime/application.dat` left out;
+/// then a 2025 deployment from them through `application/db/InstallApplicationDB.sh` and
+/// `application/InstallApplication.sh` (both executed, as 2025's db.sh and ws.sh do).
 #[test]
 fn baselines_2025_on_main_with_the_plain_dump() {
     let _one = serial();
@@ -1637,6 +1639,12 @@ fn baselines_2025_on_main_with_the_plain_dump() {
     let leaks = leaked(&s.planted, &all);
     assert!(leaks.is_empty(), "the 2025 baselines leak {leaks:?}");
     deploy_2025_database(&s, &server, &home, &store, &d.join("applicationDB.sql"));
+    deploy_2025_webserver(
+        &s,
+        &home,
+        &store,
+        &gitroot.join(format!("{IDENT}-webroot-sourcecode-baseline.git")),
+    );
 }
 
 /// A 2025 deployment of that kind of baseline: `application/db/InstallApplicationDB.sh`, which
@@ -1757,4 +1765,64 @@ fn deploy_2025_database(s: &Site, server: &DbServer, home: &Path, store: &Path, 
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0));
     let dumped = String::from_utf8(dump_of(server, ndb)).unwrap();
     assert!(!dumped.contains("XXXADMIN"));
+}
+
+/// A 2025 webserver deployed from that webroot baseline: `application/InstallApplication.sh`,
+/// which 2025's ws.sh executes, runs the kept legacy script (a model: the baseline cloned into
+/// the webroot), then the baseline's `XXXSECRETXXX` get fresh values.
+fn deploy_2025_webserver(s: &Site, home: &Path, store: &Path, repo: &Path) {
+    let web = s.root.path().join("www25/html");
+    let settings = home.join("runtime/webserver_configuration_settings.dat");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str("BUILDARCHIVECHOICE:baseline\n");
+    std::fs::write(&settings, text).unwrap();
+    put(
+        home,
+        "application/InstallApplication.sh",
+        "#!/bin/sh\necho legacy\n",
+    );
+    run(Command::new(common::adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(home)
+        .args([
+            "--machine",
+            "webserver",
+            "--generation",
+            "2025",
+            "InstallApplication",
+        ]));
+    std::fs::write(
+        home.join("application/InstallApplication.sh.adt-legacy"),
+        format!(
+            "#!/bin/sh\n# Model of 2025's install of a baseline (executed).\n\
+             git clone -q --branch main 'file://{}' '{}' && rm -rf '{}/.git'\n",
+            repo.display(),
+            web.display(),
+            web.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("/bin/sh")
+        .arg(home.join("application/InstallApplication.sh"))
+        .env("ADT_HOMEDIR_FILE", s.root.path().join("homedir.dat"))
+        .env("HOME", home)
+        .env("ADT_WEBROOT", &web)
+        .env("ADT_DATASTORE", format!("local:{}", store.display()))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains(".env: 1 secrets set"), "{out}");
+    let env = std::fs::read_to_string(web.join(".env")).unwrap();
+    assert_eq!(filled_values(&env).len(), 1, "{env}");
+    let o = Command::new("grep")
+        .args(["-rl", "XXXSECRETXXX"])
+        .arg(&web)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "");
 }

@@ -680,44 +680,66 @@ const SECRETS_SEED: &str = "runtime/.adt-baseline-seed";
 /// ([`crate::baseline::deploy::fill_files`]: the same setting the same value in every file,
 /// another deployment other values). Legacy's status is kept; a failure of ours is 1.
 pub fn configure_db_access_by_application(ctx: &Ctx, args: &[String]) -> i32 {
-    let status = match run_kept_legacy(
-        ctx,
-        "providerscripts/application/configuration/ConfigureDBAccessByApplication.sh",
-        args,
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.report(&e);
-            1
-        }
-    };
-    let r = (|| -> crate::Result<()> {
-        let settings = ctx.settings()?;
-        if !from_baseline(&settings) || ctx.home.join(SECRETS_FILLED).exists() {
-            return Ok(());
-        }
-        let web = ctx.webroot();
-        let mut roots = vec![web.clone(), ctx.home.join("runtime")];
-        if let Some(parent) = web.parent() {
-            roots.push(parent.join("wp-config.php"));
-        }
-        let seed = crate::baseline::deploy::seed(&ctx.home.join(SECRETS_SEED))?;
-        let filled = crate::baseline::deploy::fill_files(&roots, &seed)?;
-        for (f, n) in &filled {
-            out(format!("{}: {n} secrets set\n", f.display()).as_bytes());
-        }
-        if filled.is_empty() && ctx.home.join("runtime/APPLICATION_DB_CONFIGURED").exists() {
-            crate::fsutil::write_atomic(&ctx.home.join(SECRETS_FILLED), b"", None)?;
-        }
-        Ok(())
-    })();
-    match r {
+    legacy_then_fill(ctx, "ConfigureDBAccessByApplication", args)
+}
+
+/// `application/InstallApplication.sh` (2025 webserver; ws.sh executes it): the kept legacy
+/// script installs the webroot (for a baseline, a clone of APPLICATIONBASELINESOURCECODEREPOSITORY),
+/// then the baseline's `XXXSECRETXXX` get their fresh values as in
+/// [`configure_db_access_by_application`]. Legacy's status is kept; a failure of ours is 1.
+pub fn install_application(ctx: &Ctx, args: &[String]) -> i32 {
+    legacy_then_fill(ctx, "InstallApplication", args)
+}
+
+/// The kept legacy script of `command` (its path from the generation table) run as a child,
+/// then [`fill_baseline_secrets`]; legacy's status unless ours failed (1).
+fn legacy_then_fill(ctx: &Ctx, command: &str, args: &[String]) -> i32 {
+    let status = match ctx
+        .gen
+        .scripts_for(ctx.machine)
+        .find(|s| s.command == command)
+    {
+        Some(script) => run_kept_legacy(ctx, script.path, args),
+        None => Err(crate::Error::Config(format!(
+            "{command} is not a script of the {} generation's {}",
+            ctx.gen.name,
+            ctx.machine.name()
+        ))),
+    }
+    .unwrap_or_else(|e| {
+        ctx.report(&e);
+        1
+    });
+    match fill_baseline_secrets(ctx) {
         Ok(()) => status,
         Err(e) => {
             ctx.report(&e);
             1
         }
     }
+}
+
+/// On a machine built from a baseline, every `XXXSECRETXXX` in the webroot, the `wp-config.php`
+/// beside it and `runtime/` filled (see [`configure_db_access_by_application`]).
+fn fill_baseline_secrets(ctx: &Ctx) -> crate::Result<()> {
+    let settings = ctx.settings()?;
+    if !from_baseline(&settings) || ctx.home.join(SECRETS_FILLED).exists() {
+        return Ok(());
+    }
+    let web = ctx.webroot();
+    let mut roots = vec![web.clone(), ctx.home.join("runtime")];
+    if let Some(parent) = web.parent() {
+        roots.push(parent.join("wp-config.php"));
+    }
+    let seed = crate::baseline::deploy::seed(&ctx.home.join(SECRETS_SEED))?;
+    let filled = crate::baseline::deploy::fill_files(&roots, &seed)?;
+    for (f, n) in &filled {
+        out(format!("{}: {n} secrets set\n", f.display()).as_bytes());
+    }
+    if filled.is_empty() && ctx.home.join("runtime/APPLICATION_DB_CONFIGURED").exists() {
+        crate::fsutil::write_atomic(&ctx.home.join(SECRETS_FILLED), b"", None)?;
+    }
+    Ok(())
 }
 
 /// Where the operator finds the baseline's administrator (config datastore; two lines, login

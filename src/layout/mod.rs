@@ -457,6 +457,8 @@ pub static G2025: Generation = Generation {
         s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
         s!("application/backupscripts/", "CreateWebrootBaseline", [WS]),
         s!("application/backupscripts/", "CreateDBBaseline", [DB]),
+        // Executed by 2025's ws.sh: legacy's install (a baseline's webroot cloned), then ours.
+        s!("application/", "InstallApplication", [WS]),
         // Executed by 2025's db.sh (2022 sources it): legacy's restore, then ours.
         s!("application/db/", "InstallApplicationDB", [DB]),
     ],
