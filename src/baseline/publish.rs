@@ -3,7 +3,10 @@
 //! only when the checker found nothing.
 //!
 //! Legacy: WS `providerscripts/git/CreateWebrootBaseline.sh`, DB
-//! `providerscripts/git/CreateDBBaseline.sh` (2022), with `RemoveApplicationBranding.sh`.
+//! `providerscripts/git/CreateDBBaseline.sh` (2022), with `RemoveApplicationBranding.sh`; 2025
+//! `application/backupscripts/Create*Baseline.sh` (branch `main`, the plain dump at the root,
+//! EXCLUDE_FROM_BACKUP entries left out: [`Target::branch`], [`DbLayout::PlainDump`], the
+//! `exclude` list of [`publish_webroot`], from `crate::layout::Generation::baselines`).
 //! Names kept: `<identifier>-webroot-sourcecode-baseline`, `<identifier>-db-baseline`, the
 //! webroot's `.gitattributes` from `providerscripts/git/gitattributes`, the DB's
 //! `baseline/application-db-NN` 10 MiB `split -d` parts of a tar.gz holding `applicationDB.sql`
