@@ -114,7 +114,8 @@ pub fn seed(path: &Path) -> Result<Vec<u8>> {
 
 /// Fill every [`super::php::SECRET`] in the files under `roots` (directories walked, symbolic
 /// links not followed, files over [`MAX_FILE`] skipped). Each changed file is replaced whole,
-/// written 0600 and given its old mode at the end. Returns the files changed and their counts.
+/// written 0600 and given its old owner, group and mode at the end. Returns the files changed
+/// and their counts.
 pub fn fill_files(roots: &[PathBuf], seed: &[u8]) -> Result<Vec<(PathBuf, usize)>> {
     let mut done = Vec::new();
     let mut stack: Vec<PathBuf> = roots.to_vec();
@@ -137,12 +138,29 @@ pub fn fill_files(roots: &[PathBuf], seed: &[u8]) -> Result<Vec<(PathBuf, usize)
             continue;
         }
         let (new, n) = fill_bytes(&text, super::php::SECRET, seed);
-        use std::os::unix::fs::PermissionsExt;
-        crate::fsutil::write_atomic(&p, &new, Some(meta.permissions().mode() & 0o7777))?;
+        replace_keeping_owner(&p, &new, &meta)?;
         done.push((p, n));
     }
     done.sort();
     Ok(done)
+}
+
+/// Replace `path` with `bytes`: written 0600 beside it, given the old owner, group and mode, then
+/// renamed over it (the web server keeps reading a file it owns, e.g. legacy's 0440
+/// `www-data` config files).
+fn replace_keeping_owner(path: &Path, bytes: &[u8], old: &std::fs::Metadata) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut t = crate::fsutil::TempFile::new(path, Some(old.permissions().mode() & 0o7777))?;
+    t.file()
+        .write_all(bytes)
+        .map_err(|e| Error::io(path.display(), e))?;
+    let now = std::fs::metadata(t.path()).map_err(|e| Error::io(t.path().display(), e))?;
+    if (now.uid(), now.gid()) != (old.uid(), old.gid()) {
+        std::os::unix::fs::chown(t.path(), Some(old.uid()), Some(old.gid()))
+            .map_err(|e| Error::io(format!("giving {} its owner back", path.display()), e))?;
+    }
+    t.commit()
 }
 
 /// The administrator's password hash in the application's own scheme.
@@ -456,6 +474,43 @@ mod tests {
         let m = admin_hash(Application::Moodle, "pw").unwrap();
         assert!(m.starts_with("$6$") && m.len() == 3 + 16 + 1 + 86, "{m}");
         assert_ne!(admin_hash(Application::Joomla, "pw").unwrap(), wp, "salted");
+    }
+
+    #[test]
+    fn files_keep_owner_and_mode_and_the_seed_is_private() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = tempfile::tempdir().unwrap();
+        let cfg = d.path().join("web/configuration.php");
+        std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+        std::fs::write(&cfg, "<?php public $secret = 'XXXSECRETXXX';\n").unwrap();
+        std::fs::write(d.path().join("web/other.txt"), "nothing\n").unwrap();
+        // Legacy's web server owner, when we may give files away (root).
+        let root = nix::unistd::geteuid().is_root();
+        if root {
+            std::os::unix::fs::chown(&cfg, Some(33), Some(33)).unwrap();
+        }
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o440)).unwrap();
+        let seed = seed(&d.path().join("runtime/.seed")).unwrap();
+        assert_eq!(
+            std::fs::metadata(d.path().join("runtime/.seed"))
+                .unwrap()
+                .mode()
+                & 0o777,
+            0o600
+        );
+        let done = fill_files(&[d.path().join("web")], &seed).unwrap();
+        assert_eq!(done, vec![(cfg.clone(), 1)]);
+        let m = std::fs::metadata(&cfg).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o440);
+        if root {
+            assert_eq!((m.uid(), m.gid()), (33, 33));
+        }
+        assert!(!std::fs::read_to_string(&cfg).unwrap().contains("XXX"));
+        assert_eq!(
+            super::seed(&d.path().join("runtime/.seed")).unwrap(),
+            seed,
+            "the seed is kept"
+        );
     }
 
     #[test]
