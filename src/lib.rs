@@ -19,7 +19,8 @@
 //!    archive, imports).
 //! 7. [`config`], [`layout`], [`home`], [`git`]: settings files, the generations as data,
 //!    machine types, git providers and pushes.
-//! 8. Plumbing: [`process`] (child processes, SSH), [`fsutil`] (atomic files, locks),
+//! 8. Plumbing: [`process`] (child processes, SSH), [`sshmux`] (commands over a kept SSH
+//!    connection without an `ssh` process), [`fsutil`] (atomic files, locks),
 //!    [`logging`] (RUST_LOG diagnostics, the legacy log files), [`knobs`], [`error`].
 
 pub mod authenticator;
@@ -48,5 +49,6 @@ pub mod mode;
 pub mod process;
 pub mod scaling;
 pub mod site;
+pub mod sshmux;
 
 pub use error::{Error, Result};

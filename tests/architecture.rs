@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("knobs", 0),
     ("fsutil", 1),
     ("home", 1),
+    ("sshmux", 1),
     ("process", 2),
     ("layout", 2),
     ("logging", 3),

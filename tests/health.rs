@@ -95,6 +95,7 @@ fn sweep_classifies_every_server_and_counts_strikes() {
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             // Kept SSH connections, as on an autoscaler (the lab's teardown ends them).
             .env("ADT_SSH_PERSIST_SECS", "300")
+            .env("RUST_LOG", "debug")
             .output()
             .unwrap()
     };
@@ -123,6 +124,12 @@ fn sweep_classifies_every_server_and_counts_strikes() {
     }
     for round in 1..=3 {
         let o = sweep(&["--record"]);
+        // Over the kept connections no `ssh` process is started (the dropped server has none).
+        assert!(
+            !stderr(&o).contains("run ssh"),
+            "round {round}: {}",
+            stderr(&o)
+        );
         let down = stdout(&o).contains("127.0.0.3 DOWN");
         assert_eq!(down, round == 3, "round {round}: {}", stdout(&o));
         assert!(

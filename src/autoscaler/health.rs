@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::process::{self, Mux, SshTarget};
 use crate::site::Site;
+use crate::sshmux;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -106,11 +107,41 @@ fn ssh_ready(ip: IpAddr, c: &Config, opening: Option<&Opening>, until: Option<In
         });
         (left.min(c.timeout), left < c.timeout)
     };
-    let kept = c
-        .ssh
-        .mux
-        .as_ref()
-        .is_some_and(|m| m.socket(ip, c.ssh.port).exists());
+    let command = format!("[ -e {} ] && echo ready", c.ready_file);
+    // Through the kept connection's master, with no `ssh` process: None when there is no
+    // master (a stale socket goes) or it could not be used (the `ssh` client tries below).
+    let through_master = || -> Option<SshSaid> {
+        let socket = c.ssh.mux.as_ref()?.socket(ip, c.ssh.port);
+        if !socket.exists() {
+            return None;
+        }
+        let (timeout, cut) = allowance(Duration::ZERO);
+        if timeout < MIN_CHECK {
+            return Some(SshSaid::Unchecked);
+        }
+        match sshmux::run(&socket, &command, Instant::now() + timeout) {
+            Ok(r) if r.code == Some(0) && !r.stdout.trim_ascii().is_empty() => Some(SshSaid::Ready),
+            Ok(_) => Some(SshSaid::NotReady),
+            Err(sshmux::Failed::TimedOut) if cut => Some(SshSaid::Unchecked),
+            Err(sshmux::Failed::TimedOut) => Some(SshSaid::TimedOut),
+            Err(sshmux::Failed::NoMaster) => {
+                let _ = std::fs::remove_file(&socket);
+                None
+            }
+            Err(sshmux::Failed::Master(why)) => {
+                log::debug!("{ip}: the kept connection's master: {why}");
+                None
+            }
+        }
+    };
+    let kept = match through_master() {
+        Some(said) => return said,
+        None => c
+            .ssh
+            .mux
+            .as_ref()
+            .is_some_and(|m| m.socket(ip, c.ssh.port).exists()),
+    };
     if !kept {
         let probe = match (opening, until) {
             (Some(o), Some(u)) => match o.probing.take_before(u) {
@@ -182,6 +213,9 @@ fn ssh_ready(ip: IpAddr, c: &Config, opening: Option<&Opening>, until: Option<In
             Err(_) => return SshSaid::TimedOut,
         }
         drop(turn);
+        if let Some(said) = through_master() {
+            return said;
+        }
     }
     let (timeout, cut) = allowance(SSH_OVERRUN);
     if timeout < MIN_CHECK {
@@ -192,13 +226,7 @@ fn ssh_ready(ip: IpAddr, c: &Config, opening: Option<&Opening>, until: Option<In
         ..c.ssh.clone()
     };
     let started = Instant::now();
-    match process::ssh_output(
-        ip,
-        &target,
-        &format!("[ -e {} ] && echo ready", c.ready_file),
-        None,
-        Duration::ZERO,
-    ) {
+    match process::ssh_output(ip, &target, &command, None, Duration::ZERO) {
         Ok(o) if o.success() && !o.stdout.trim().is_empty() => SshSaid::Ready,
         // ssh's own failure (255) after about the connect timeout: no answer.
         Ok(o)
@@ -308,8 +336,42 @@ fn tls_config() -> Option<std::sync::Arc<rustls::ClientConfig>> {
     Some(std::sync::Arc::new(config))
 }
 
-/// One HTTPS GET of the probe file, in this process (no `curl` started per server), bounded by
-/// the timeout: the status code, or why there is none.
+/// A TCP stream whose every read and write ends by one instant (the TLS handshake reads and
+/// writes several times: a timeout set once would let each of them take it whole).
+struct ByDeadline {
+    sock: std::net::TcpStream,
+    until: Instant,
+}
+
+impl ByDeadline {
+    fn left(&self) -> std::io::Result<Duration> {
+        self.until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| std::io::ErrorKind::TimedOut.into())
+    }
+}
+
+impl std::io::Read for ByDeadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.sock.set_read_timeout(Some(self.left()?))?;
+        self.sock.read(buf)
+    }
+}
+
+impl std::io::Write for ByDeadline {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sock.set_write_timeout(Some(self.left()?))?;
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+/// One HTTPS GET of the probe file, in this process (no `curl` started per server), over by
+/// `timeout` from its start: the status code, or why there is none.
 fn https_get(
     ip: IpAddr,
     c: &Config,
@@ -317,13 +379,7 @@ fn https_get(
     timeout: Duration,
 ) -> std::result::Result<u16, String> {
     use std::io::{Read, Write};
-    let started = Instant::now();
-    let left = || {
-        timeout
-            .checked_sub(started.elapsed())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| NO_ANSWER.to_string())
-    };
+    let until = Instant::now() + timeout;
     let sock = std::net::TcpStream::connect_timeout(&(ip, c.https_port).into(), timeout)
         .map_err(|e| io_why(&e))?;
     let conn = rustls::ClientConnection::new(
@@ -331,17 +387,11 @@ fn https_get(
         rustls::pki_types::ServerName::IpAddress(ip.into()),
     )
     .map_err(|e| format!("TLS: {e}"))?;
-    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut tls = rustls::StreamOwned::new(conn, ByDeadline { sock, until });
     let host = match ip {
         IpAddr::V4(a) => a.to_string(),
         IpAddr::V6(a) => format!("[{a}]"),
     };
-    tls.sock
-        .set_write_timeout(Some(left()?))
-        .map_err(|_| NO_ANSWER.to_string())?;
-    tls.sock
-        .set_read_timeout(Some(left()?))
-        .map_err(|_| NO_ANSWER.to_string())?;
     tls.write_all(
         format!(
             "GET /{} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: adt-health\r\nConnection: close\r\n\r\n",
@@ -353,9 +403,6 @@ fn https_get(
     let mut head = Vec::new();
     let mut buf = [0u8; 512];
     while !head.windows(2).any(|w| w == b"\r\n") {
-        tls.sock
-            .set_read_timeout(Some(left()?))
-            .map_err(|_| NO_ANSWER.to_string())?;
         match tls.read(&mut buf) {
             Ok(0) => return Err(CLOSED.into()),
             Err(e) => return Err(io_why(&e)),
@@ -569,10 +616,23 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
                     let _turn = https.take_before(until)?;
                     https_status(*ip, c, &tls, Some(until))
                 });
+                let late = Instant::now().saturating_duration_since(until);
+                if late > Duration::from_millis(20) {
+                    log::debug!(
+                        "{ip}: checked {} ms after the sweep's end ({ssh:?}, {web:?})",
+                        late.as_millis()
+                    );
+                }
                 found.lock().unwrap_or_else(|e| e.into_inner())[i] = (ssh, web.flatten());
             });
         }
     });
+    log::debug!(
+        "sweep of {} servers ({workers} at once): {} ms, its time {} ms",
+        live.len(),
+        (Instant::now() + sweep_time(c.timeout) - until).as_millis(),
+        sweep_time(c.timeout).as_millis()
+    );
     let saturated = match (before, cpu_times()) {
         (Some((b0, a0)), Some((b1, a1))) if a1 > a0 => (b1 - b0) as f64 / (a1 - a0) as f64 > 0.8,
         _ => false,
