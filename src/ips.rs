@@ -178,6 +178,15 @@ pub fn get_ip(ctx: &Site) -> Result<String> {
     Ok(ip)
 }
 
+/// This machine's private IP the generation's way: MYIP (2022, [`get_ip`]) or the first line of
+/// the generation's own GetIP script (2025).
+pub fn private_ip(ctx: &Site) -> Result<String> {
+    match ctx.gen.contract.ip_lookup {
+        IpLookup::Settings => get_ip(ctx),
+        IpLookup::Scripts(private, _) => script_address(ctx, private),
+    }
+}
+
 pub fn get_public_ip(ctx: &Site) -> Result<String> {
     Ok(config::value(&ctx.settings()?, "MYPUBLICIP").unwrap_or_default())
 }

@@ -8,9 +8,13 @@
 //! Asserted: `adt baseline check` finds nothing in either pushed repository (and does find the
 //! planted secrets in the unscrubbed webroot: the checker is not blind); a grep for every planted
 //! value (plain and as the dump spells it) over a clone of the repositories, archives opened,
-//! finds none; a fresh site deployed from the baseline the legacy way (placeholders replaced by
-//! NEW credentials, dump imported into a new database as a new user) works: the new user reads
-//! the placeholder administrator back. In the same run the legacy scrub (§2.2, modelled below)
+//! finds none; a fresh site is deployed from the baseline twice through the legacy paths
+//! (`ConfigureDBAccessByApplication.sh` run by `/bin/sh` as cron does, `InstallApplicationDB.sh`
+//! sourced by a `/bin/sh` caller as db.sh does; the kept legacy scripts are models of legacy's
+//! steps, ours follow): no token is left in the webroot, its config copies or the database, the
+//! two deployments share no salt, key or password, and the administrator's stored hash verifies
+//! (tests/support/verify_hash.py, phpass/Drupal/SHA-512 crypt written independently) against the
+//! password handed over in the config datastore. In the same run the legacy scrub (§2.2, modelled below)
 //! is applied to the same site and its leaks counted; the figures are printed
 //! (`planted / leaked by legacy / leaked by ours`) and go in the README.
 
@@ -439,6 +443,13 @@ fn application(s: &mut Site, server: &DbServer) {
 }
 
 fn dump(server: &DbServer, out: &Path) {
+    let mut bytes = dump_of(server, APP_DB);
+    bytes.extend_from_slice(b"zzzz\n");
+    std::fs::write(out, bytes).unwrap();
+}
+
+/// A plain dump of database `db`, as the administrator.
+fn dump_of(server: &DbServer, db: &str) -> Vec<u8> {
     let o = match server.kind {
         DbKind::Maria => run(Command::new("mariadb-dump")
             .args([
@@ -448,17 +459,15 @@ fn dump(server: &DbServer, out: &Path) {
                 "--skip-lock-tables",
             ])
             .arg(format!("--socket={}", server.socket().display()))
-            .arg(APP_DB)),
+            .arg(db)),
         DbKind::Postgres => run(Command::new(
             common::db::postgres_bindir().unwrap().join("pg_dump"),
         )
         .arg("-h")
         .arg(server.socket())
-        .args(["-p", &server.port.to_string(), "-U", "postgres", APP_DB])),
+        .args(["-p", &server.port.to_string(), "-U", "postgres", db])),
     };
-    let mut bytes = o.stdout;
-    bytes.extend_from_slice(b"zzzz\n");
-    std::fs::write(out, bytes).unwrap();
+    o.stdout
 }
 
 /// How the planted value may be spelled in a file: plain, mysqldump-escaped, COPY-escaped,
@@ -780,68 +789,247 @@ fn scenario(app: &'static str, kind: DbKind) -> Figures {
     }
 }
 
-fn deploy(s: &Site, server: &DbServer, clones: &Path) {
-    let (ndb, nuser, npass) = (
-        "nfreshdb2n",
-        format!("ufresh{}u", &s.app[..3]),
-        "N3w/pa[ss\\w0rd&'x",
-    );
-    // The webroot: placeholders replaced (literally: the new password has `/`, `[`, `\`, `&`).
-    let tree = clones.join("w/tree");
-    let cfg = match s.app {
-        "wordpress" => tree.join("wp-config.php"),
-        "joomla" => tree.join("configuration.php.default"),
-        "drupal" => tree.join("sites/default/settings.php"),
-        _ => tree.join("config.php"),
-    };
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    for tok in [
-        "XXXUSERNAMEXXX",
-        "XXXPASSWORDXXX",
-        "XXXDATABASEXXX",
-        "XXXDBHOSTXXX",
-    ] {
-        assert!(text.contains(tok), "{}: no {tok} in\n{text}", cfg.display());
+/// The config file of the application in a webroot, as our baseline holds it, and where the
+/// legacy step (modelled in [`deploy_webserver`]) puts its working copy under `runtime/`.
+fn config_paths(app: &str) -> (&'static str, &'static str) {
+    match app {
+        "wordpress" => ("wp-config.php", "runtime/wordpress_config.php"),
+        "joomla" => (
+            "configuration.php.default",
+            "runtime/joomla_configuration.php",
+        ),
+        "drupal" => ("sites/default/settings.php", "runtime/drupal_settings.php"),
+        _ => ("config.php", "runtime/moodle_config.php"),
     }
+}
+
+/// Every run of 48 `[A-Za-z0-9]` in `text` (the values our deploy step fills in).
+fn filled_values(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() == adt::baseline::deploy::SECRET_LEN)
+        .map(String::from)
+        .collect()
+}
+
+/// Deploy a fresh site from our baseline through the legacy paths, twice, with NEW
+/// credentials each time, and show: no token is left in the webroot, its config copies or the
+/// database; the two deployments share no salt, key or administrator password; the
+/// administrator's stored hash verifies (tests/support/verify_hash.py, independent of adt-rs)
+/// against the password handed over in the config datastore.
+fn deploy(s: &Site, server: &DbServer, clones: &Path) {
+    let mut salts = Vec::new();
+    let mut passwords = Vec::new();
+    for d in 1..=2 {
+        let (ndb, nuser, npass) = (
+            format!("nfresh{d}db{}n", &s.app[..3]),
+            format!("ufresh{}{d}u", &s.app[..3]),
+            format!("N3w/pa[ss\\w0rd&'x{d}"),
+        );
+        let s3 = common::S3Server::start();
+        s3.make_bucket(common::BUCKET);
+        salts.push(deploy_webserver(
+            s,
+            server,
+            clones,
+            &s3,
+            (&ndb, &nuser, &npass),
+        ));
+        passwords.push(deploy_database(
+            s,
+            server,
+            clones,
+            &s3,
+            d,
+            (&ndb, &nuser, &npass),
+        ));
+    }
+    assert!(
+        salts[0].is_disjoint(&salts[1]),
+        "{}: two deployments share a salt or key",
+        s.app
+    );
+    assert_ne!(passwords[0], passwords[1]);
+}
+
+/// The webserver: the webroot as legacy's InstallApplication leaves it (the baseline cloned),
+/// then `ConfigureDBAccessByApplication.sh` run by `/bin/sh` as cron runs it, twice. The kept
+/// legacy script is a model of legacy's step: the application's config file copied to its
+/// `runtime/` working copy (and, for WordPress and Joomla, to the live file legacy writes).
+/// Returns the values filled in.
+fn deploy_webserver(
+    s: &Site,
+    server: &DbServer,
+    clones: &Path,
+    s3: &common::S3Server,
+    (ndb, nuser, npass): (&str, &str, &str),
+) -> std::collections::BTreeSet<String> {
+    let host = common::Host::new("webserver", s3.port);
+    host.install();
+    host.add_settings(&format!(
+        "BUILDARCHIVECHOICE:baseline\nAPPLICATION:{}\nBUILDIDENTIFIER:acme1\n",
+        s.app
+    ));
+    let web = host.dir.path().join("www/html");
+    std::fs::create_dir_all(&web).unwrap();
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(clones.join("w/tree/."))
+        .arg(&web));
+    std::fs::remove_dir_all(web.join(".git")).unwrap();
+    let (cfg, runtime) = config_paths(s.app);
+    let live = match s.app {
+        "wordpress" => "cp \"$HOME/runtime/wordpress_config.php\" \"$W/../wp-config.php\"\n",
+        "joomla" => "cp \"$HOME/runtime/joomla_configuration.php\" \"$W/configuration.php\"\n",
+        _ => "",
+    };
+    let legacy = host.path(
+        "providerscripts/application/configuration/ConfigureDBAccessByApplication.sh.adt-legacy",
+    );
+    std::fs::write(
+        &legacy,
+        format!(
+            "#!/bin/sh\n# Model of legacy's step (the real one also sets the DB values).\n\
+             W='{}'\ncp \"$W/{cfg}\" \"$HOME/{runtime}\"\n{live}\
+             touch \"$HOME/runtime/APPLICATION_DB_CONFIGURED\"\necho legacy ran >> \"$HOME/legacy.log\"\n",
+            web.display()
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read_to_string(web.join(cfg)).unwrap();
+    assert!(
+        before.contains("XXXSECRETXXX"),
+        "{}: no token in {cfg}",
+        s.app
+    );
+    let cron = || {
+        let o = host
+            .cmd("/bin/sh")
+            .arg(host.path(
+                "providerscripts/application/configuration/ConfigureDBAccessByApplication.sh",
+            ))
+            .env("ADT_WEBROOT", &web)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        common::stdout(&o)
+    };
+    let said = cron();
+    assert!(said.contains("secrets set"), "{said}");
+    let mut files = vec![web.join(cfg), host.path(runtime)];
+    match s.app {
+        "wordpress" => files.push(web.join("../wp-config.php")),
+        "joomla" => files.push(web.join("configuration.php")),
+        _ => {}
+    }
+    // One value per setting: the working copy and the live file equal the webroot's file.
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    for f in &files[1..] {
+        assert_eq!(std::fs::read_to_string(f).unwrap(), text, "{}", f.display());
+    }
+    let values = filled_values(&text);
+    assert_eq!(
+        values.len(),
+        before.matches("XXXSECRETXXX").count(),
+        "{}: each secret its own value\n{text}",
+        s.app
+    );
+    // Nothing left anywhere (the .env's secret too), nor the seed readable by others.
+    for root in [
+        &web,
+        &host.home.join("runtime"),
+        &host.dir.path().join("www"),
+    ] {
+        let o = Command::new("grep")
+            .args(["-rl", "XXXSECRETXXX"])
+            .arg(root)
+            .output()
+            .unwrap();
+        assert_eq!(common::stdout(&o), "", "{}: tokens left", s.app);
+    }
+    let env = std::fs::read_to_string(web.join(".env")).unwrap();
+    assert!(!filled_values(&env).is_empty(), "{env}");
+    use std::os::unix::fs::PermissionsExt;
+    let seed = host.path("runtime/.adt-baseline-seed");
+    assert_eq!(
+        std::fs::metadata(&seed).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The next cron run: legacy's step again, nothing left to fill, the walk stops.
+    assert_eq!(cron(), "");
+    assert!(host.path("runtime/ADT_BASELINE_SECRETS_FILLED").exists());
+    assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(host.path("legacy.log")).unwrap(),
+        "legacy ran\nlegacy ran\n"
+    );
+    // Legacy's PerformPostProcessing: the database placeholders, literally.
     let php_pw = npass.replace('\\', "\\\\").replace('\'', "\\'");
     let text = text
-        .replace("XXXUSERNAMEXXX", &nuser)
+        .replace("XXXUSERNAMEXXX", nuser)
         .replace("XXXPASSWORDXXX", &php_pw)
         .replace("XXXDATABASEXXX", ndb)
         .replace("XXXDBHOSTXXX", "127.0.0.1")
         .replace("XXXDBPORTXXX", &server.port.to_string());
-    assert!(text.contains(&php_pw) && text.contains(ndb));
-    // Salts and keys: fresh random values for this deployment.
-    std::fs::write(&cfg, &text).unwrap();
-    let o = run(s.adt().args(["baseline", "fill-secrets"]).arg(&cfg));
-    let said = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(!said.contains(": 0 secrets set"), "{said}");
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    assert!(
-        !text.contains("XXXSECRETXXX") && !text.contains("XXX"),
-        "{text}"
-    );
-    // The database: joined, untarred, the admin's placeholders replaced, imported by the new
-    // user into a new database.
-    let x = clones.join("d/expanded/applicationDB.sql");
-    let sql = std::fs::read_to_string(&x).unwrap();
-    let md5 = hex32("new admin password");
-    let sql = adt::baseline::dump::deploy_admin(&sql, "siteadmin", &md5)
-        .replace("zzzz\n", "")
-        .replace("XXXDATABASEXXX", ndb);
+    assert!(!text.contains("XXX"), "{text}");
+    let mut all = values;
+    all.extend(filled_values(&env));
+    all
+}
+
+/// The database: `applicationdb/InstallApplicationDB.sh` sourced by a `/bin/sh` caller as db.sh
+/// sources it. The kept legacy script is a model of legacy's restore (parts joined, untarred,
+/// `XXXXXXXXXX` and the DB name replaced, imported by the new user). Returns the password
+/// handed over.
+fn deploy_database(
+    s: &Site,
+    server: &DbServer,
+    clones: &Path,
+    s3: &common::S3Server,
+    d: u32,
+    (ndb, nuser, npass): (&str, &str, &str),
+) -> String {
+    let host = common::Host::new("database", s3.port);
+    host.install();
+    let settings = host.path(".ssh/database_configuration_settings.dat");
+    let text = std::fs::read_to_string(&settings)
+        .unwrap()
+        .replace("DBPORT:2035", &format!("DBPORT:{}", server.port));
+    std::fs::write(&settings, text).unwrap();
+    host.add_settings(&format!(
+        "DATABASEINSTALLATIONTYPE:{}\nMYIP:127.0.0.1\nBUILDARCHIVECHOICE:baseline\n\
+         APPLICATIONIDENTIFIER:{}\nBUILDIDENTIFIER:Acme{d}\n",
+        s.kind.setting(),
+        match s.app {
+            "joomla" => 1,
+            "wordpress" => 2,
+            "drupal" => 3,
+            _ => 4,
+        }
+    ));
+    let creds = host.dir.path().join("shit");
+    std::fs::write(&creds, format!("{ndb}\n{npass}\n{nuser}\n")).unwrap();
+    let o = host.s3cmd(&[
+        "put",
+        creds.to_str().unwrap(),
+        &format!("s3://{}/credentials/shit", common::BUCKET),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    // The new database and user, as the DB machine's build makes them.
     let q = npass.replace('\'', "''");
-    match s.kind {
+    let secret = host.dir.path().join("client-secret");
+    let client = match s.kind {
         DbKind::Maria => {
             server.sql(
                 "mysql",
                 &format!(
-                    "CREATE DATABASE `{ndb}`; CREATE USER '{nuser}'@'localhost' IDENTIFIED BY '{}'; GRANT ALL ON `{ndb}`.* TO '{nuser}'@'localhost';",
+                    "CREATE DATABASE `{ndb}`; CREATE USER '{nuser}'@'%' IDENTIFIED BY '{0}'; \
+                     CREATE USER '{nuser}'@'localhost' IDENTIFIED BY '{0}'; \
+                     GRANT ALL ON `{ndb}`.* TO '{nuser}'@'%'; GRANT ALL ON `{ndb}`.* TO '{nuser}'@'localhost';",
                     q.replace('\\', "\\\\")
                 ),
             );
-            let cnf = clones.join("my.cnf");
             std::fs::write(
-                &cnf,
+                &secret,
                 format!(
                     "[client]\nuser={nuser}\npassword=\"{}\"\nsocket={}\n",
                     npass.replace('\\', "\\\\").replace('"', "\\\""),
@@ -849,90 +1037,120 @@ fn deploy(s: &Site, server: &DbServer, clones: &Path) {
                 ),
             )
             .unwrap();
-            let mut c = Command::new("mariadb");
-            c.arg(format!("--defaults-file={}", cnf.display())).arg(ndb);
-            pipe(&mut c, &sql);
-            let users = String::from_utf8(
-                run(Command::new("mariadb")
-                    .arg(format!("--defaults-file={}", cnf.display()))
-                    .args(["-N", "-B", ndb, "-e"])
-                    .arg(match s.app {
-                        "wordpress" => "SELECT user_login, user_pass FROM wp_users",
-                        _ => "SELECT username, password FROM jos_users",
-                    }))
-                .stdout,
-            )
-            .unwrap();
-            assert_eq!(users, format!("siteadmin\t{md5}\n"), "{}", s.app);
+            format!("mariadb --defaults-file='{}' {ndb}", secret.display())
         }
         DbKind::Postgres => {
-            server.sql("postgres", &format!("CREATE ROLE {nuser} LOGIN PASSWORD '{q}'; CREATE DATABASE {ndb} OWNER {nuser};"));
-            // The legacy restore puts the new user where the baseline says XXXXXXXXXX.
-            let sql = sql.replace("XXXXXXXXXX", &nuser);
-            let pass = clones.join("pgpass");
+            server.sql(
+                "postgres",
+                &format!("CREATE ROLE {nuser} LOGIN PASSWORD '{q}'; CREATE DATABASE {ndb} OWNER {nuser};"),
+            );
             std::fs::write(
-                &pass,
+                &secret,
                 format!(
                     "*:*:*:{nuser}:{}\n",
                     npass.replace('\\', "\\\\").replace(':', "\\:")
                 ),
             )
             .unwrap();
-            std::fs::set_permissions(&pass, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))
                 .unwrap();
-            let psql = |extra: &[&str]| {
-                let mut c = Command::new("psql");
-                c.env("PGPASSFILE", &pass)
-                    .args([
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        &server.port.to_string(),
-                        "-U",
-                        &nuser,
-                        "-X",
-                        "-q",
-                        "-A",
-                        "-t",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-d",
-                        ndb,
-                    ])
-                    .args(extra);
-                c
-            };
-            pipe(&mut psql(&[]), &sql);
-            let q = match s.app {
-                "drupal" => "SELECT name || ' ' || pass FROM users_field_data WHERE uid = 1",
-                _ => "SELECT username || ' ' || password FROM mdl_user WHERE username <> 'guest'",
-            };
-            let got = String::from_utf8(run(&mut psql(&["-c", q])).stdout).unwrap();
-            assert_eq!(got, format!("siteadmin {md5}\n"), "{}", s.app);
+            format!(
+                "PGPASSFILE='{}' psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p {} -U {nuser} -d {ndb}",
+                secret.display(),
+                server.port
+            )
         }
-    }
-}
-
-fn pipe(c: &mut Command, input: &str) {
-    use std::io::Write;
-    let mut child = c
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    };
+    let installer = host.dir.path().join("installer");
+    std::fs::create_dir_all(&installer).unwrap();
+    std::fs::write(
+        host.path("applicationdb/InstallApplicationDB.sh.adt-legacy"),
+        format!(
+            "# Model of legacy's restore (sourced).\ncd '{inst}' && cp -r '{repo}/baseline' . && \
+             cat baseline/application-db-?? > db.tar.gz && tar xzf db.tar.gz && \
+             sed -e 's/XXXXXXXXXX/{nuser}/g' -e 's/XXXDATABASEXXX/{ndb}/g' -e 's/^zzzz$//' applicationDB.sql > import.sql && \
+             {client} < import.sql && echo imported > '{inst}/done'\ncd /\n",
+            inst = installer.display(),
+            repo = clones.join("d/tree").display(),
+        ),
+    )
+    .unwrap();
+    let o = host
+        .cmd("/bin/sh")
+        .arg("-c")
+        .arg(". \"$HOME/applicationdb/InstallApplicationDB.sh\"; echo caller-goes-on")
+        .output()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let out = common::stdout(&o);
+    assert!(o.status.success(), "{out}{}", common::stderr(&o));
+    assert!(installer.join("done").exists(), "legacy's step ran");
+    let login = format!("acme{d}-webmaster");
     assert!(
-        o.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
+        out.contains(&format!(
+            "The baseline's administrator is {login}; its password is in the config datastore at credentials/baselineadmin\n"
+        )) && out.ends_with("caller-goes-on\n"),
+        "{out}"
     );
+    assert!(!out.contains(npass));
+    // The hand-over.
+    let got = host.dir.path().join("baselineadmin");
+    let o = host.s3cmd(&[
+        "get",
+        &format!("s3://{}/credentials/baselineadmin", common::BUCKET),
+        got.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let handed = std::fs::read_to_string(&got).unwrap();
+    let (hlogin, password) = handed.trim_end().split_once('\n').unwrap();
+    assert_eq!(hlogin, login);
+    assert!(password.len() >= 20);
+    // The stored admin, read back as the new user sees it.
+    let q = match s.app {
+        "wordpress" => "SELECT user_login, user_pass FROM wp_users",
+        "joomla" => "SELECT username, password FROM jos_users",
+        "drupal" => "SELECT name, pass FROM users_field_data WHERE uid = 1",
+        _ => "SELECT username, password FROM mdl_user WHERE username <> 'guest'",
+    };
+    let rows = server.sql(ndb, q);
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (slogin, hash) = rows[0].split_once('\t').unwrap();
+    assert_eq!(slogin, login);
+    let scheme = match s.app {
+        "wordpress" | "joomla" => "$P$B",
+        "drupal" => "$S$E",
+        _ => "$6$",
+    };
+    assert!(hash.starts_with(scheme), "{}: {hash}", s.app);
+    let verify = |pw: &str| {
+        let mut c = Command::new("python3");
+        c.args(["-W", "ignore"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/verify_hash.py"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{pw}\n{hash}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().status.code()
+    };
+    assert_eq!(verify(password), Some(0), "{}: the hash verifies", s.app);
+    assert_eq!(verify("not the password"), Some(1));
+    // No token left in the database; running again changes nothing.
+    let dumped = String::from_utf8(dump_of(server, ndb)).unwrap();
+    for tok in ["XXXADMINUSERXXX", "XXXADMINPASSWORDHASHXXX", "XXXSECRETXXX"] {
+        assert!(
+            !dumped.contains(tok),
+            "{}: {tok} left in the database",
+            s.app
+        );
+    }
+    assert!(dumped.contains(hash));
+    password.to_string()
 }
 
 #[test]
@@ -1296,4 +1514,315 @@ fn the_checker_knows_the_machine_secrets() {
     for secret in [&s3secret, &keyline, &token] {
         assert!(!out.contains(secret.as_str()));
     }
+}
+
+/// The 2025 drop-ins (`application/backupscripts/CreateWebrootBaseline.sh`, `CreateDBBaseline.sh`,
+/// launchers of the 2025 layout run by `/bin/sh`): the same scrub and checker, on the 2025 names
+/// the generation table gives — branch `main`, the plain dump `applicationDB.sql` at the root
+/// (no parts, no LFS), the database credentials from the settings (DBNAME, DBPASSWORD,
+/// DBUSERNAME), the top-level EXCLUDE_FROM_BACKUP entries of `runtime/application.dat` left out;
+/// then a 2025 deployment from them through `application/db/InstallApplicationDB.sh` and
+/// `application/InstallApplication.sh` (both executed, as 2025's db.sh and ws.sh do).
+#[test]
+fn baselines_2025_on_main_with_the_plain_dump() {
+    let _one = serial();
+    if !available(DbKind::Maria) {
+        common::skip("MariaDB server binaries missing");
+        return;
+    }
+    let server = DbServer::maria();
+    let mut s = machine("wordpress", DbKind::Maria, &server);
+    application(&mut s, &server);
+    put(&s.web(), "logs/error.log", "a log line\n");
+    put(&s.web(), ".htaccess", "Options -Indexes\n");
+    let home = s.home();
+    let gitroot = s.root.path().join("gitroot");
+    std::fs::create_dir_all(&gitroot).unwrap();
+    let store = s.root.path().join("store");
+    let mut text =
+        std::fs::read_to_string(home.join(".ssh/webserver_configuration_settings.dat")).unwrap();
+    text.push_str(&format!(
+        "WEBSITEDISPLAYNAME:My_Site\nAPPLICATIONREPOSITORYPROVIDER:local\nAPPLICATIONREPOSITORYOWNER:{}\n\
+         DATABASEINSTALLATIONTYPE:Maria\nDBPORT:{}\nDBNAME:{APP_DB}\nDBUSERNAME:{}\nDBPASSWORD:{}\n",
+        gitroot.display(),
+        server.port,
+        s.db_user,
+        s.db_pass
+    ));
+    for m in ["webserver", "database"] {
+        put(
+            &home,
+            &format!("runtime/{m}_configuration_settings.dat"),
+            &text,
+        );
+    }
+    std::fs::remove_dir_all(home.join(".ssh")).ok();
+    put(
+        &home,
+        "runtime/application.dat",
+        "EXCLUDE_FROM_BACKUP:logs:tmp:cache:wp-config.php\n",
+    );
+    // 2025's GetIP (nmcli in the VPC range): here the database is local.
+    put(
+        &home,
+        "utilities/processing/GetIP.sh",
+        "#!/bin/sh\necho 127.0.0.1\n",
+    );
+    std::fs::set_permissions(
+        home.join("utilities/processing/GetIP.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for (m, script) in [
+        ("webserver", "CreateWebrootBaseline"),
+        ("database", "CreateDBBaseline"),
+    ] {
+        put(
+            &home,
+            &format!("application/backupscripts/{script}.sh"),
+            "#!/bin/sh\necho legacy\n",
+        );
+        run(Command::new(common::adt_bin())
+            .args(["layout", "install", "--home"])
+            .arg(&home)
+            .args(["--machine", m, "--generation", "2025", script]));
+    }
+    let drop_in = |script: &str| {
+        let o = Command::new("/bin/sh")
+            .arg(home.join(format!("application/backupscripts/{script}.sh")))
+            .arg(IDENT)
+            .env("ADT_HOMEDIR_FILE", s.root.path().join("homedir.dat"))
+            .env("HOME", &home)
+            .env("ADT_WEBROOT", s.web())
+            .env("ADT_DATASTORE", format!("local:{}", store.display()))
+            .env_remove("S3CMD_CONFIG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{script}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    drop_in("CreateWebrootBaseline");
+    drop_in("CreateDBBaseline");
+    let clones = s.root.path().join("clones-2025");
+    let mut all = Vec::new();
+    for (name, n) in [
+        (format!("{IDENT}-webroot-sourcecode-baseline"), "w"),
+        (format!("{IDENT}-db-baseline"), "d"),
+    ] {
+        let bare = gitroot.join(format!("{name}.git"));
+        let branches = String::from_utf8(git(&bare, &["branch", "--list"]).stdout).unwrap();
+        assert_eq!(branches.trim_start_matches(['*', ' ']), "main\n", "{name}");
+        let dest = clones.join(n);
+        run(Command::new("git")
+            .args(["clone", "-q", "--branch", "main"])
+            .arg(format!("file://{}", bare.display()))
+            .arg(&dest));
+        all.extend(contents(&dest));
+    }
+    let w = clones.join("w");
+    assert!(!w.join("wp-config.php").exists(), "EXCLUDE_FROM_BACKUP");
+    assert!(!w.join("logs").exists(), "EXCLUDE_FROM_BACKUP");
+    assert!(w.join(".htaccess").is_file() && w.join("index.php").is_file());
+    let d = clones.join("d");
+    assert!(!d.join("baseline").exists() && !d.join(".gitattributes").exists());
+    let sql = std::fs::read_to_string(d.join("applicationDB.sql")).unwrap();
+    assert!(
+        sql.contains("XXXADMINPASSWORDHASHXXX"),
+        "the placeholder admin"
+    );
+    assert!(sql.contains("zzzz"), "the sentinel");
+    let leaks = leaked(&s.planted, &all);
+    assert!(leaks.is_empty(), "the 2025 baselines leak {leaks:?}");
+    deploy_2025_database(&s, &server, &home, &store, &d.join("applicationDB.sql"));
+    deploy_2025_webserver(
+        &s,
+        &home,
+        &store,
+        &gitroot.join(format!("{IDENT}-webroot-sourcecode-baseline.git")),
+    );
+}
+
+/// A 2025 deployment of that kind of baseline: `application/db/InstallApplicationDB.sh`, which
+/// 2025's db.sh executes, runs the kept legacy script (here a model: the root `applicationDB.sql`
+/// imported by the new user) and then gives the placeholder administrator its password; the
+/// hash verifies against the password handed over in the 2025 config bucket.
+fn deploy_2025_database(s: &Site, server: &DbServer, home: &Path, store: &Path, sql: &Path) {
+    let (ndb, nuser, npass) = ("nfresh25db", "ufresh25u", "N3w25/pa[ss");
+    server.sql(
+        "mysql",
+        &format!(
+            "CREATE DATABASE `{ndb}`; CREATE USER '{nuser}'@'%' IDENTIFIED BY '{npass}'; \
+             CREATE USER '{nuser}'@'localhost' IDENTIFIED BY '{npass}'; \
+             GRANT ALL ON `{ndb}`.* TO '{nuser}'@'%'; GRANT ALL ON `{ndb}`.* TO '{nuser}'@'localhost';"
+        ),
+    );
+    let settings = home.join("runtime/database_configuration_settings.dat");
+    let text: String = std::fs::read_to_string(&settings)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("DB"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        &settings,
+        format!(
+            "{text}DBPORT:{}\nDBNAME:{ndb}\nDBUSERNAME:{nuser}\nDBPASSWORD:{npass}\n\
+             BUILDARCHIVECHOICE:baseline\nBUILDIDENTIFIER:Acme25\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    // The 2025 config bucket (`<url with dashes>-config-<first 4 of SERVERUSER>`), which the
+    // build machine makes.
+    let user = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SERVERUSER:"))
+        .unwrap()
+        .to_lowercase();
+    std::fs::create_dir_all(store.join(format!("www-example-com-config-{}", &user[..4]))).unwrap();
+    let cnf = s.root.path().join("deploy25.cnf");
+    std::fs::write(
+        &cnf,
+        format!(
+            "[client]\nuser={nuser}\npassword=\"{npass}\"\nsocket={}\n",
+            server.socket().display()
+        ),
+    )
+    .unwrap();
+    put(
+        home,
+        "application/db/InstallApplicationDB.sh",
+        "#!/bin/sh\necho legacy\n",
+    );
+    run(Command::new(common::adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(home)
+        .args([
+            "--machine",
+            "database",
+            "--generation",
+            "2025",
+            "InstallApplicationDB",
+        ]));
+    std::fs::write(
+        home.join("application/db/InstallApplicationDB.sh.adt-legacy"),
+        format!(
+            "#!/bin/sh\n# Model of 2025's restore (executed).\n\
+             sed -e '/sql_require_primary_key/d' -e 's/XXXDATABASEXXX/{ndb}/g' -e 's/XXXXXXXXXX/{nuser}/g' '{}' | mariadb --defaults-file='{}' {ndb}\n",
+            sql.display(),
+            cnf.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("/bin/sh")
+        .arg(home.join("application/db/InstallApplicationDB.sh"))
+        .env("ADT_HOMEDIR_FILE", s.root.path().join("homedir.dat"))
+        .env("HOME", home)
+        .env("ADT_DATASTORE", format!("local:{}", store.display()))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("The baseline's administrator is acme25-webmaster"),
+        "{out}"
+    );
+    let handed = Command::new("find")
+        .arg(store)
+        .args(["-path", "*/credentials/baselineadmin"])
+        .output()
+        .unwrap();
+    let handed = String::from_utf8(handed.stdout).unwrap();
+    let handed = std::fs::read_to_string(handed.trim()).unwrap();
+    let (login, password) = handed.trim_end().split_once('\n').unwrap();
+    assert_eq!(login, "acme25-webmaster");
+    let row = server.sql(ndb, "SELECT user_login, user_pass FROM wp_users");
+    let (slogin, hash) = row.trim_end().split_once('\t').unwrap();
+    assert_eq!(slogin, login);
+    let mut child = Command::new("python3")
+        .args(["-W", "ignore"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/verify_hash.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n{hash}\n").as_bytes())
+        .unwrap();
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0));
+    let dumped = String::from_utf8(dump_of(server, ndb)).unwrap();
+    assert!(!dumped.contains("XXXADMIN"));
+}
+
+/// A 2025 webserver deployed from that webroot baseline: `application/InstallApplication.sh`,
+/// which 2025's ws.sh executes, runs the kept legacy script (a model: the baseline cloned into
+/// the webroot), then the baseline's `XXXSECRETXXX` get fresh values.
+fn deploy_2025_webserver(s: &Site, home: &Path, store: &Path, repo: &Path) {
+    let web = s.root.path().join("www25/html");
+    let settings = home.join("runtime/webserver_configuration_settings.dat");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str("BUILDARCHIVECHOICE:baseline\n");
+    std::fs::write(&settings, text).unwrap();
+    put(
+        home,
+        "application/InstallApplication.sh",
+        "#!/bin/sh\necho legacy\n",
+    );
+    run(Command::new(common::adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(home)
+        .args([
+            "--machine",
+            "webserver",
+            "--generation",
+            "2025",
+            "InstallApplication",
+        ]));
+    std::fs::write(
+        home.join("application/InstallApplication.sh.adt-legacy"),
+        format!(
+            "#!/bin/sh\n# Model of 2025's install of a baseline (executed).\n\
+             git clone -q --branch main 'file://{}' '{}' && rm -rf '{}/.git'\n",
+            repo.display(),
+            web.display(),
+            web.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("/bin/sh")
+        .arg(home.join("application/InstallApplication.sh"))
+        .env("ADT_HOMEDIR_FILE", s.root.path().join("homedir.dat"))
+        .env("HOME", home)
+        .env("ADT_WEBROOT", &web)
+        .env("ADT_DATASTORE", format!("local:{}", store.display()))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains(".env: 1 secrets set"), "{out}");
+    let env = std::fs::read_to_string(web.join(".env")).unwrap();
+    assert_eq!(filled_values(&env).len(), 1, "{env}");
+    let o = Command::new("grep")
+        .args(["-rl", "XXXSECRETXXX"])
+        .arg(&web)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "");
 }

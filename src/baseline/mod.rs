@@ -18,6 +18,7 @@
 //! Differences from legacy (spec backups-baselines-modes §2.3, §6 "FIX"): see each file.
 
 pub mod check;
+pub mod deploy;
 pub mod dump;
 pub mod php;
 pub mod publish;

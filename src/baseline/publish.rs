@@ -3,7 +3,10 @@
 //! only when the checker found nothing.
 //!
 //! Legacy: WS `providerscripts/git/CreateWebrootBaseline.sh`, DB
-//! `providerscripts/git/CreateDBBaseline.sh` (2022), with `RemoveApplicationBranding.sh`.
+//! `providerscripts/git/CreateDBBaseline.sh` (2022), with `RemoveApplicationBranding.sh`; 2025
+//! `application/backupscripts/Create*Baseline.sh` (branch `main`, the plain dump at the root,
+//! EXCLUDE_FROM_BACKUP entries left out: [`Target::branch`], [`DbLayout::PlainDump`], the
+//! `exclude` list of [`publish_webroot`], from `crate::layout::Generation::baselines`).
 //! Names kept: `<identifier>-webroot-sourcecode-baseline`, `<identifier>-db-baseline`, the
 //! webroot's `.gitattributes` from `providerscripts/git/gitattributes`, the DB's
 //! `baseline/application-db-NN` 10 MiB `split -d` parts of a tar.gz holding `applicationDB.sql`
@@ -154,6 +157,8 @@ pub struct Target<'a> {
     pub checker: &'a Checker,
     /// A private directory for the work tree and git state; removed afterwards.
     pub work: &'a Path,
+    /// The branch pushed to (the generation's: 2022 `master`, 2025 `main`).
+    pub branch: &'a str,
 }
 
 /// What publishing did.
@@ -189,12 +194,13 @@ fn push_checked(t: &Target, dir: &Path, repo: &str, altered: String) -> Result<P
     }
     t.provider.ensure_repo(repo)?;
     let state = git::open_state(&t.work.join("state"))?;
-    let pushed = git::push_snapshot(
+    let pushed = git::push_snapshot_to(
         &state,
         dir,
         &t.provider.remote_url(repo),
         t.provider.credentials().as_ref(),
         repo,
+        t.branch,
     )?;
     Ok(Published::Pushed {
         repo: repo.to_string(),
@@ -238,10 +244,31 @@ pub fn publish_webroot(
     app: Option<Application>,
     branding: &Branding,
     gitattributes: Option<&Path>,
+    exclude: &[String],
 ) -> Result<Published> {
     check_identifier(t.identifier)?;
     let dir = t.work.join("tree");
     let mut report = tree::copy_scrubbed(webroot, &dir, app)?;
+    // 2025: the top-level EXCLUDE_FROM_BACKUP entries (`logs`, `tmp`, `cache`, the application's
+    // config file) are left out, as legacy removes them from its copy.
+    for e in exclude {
+        let p = Path::new(e);
+        if e.is_empty() || p.components().count() != 1 || e == "." || e == ".." {
+            continue;
+        }
+        let at = dir.join(p);
+        let gone = match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&at).map(|_| true),
+            Ok(_) => std::fs::remove_file(&at).map(|_| true),
+            Err(_) => Ok(false),
+        }
+        .map_err(|e| Error::io(at.display(), e))?;
+        if gone {
+            report
+                .excluded
+                .push((p.to_path_buf(), "EXCLUDE_FROM_BACKUP (2025)"));
+        }
+    }
     // Legacy puts `/var/www/vendor` (Drupal's composer tree, outside the webroot) into the
     // baseline as `vendor.drupal`, which a deployment moves back; done on the copy only
     // (legacy copied it into the live webroot). `/var/www/private` is never published.
@@ -272,6 +299,17 @@ pub fn publish_webroot(
     push_checked(t, &dir, &repo, report.render())
 }
 
+/// How the DB baseline's repository holds the dump (the generation's
+/// [`crate::layout::DbBaseline`], with the engine for the 2025 file name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbLayout {
+    /// 2022: `baseline/application-db-NN` parts of a tar.gz, LFS attributes.
+    SplitArchive,
+    /// 2025: `applicationDB.sql` (MySQL/MariaDB) or `applicationDB.psql` (PostgreSQL) at the
+    /// root, unsplit.
+    PlainDump { postgres: bool },
+}
+
 /// The LFS attributes of a DB baseline (legacy `git lfs track "*db*"`, `"*.tar.gz"`).
 pub const DB_GITATTRIBUTES: &str =
     "*db* filter=lfs diff=lfs merge=lfs -text\n*.tar.gz filter=lfs diff=lfs merge=lfs -text\n";
@@ -286,6 +324,7 @@ pub fn publish_db(
     app: Application,
     db_name: &str,
     branding: &Branding,
+    layout: DbLayout,
 ) -> Result<Published> {
     check_identifier(t.identifier)?;
     let stage = t.work.join("stage");
@@ -323,12 +362,30 @@ pub fn publish_db(
         tmp.commit()?;
         std::fs::rename(&branded, &sql).map_err(|e| Error::io(sql.display(), e))?;
     }
-    let archive = stage.join("applicationDB.tar.gz");
-    crate::database::archive::tar_gz(&sql, &archive)?;
     let dir = t.work.join("tree");
-    crate::database::archive::split(&archive, &dir.join("baseline"), "application-db-", 10 << 20)?;
-    std::fs::write(dir.join(".gitattributes"), DB_GITATTRIBUTES)
-        .map_err(|e| Error::io(dir.display(), e))?;
+    match layout {
+        DbLayout::SplitArchive => {
+            let archive = stage.join("applicationDB.tar.gz");
+            crate::database::archive::tar_gz(&sql, &archive)?;
+            crate::database::archive::split(
+                &archive,
+                &dir.join("baseline"),
+                "application-db-",
+                10 << 20,
+            )?;
+            std::fs::write(dir.join(".gitattributes"), DB_GITATTRIBUTES)
+                .map_err(|e| Error::io(dir.display(), e))?;
+        }
+        DbLayout::PlainDump { postgres } => {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+            let name = if postgres {
+                "applicationDB.psql"
+            } else {
+                "applicationDB.sql"
+            };
+            std::fs::rename(&sql, dir.join(name)).map_err(|e| Error::io(sql.display(), e))?;
+        }
+    }
     let repo = format!("{}-db-baseline", t.identifier);
     push_checked(t, &dir, &repo, rep.render())
 }

@@ -11,6 +11,11 @@
 //! the checker runs before every push and a finding refuses it (status 1, findings on stdout).
 //! Differences from legacy: status 1 on any failure (legacy exited 0 whatever happened).
 //!
+//! The deploy side: `ConfigureDBAccessByApplication.sh` (webserver) and `InstallApplicationDB.sh`
+//! (database) run legacy's step (the kept `….adt-legacy` script), then, on a machine built from a
+//! baseline, fill the salts and keys and set the placeholder administrator's password
+//! ([`crate::baseline::deploy`]; README "At deploy time"). Legacy had neither token.
+//!
 //! The build machine's `helperscripts/PerformWebsiteBaseline.sh` / `PerformDatabaseBaseline.sh`
 //! ask legacy's questions (or take flags) and run those two over SSH as root, the sudo password
 //! on stdin (see `perform_baseline`).
@@ -101,6 +106,15 @@ pub fn sources(ctx: &Ctx) -> check::Sources {
             {
                 s.extra.push(check::Secret {
                     kind: kind.to_string(),
+                    value: v.to_string(),
+                });
+            }
+        }
+        // The password a deployment from a baseline handed over for its administrator.
+        if let Ok(b) = store.get_bytes(ADMIN_KEY) {
+            if let Some(v) = String::from_utf8_lossy(&b).lines().nth(1) {
+                s.extra.push(check::Secret {
+                    kind: "baseline administrator password".into(),
                     value: v.to_string(),
                 });
             }
@@ -281,7 +295,9 @@ fn checked_identifier(ctx: &Ctx, args: &[String]) -> Option<String> {
 
 /// The application `APPLICATIONIDENTIFIER` names, if any.
 fn application(settings: &str) -> Option<Application> {
-    Application::parse(&crate::config::value(settings, "APPLICATIONIDENTIFIER").unwrap_or_default())
+    ["APPLICATIONIDENTIFIER", "APPLICATION"]
+        .iter()
+        .find_map(|k| Application::parse(&crate::config::value(settings, k)?))
 }
 
 /// The git provider the settings name and the checker a baseline must pass, in that order.
@@ -351,11 +367,13 @@ pub fn create_webroot_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                 provider: provider.as_ref(),
                 checker: &checker,
                 work: work.path(),
+                branch: ctx.gen.baselines.branch,
             },
             &ctx.webroot(),
             app,
             &publish::Branding::from_settings(&settings),
             Some(&ctx.home.join("providerscripts/git/gitattributes")),
+            &webroot_excludes(ctx)?,
         )
     })();
     render(ctx, r)
@@ -377,10 +395,7 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                     .into(),
             )
         })?;
-        let store = super::bounded(ctx.store())?;
-        let creds = String::from_utf8_lossy(&store.get_bytes("credentials/shit")?).into_owned();
-        let my_ip = crate::ips::get_ip(ctx)?;
-        let conn = crate::database::Connection::from_settings(&settings, &creds, &my_ip)?;
+        let conn = connection(ctx, &settings)?;
         let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
         let dumped = work.path().join("dumped.sql");
@@ -401,14 +416,65 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                 provider: provider.as_ref(),
                 checker: &checker,
                 work: work.path(),
+                branch: ctx.gen.baselines.branch,
             },
             &dumped,
             app,
             &conn.name,
             &publish::Branding::from_settings(&settings),
+            match ctx.gen.baselines.db {
+                crate::layout::DbBaseline::SplitArchive => publish::DbLayout::SplitArchive,
+                crate::layout::DbBaseline::PlainDump => publish::DbLayout::PlainDump {
+                    postgres: conn.engine == crate::database::Engine::Postgres,
+                },
+            },
         )
     })();
     render(ctx, r)
+}
+
+/// The application database's connection: credentials where the generation keeps them (2022
+/// the datastore's `credentials/shit`, 2025 the settings' DBNAME/DBPASSWORD/DBUSERNAME).
+fn connection(ctx: &Ctx, settings: &str) -> crate::Result<crate::database::Connection> {
+    let creds = match ctx.gen.baselines.db_credentials {
+        crate::layout::DbCredentials::StoreObject(key) => {
+            let store = super::bounded(ctx.store())?;
+            String::from_utf8_lossy(&store.get_bytes(key)?).into_owned()
+        }
+        crate::layout::DbCredentials::Settings(n, p, u) => [n, p, u]
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}\n",
+                    crate::config::value(settings, k).unwrap_or_default()
+                )
+            })
+            .collect(),
+    };
+    let my_ip = crate::ips::private_ip(ctx)?;
+    crate::database::Connection::from_settings(settings, &creds, &my_ip)
+}
+
+/// The top-level webroot entries the generation's baselines leave out (2025: the
+/// `EXCLUDE_FROM_BACKUP:` line of `runtime/application.dat`, `:`-separated).
+fn webroot_excludes(ctx: &Ctx) -> crate::Result<Vec<String>> {
+    let Some((file, key)) = ctx.gen.baselines.webroot_excludes else {
+        return Ok(Vec::new());
+    };
+    let path = ctx.home.join(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::Error::io(path.display(), e)),
+    };
+    let prefix = format!("{key}:");
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .flat_map(|v| v.split(':'))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// The build machine's side of a baseline: which machine, and what legacy says about it.
@@ -574,5 +640,177 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
     } else {
         say(side.failed);
         1
+    }
+}
+
+/// Whether this machine was built from a baseline (`BUILDARCHIVECHOICE:baseline`).
+fn from_baseline(settings: &str) -> bool {
+    crate::config::value(settings, "BUILDARCHIVECHOICE").as_deref() == Some("baseline")
+}
+
+/// The kept legacy script (`<path>.adt-legacy`) run with `/bin/sh` and `args`; its status.
+fn run_kept_legacy(ctx: &Ctx, path: &str, args: &[String]) -> crate::Result<i32> {
+    let legacy = ctx
+        .home
+        .join(format!("{path}{}", crate::layout::install::LEGACY_SUFFIX));
+    if !legacy.is_file() {
+        return Err(crate::Error::Config(format!(
+            "{} is missing: the legacy step is the legacy script's",
+            legacy.display()
+        )));
+    }
+    Ok(crate::process::Run::new("/bin/sh")
+        .arg(&legacy)
+        .args(args)
+        .env("HOME", &ctx.home)
+        .status()?
+        .unwrap_or(1))
+}
+
+/// Set once no token is left after legacy configured the application (`runtime/
+/// APPLICATION_DB_CONFIGURED`): later cron runs skip the walk.
+const SECRETS_FILLED: &str = "runtime/ADT_BASELINE_SECRETS_FILLED";
+/// The deployment's seed for the filled values (0600).
+const SECRETS_SEED: &str = "runtime/.adt-baseline-seed";
+
+/// `providerscripts/application/configuration/ConfigureDBAccessByApplication.sh` (webserver,
+/// cron every minute): the kept legacy script writes the application's configuration; then,
+/// on a machine built from a baseline, every `XXXSECRETXXX` of our baselines in the webroot,
+/// `wp-config.php` beside it and `runtime/` gets its fresh value
+/// ([`crate::baseline::deploy::fill_files`]: the same setting the same value in every file,
+/// another deployment other values). Legacy's status is kept; a failure of ours is 1.
+pub fn configure_db_access_by_application(ctx: &Ctx, args: &[String]) -> i32 {
+    legacy_then_fill(ctx, "ConfigureDBAccessByApplication", args)
+}
+
+/// `application/InstallApplication.sh` (2025 webserver; ws.sh executes it): the kept legacy
+/// script installs the webroot (for a baseline, a clone of APPLICATIONBASELINESOURCECODEREPOSITORY),
+/// then the baseline's `XXXSECRETXXX` get their fresh values as in
+/// [`configure_db_access_by_application`]. Legacy's status is kept; a failure of ours is 1.
+pub fn install_application(ctx: &Ctx, args: &[String]) -> i32 {
+    legacy_then_fill(ctx, "InstallApplication", args)
+}
+
+/// The kept legacy script of `command` (its path from the generation table) run as a child,
+/// then [`fill_baseline_secrets`]; legacy's status unless ours failed (1).
+fn legacy_then_fill(ctx: &Ctx, command: &str, args: &[String]) -> i32 {
+    let status = match ctx
+        .gen
+        .scripts_for(ctx.machine)
+        .find(|s| s.command == command)
+    {
+        Some(script) => run_kept_legacy(ctx, script.path, args),
+        None => Err(crate::Error::Config(format!(
+            "{command} is not a script of the {} generation's {}",
+            ctx.gen.name,
+            ctx.machine.name()
+        ))),
+    }
+    .unwrap_or_else(|e| {
+        ctx.report(&e);
+        1
+    });
+    match fill_baseline_secrets(ctx) {
+        Ok(()) => status,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
+    }
+}
+
+/// On a machine built from a baseline, every `XXXSECRETXXX` in the webroot, the `wp-config.php`
+/// beside it and `runtime/` filled (see [`configure_db_access_by_application`]).
+fn fill_baseline_secrets(ctx: &Ctx) -> crate::Result<()> {
+    let settings = ctx.settings()?;
+    if !from_baseline(&settings) || ctx.home.join(SECRETS_FILLED).exists() {
+        return Ok(());
+    }
+    let web = ctx.webroot();
+    let mut roots = vec![web.clone(), ctx.home.join("runtime")];
+    if let Some(parent) = web.parent() {
+        roots.push(parent.join("wp-config.php"));
+    }
+    let seed = crate::baseline::deploy::seed(&ctx.home.join(SECRETS_SEED))?;
+    let filled = crate::baseline::deploy::fill_files(&roots, &seed)?;
+    for (f, n) in &filled {
+        out(format!("{}: {n} secrets set\n", f.display()).as_bytes());
+    }
+    if filled.is_empty() && ctx.home.join("runtime/APPLICATION_DB_CONFIGURED").exists() {
+        crate::fsutil::write_atomic(&ctx.home.join(SECRETS_FILLED), b"", None)?;
+    }
+    Ok(())
+}
+
+/// Where the operator finds the baseline's administrator (config datastore; two lines, login
+/// and password), beside `credentials/shit`, whose content legacy's build machine shows the
+/// operator once at the end of a build.
+pub const ADMIN_KEY: &str = "credentials/baselineadmin";
+
+/// `applicationdb/InstallApplicationDB.sh [force]` (database; sourced by db.sh): the launcher
+/// sources the kept legacy script as before (it imports BASELINEDBREPOSITORY), then runs this:
+/// on a machine built from a baseline whose database holds our placeholder administrator, the
+/// administrator gets the login `<BUILDIDENTIFIER>-webmaster` (legacy's name for the admin it
+/// made) and a fresh random password, stored hashed in the application's scheme; login and
+/// password go to the config datastore at [`ADMIN_KEY`] (never to argv, stdout or a log).
+pub fn install_application_db(ctx: &Ctx, args: &[String]) -> i32 {
+    // Where the launcher executes us (2025: db.sh executes the script), the kept legacy script
+    // runs first, as a child; where it sources the legacy script itself (2022), it has run.
+    let mut status = 0;
+    if let Some(script) = ctx
+        .gen
+        .scripts_for(ctx.machine)
+        .find(|s| s.command == "InstallApplicationDB" && s.kind == crate::layout::Kind::Exec)
+    {
+        status = match run_kept_legacy(ctx, script.path, args) {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.report(&e);
+                1
+            }
+        };
+    }
+    let r = (|| -> crate::Result<Option<String>> {
+        let settings = ctx.settings()?;
+        if !from_baseline(&settings) {
+            return Ok(None);
+        }
+        let app = application(&settings).ok_or_else(|| {
+            crate::Error::Config(
+                "APPLICATIONIDENTIFIER or APPLICATION names no application (joomla, wordpress, drupal, moodle)"
+                    .into(),
+            )
+        })?;
+        let conn = connection(ctx, &settings)?;
+        let store = super::bounded(ctx.store())?;
+        let id = crate::config::value(&settings, "BUILDIDENTIFIER")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let login = if id.is_empty() {
+            "webmaster".to_string()
+        } else {
+            format!("{id}-webmaster")
+        };
+        let work = check::private_tempdir()?;
+        let Some(password) = crate::baseline::deploy::set_admin(&conn, work.path(), app, &login)?
+        else {
+            return Ok(None);
+        };
+        store.put_bytes(ADMIN_KEY, format!("{login}\n{password}\n").as_bytes())?;
+        Ok(Some(login))
+    })();
+    match r {
+        Ok(Some(login)) => {
+            out(format!(
+                "The baseline's administrator is {login}; its password is in the config datastore at {ADMIN_KEY}\n"
+            )
+            .as_bytes());
+            status
+        }
+        Ok(None) => status,
+        Err(e) => {
+            ctx.report(&e);
+            1
+        }
     }
 }

@@ -327,6 +327,9 @@ commands! {
     "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";
     "PerformWebsiteBaseline" => baseline::perform_website_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
     "PerformDatabaseBaseline" => baseline::perform_database_baseline, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--identifier ID] [--yes]   (asks what is not given)";
+    "ConfigureDBAccessByApplication" => baseline::configure_db_access_by_application, "(cron; the legacy step, then fresh values for a baseline's salts and keys)";
+    "InstallApplication" => baseline::install_application, "(2025 webserver; the legacy install, then fresh values for a baseline's salts and keys)";
+    "InstallApplicationDB" => baseline::install_application_db, "(sourced after the kept legacy script; a baseline's administrator gets a fresh password)";
     "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
     "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)

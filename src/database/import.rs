@@ -34,3 +34,29 @@ pub fn import(c: &Connection, work: &Path, sql: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Run `sql` (statements on stdin from a file created 0600 in `work`, never on argv) and return
+/// the client's output: MySQL/MariaDB `-N -B` (tab-separated, no header), PostgreSQL `-A -t`
+/// (`|`-separated, tuples only), stopping at the first error.
+pub fn query(c: &Connection, work: &Path, sql: &str) -> Result<String> {
+    use std::io::Write;
+    let secret = Secret::new(c, work)?;
+    let mut f = crate::fsutil::TempFile::new(&work.join("query.sql"), Some(0o600))?;
+    f.file()
+        .write_all(sql.as_bytes())
+        .map_err(|e| Error::io(work.display(), e))?;
+    let run = match c.engine {
+        Engine::MySql => client(c, &secret)?.args(["-N", "-B"]),
+        Engine::Postgres => client(c, &secret)?.args(["-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]),
+    }
+    .stdin_file(f.path());
+    let o = run.deadline(std::time::Duration::from_secs(300)).output()?;
+    if o.timed_out || !o.success() {
+        return Err(Error::Io(format!(
+            "a query on {} failed: {}",
+            c.name,
+            o.first_error_line()
+        )));
+    }
+    Ok(o.stdout)
+}

@@ -67,7 +67,11 @@ impl Engine {
 /// Where the dump connects: DBaaSHOSTNAME under `DATABASEINSTALLATIONTYPE:DBaaS`, else `my_ip`.
 pub fn host_from_settings(settings: &str, my_ip: &str) -> String {
     if config::check_value(settings, "DATABASEINSTALLATIONTYPE:DBaaS") == "1\n" {
-        config::value(settings, "DBaaSHOSTNAME").unwrap_or_default()
+        // 2025 names the managed database's host DBIDENTIFIER.
+        config::value(settings, "DBaaSHOSTNAME")
+            .filter(|v| !v.is_empty())
+            .or_else(|| config::value(settings, "DBIDENTIFIER"))
+            .unwrap_or_default()
     } else {
         my_ip.to_string()
     }

@@ -338,12 +338,23 @@ pub fn push_verified(
     creds: Option<&Credentials>,
     commit: &str,
 ) -> Result<()> {
+    push_verified_to(git_dir, url, creds, commit, BRANCH)
+}
+
+/// [`push_verified`] to another branch (2025 baselines live on `main`).
+pub fn push_verified_to(
+    git_dir: &Path,
+    url: &str,
+    creds: Option<&Credentials>,
+    commit: &str,
+    branch: &str,
+) -> Result<()> {
     let state = git_dir.parent().unwrap_or(git_dir);
     // When the remote's current commit is not here (a first push, or a remote written by
     // someone else), nearly every object goes: searching for deltas among them costs far more
     // than it saves (ten times the push on a webroot of uploads), so it is skipped. Otherwise
     // the few new objects are deltified against the remote's versions (less to send).
-    let known = match remote_head(git_dir, url, creds, BRANCH)? {
+    let known = match remote_head(git_dir, url, creds, branch)? {
         Some(c) => git(state)
             .arg("--git-dir")
             .arg(git_dir)
@@ -362,18 +373,18 @@ pub fn push_verified(
             .arg("--git-dir")
             .arg(git_dir)
             .args(["-c", window, "push", "-q", "--force", url])
-            .arg(format!("{commit}:refs/heads/{BRANCH}"))
+            .arg(format!("{commit}:refs/heads/{branch}"))
             .deadline(git_deadline()),
         &format!("push to {} refused or failed", show_url(url)),
     )?;
-    match remote_head(git_dir, url, creds, BRANCH)? {
+    match remote_head(git_dir, url, creds, branch)? {
         Some(c) if c == commit => Ok(()),
         Some(c) => Err(Error::Remote(format!(
             "{} names commit {c} after the push of {commit}",
             show_url(url)
         ))),
         None => Err(Error::Remote(format!(
-            "{} has no {BRANCH} after the push",
+            "{} has no {branch} after the push",
             show_url(url)
         ))),
     }
@@ -390,6 +401,21 @@ pub fn push_snapshot(
     let tree = stage_tree(git_dir, work_tree)?;
     let commit = commit_orphan(git_dir, &tree, keep_as)?;
     push_verified(git_dir, url, creds, &commit)?;
+    Ok(Pushed { commit, tree })
+}
+
+/// [`push_snapshot`] to another branch.
+pub fn push_snapshot_to(
+    git_dir: &Path,
+    work_tree: &Path,
+    url: &str,
+    creds: Option<&Credentials>,
+    keep_as: &str,
+    branch: &str,
+) -> Result<Pushed> {
+    let tree = stage_tree(git_dir, work_tree)?;
+    let commit = commit_orphan(git_dir, &tree, keep_as)?;
+    push_verified_to(git_dir, url, creds, &commit, branch)?;
     Ok(Pushed { commit, tree })
 }
 

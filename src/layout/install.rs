@@ -17,9 +17,14 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The line that runs the command, by launcher kind.
-fn run_line(kind: Kind, bin: &str, opts: &str, cmd: &str) -> String {
+/// The line that runs the command, by launcher kind (`path`: the script's, relative to HOME).
+fn run_line(kind: Kind, bin: &str, opts: &str, cmd: &str, path: &str) -> String {
     match kind {
+        Kind::SourceThen => format!(
+            "if [ -f \"$HOME/{path}{LEGACY_SUFFIX}\" ]; then . \"$HOME/{path}{LEGACY_SUFFIX}\"; \
+             else echo \"$HOME/{path}{LEGACY_SUFFIX} is missing: its legacy step did not run\" >&2; fi\n\
+             {bin} {opts} {cmd}"
+        ),
         Kind::Exec => format!("exec {bin} {opts} {cmd} \"$@\""),
         Kind::Call => format!("{bin} {opts} {cmd}"),
         Kind::Eval => format!("eval \"$({bin} {opts} {cmd})\""),
@@ -38,6 +43,10 @@ fn kind_note(kind: Kind) -> &'static str {
         Kind::Exec => "",
         Kind::Call | Kind::Eval | Kind::CallWith(_) => {
             "# Legacy code sources this file: it neither execs nor takes arguments.\n"
+        }
+        Kind::SourceThen => {
+            "# Legacy code sources this file: the kept legacy script is sourced as before, then\n\
+             # our step runs (no exec, no arguments).\n"
         }
     }
 }
@@ -58,7 +67,8 @@ pub fn launcher(bin: &Path, machine: Machine, gen: &Generation, script: &Script)
             script.kind,
             &sh_quote(&bin.to_string_lossy()),
             &opts,
-            script.command
+            script.command,
+            script.path
         ),
         gen = gen.name,
         machine = machine.name(),
@@ -92,7 +102,8 @@ pub fn repo_launcher(gen: &Generation, script: &Script) -> String {
                 script.kind,
                 "\"${ADT_BIN:-/usr/local/bin/adt}\"",
                 &format!("--adt-generation={}", gen.name),
-                script.command
+                script.command,
+                script.path
             ),
         );
     }

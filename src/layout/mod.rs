@@ -23,6 +23,11 @@ pub enum Kind {
     /// named variable is handed to the command in its environment (`NAME="${NAME:-}" adt CMD`),
     /// which does not change the caller's shell.
     CallWith(&'static [&'static str]),
+    /// A sourced script whose legacy body stays legacy's and is followed by a step of ours: the
+    /// launcher sources the kept legacy script (`. "$HOME/<path>.adt-legacy"`, in the caller's
+    /// shell with the caller's variables and arguments, as before), then runs our command
+    /// without arguments (`adt CMD`; no `exec`, no `exit`).
+    SourceThen,
 }
 
 /// One legacy script that a command of ours replaces.
@@ -64,6 +69,38 @@ pub enum BackupNaming {
     /// 2025: no git; one bucket `<url->-<p>` for both archives, lock keys `BACKUP_RUNNING` /
     /// `DB_BACKUP_RUNNING`.
     SingleBucket2025,
+}
+
+/// How a generation lays out its DB baseline repository (spec §2.1, §2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbBaseline {
+    /// 2022: `baseline/application-db-NN`, 10 MiB `split -d` parts of a tar.gz holding
+    /// `applicationDB.sql`, LFS attributes for `*db*` and `*.tar.gz`.
+    SplitArchive,
+    /// 2025: the plain dump at the repository's root, `applicationDB.sql` (MySQL/MariaDB) or
+    /// `applicationDB.psql` (PostgreSQL), unsplit.
+    PlainDump,
+}
+
+/// Where a generation's database machine finds the application database's credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbCredentials {
+    /// The config datastore's `credentials/shit` (name, password, user).
+    StoreObject(&'static str),
+    /// Settings keys: name, password, user (2025: DBNAME, DBPASSWORD, DBUSERNAME).
+    Settings(&'static str, &'static str, &'static str),
+}
+
+/// How a generation makes its baselines.
+#[derive(Clone, Copy, Debug)]
+pub struct Baselines {
+    /// The branch both baseline repositories are pushed to.
+    pub branch: &'static str,
+    pub db: DbBaseline,
+    pub db_credentials: DbCredentials,
+    /// A file under HOME whose `KEY:a:b:` line names top-level webroot entries a baseline leaves
+    /// out (2025: `runtime/application.dat`, `EXCLUDE_FROM_BACKUP:`).
+    pub webroot_excludes: Option<(&'static str, &'static str)>,
 }
 
 /// The datastore wrappers' contract (arguments, output, exit statuses) of a generation.
@@ -311,6 +348,8 @@ pub struct Generation {
     pub readers_dir: &'static str,
     /// How its temporal backups are named.
     pub backups: BackupNaming,
+    /// How its baselines are laid out.
+    pub baselines: Baselines,
     /// Everything else that differs (wrapper contract, credentials, reader quirks, IP markers).
     pub contract: Contract,
 }
@@ -339,6 +378,12 @@ pub static G2022: Generation = Generation {
     s3cfg: ".s3cfg",
     readers_dir: "providerscripts/utilities/",
     backups: BackupNaming::Repos2022,
+    baselines: Baselines {
+        branch: "master",
+        db: DbBaseline::SplitArchive,
+        db_credentials: DbCredentials::StoreObject("credentials/shit"),
+        webroot_excludes: None,
+    },
     contract: Contract {
         wrappers: Wrappers::V2022,
         credentials: Credentials::S3cmdFile,
@@ -433,6 +478,10 @@ pub static G2022: Generation = Generation {
         s!("helperscripts/", "PerformDatabaseBaseline", [BM]),
         s!("providerscripts/utilities/", "ShutdownThisDatabase", [DB]),
         s!("helperscripts/", "PerformDatabaseBackup", [BM]),
+        // The deploy side of our baselines: legacy's step, then ours (fresh salts and keys; the
+        // placeholder administrator's password).
+        s!("providerscripts/application/configuration/", "ConfigureDBAccessByApplication", [WS]),
+        s!("applicationdb/", "InstallApplicationDB", [DB], SourceThen),
     ],
 };
 
@@ -453,6 +502,12 @@ pub static G2025: Generation = Generation {
     s3cfg: "/root/.s3cfg-1",
     readers_dir: "utilities/config/",
     backups: BackupNaming::SingleBucket2025,
+    baselines: Baselines {
+        branch: "main",
+        db: DbBaseline::PlainDump,
+        db_credentials: DbCredentials::Settings("DBNAME", "DBPASSWORD", "DBUSERNAME"),
+        webroot_excludes: Some(("runtime/application.dat", "EXCLUDE_FROM_BACKUP")),
+    },
     contract: Contract {
         wrappers: Wrappers::V2025,
         credentials: Credentials::ToolAccounts,
@@ -509,6 +564,12 @@ pub static G2025: Generation = Generation {
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
         s!("helperscripts/", "AdjustScaling", [BM]),
+        s!("application/backupscripts/", "CreateWebrootBaseline", [WS]),
+        s!("application/backupscripts/", "CreateDBBaseline", [DB]),
+        // Executed by 2025's ws.sh: legacy's install (a baseline's webroot cloned), then ours.
+        s!("application/", "InstallApplication", [WS]),
+        // Executed by 2025's db.sh (2022 sources it): legacy's restore, then ours.
+        s!("application/db/", "InstallApplicationDB", [DB]),
     ],
 };
 
