@@ -39,6 +39,7 @@ use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::git::{self, GitProvider};
 use crate::layout::Generation;
+use crate::mode::Mode;
 use std::path::{Path, PathBuf};
 
 /// The repository's `.gitattributes`, as `git lfs track "*tar*"` then `"*db*"` write it.
@@ -68,8 +69,8 @@ pub struct Plan {
     pub conn: Connection,
     /// Settings IPMASK (scrubbed to `YYYYYYYYYY`).
     pub ipmask: String,
-    pub disable_hourly: bool,
-    pub supersafe: bool,
+    /// The machine's settings, typed: DISABLEHOURLY and SUPERSAFEDB decide the copies.
+    pub mode: Mode,
     /// Legacy: 10 MiB (`ADT_DB_PART_BYTES` for tests).
     pub part_size: u64,
 }
@@ -185,7 +186,7 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     });
     let prepared = verified?;
 
-    let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
+    let skip_hourly = !plan.mode.backup_copies(plan.period == Period::Hourly);
     let mut failures: Vec<Error> = Vec::new();
     let mut repo = None;
     let mut bucket = None;
@@ -206,7 +207,10 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
             Err(e) => failures.push(e.context(format!("git repository {name}"))),
         }
     }
-    if plan.supersafe && !skip_hourly {
+    if plan
+        .mode
+        .backup_datastore_copy(plan.period == Period::Hourly)
+    {
         let b = names::db_bucket(plan.gen, &plan.url, plan.period, None);
         let put = (|| {
             if !(t.still_ours)() {
@@ -251,7 +255,7 @@ struct Prepared {
 /// The repository's tree (`.gitattributes`, the archive, `<p>/<name>-db-NN`) staged and
 /// committed (one orphan commit), when this period gets a repository copy.
 fn prepare(plan: &Plan, stage_dir: &Path, tarball: &Path) -> Result<Option<Prepared>> {
-    let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
+    let skip_hourly = !plan.mode.backup_copies(plan.period == Period::Hourly);
     if skip_hourly || plan.period == Period::Manual {
         return Ok(None);
     }

@@ -75,7 +75,9 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
         let _ = store.delete(&temp);
         e
     };
+    let t = std::time::Instant::now();
     store.put_file(&temp, file).map_err(cleanup)?;
+    log::debug!("safecopy: {size} bytes put in {:?}", t.elapsed());
     if !same(store, &temp, size, &md5, file).map_err(cleanup)? {
         return Err(cleanup(Error::Store(format!(
             "{}/{temp}: the uploaded archive is not the one sent ({size} bytes)",
@@ -93,6 +95,7 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
         ))));
     }
     store.delete(&temp)?;
+    log::debug!("safecopy: verified and rotated at {:?}", t.elapsed());
     Ok(())
 }
 

@@ -622,6 +622,7 @@ fn md5_hex(data: &[u8]) -> String {
 /// a small change so recompresses a few groups instead of the whole webroot.
 pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) -> Result<()> {
     std::fs::create_dir_all(cache).map_err(|e| Error::io(cache.display(), e))?;
+    let t0 = std::time::Instant::now();
     let entries = mirror_entries(mirror)?;
     let mut groups: Vec<Vec<&Entry>> = vec![Vec::new()];
     let mut bytes = 0u64;
@@ -639,6 +640,8 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
     let transform = format!("s,^\\.,{root},S");
     let mut used = BTreeSet::new();
     let mut members = Vec::new();
+    let mut remade = 0usize;
+    let t1 = std::time::Instant::now();
     for g in groups.iter().filter(|g| !g.is_empty()) {
         let mut key_text = root.to_string();
         for e in g {
@@ -682,6 +685,7 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
                 )));
             }
             std::fs::rename(&tmp, &member).map_err(|e| Error::io(member.display(), e))?;
+            remade += 1;
             let _ = std::fs::remove_file(&raw);
             let _ = std::fs::remove_file(&list);
         }
@@ -701,6 +705,14 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
     }
     used.insert("end.gz".into());
     members.push(end);
+    log::debug!(
+        "archive: {} entries listed in {:?}; {remade} of {} groups remade in {:?}",
+        entries.len(),
+        t1 - t0,
+        members.len() - 1,
+        t1.elapsed()
+    );
+    let t2 = std::time::Instant::now();
     let tmp = out.with_extension("adt-tmp");
     {
         let mut f = std::fs::OpenOptions::new()
@@ -723,6 +735,7 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
             let _ = std::fs::remove_file(e.path());
         }
     }
+    log::debug!("archive: members joined in {:?}", t2.elapsed());
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out.display(), e))
 }
 
@@ -862,8 +875,8 @@ pub fn run(
     );
     let settings = &inputs.settings;
     let p = inputs.period;
-    let hourly_off =
-        p == Period::Hourly && config::value(settings, "DISABLEHOURLY").as_deref() == Some("1");
+    let mode = crate::mode::Mode::from_settings(site.machine, settings);
+    let hourly_off = !mode.backup_copies(p == Period::Hourly);
     let url_text = config::value(settings, "WEBSITEURL").unwrap_or_default();
     if url_text.is_empty() {
         return Err(Error::Config("WEBSITEURL is not set".into()));
@@ -941,7 +954,7 @@ pub fn run(
             Err(e) => failures.push(format!("repository {repo}: {e}")),
         }
     }
-    if config::value(settings, "SUPERSAFEWEBROOT").as_deref() == Some("1") {
+    if mode.backup_datastore_copy(p == Period::Hourly) {
         let bucket = names::webroot_bucket(site.gen, &url, p, None);
         let r = (|| -> Result<()> {
             let dest = open_bucket(&bucket)?;

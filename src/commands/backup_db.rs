@@ -66,8 +66,7 @@ fn take(ctx: &Ctx, period: Period, id: &str, still_ours: &dyn Fn() -> bool) -> R
         gen: ctx.gen,
         conn,
         ipmask: config::value(&settings, "IPMASK").unwrap_or_default(),
-        disable_hourly: config::check_value(&settings, "DISABLEHOURLY:1") == "1\n",
-        supersafe: config::value(&settings, "SUPERSAFEDB").as_deref() == Some("1"),
+        mode: crate::mode::Mode::from_settings(ctx.machine, &settings),
         part_size: crate::knobs::env_u64("ADT_DB_PART_BYTES", archive::PART_SIZE).max(1),
     };
     let provider = git::provider(&RepoSettings::from_settings(&settings));
