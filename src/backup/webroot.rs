@@ -621,6 +621,30 @@ fn md5_hex(data: &[u8]) -> String {
 /// owner, link target) are unchanged is taken from `cache` as it was made last time. A run after
 /// a small change so recompresses a few groups instead of the whole webroot.
 pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) -> Result<()> {
+    let members = archive_members(mirror, root, cache)?;
+    let t2 = std::time::Instant::now();
+    let tmp = out.with_extension("adt-tmp");
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io(tmp.display(), e))?;
+        for m in &members {
+            let mut src = std::fs::File::open(m).map_err(|e| Error::io(m.display(), e))?;
+            std::io::copy(&mut src, &mut f).map_err(|e| Error::io(tmp.display(), e))?;
+        }
+    }
+    log::debug!("archive: members joined in {:?}", t2.elapsed());
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out.display(), e))
+}
+
+/// The members of [`tar_mirror_cached`]'s archive, in order (files in `cache`, remade where
+/// their entries changed; the parts no longer used are removed): the archive is their
+/// concatenation.
+pub fn archive_members(mirror: &Path, root: &str, cache: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(cache).map_err(|e| Error::io(cache.display(), e))?;
     let t0 = std::time::Instant::now();
     let entries = mirror_entries(mirror)?;
@@ -679,8 +703,8 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
                 .output()?;
             if !o.success() {
                 return Err(Error::Io(format!(
-                    "cannot make {}: {}",
-                    out.display(),
+                    "cannot make the archive of {}: {}",
+                    mirror.display(),
                     o.first_error_line()
                 )));
             }
@@ -712,22 +736,6 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
         members.len() - 1,
         t1.elapsed()
     );
-    let t2 = std::time::Instant::now();
-    let tmp = out.with_extension("adt-tmp");
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io(tmp.display(), e))?;
-        for m in &members {
-            let mut src = std::fs::File::open(m).map_err(|e| Error::io(m.display(), e))?;
-            std::io::copy(&mut src, &mut f).map_err(|e| Error::io(tmp.display(), e))?;
-        }
-        f.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
-    }
     // Parts no longer used go.
     for e in std::fs::read_dir(cache).into_iter().flatten().flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
@@ -735,8 +743,7 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
             let _ = std::fs::remove_file(e.path());
         }
     }
-    log::debug!("archive: members joined in {:?}", t2.elapsed());
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out.display(), e))
+    Ok(members)
 }
 
 /// Everything a run needs to know, read from the machine.
@@ -958,7 +965,6 @@ pub fn run(
         let bucket = names::webroot_bucket(site.gen, &url, p, None);
         let r = (|| -> Result<()> {
             let dest = open_bucket(&bucket)?;
-            let archive = state.join(WEBROOT_OBJECT);
             // Unchanged since the copy this bucket holds: nothing to upload.
             let tree = tree_id.clone();
             let marker = state.join(format!("uploaded-{bucket}"));
@@ -975,17 +981,20 @@ pub fn run(
                     }
                 }
             }
-            tar_mirror_cached(
-                &mirror,
-                &archive,
-                ARCHIVE_ROOT,
-                &state.join("archive-parts"),
-            )?;
+            let members = archive_members(&mirror, ARCHIVE_ROOT, &state.join("archive-parts"))?;
             if !still_ours() {
                 return Err(lost());
             }
-            super::safecopy::put_rotated(dest.as_ref(), WEBROOT_OBJECT, &archive)?;
-            let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
+            super::safecopy::put_rotated_members(
+                dest.as_ref(),
+                WEBROOT_OBJECT,
+                &members,
+                &state.join(format!("layout-{bucket}")),
+            )?;
+            let size: u64 = members
+                .iter()
+                .map(|m| std::fs::metadata(m).map(|m| m.len()).unwrap_or(0))
+                .sum();
             if let Some(t) = &tree {
                 let _ = crate::fsutil::write_atomic(
                     &marker,
@@ -993,7 +1002,6 @@ pub fn run(
                     Some(0o600),
                 );
             }
-            let _ = std::fs::remove_file(&archive);
             log::debug!("datastore copy done at {:?}", started.elapsed());
             Ok(())
         })();
