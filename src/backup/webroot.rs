@@ -613,6 +613,165 @@ fn md5_hex(data: &[u8]) -> String {
         .collect()
 }
 
+/// Whether a file's start looks incompressible (already compressed: images, archives, video):
+/// more than 7.5 bits of entropy a byte over its first 4 KiB.
+fn looks_incompressible(path: &Path) -> bool {
+    let mut buf = [0u8; 4096];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    if n < 1024 {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for &b in &buf[..n] {
+        counts[b as usize] += 1;
+    }
+    let total = n as f64;
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total;
+            -p * p.log2()
+        })
+        .sum();
+    bits > 7.5
+}
+
+/// Make one group's member: its tar entries without the end-of-archive blocks, as one gzip
+/// member: `gzip -1`, or stored blocks (no compression) when nine tenths of its bytes look
+/// incompressible, which gzip would only spend time on. Whether it was stored.
+fn make_member(
+    mirror: &Path,
+    cache: &Path,
+    transform: &str,
+    g: &[&Entry],
+    member: &Path,
+    worker: usize,
+) -> Result<bool> {
+    let list = cache.join(format!("list-{worker}.tmp"));
+    let raw = cache.join(format!("group-{worker}.tar"));
+    let tmp = cache.join(format!("member-{worker}.tmp"));
+    let mut l = Vec::new();
+    for e in g {
+        if e.rel == "." {
+            l.extend_from_slice(b".");
+        } else {
+            l.extend_from_slice(format!("./{}", e.rel).as_bytes());
+        }
+        l.push(0);
+    }
+    std::fs::write(&list, l).map_err(|e| Error::io(list.display(), e))?;
+    let total: u64 = g.iter().map(|e| e.size).sum();
+    let dense: u64 = g
+        .iter()
+        .filter(|e| e.size >= 1024 && looks_incompressible(&mirror.join(&e.rel)))
+        .map(|e| e.size)
+        .sum();
+    let store = total > 0 && dense * 10 >= total * 9;
+    let failed = |o: &crate::process::Output| {
+        Error::Io(format!(
+            "cannot make the archive of {}: {}",
+            mirror.display(),
+            o.first_error_line()
+        ))
+    };
+    if store {
+        let o = Run::new("tar")
+            .arg("-C")
+            .arg(mirror)
+            .args(["--no-recursion", "-b1", "--transform", transform, "-cPf"])
+            .arg(&raw)
+            .args(["--null", "-T"])
+            .arg(&list)
+            .output()?;
+        if !o.success() {
+            return Err(failed(&o));
+        }
+        stored_gzip(&raw, &tmp, 1024)?;
+    } else {
+        // tar, then its output without the two end-of-archive blocks compressed as one
+        // member (tar's own status checked before the compression).
+        let o = Run::new("/bin/sh")
+            .args([
+                "-c",
+                "tar -C \"$1\" --no-recursion -b1 --transform \"$2\" -cPf \"$3\" --null -T \"$4\" && head -c -1024 \"$3\" | gzip -1 > \"$5\"",
+                "sh",
+            ])
+            .arg(mirror)
+            .arg(transform)
+            .arg(&raw)
+            .arg(&list)
+            .arg(&tmp)
+            .output()?;
+        if !o.success() {
+            return Err(failed(&o));
+        }
+    }
+    std::fs::rename(&tmp, member).map_err(|e| Error::io(member.display(), e))?;
+    let _ = std::fs::remove_file(&raw);
+    let _ = std::fs::remove_file(&list);
+    Ok(store)
+}
+
+/// `src` without its last `cut` bytes as one gzip member of stored (uncompressed) deflate
+/// blocks, written to `dest`.
+fn stored_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
+    let len = std::fs::metadata(src)
+        .map_err(|e| Error::io(src.display(), e))?
+        .len()
+        .saturating_sub(cut);
+    let mut input = std::io::BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(src).map_err(|e| Error::io(src.display(), e))?,
+    )
+    .take(len);
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(dest)
+        .map_err(|e| Error::io(dest.display(), e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let w = |out: &mut std::io::BufWriter<std::fs::File>, b: &[u8]| {
+        out.write_all(b).map_err(|e| Error::io(dest.display(), e))
+    };
+    // Header: magic, deflate, no flags, no time, no extra flags, OS Unix.
+    w(&mut out, &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut left = len;
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let n = left.min(65535) as usize;
+        input
+            .read_exact(&mut buf[..n])
+            .map_err(|e| Error::io(src.display(), e))?;
+        left -= n as u64;
+        let last = left == 0;
+        let n16 = n as u16;
+        w(&mut out, &[u8::from(last)])?;
+        w(&mut out, &n16.to_le_bytes())?;
+        w(&mut out, &(!n16).to_le_bytes())?;
+        w(&mut out, &buf[..n])?;
+        crc.update(&buf[..n]);
+        if last {
+            break;
+        }
+    }
+    w(&mut out, &crc.finalize().to_le_bytes())?;
+    w(&mut out, &((len & 0xffff_ffff) as u32).to_le_bytes())?;
+    out.flush().map_err(|e| Error::io(dest.display(), e))
+}
+
 /// [`tar_mirror`] that reuses what did not change: the archive is a series of gzip members
 /// (a gzip stream may be a concatenation of members; `tar xzf` reads it as one), each holding
 /// the tar entries of a group of paths without the end-of-archive blocks, and a last member
@@ -664,7 +823,7 @@ pub fn archive_members(mirror: &Path, root: &str, cache: &Path) -> Result<Vec<Pa
     let transform = format!("s,^\\.,{root},S");
     let mut used = BTreeSet::new();
     let mut members = Vec::new();
-    let mut remade = 0usize;
+    let mut todo = Vec::new();
     let t1 = std::time::Instant::now();
     for g in groups.iter().filter(|g| !g.is_empty()) {
         let mut key_text = root.to_string();
@@ -674,48 +833,49 @@ pub fn archive_members(mirror: &Path, root: &str, cache: &Path) -> Result<Vec<Pa
         let name = format!("{}.gz", md5_hex(key_text.as_bytes()));
         let member = cache.join(&name);
         if !member.is_file() {
-            let list = cache.join("list.tmp");
-            let mut l = Vec::new();
-            for e in g {
-                if e.rel == "." {
-                    l.extend_from_slice(b".");
-                } else {
-                    l.extend_from_slice(format!("./{}", e.rel).as_bytes());
-                }
-                l.push(0);
-            }
-            std::fs::write(&list, l).map_err(|e| Error::io(list.display(), e))?;
-            let raw = cache.join("group.tar");
-            let tmp = cache.join("member.tmp");
-            // tar, then its output without the two end-of-archive blocks compressed as one
-            // member: one shell a group (tar's own status checked before the compression).
-            let o = Run::new("/bin/sh")
-                .args([
-                    "-c",
-                    "tar -C \"$1\" --no-recursion -b1 --transform \"$2\" -cPf \"$3\" --null -T \"$4\" && head -c -1024 \"$3\" | gzip -1 > \"$5\"",
-                    "sh",
-                ])
-                .arg(mirror)
-                .arg(&transform)
-                .arg(&raw)
-                .arg(&list)
-                .arg(&tmp)
-                .output()?;
-            if !o.success() {
-                return Err(Error::Io(format!(
-                    "cannot make the archive of {}: {}",
-                    mirror.display(),
-                    o.first_error_line()
-                )));
-            }
-            std::fs::rename(&tmp, &member).map_err(|e| Error::io(member.display(), e))?;
-            remade += 1;
-            let _ = std::fs::remove_file(&raw);
-            let _ = std::fs::remove_file(&list);
+            todo.push((g, member.clone()));
         }
         used.insert(name);
         members.push(member);
     }
+    // The groups to make, on every core (each worker with its own scratch names).
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(todo.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let made: Vec<Result<usize>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (todo, next, transform) = (&todo, &next, &transform);
+                sc.spawn(move || -> Result<usize> {
+                    let mut stored = 0;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some((g, member)) = todo.get(i) else {
+                            return Ok(stored);
+                        };
+                        if make_member(mirror, cache, transform, g, member, w)? {
+                            stored += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Io("an archive worker panicked".into())))
+            })
+            .collect()
+    });
+    let mut stored = 0;
+    for m in made {
+        stored += m?;
+    }
+    let remade = todo.len();
     // The end of the archive: two zero blocks, as one more member.
     let end = cache.join("end.gz");
     if !end.is_file() {
@@ -730,7 +890,7 @@ pub fn archive_members(mirror: &Path, root: &str, cache: &Path) -> Result<Vec<Pa
     used.insert("end.gz".into());
     members.push(end);
     log::debug!(
-        "archive: {} entries listed in {:?}; {remade} of {} groups remade in {:?}",
+        "archive: {} entries listed in {:?}; {remade} of {} groups remade ({stored} stored uncompressed) in {:?} on {workers} threads",
         entries.len(),
         t1 - t0,
         members.len() - 1,
@@ -1157,6 +1317,24 @@ mod tests {
             std::fs::write(dir.join(format!("f{i}")), format!("{i}").repeat(i)).unwrap();
         }
         std::fs::write(m.join(".htaccess"), "x").unwrap();
+        // Incompressible files (stored, not gzip'ed), one larger than a stored block.
+        let noise = |seed: usize, n: usize| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut h = md5_hex(seed.to_string().as_bytes()).into_bytes();
+            while out.len() < n {
+                use md5::{Digest, Md5};
+                h = Md5::digest(&h).to_vec();
+                out.extend_from_slice(&h);
+            }
+            out.truncate(n);
+            out
+        };
+        std::fs::create_dir_all(m.join("up")).unwrap();
+        for i in 0..5 {
+            std::fs::write(m.join(format!("up/img{i}.jpg")), noise(i, 3000 + i * 40000)).unwrap();
+        }
+        assert!(looks_incompressible(&m.join("up/img4.jpg")));
+        assert!(!looks_incompressible(&m.join("d3/f10")));
         let long = "l".repeat(120);
         std::fs::write(m.join(&long), "long name").unwrap();
         let cache = d.path().join("cache");
@@ -1181,6 +1359,14 @@ mod tests {
         assert!(parts > 3, "several parts: {parts}");
         let x = list(&a);
         assert_eq!(std::fs::read(x.join(&long)).unwrap(), b"long name");
+        for i in 0..5 {
+            assert_eq!(
+                std::fs::read(x.join(format!("up/img{i}.jpg"))).unwrap(),
+                noise(i, 3000 + i * 40000)
+            );
+        }
+        let t = Run::new("gzip").arg("-t").arg(&a).output().unwrap();
+        assert!(t.success(), "{}", t.stderr);
         assert_eq!(
             std::fs::read(x.join("d3/f10")).unwrap(),
             "10".repeat(10).as_bytes()
@@ -1197,7 +1383,7 @@ mod tests {
         assert_eq!(std::fs::read(x.join("d0/new")).unwrap(), b"new");
         let listing = Run::new("tar").args(["-tPzf"]).arg(&a).output().unwrap();
         assert!(listing.success());
-        assert_eq!(listing.stdout.lines().count(), 1 + 7 + 300 + 2 + 1 - 1);
+        assert_eq!(listing.stdout.lines().count(), 1 + 7 + 300 + 2 + 1 - 1 + 6);
         assert!(listing.stdout.lines().all(|l| l.starts_with("/tmp/backup")));
     }
 
