@@ -253,6 +253,10 @@ def main():
         sh(["git", "init", "-q", "--bare", lrepo])
         legacy = legacy_script(server, lhome, "file://" + lrepo, "example")
 
+        # The dump tool alone on the same data (to /dev/null): the floor of any approach
+        # that dumps with it.
+        alone = measure(["/bin/sh", "-c", server.legacy_dump() + " > /dev/null"],
+                        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": lhome})
         rows = []
         for r in range(a.rounds):
             if r > 0:
@@ -272,6 +276,8 @@ def main():
             print("%-6d %10.2f %10.2f %8.2f | %14.1f %14s | %16.1f %16.1f" % (
                 r + 1, o[0], l[0], l[0] / o[0], o[1] / 1024, "(sh) %.1f" % (l[1] / 1024),
                 o[2] / 1024, l[2] / 1024))
+        print("the dump tool alone to /dev/null: %.2f s (legacy / dump alone: %.2f)"
+              % (alone[0], sum(l[0] for _, _, l in rows) / len(rows) / alone[0]))
         print("RSS: 'ours' is the adt process itself (VmHWM); 'tree' is the largest process of "
               "the run (getrusage children: mariadb-dump/pg_dump, sed, tar, git).")
         server.stop()

@@ -495,6 +495,22 @@ pub fn sync_mirror(plan: &Plan, mirror: &Path, manifest_path: &Path) -> Result<(
             crate::fsutil::write_atomic(&dest, data, Some(0o644))?;
         }
     }
+    // The mirror's directories take their sources' times (a file rewritten in the mirror
+    // changed its directory's; the webroot's did not change), so the archive carries the
+    // webroot's times and a directory's archive entry changes only when the webroot's does.
+    let mut dirs: Vec<(PathBuf, &Path)> = sources
+        .iter()
+        .filter(|(_, s)| s.made.kind == 'd')
+        .map(|(rel, s)| (mirror.join(rel), s.path.as_path()))
+        .collect();
+    if let Some((root, _)) = plan.roots.first() {
+        dirs.push((mirror.to_path_buf(), root.as_path()));
+    }
+    for (dest, src) in dirs {
+        if let Ok(t) = std::fs::metadata(src).and_then(|m| m.modified()) {
+            let _ = std::fs::File::open(&dest).and_then(|f| f.set_modified(t));
+        }
+    }
     save_manifest(manifest_path, &fingerprint, &made)?;
     Ok((copied, removed))
 }
@@ -1295,6 +1311,10 @@ mod tests {
         assert_eq!(sync_mirror(&plan, &mirror, &manifest).unwrap(), (1, 1));
         assert_eq!(std::fs::read(mirror.join(".htaccess")).unwrap(), b"allow");
         assert!(!mirror.join("sub/img.bin").exists());
+        // The mirror's directories carry the webroot's times (not those of our rewrites).
+        let mt = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+        assert_eq!(mt(&mirror), mt(&web));
+        assert_eq!(mt(&mirror.join("sub")), mt(&web.join("sub")));
         // The live webroot was not touched.
         assert_eq!(
             std::fs::read(web.join("index.php")).unwrap(),

@@ -400,6 +400,10 @@ pub static G2025: Generation = Generation {
         s!("security/", "ObtainBasicAuthCredentials", [WS]),
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
+        // The webroot backup (its names and single bucket: `backups` above); the database's is
+        // not taken over yet, so its BackupFromCron stays legacy's.
+        s!("application/backupscripts/", "Backup", [WS]),
+        s!("cron/", "BackupFromCron", [WS]),
     ],
 };
 
