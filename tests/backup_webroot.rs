@@ -684,3 +684,157 @@ fn a_held_lock_skips_the_same_period_and_makes_another_period_wait() {
     assert!(f.remote().exists(), "backed up after the wait");
     assert!(f.object(BUCKET, "backuplock.file").is_none(), "released");
 }
+
+/// The 2025 generation (spec §1.11): `cron/BackupFromCron.sh 'DAILY'` (no build identifier)
+/// under the `BACKUP_RUNNING` lock; one archive with relative names and the sentinel in the
+/// period's bucket `<url->-daily`, no git; restored by Get and untar as 2025's
+/// InstallApplication reads it.
+#[test]
+fn a_2025_webserver_backs_up_to_its_period_bucket() {
+    const CONFIG_2025: &str = "www-example-com-config-x123";
+    let server = S3Server::start();
+    server.make_bucket(CONFIG_2025);
+    let host = Host::new("webserver", server.port);
+    std::fs::write(
+        host.path("runtime/webserver_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nSERVERUSER:X1234X\nBUILDOS:ubuntu:24.04\nSSHPORT:1035\n\
+         S3ACCESSKEY:AKADTTEST\nAPPLICATION:wordpress\nBUILDARCHIVECHOICE:daily\n\
+         DIRECTORIESTOMOUNT:wp-content.uploads\n",
+    )
+    .unwrap();
+    std::fs::write(
+        host.path("runtime/buildstyles.dat"),
+        "DATASTORETOOL:s3cmd\nNGINX:source\n",
+    )
+    .unwrap();
+    let root = host.dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join(".s3cfg-1"),
+        format!(
+            "[default]\naccess_key = {ACCESS}\nsecret_key = {SECRET}\nbucket_location = us-east-1\n\
+             host_base = 127.0.0.1:{p}\nhost_bucket = 127.0.0.1:{p}\nuse_https = False\n\
+             signature_v2 = False\n",
+            p = server.port
+        ),
+    )
+    .unwrap();
+    let out = Command::new(adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(&host.home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install: {}", stderr(&out));
+    std::fs::write(host.path("runtime/WEBSERVER_READY"), "").unwrap();
+    std::fs::write(
+        host.path("runtime/application.dat"),
+        "EXCLUDE_FROM_BACKUP:logs:tmp:cache:\n",
+    )
+    .unwrap();
+    let mail_log = host.dir.path().join("mails");
+    std::fs::create_dir_all(host.path("providerscripts/email")).unwrap();
+    std::fs::write(
+        host.path("providerscripts/email/SendEmail.sh"),
+        format!("#!/bin/sh\necho \"$1|$2\" >> '{}'\n", mail_log.display()),
+    )
+    .unwrap();
+    let webroot = host.dir.path().join("www/html");
+    make_webroot(&webroot);
+    std::fs::create_dir_all(webroot.join("cache/page")).unwrap();
+    std::fs::write(webroot.join("cache/page/x.html"), "cached").unwrap();
+    std::fs::create_dir_all(webroot.join("wp-content/uploads/2025")).unwrap();
+    std::fs::write(webroot.join("wp-content/uploads/2025/a.jpg"), "asset").unwrap();
+    let run = |script: &str, args: &[&str]| {
+        host.cmd("/bin/sh")
+            .arg(host.path(script))
+            .args(args)
+            .env("ADT_WEBROOT", &webroot)
+            .env("ADT_ROOT_DIR", &root)
+            .env("ADT_HOSTNAME", "ws-lon1-prod1-1")
+            .env("ADT_BACKUP_JITTER_SECS", "0")
+            .env("ADT_BACKUP_LOCK_SETTLE_MS", "0")
+            .output()
+            .unwrap()
+    };
+    // Legacy's usage and period lines (stdout, status 0).
+    let o = run("application/backupscripts/Backup.sh", &[]);
+    assert_eq!(
+        stdout(&o),
+        "This script needs to be run with the <build periodicity> parameter\n"
+    );
+    let o = run("application/backupscripts/Backup.sh", &["manual"]);
+    assert_eq!(stdout(&o), "Invalid periodicity passed to backup script\n");
+    assert!(o.status.success());
+    // Not installed yet: nothing, silently.
+    let o = run("cron/BackupFromCron.sh", &["DAILY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let object =
+        |key: &str| std::fs::read(server.root.path().join("www-example-com-daily").join(key)).ok();
+    assert!(object("applicationsourcecode.tar.gz").is_none());
+    std::fs::write(
+        server
+            .root
+            .path()
+            .join(CONFIG_2025)
+            .join("INSTALLED_SUCCESSFULLY"),
+        "",
+    )
+    .unwrap();
+    let o = run("cron/BackupFromCron.sh", &["DAILY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert!(!server
+        .root
+        .path()
+        .join(CONFIG_2025)
+        .join("BACKUP_RUNNING")
+        .exists());
+    let archive = object("applicationsourcecode.tar.gz").expect("the 2025 archive");
+    let dir = host.dir.path().join("restore");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.tar.gz"), &archive).unwrap();
+    let list = Command::new("tar")
+        .arg("-tzf")
+        .arg(dir.join("a.tar.gz"))
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        list.lines().all(|l| l.starts_with("./")),
+        "relative names: {list}"
+    );
+    for want in ["./XXXXXX-DO_NOT_REMOVE", "./.htaccess", "./index.php"] {
+        assert!(list.lines().any(|l| l == want), "{want} in {list}");
+    }
+    for gone in ["./wp-config.php", "./cache/", "./wp-content/uploads/"] {
+        assert!(!list.lines().any(|l| l == gone), "{gone} left out: {list}");
+    }
+    let x = dir.join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    let o = Command::new("tar")
+        .arg("-C")
+        .arg(&x)
+        .arg("-xzf")
+        .arg(dir.join("a.tar.gz"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read(x.join("wp-content/plugins/p03/inc/f000.php")).unwrap(),
+        std::fs::read(webroot.join("wp-content/plugins/p03/inc/f000.php")).unwrap(),
+        "no placeholders in 2025"
+    );
+    let mails = std::fs::read_to_string(&mail_log).unwrap_or_default();
+    assert!(
+        mails.contains("Backup has been made to your datastore|"),
+        "{mails}"
+    );
+    // The next run keeps the first archive as .BACKUP.
+    std::fs::write(webroot.join("index.php"), "<?php // second\n").unwrap();
+    let o = run("cron/BackupFromCron.sh", &["DAILY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        object("applicationsourcecode.tar.gz.BACKUP").unwrap(),
+        archive
+    );
+}

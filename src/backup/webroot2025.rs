@@ -25,6 +25,9 @@
 //!   upload is verified by size and MD5 before the rotation (the sentinel is in the archive all
 //!   the same);
 //! - a webroot that is not ready is refused (exit 1) instead of being skipped silently.
+//! - legacy skipped the upload when the stored archive was younger than 300 s ("made by another
+//!   webserver"); here that holds only for an archive this machine did not put (the fleet lock
+//!   already keeps two machines apart), so a shutdown backup right after an hourly one is kept.
 //!
 //! Not done: the 2025 database backup (same bucket, `<name>-DB-backup.tar.gz`; the command says
 //! "not implemented yet").
