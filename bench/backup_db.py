@@ -205,6 +205,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--adt", default=os.path.join(ROOT, "target", "release", "adt"))
     ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--phases", action="store_true", help="one more run of ours with adt's phase times (RUST_LOG=debug)")
     a = ap.parse_args()
     if not os.access(a.adt, os.X_OK):
         sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
@@ -266,6 +267,12 @@ def main():
             l = measure(["/bin/sh", "-c", legacy], env={"PATH": "/usr/local/bin:/usr/bin:/bin",
                                                         "HOME": lhome})
             rows.append((r, o, l))
+        if a.phases:
+            p = subprocess.run(ours, env=dict(env, RUST_LOG="debug"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+            for l in p.stderr.splitlines():
+                if "db backup:" in l:
+                    print("  [ours] " + l.split("] ", 1)[-1])
         sizes = (os.path.getsize(os.path.join(home, "backups", "example-DB-backup.tar.gz")),
                  os.path.getsize(os.path.join(lhome, "backups", "example-DB-backup.tar.gz")))
         print("archive: ours %.1f MB, legacy %.1f MB" % (sizes[0] / 1e6, sizes[1] / 1e6))

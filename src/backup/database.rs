@@ -158,8 +158,13 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     fresh_private_dir(&stage_dir)?;
     let _cleanup = Staging(stage_dir.clone());
     (t.log)(LOG_START);
+    let started = std::time::Instant::now();
 
     let tables = database::count_tables(&plan.conn, &stage_dir)?;
+    log::debug!(
+        "db backup: {tables} tables counted at {:?}",
+        started.elapsed()
+    );
     if !database::enough_tables(tables) {
         (t.log)(LOG_NO_TABLES);
         return Ok(Done::NoTables(tables));
@@ -174,6 +179,10 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     let object = names::db_object(&plan.url);
     let tarball = stage_dir.join(&object);
     dump::dump_archive(&plan.conn, &stage_dir, &tarball, scrub).map_err(|e| e.context("dump"))?;
+    log::debug!(
+        "db backup: dumped and compressed at {:?}",
+        started.elapsed()
+    );
     // Listed back (gzip's checksum checked on the way) while the copies are prepared; nothing
     // is replaced until it has passed.
     let verified = std::thread::scope(|s| {
@@ -185,6 +194,10 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
         checked.and(prepared)
     });
     let prepared = verified?;
+    log::debug!(
+        "db backup: archive listed back, repository tree committed at {:?}",
+        started.elapsed()
+    );
 
     let skip_hourly = !plan.mode.backup_copies(plan.period == Period::Hourly);
     let mut failures: Vec<Error> = Vec::new();
@@ -226,6 +239,7 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
             Err(e) => failures.push(e.context(format!("datastore copy {b}/{object}"))),
         }
     }
+    log::debug!("db backup: copies made at {:?}", started.elapsed());
     if failures.len() > 1 {
         let all: Vec<String> = failures.iter().map(|e| e.to_string()).collect();
         return Err(Error::Remote(all.join("; ")));
