@@ -99,13 +99,9 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The smallest part S3 takes (all but the last part of a multipart upload);
-/// `ADT_S3_MIN_PART_BYTES` for tests against stores that take less.
+/// The smallest part S3 takes (all but the last part of a multipart upload; s3s-fs and moto
+/// hold to it too).
 pub const MIN_PART: u64 = 5 << 20;
-
-fn min_part() -> u64 {
-    crate::knobs::env_u64("ADT_S3_MIN_PART_BYTES", MIN_PART).max(1)
-}
 /// The largest part S3 takes (a copied range is cut below it).
 const MAX_PART: u64 = 5 << 30;
 
@@ -299,7 +295,7 @@ pub fn put_rotated_members(
         e
     };
     let t = std::time::Instant::now();
-    let pieces = plan_pieces(&sized, prev.as_ref().map(|l| (l, key)), min_part());
+    let pieces = plan_pieces(&sized, prev.as_ref().map(|l| (l, key)), MIN_PART);
     let copied: u64 = pieces
         .iter()
         .filter(|p| p.copy_of.is_some())
@@ -313,7 +309,7 @@ pub fn put_rotated_members(
                 store.describe()
             );
             store
-                .put_pieces(&temp, &plan_pieces(&sized, None, min_part()))
+                .put_pieces(&temp, &plan_pieces(&sized, None, MIN_PART))
                 .map_err(cleanup)?;
         }
         Err(e) => return Err(cleanup(e)),

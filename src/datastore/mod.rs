@@ -161,22 +161,7 @@ pub trait Backend: Send + Sync {
     /// whose parts are the pieces, copying server-side those that say where their bytes
     /// already are, and checks every part's MD5.
     fn put_pieces(&self, key: &str, pieces: &[Piece]) -> Result<()> {
-        let tmp = tempfile_near_home()?;
-        let path = tmp.join("pieces");
-        let r = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|e| Error::io(path.display(), e))?;
-            for p in pieces {
-                p.write_to(&mut f)?;
-            }
-            drop(f);
-            self.put_file(key, &path)
-        })();
-        let _ = std::fs::remove_dir_all(&tmp);
-        r
+        put_pieces_staged(self, key, pieces)
     }
 
     /// Copy object `from` to `to` inside the bucket, replacing `to` whole or not at all (S3's
@@ -189,6 +174,31 @@ pub trait Backend: Send + Sync {
         let _ = std::fs::remove_dir_all(&tmp);
         r
     }
+}
+
+/// [`Backend::put_pieces`] through a staged file: the pieces' bytes written to a private
+/// temporary file, then put whole.
+pub fn put_pieces_staged<B: Backend + ?Sized>(
+    store: &B,
+    key: &str,
+    pieces: &[Piece],
+) -> Result<()> {
+    let tmp = tempfile_near_home()?;
+    let path = tmp.join("pieces");
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io(path.display(), e))?;
+        for p in pieces {
+            p.write_to(&mut f)?;
+        }
+        drop(f);
+        store.put_file(key, &path)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    r
 }
 
 /// A private scratch directory (0700) under the system's temporary directory, for

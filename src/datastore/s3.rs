@@ -689,7 +689,7 @@ impl Backend for S3Store {
         use md5::{Digest, Md5};
         super::validate_object_key(key)?;
         if pieces.len() < 2 || pieces.len() > 10_000 {
-            return self.put_pieces_staged(key, pieces);
+            return super::put_pieces_staged(self, key, pieces);
         }
         let id = self.run("put", key, Duration::ZERO, async {
             self.client
@@ -912,24 +912,6 @@ impl Write for Md5Writer {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl S3Store {
-    /// [`Backend::put_pieces`]' default: through a staged file.
-    fn put_pieces_staged(&self, key: &str, pieces: &[super::Piece]) -> Result<()> {
-        let dir = super::tempfile_near_home()?;
-        let path = dir.join("pieces");
-        let r = (|| {
-            let mut f = std::fs::File::create(&path).map_err(|e| Error::io(path.display(), e))?;
-            for p in pieces {
-                p.write_to(&mut f)?;
-            }
-            drop(f);
-            self.put_file(key, &path)
-        })();
-        let _ = std::fs::remove_dir_all(&dir);
-        r
     }
 }
 
