@@ -549,6 +549,105 @@ mod tests {
         assert_eq!(l.members, vec![("a".into(), 10), ("b".into(), 6)]);
     }
 
+    /// A local store that gives versions (an MD5 ETag) and refuses copies in the store, as
+    /// S3 does when the previous object changed behind our back.
+    struct RefusesCopies(LocalStore);
+
+    impl Backend for RefusesCopies {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn bucket_name(&self) -> &str {
+            self.0.bucket_name()
+        }
+        fn bucket_exists(&self) -> Result<bool> {
+            self.0.bucket_exists()
+        }
+        fn create_bucket(&self) -> Result<()> {
+            self.0.create_bucket()
+        }
+        fn put_bytes(&self, key: &str, data: &[u8]) -> Result<()> {
+            self.0.put_bytes(key, data)
+        }
+        fn put_file(&self, key: &str, path: &Path) -> Result<()> {
+            self.0.put_file(key, path)
+        }
+        fn get_to_file(&self, key: &str, dest: &Path) -> Result<u64> {
+            self.0.get_to_file(key, dest)
+        }
+        fn get_bytes(&self, key: &str) -> Result<Vec<u8>> {
+            self.0.get_bytes(key)
+        }
+        fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, crate::datastore::Version)>> {
+            self.0.get_versioned(key)
+        }
+        fn put_conditional(
+            &self,
+            key: &str,
+            data: &[u8],
+            cond: &crate::datastore::Precondition,
+        ) -> Result<bool> {
+            self.0.put_conditional(key, data, cond)
+        }
+        fn list(&self, prefix: &str, delimited: bool) -> Result<crate::datastore::Listing> {
+            self.0.list(prefix, delimited)
+        }
+        fn any_with_prefix(&self, prefix: &str) -> Result<bool> {
+            self.0.any_with_prefix(prefix)
+        }
+        fn delete(&self, key: &str) -> Result<()> {
+            self.0.delete(key)
+        }
+        fn copy(&self, from: &str, to: &str) -> Result<()> {
+            self.0.copy(from, to)
+        }
+        fn head(&self, key: &str) -> Result<Option<(u64, crate::datastore::Version)>> {
+            Ok(match self.0.get_bytes(key) {
+                Ok(b) => Some((
+                    b.len() as u64,
+                    crate::datastore::Version(format!("\"{:x}\"", Md5::digest(&b))),
+                )),
+                Err(_) => None,
+            })
+        }
+        fn put_pieces(&self, key: &str, pieces: &[crate::datastore::Piece]) -> Result<()> {
+            if pieces.iter().any(|p| p.copy_of.is_some()) {
+                return Err(Error::Store("PreconditionFailed".into()));
+            }
+            self.0.put_pieces(key, pieces)
+        }
+    }
+
+    #[test]
+    fn a_refused_copy_sends_everything_and_the_md5_is_checked() {
+        let d = tempfile::tempdir().unwrap();
+        let s = RefusesCopies(LocalStore::new(&d.path().join("store"), "bkt"));
+        let m = members(d.path(), &[("a", 6 << 20), ("b", 6 << 20), ("c", 10)]);
+        let paths: Vec<PathBuf> = m.iter().map(|x| x.0.clone()).collect();
+        let layout = d.path().join("layout");
+        put_rotated_members(&s, "o", &paths, &layout).unwrap();
+        let l = Layout::load(&layout).unwrap();
+        assert_eq!(l.members.len(), 3);
+        assert!(!l.version.is_empty(), "the version is remembered");
+        // c changes: a and b would be copied; the store refuses; everything is sent.
+        std::fs::write(&paths[2], b"changed").unwrap();
+        let pieces = plan_pieces(
+            &paths
+                .iter()
+                .map(|p| (p.clone(), std::fs::metadata(p).unwrap().len()))
+                .collect::<Vec<_>>(),
+            Some((&l, "o")),
+            MIN_PART,
+        );
+        assert!(pieces.iter().any(|p| p.copy_of.is_some()), "{pieces:?}");
+        put_rotated_members(&s, "o", &paths, &layout).unwrap();
+        let mut want = vec![1u8; 6 << 20];
+        want.extend(vec![2u8; 6 << 20]);
+        want.extend_from_slice(b"changed");
+        assert_eq!(s.get_bytes("o").unwrap(), want);
+        assert_eq!(s.get_bytes("o.BACKUP").unwrap().len(), (12 << 20) + 10);
+    }
+
     #[test]
     fn a_missing_file_changes_nothing() {
         let d = tempfile::tempdir().unwrap();
