@@ -127,7 +127,7 @@ pub fn untar(archive: &Path, dir: &Path) -> Result<()> {
 /// A tar.gz of one member written as the member's bytes stream in, without the member ever
 /// being on disk: the bytes go, in stretches of 4 MiB, through one `gzip -6` (legacy's `tar
 /// cvfz` level) a core while the dump runs, each stretch its own gzip member, written out in
-/// order (memory: at most two stretches a core in flight); the tar header, whose size field is known only at the
+/// order (memory: about one stretch a core in flight, about 20 MiB in all); the tar header, whose size field is known only at the
 /// end, is its own gzip member at the front, and the padding and end blocks another at the end.
 /// A gzip file may hold several members, read as one stream (RFC 1952 §2.2; gzip, GNU tar and
 /// Python's tarfile all read it), so `tar -xzf` sees one ordinary tar.
@@ -142,9 +142,9 @@ pub struct TarGzWriter {
     pool: Pool,
 }
 
-/// The member's bytes are compressed in stretches of this size, each its own gzip member, by
+/// The member's bytes are compressed in stretches of this size (2 MiB), each its own gzip member, by
 /// one `gzip` a core: the stream is no longer paced by one compressor.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 2 << 20;
 
 /// Compressors working on stretches of the stream and the order their output goes out in.
 struct Pool {
@@ -166,7 +166,7 @@ impl Pool {
             .map(|n| n.get())
             .unwrap_or(1)
             .clamp(1, 4);
-        let (jobs, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(0);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         let (tx_done, done) = std::sync::mpsc::channel();
         let workers = (0..threads)
@@ -225,7 +225,7 @@ impl Pool {
             let wait = if all {
                 in_flight > 0
             } else {
-                in_flight > 2 * self.threads
+                in_flight > self.threads
             };
             let got = if wait {
                 self.done
@@ -453,7 +453,7 @@ mod tests {
         use std::io::Write;
         let d = tempfile::tempdir().unwrap();
         let archive = d.path().join("example-DB-backup.tar.gz");
-        // Over five compression stretches (4 MiB each), so their order is tested too.
+        // Over ten compression stretches (2 MiB each), so their order is tested too.
         let body: Vec<u8> = (0..5_500_001u32)
             .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> (i % 23)).to_le_bytes())
             .collect();
