@@ -146,128 +146,71 @@ pub struct TarGzWriter {
 /// one `gzip` a core: the stream is no longer paced by one compressor.
 const CHUNK: usize = 2 << 20;
 
-/// Compressors working on stretches of the stream and the order their output goes out in.
+/// Compressors working on stretches of the stream (a thread and a `gzip` each), their output
+/// written out in the order the stretches came.
 struct Pool {
-    jobs: Option<std::sync::mpsc::SyncSender<(u64, Vec<u8>)>>,
-    done: std::sync::mpsc::Receiver<(u64, Result<Vec<u8>>)>,
-    workers: Vec<std::thread::JoinHandle<()>>,
-    /// Stretches sent, and written out in order.
-    sent: u64,
-    written: u64,
-    ready: std::collections::BTreeMap<u64, Vec<u8>>,
-    threads: u64,
+    gzip: PathBuf,
+    level: String,
+    threads: usize,
+    pending: std::collections::VecDeque<std::thread::JoinHandle<Result<Vec<u8>>>>,
 }
 
 impl Pool {
     fn start() -> Result<Pool> {
-        let gzip = program(&["gzip"])?;
-        let level = format!("-{}", gzip_level());
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 4);
-        let (jobs, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(0);
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        let (tx_done, done) = std::sync::mpsc::channel();
-        let workers = (0..threads)
-            .map(|_| {
-                let (rx, tx_done, gzip, level) =
-                    (rx.clone(), tx_done.clone(), gzip.clone(), level.clone());
-                std::thread::spawn(move || loop {
-                    let job = rx.lock().map(|r| r.recv());
-                    let Ok(Ok((seq, data))) = job else { return };
-                    let mut out = Vec::with_capacity(data.len() / 4);
-                    let r = Run::new(&gzip)
-                        .args([level.as_str(), "-c"])
-                        .stdin(data)
-                        .stream_stdout(|b| {
-                            out.extend_from_slice(b);
-                            Ok(())
-                        })
-                        .and_then(|o| {
-                            if o.success() {
-                                Ok(out)
-                            } else {
-                                Err(Error::Io(format!(
-                                    "gzip failed while writing the archive: {}",
-                                    o.first_error_line()
-                                )))
-                            }
-                        });
-                    if tx_done.send((seq, r)).is_err() {
-                        return;
-                    }
-                })
-            })
-            .collect();
         Ok(Pool {
-            jobs: Some(jobs),
-            done,
-            workers,
-            sent: 0,
-            written: 0,
-            ready: Default::default(),
-            threads: threads as u64,
+            gzip: program(&["gzip"])?,
+            level: format!("-{}", gzip_level()),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 4),
+            pending: Default::default(),
         })
     }
 
-    /// Write out, in order, what has come back; wait while too much is in flight (`all`: until
-    /// everything sent has come back).
-    fn drain(&mut self, f: &mut std::fs::File, all: bool) -> Result<()> {
+    /// Write out the oldest stretch's compressed bytes once they are ready.
+    fn write_oldest(&mut self, f: &mut std::fs::File) -> Result<()> {
         use std::io::Write;
-        loop {
-            while let Some(out) = self.ready.remove(&self.written) {
-                f.write_all(&out)
-                    .map_err(|e| Error::io("writing the archive", e))?;
-                self.written += 1;
-            }
-            let in_flight = self.sent - self.written;
-            let wait = if all {
-                in_flight > 0
-            } else {
-                in_flight > self.threads
-            };
-            let got = if wait {
-                self.done
-                    .recv()
-                    .map_err(|_| Error::Io("an archive compressor stopped".into()))?
-            } else {
-                match self.done.try_recv() {
-                    Ok(x) => x,
-                    Err(_) => return Ok(()),
-                }
-            };
-            self.ready.insert(got.0, got.1?);
+        if let Some(h) = self.pending.pop_front() {
+            let out = h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Io("an archive compressor panicked".into())))?;
+            f.write_all(&out)
+                .map_err(|e| Error::io("writing the archive", e))?;
         }
+        Ok(())
     }
 
     fn send(&mut self, data: Vec<u8>, f: &mut std::fs::File) -> Result<()> {
-        let jobs = self
-            .jobs
-            .as_ref()
-            .ok_or_else(|| Error::Io("the archive is closed".into()))?;
-        jobs.send((self.sent, data))
-            .map_err(|_| Error::Io("an archive compressor stopped".into()))?;
-        self.sent += 1;
-        self.drain(f, false)
+        let run = Run::new(&self.gzip)
+            .args([self.level.as_str(), "-c"])
+            .stdin(data);
+        self.pending.push_back(std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let o = run.stream_stdout(|b| {
+                out.extend_from_slice(b);
+                Ok(())
+            })?;
+            if o.success() {
+                Ok(out)
+            } else {
+                Err(Error::Io(format!(
+                    "gzip failed while writing the archive: {}",
+                    o.first_error_line()
+                )))
+            }
+        }));
+        while self.pending.len() > self.threads {
+            self.write_oldest(f)?;
+        }
+        Ok(())
     }
 
     fn close(&mut self, f: &mut std::fs::File) -> Result<()> {
-        let r = self.drain(f, true);
-        self.jobs = None;
-        for w in self.workers.drain(..) {
-            let _ = w.join();
+        while !self.pending.is_empty() {
+            self.write_oldest(f)?;
         }
-        r
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.jobs = None;
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+        Ok(())
     }
 }
 
