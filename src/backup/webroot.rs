@@ -1077,7 +1077,7 @@ pub fn run(
     check_ready(site, &inputs.webroot)?;
     if site.gen.backups != crate::layout::BackupNaming::Repos2022 {
         return Err(Error::Config(format!(
-            "not implemented yet: the {} generation's webroot backup (one bucket, relative member names, no git); the names are in backup::names",
+            "webroot::run is the 2022 backup; the {} generation's is backup::webroot2025",
             site.gen.name
         )));
     }
