@@ -125,10 +125,11 @@ pub fn untar(archive: &Path, dir: &Path) -> Result<()> {
 }
 
 /// A tar.gz of one member written as the member's bytes stream in, without the member ever
-/// being on disk: the bytes go, in stretches of 4 MiB, through one `gzip -6` (legacy's `tar
+/// being on disk: the bytes go, in stretches of 2 MiB, through one `gzip -6` (legacy's `tar
 /// cvfz` level) a core while the dump runs, each stretch its own gzip member, written out in
-/// order (memory: about one stretch a core in flight, about 20 MiB in all); the tar header, whose size field is known only at the
-/// end, is its own gzip member at the front, and the padding and end blocks another at the end.
+/// order (memory: at most one stretch a core in flight; about 40 MiB in all); the tar header,
+/// whose size field is known only at the end, is its own gzip member at the front, and the
+/// padding and end blocks another at the end.
 /// A gzip file may hold several members, read as one stream (RFC 1952 §2.2; gzip, GNU tar and
 /// Python's tarfile all read it), so `tar -xzf` sees one ordinary tar.
 ///
