@@ -13,7 +13,8 @@ Ours: the same settings (SUPERSAFEWEBROOT:1, local git provider over file://, th
 datastore backend), the release binary through the installed launcher.
 
 Timings are reported, never asserted. Usage:
-  bench/backup.py [--size-mb 500] [--files 20000] [--change 0.01] [--adt BINARY] [--keep]
+  bench/backup.py [--size-mb 500] [--files 20000] [--change 0.01] [--adt BINARY]
+                  [--adt-before BINARY] [--phases] [--keep]
 Needs: target/release/adt (built if missing), git, rsync, sed, tar, gzip, /usr/bin/time.
 """
 import argparse, os, random, re, shutil, subprocess, sys, tempfile, time
@@ -59,14 +60,22 @@ def change(root, fraction):
     return n
 
 
-def timed(cmd, env=None, cwd=None):
-    """Run `cmd` under /usr/bin/time -v: (wall seconds, peak RSS MB)."""
+PHASES = ("mirror:", "pushed", "archive:", "safecopy:", "datastore copy done")
+
+
+def timed(cmd, env=None, cwd=None, label=None):
+    """Run `cmd` under /usr/bin/time -v: (wall seconds, peak RSS MB). With `label`, adt's
+    phase lines (RUST_LOG=debug) are printed under it."""
     t = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, env=env, cwd=cwd,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - t
     if p.returncode != 0:
         sys.exit(f"{cmd[:3]} failed:\n{p.stderr[-2000:]}")
+    if label:
+        for l in p.stderr.splitlines():
+            if any(k in l for k in PHASES):
+                print(f"  [{label}] {l.split('] ', 1)[-1]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
     return wall, rss / 1024
 
@@ -89,7 +98,9 @@ rm -rf "$T/backup"
 """
 
 
-def setup_ours(work, adt, webroot):
+def setup_ours(work, adt, webroot, tag="ours"):
+    work = os.path.join(work, tag)
+    os.makedirs(work)
     home = os.path.join(work, "home")
     os.makedirs(os.path.join(home, ".ssh"))
     os.makedirs(os.path.join(home, "runtime"))
@@ -123,6 +134,9 @@ def main():
     ap.add_argument("--files", type=int, default=20000)
     ap.add_argument("--change", type=float, default=0.01)
     ap.add_argument("--adt", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "adt"))
+    ap.add_argument("--adt-before", help="a second adt binary (an earlier build), timed beside --adt on the same webroot")
+    ap.add_argument("--skip-legacy", action="store_true", help="time adt only (the legacy column shows 0)")
+    ap.add_argument("--phases", action="store_true", help="print adt's phase times (RUST_LOG=debug)")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     if not os.path.exists(a.adt):
@@ -134,7 +148,13 @@ def main():
         make_webroot(webroot, a.size_mb, a.files)
         du = subprocess.run(["du", "-sm", webroot], capture_output=True, text=True).stdout.split()[0]
         print(f"webroot: {a.files} files, {du} MB (made in {time.monotonic() - t:.0f} s)")
-        home, env = setup_ours(work, a.adt, webroot)
+        variants = [("ours", a.adt)] + ([("before", a.adt_before)] if a.adt_before else [])
+        setups = []
+        for tag, binary in variants:
+            home, env = setup_ours(work, binary, webroot, tag)
+            if a.phases:
+                env["RUST_LOG"] = "debug"
+            setups.append((tag, ["/bin/sh", os.path.join(home, "cron", "BackupFromCron.sh"), "DAILY", "acme1"], env))
         legacy_sh = os.path.join(work, "legacy.sh")
         with open(legacy_sh, "w") as f:
             f.write(LEGACY)
@@ -142,18 +162,36 @@ def main():
         os.makedirs(tmp_legacy)
         legacy = ["bash", legacy_sh, webroot, tmp_legacy, os.path.join(work, "git-legacy", "r.git"),
                   os.path.join(work, "bucket-legacy")]
-        ours = ["/bin/sh", os.path.join(home, "cron", "BackupFromCron.sh"), "DAILY", "acme1"]
+        def run_all():
+            out = [(float("nan"), 0.0) if a.skip_legacy else timed(legacy)]
+            for tag, cmd, env in setups:
+                subprocess.run(["sync"])
+                # The webroot read once before each run, so no variant pays for the page cache
+                # the one before it (legacy's copies) pushed the webroot out of.
+                subprocess.run(["sh", "-c", 'find "$1" -type f -exec cat {} + > /dev/null', "sh", webroot])
+                out.append(timed(cmd, env=env, label=tag if a.phases else None))
+            return out
         rows = []
         subprocess.run(["sync"])
-        rows.append(("first", timed(legacy), timed(ours, env=env)))
+        rows.append(("first", run_all()))
         n = change(webroot, a.change)
         subprocess.run(["sync"])
-        rows.append((f"after {n} files changed", timed(legacy), timed(ours, env=env)))
-        print(f"{'backup':<28}{'legacy s':>10}{'ours s':>9}{'speed-up':>10}{'legacy RSS MB':>15}{'ours RSS MB':>13}")
-        for name, (lw, lr), (ow, orss) in rows:
-            print(f"{name:<28}{lw:>10.1f}{ow:>9.1f}{lw / ow:>9.1f}x{lr:>15.0f}{orss:>13.0f}")
-        first, second = rows[0][2][0], rows[1][2][0]
-        print(f"ours, first / incremental: {first / second:.1f}x")
+        rows.append((f"after {n} files changed", run_all()))
+        head = f"{'backup':<28}{'legacy s':>10}"
+        for tag, _, _ in setups:
+            head += f"{tag + ' s':>10}{'speed-up':>10}"
+        head += f"{'legacy RSS MB':>15}" + "".join(f"{tag + ' RSS MB':>15}" for tag, _, _ in setups)
+        print(head)
+        for name, res in rows:
+            lw, lr = res[0]
+            line = f"{name:<28}{lw:>10.1f}"
+            for ow, _ in res[1:]:
+                line += f"{ow:>10.1f}{lw / ow:>9.1f}x"
+            line += f"{lr:>15.0f}" + "".join(f"{orss:>15.0f}" for _, orss in res[1:])
+            print(line)
+        for i, (tag, _, _) in enumerate(setups):
+            first, second = rows[0][1][i + 1][0], rows[1][1][i + 1][0]
+            print(f"{tag}, first / incremental: {first / second:.1f}x")
     finally:
         if a.keep:
             print("kept", work)

@@ -205,6 +205,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--adt", default=os.path.join(ROOT, "target", "release", "adt"))
     ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--phases", action="store_true", help="one more run of ours with adt's phase times (RUST_LOG=debug)")
     a = ap.parse_args()
     if not os.access(a.adt, os.X_OK):
         sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
@@ -253,6 +254,10 @@ def main():
         sh(["git", "init", "-q", "--bare", lrepo])
         legacy = legacy_script(server, lhome, "file://" + lrepo, "example")
 
+        # The dump tool alone on the same data (to /dev/null): the floor of any approach
+        # that dumps with it.
+        alone = measure(["/bin/sh", "-c", server.legacy_dump() + " > /dev/null"],
+                        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": lhome})
         rows = []
         for r in range(a.rounds):
             if r > 0:
@@ -262,6 +267,12 @@ def main():
             l = measure(["/bin/sh", "-c", legacy], env={"PATH": "/usr/local/bin:/usr/bin:/bin",
                                                         "HOME": lhome})
             rows.append((r, o, l))
+        if a.phases:
+            p = subprocess.run(ours, env=dict(env, RUST_LOG="debug"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+            for l in p.stderr.splitlines():
+                if "db backup:" in l:
+                    print("  [ours] " + l.split("] ", 1)[-1])
         sizes = (os.path.getsize(os.path.join(home, "backups", "example-DB-backup.tar.gz")),
                  os.path.getsize(os.path.join(lhome, "backups", "example-DB-backup.tar.gz")))
         print("archive: ours %.1f MB, legacy %.1f MB" % (sizes[0] / 1e6, sizes[1] / 1e6))
@@ -272,6 +283,8 @@ def main():
             print("%-6d %10.2f %10.2f %8.2f | %14.1f %14s | %16.1f %16.1f" % (
                 r + 1, o[0], l[0], l[0] / o[0], o[1] / 1024, "(sh) %.1f" % (l[1] / 1024),
                 o[2] / 1024, l[2] / 1024))
+        print("the dump tool alone to /dev/null: %.2f s (legacy / dump alone: %.2f)"
+              % (alone[0], sum(l[0] for _, _, l in rows) / len(rows) / alone[0]))
         print("RSS: 'ours' is the adt process itself (VmHWM); 'tree' is the largest process of "
               "the run (getrusage children: mariadb-dump/pg_dump, sed, tar, git).")
         server.stop()

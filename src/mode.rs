@@ -2,7 +2,8 @@
 //! view read once from a machine's settings: PRODUCTION, DEVELOPMENT, BUILDARCHIVECHOICE,
 //! BYPASSDBLAYER, DATABASEINSTALLATIONTYPE, DATABASEDBaaSINSTALLATIONTYPE, DISABLEHOURLY,
 //! SUPERSAFEWEBROOT and SUPERSAFEDB. Every module that branches on them asks a [`Mode`]
-//! (the firewall's autoscaler rules, the crontab's scaling and backup lines, `adt mode`).
+//! (the firewall's autoscaler rules, the crontab's scaling and backup lines, the webroot and
+//! database backups, `adt mode`).
 //!
 //! The legacy rules, kept as legacy applied them:
 //!
@@ -14,8 +15,8 @@
 //! | autoscalers are built only when PRODUCTION≠0, DEVELOPMENT≠1, BASELINE_DB_REPOSITORY≠VIRGIN | BC | [`builds_autoscalers`] |
 //! | time-based backups unless BUILDARCHIVECHOICE is virgin or baseline; on the database also unless BYPASSDBLAYER:1 | WS/DB InitialiseCron | [`Mode::time_based_backups`] |
 //! | a DBaaS deployment still runs the database machine, which makes the dumps, unless BYPASSDBLAYER:1 | DB | [`Mode::database_dumps`] |
-//! | DISABLEHOURLY:1 skips the hourly backup's git and datastore copies | WS/DB Backup | [`Mode::hourly_backup`] |
-//! | SUPERSAFEWEBROOT / SUPERSAFEDB: datastore copies of the backups | WS/DB Backup | [`Mode::datastore_copies`] |
+//! | DISABLEHOURLY:1 skips the hourly backup's git and datastore copies | WS/DB Backup | [`Mode::backup_copies`] (the crontab's view: [`Mode::hourly_backup`]) |
+//! | SUPERSAFEWEBROOT / SUPERSAFEDB: datastore copies of the backups | WS/DB Backup | [`Mode::backup_datastore_copy`] (`adt mode`'s view: [`Mode::datastore_copies`]) |
 //! | live ACME only with PRODUCTION:1 and DEVELOPMENT:0 (staging otherwise) | WS ObtainSSLCertificate | [`Mode::acme_live`] |
 //! | AllowGatewayBypass does nothing with DEVELOPMENT:1 and PRODUCTION:0 | WS AllowGatewayBypass | [`Mode::gateway_bypass`] |
 //!
@@ -170,6 +171,20 @@ impl Mode {
         self.time_based_backups() && self.supersafe
     }
 
+    /// Whether one backup run (Backup.sh, by cron or by hand; `hourly`: of the HOURLY period)
+    /// makes its git and datastore copies: all but an hourly one under DISABLEHOURLY:1. Not
+    /// gated on [`Mode::time_based_backups`]: legacy Backup.sh backs up whatever the build was
+    /// made from when it is called.
+    pub fn backup_copies(&self, hourly: bool) -> bool {
+        !(hourly && self.disable_hourly)
+    }
+
+    /// Whether that run also makes the super-safe datastore copy (SUPERSAFEWEBROOT:1 on a
+    /// webserver, SUPERSAFEDB:1 on the database machine).
+    pub fn backup_datastore_copy(&self, hourly: bool) -> bool {
+        self.supersafe && self.backup_copies(hourly)
+    }
+
     /// Whether the database machine makes the database dumps: it does, DBaaS or not, unless
     /// BYPASSDBLAYER:1.
     pub fn database_dumps(&self) -> bool {
@@ -315,6 +330,19 @@ mod tests {
         );
         assert_eq!(ws.deployment(), Deployment::Production);
         assert!(ws.time_based_backups() && !ws.hourly_backup() && ws.datastore_copies());
+        assert!(!ws.backup_copies(true) && !ws.backup_datastore_copy(true));
+        assert!(ws.backup_copies(false) && ws.backup_datastore_copy(false));
+        // A run by hand on a baseline build still backs up, as legacy Backup.sh did.
+        let b = m(
+            Machine::Webserver,
+            "BUILDARCHIVECHOICE:baseline\nSUPERSAFEWEBROOT:1\n",
+        );
+        assert!(!b.datastore_copies() && b.backup_datastore_copy(true));
+        let db = m(Machine::Database, "SUPERSAFEWEBROOT:1\nSUPERSAFEDB:0\n");
+        assert!(
+            !db.backup_datastore_copy(false),
+            "the database machine reads SUPERSAFEDB"
+        );
         assert!(ws.acme_live() && ws.gateway_bypass());
         assert!(ws.warnings().is_empty(), "{:?}", ws.warnings());
     }

@@ -290,6 +290,21 @@ fn grep_tree(root: &Path, needle: &[u8]) -> Vec<PathBuf> {
 #[test]
 fn a_webroot_backup_restores_through_the_legacy_contract() {
     let f = fleet();
+    // 16 MiB of incompressible uploads, so the archive spans several 5 MiB multipart parts.
+    let up = f.webroot.join("wp-content/uploads/2025");
+    std::fs::create_dir_all(&up).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..16 {
+        let b: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(up.join(format!("photo{i:02}.jpg")), b).unwrap();
+    }
     // Usage as legacy: one line on stdout.
     let o = f.cmd("providerscripts/git/Backup.sh").output().unwrap();
     assert_eq!(
@@ -343,8 +358,34 @@ fn a_webroot_backup_restores_through_the_legacy_contract() {
     .unwrap();
     std::fs::remove_file(f.webroot.join("wp-content/plugins/p04/inc/img000.png")).unwrap();
     std::fs::write(f.webroot.join("new.txt"), "new").unwrap();
-    let o = f.cron("DAILY");
+    // The unchanged stretches of the archive (at least S3's 5 MiB, which s3s-fs enforces too)
+    // are copied in the store from the previous object, the rest is sent.
+    let o = f
+        .cmd("cron/BackupFromCron.sh")
+        .args(["DAILY", "acme1"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let copied: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.split(" bytes copied in the store")
+                .next()
+                .filter(|_| l.contains("bytes copied in the store") && l.contains("safecopy:"))
+                .and_then(|x| x.rsplit(' ').next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no safecopy line: {err}"));
+    let size = f
+        .object("www-example-com-daily", "applicationsourcecode.tar.gz")
+        .unwrap()
+        .len() as u64;
+    assert!(
+        copied > size / 2,
+        "most of the archive copied in the store: {copied} of {size}"
+    );
     let again = scratch.join("git2");
     restore_from_git(&f, &again);
     assert_same(&f.webroot, &again);
@@ -656,4 +697,158 @@ fn a_held_lock_skips_the_same_period_and_makes_another_period_wait() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(f.remote().exists(), "backed up after the wait");
     assert!(f.object(BUCKET, "backuplock.file").is_none(), "released");
+}
+
+/// The 2025 generation (spec §1.11): `cron/BackupFromCron.sh 'DAILY'` (no build identifier)
+/// under the `BACKUP_RUNNING` lock; one archive with relative names and the sentinel in the
+/// period's bucket `<url->-daily`, no git; restored by Get and untar as 2025's
+/// InstallApplication reads it.
+#[test]
+fn a_2025_webserver_backs_up_to_its_period_bucket() {
+    const CONFIG_2025: &str = "www-example-com-config-x123";
+    let server = S3Server::start();
+    server.make_bucket(CONFIG_2025);
+    let host = Host::new("webserver", server.port);
+    std::fs::write(
+        host.path("runtime/webserver_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nSERVERUSER:X1234X\nBUILDOS:ubuntu:24.04\nSSHPORT:1035\n\
+         S3ACCESSKEY:AKADTTEST\nAPPLICATION:wordpress\nBUILDARCHIVECHOICE:daily\n\
+         DIRECTORIESTOMOUNT:wp-content.uploads\n",
+    )
+    .unwrap();
+    std::fs::write(
+        host.path("runtime/buildstyles.dat"),
+        "DATASTORETOOL:s3cmd\nNGINX:source\n",
+    )
+    .unwrap();
+    let root = host.dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join(".s3cfg-1"),
+        format!(
+            "[default]\naccess_key = {ACCESS}\nsecret_key = {SECRET}\nbucket_location = us-east-1\n\
+             host_base = 127.0.0.1:{p}\nhost_bucket = 127.0.0.1:{p}\nuse_https = False\n\
+             signature_v2 = False\n",
+            p = server.port
+        ),
+    )
+    .unwrap();
+    let out = Command::new(adt_bin())
+        .args(["layout", "install", "--home"])
+        .arg(&host.home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install: {}", stderr(&out));
+    std::fs::write(host.path("runtime/WEBSERVER_READY"), "").unwrap();
+    std::fs::write(
+        host.path("runtime/application.dat"),
+        "EXCLUDE_FROM_BACKUP:logs:tmp:cache:\n",
+    )
+    .unwrap();
+    let mail_log = host.dir.path().join("mails");
+    std::fs::create_dir_all(host.path("providerscripts/email")).unwrap();
+    std::fs::write(
+        host.path("providerscripts/email/SendEmail.sh"),
+        format!("#!/bin/sh\necho \"$1|$2\" >> '{}'\n", mail_log.display()),
+    )
+    .unwrap();
+    let webroot = host.dir.path().join("www/html");
+    make_webroot(&webroot);
+    std::fs::create_dir_all(webroot.join("cache/page")).unwrap();
+    std::fs::write(webroot.join("cache/page/x.html"), "cached").unwrap();
+    std::fs::create_dir_all(webroot.join("wp-content/uploads/2025")).unwrap();
+    std::fs::write(webroot.join("wp-content/uploads/2025/a.jpg"), "asset").unwrap();
+    let run = |script: &str, args: &[&str]| {
+        host.cmd("/bin/sh")
+            .arg(host.path(script))
+            .args(args)
+            .env("ADT_WEBROOT", &webroot)
+            .env("ADT_ROOT_DIR", &root)
+            .env("ADT_HOSTNAME", "ws-lon1-prod1-1")
+            .env("ADT_BACKUP_JITTER_SECS", "0")
+            .env("ADT_BACKUP_LOCK_SETTLE_MS", "0")
+            .output()
+            .unwrap()
+    };
+    // Legacy's usage and period lines (stdout, status 0).
+    let o = run("application/backupscripts/Backup.sh", &[]);
+    assert_eq!(
+        stdout(&o),
+        "This script needs to be run with the <build periodicity> parameter\n"
+    );
+    let o = run("application/backupscripts/Backup.sh", &["manual"]);
+    assert_eq!(stdout(&o), "Invalid periodicity passed to backup script\n");
+    assert!(o.status.success());
+    // Not installed yet: nothing, silently.
+    let o = run("cron/BackupFromCron.sh", &["DAILY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let object =
+        |key: &str| std::fs::read(server.root.path().join("www-example-com-daily").join(key)).ok();
+    assert!(object("applicationsourcecode.tar.gz").is_none());
+    std::fs::write(
+        server
+            .root
+            .path()
+            .join(CONFIG_2025)
+            .join("INSTALLED_SUCCESSFULLY"),
+        "",
+    )
+    .unwrap();
+    let o = run("cron/BackupFromCron.sh", &["DAILY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert!(!server
+        .root
+        .path()
+        .join(CONFIG_2025)
+        .join("BACKUP_RUNNING")
+        .exists());
+    let archive = object("applicationsourcecode.tar.gz").expect("the 2025 archive");
+    let dir = host.dir.path().join("restore");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.tar.gz"), &archive).unwrap();
+    let list = Command::new("tar")
+        .arg("-tzf")
+        .arg(dir.join("a.tar.gz"))
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        list.lines().all(|l| l.starts_with("./")),
+        "relative names: {list}"
+    );
+    for want in ["./XXXXXX-DO_NOT_REMOVE", "./.htaccess", "./index.php"] {
+        assert!(list.lines().any(|l| l == want), "{want} in {list}");
+    }
+    for gone in ["./wp-config.php", "./cache/", "./wp-content/uploads/"] {
+        assert!(!list.lines().any(|l| l == gone), "{gone} left out: {list}");
+    }
+    let x = dir.join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    let o = Command::new("tar")
+        .arg("-C")
+        .arg(&x)
+        .arg("-xzf")
+        .arg(dir.join("a.tar.gz"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read(x.join("wp-content/plugins/p03/inc/f000.php")).unwrap(),
+        std::fs::read(webroot.join("wp-content/plugins/p03/inc/f000.php")).unwrap(),
+        "no placeholders in 2025"
+    );
+    let mails = std::fs::read_to_string(&mail_log).unwrap_or_default();
+    assert!(
+        mails.contains("Backup has been made to your datastore|"),
+        "{mails}"
+    );
+    // The next run keeps the first archive as .BACKUP.
+    std::fs::write(webroot.join("index.php"), "<?php // second\n").unwrap();
+    let o = run("cron/BackupFromCron.sh", &["DAILY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        object("applicationsourcecode.tar.gz.BACKUP").unwrap(),
+        archive
+    );
 }

@@ -39,6 +39,7 @@ use crate::datastore::Backend;
 use crate::error::{Error, Result};
 use crate::git::{self, GitProvider};
 use crate::layout::Generation;
+use crate::mode::Mode;
 use std::path::{Path, PathBuf};
 
 /// The repository's `.gitattributes`, as `git lfs track "*tar*"` then `"*db*"` write it.
@@ -68,8 +69,8 @@ pub struct Plan {
     pub conn: Connection,
     /// Settings IPMASK (scrubbed to `YYYYYYYYYY`).
     pub ipmask: String,
-    pub disable_hourly: bool,
-    pub supersafe: bool,
+    /// The machine's settings, typed: DISABLEHOURLY and SUPERSAFEDB decide the copies.
+    pub mode: Mode,
     /// Legacy: 10 MiB (`ADT_DB_PART_BYTES` for tests).
     pub part_size: u64,
 }
@@ -157,8 +158,13 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     fresh_private_dir(&stage_dir)?;
     let _cleanup = Staging(stage_dir.clone());
     (t.log)(LOG_START);
+    let started = std::time::Instant::now();
 
     let tables = database::count_tables(&plan.conn, &stage_dir)?;
+    log::debug!(
+        "db backup: {tables} tables counted at {:?}",
+        started.elapsed()
+    );
     if !database::enough_tables(tables) {
         (t.log)(LOG_NO_TABLES);
         return Ok(Done::NoTables(tables));
@@ -173,6 +179,10 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     let object = names::db_object(&plan.url);
     let tarball = stage_dir.join(&object);
     dump::dump_archive(&plan.conn, &stage_dir, &tarball, scrub).map_err(|e| e.context("dump"))?;
+    log::debug!(
+        "db backup: dumped and compressed at {:?}",
+        started.elapsed()
+    );
     // Listed back (gzip's checksum checked on the way) while the copies are prepared; nothing
     // is replaced until it has passed.
     let verified = std::thread::scope(|s| {
@@ -184,8 +194,12 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
         checked.and(prepared)
     });
     let prepared = verified?;
+    log::debug!(
+        "db backup: archive listed back, repository tree committed at {:?}",
+        started.elapsed()
+    );
 
-    let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
+    let skip_hourly = !plan.mode.backup_copies(plan.period == Period::Hourly);
     let mut failures: Vec<Error> = Vec::new();
     let mut repo = None;
     let mut bucket = None;
@@ -206,7 +220,10 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
             Err(e) => failures.push(e.context(format!("git repository {name}"))),
         }
     }
-    if plan.supersafe && !skip_hourly {
+    if plan
+        .mode
+        .backup_datastore_copy(plan.period == Period::Hourly)
+    {
         let b = names::db_bucket(plan.gen, &plan.url, plan.period, None);
         let put = (|| {
             if !(t.still_ours)() {
@@ -222,6 +239,7 @@ pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
             Err(e) => failures.push(e.context(format!("datastore copy {b}/{object}"))),
         }
     }
+    log::debug!("db backup: copies made at {:?}", started.elapsed());
     if failures.len() > 1 {
         let all: Vec<String> = failures.iter().map(|e| e.to_string()).collect();
         return Err(Error::Remote(all.join("; ")));
@@ -251,7 +269,7 @@ struct Prepared {
 /// The repository's tree (`.gitattributes`, the archive, `<p>/<name>-db-NN`) staged and
 /// committed (one orphan commit), when this period gets a repository copy.
 fn prepare(plan: &Plan, stage_dir: &Path, tarball: &Path) -> Result<Option<Prepared>> {
-    let skip_hourly = plan.period == Period::Hourly && plan.disable_hourly;
+    let skip_hourly = !plan.mode.backup_copies(plan.period == Period::Hourly);
     if skip_hourly || plan.period == Period::Manual {
         return Ok(None);
     }

@@ -14,5 +14,6 @@ pub mod names;
 pub mod period;
 pub mod safecopy;
 pub mod webroot;
+pub mod webroot2025;
 
 pub use period::Period;

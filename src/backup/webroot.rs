@@ -495,6 +495,22 @@ pub fn sync_mirror(plan: &Plan, mirror: &Path, manifest_path: &Path) -> Result<(
             crate::fsutil::write_atomic(&dest, data, Some(0o644))?;
         }
     }
+    // The mirror's directories take their sources' times (a file rewritten in the mirror
+    // changed its directory's; the webroot's did not change), so the archive carries the
+    // webroot's times and a directory's archive entry changes only when the webroot's does.
+    let mut dirs: Vec<(PathBuf, &Path)> = sources
+        .iter()
+        .filter(|(_, s)| s.made.kind == 'd')
+        .map(|(rel, s)| (mirror.join(rel), s.path.as_path()))
+        .collect();
+    if let Some((root, _)) = plan.roots.first() {
+        dirs.push((mirror.to_path_buf(), root.as_path()));
+    }
+    for (dest, src) in dirs {
+        if let Ok(t) = std::fs::metadata(src).and_then(|m| m.modified()) {
+            let _ = std::fs::File::open(&dest).and_then(|f| f.set_modified(t));
+        }
+    }
     save_manifest(manifest_path, &fingerprint, &made)?;
     Ok((copied, removed))
 }
@@ -613,6 +629,165 @@ fn md5_hex(data: &[u8]) -> String {
         .collect()
 }
 
+/// Whether a file's start looks incompressible (already compressed: images, archives, video):
+/// more than 7.5 bits of entropy a byte over its first 4 KiB.
+fn looks_incompressible(path: &Path) -> bool {
+    let mut buf = [0u8; 4096];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    if n < 1024 {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for &b in &buf[..n] {
+        counts[b as usize] += 1;
+    }
+    let total = n as f64;
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total;
+            -p * p.log2()
+        })
+        .sum();
+    bits > 7.5
+}
+
+/// Make one group's member: its tar entries without the end-of-archive blocks, as one gzip
+/// member: `gzip -1`, or stored blocks (no compression) when nine tenths of its bytes look
+/// incompressible, which gzip would only spend time on. Whether it was stored.
+fn make_member(
+    mirror: &Path,
+    cache: &Path,
+    transform: &str,
+    g: &[&Entry],
+    member: &Path,
+    worker: usize,
+) -> Result<bool> {
+    let list = cache.join(format!("list-{worker}.tmp"));
+    let raw = cache.join(format!("group-{worker}.tar"));
+    let tmp = cache.join(format!("member-{worker}.tmp"));
+    let mut l = Vec::new();
+    for e in g {
+        if e.rel == "." {
+            l.extend_from_slice(b".");
+        } else {
+            l.extend_from_slice(format!("./{}", e.rel).as_bytes());
+        }
+        l.push(0);
+    }
+    std::fs::write(&list, l).map_err(|e| Error::io(list.display(), e))?;
+    let total: u64 = g.iter().map(|e| e.size).sum();
+    let dense: u64 = g
+        .iter()
+        .filter(|e| e.size >= 1024 && looks_incompressible(&mirror.join(&e.rel)))
+        .map(|e| e.size)
+        .sum();
+    let store = total > 0 && dense * 10 >= total * 9;
+    let failed = |o: &crate::process::Output| {
+        Error::Io(format!(
+            "cannot make the archive of {}: {}",
+            mirror.display(),
+            o.first_error_line()
+        ))
+    };
+    if store {
+        let o = Run::new("tar")
+            .arg("-C")
+            .arg(mirror)
+            .args(["--no-recursion", "-b1", "--transform", transform, "-cPf"])
+            .arg(&raw)
+            .args(["--null", "-T"])
+            .arg(&list)
+            .output()?;
+        if !o.success() {
+            return Err(failed(&o));
+        }
+        stored_gzip(&raw, &tmp, 1024)?;
+    } else {
+        // tar, then its output without the two end-of-archive blocks compressed as one
+        // member (tar's own status checked before the compression).
+        let o = Run::new("/bin/sh")
+            .args([
+                "-c",
+                "tar -C \"$1\" --no-recursion -b1 --transform \"$2\" -cPf \"$3\" --null -T \"$4\" && head -c -1024 \"$3\" | gzip -1 > \"$5\"",
+                "sh",
+            ])
+            .arg(mirror)
+            .arg(transform)
+            .arg(&raw)
+            .arg(&list)
+            .arg(&tmp)
+            .output()?;
+        if !o.success() {
+            return Err(failed(&o));
+        }
+    }
+    std::fs::rename(&tmp, member).map_err(|e| Error::io(member.display(), e))?;
+    let _ = std::fs::remove_file(&raw);
+    let _ = std::fs::remove_file(&list);
+    Ok(store)
+}
+
+/// `src` without its last `cut` bytes as one gzip member of stored (uncompressed) deflate
+/// blocks, written to `dest`.
+fn stored_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
+    let len = std::fs::metadata(src)
+        .map_err(|e| Error::io(src.display(), e))?
+        .len()
+        .saturating_sub(cut);
+    let mut input = std::io::BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(src).map_err(|e| Error::io(src.display(), e))?,
+    )
+    .take(len);
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(dest)
+        .map_err(|e| Error::io(dest.display(), e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let w = |out: &mut std::io::BufWriter<std::fs::File>, b: &[u8]| {
+        out.write_all(b).map_err(|e| Error::io(dest.display(), e))
+    };
+    // Header: magic, deflate, no flags, no time, no extra flags, OS Unix.
+    w(&mut out, &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut left = len;
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let n = left.min(65535) as usize;
+        input
+            .read_exact(&mut buf[..n])
+            .map_err(|e| Error::io(src.display(), e))?;
+        left -= n as u64;
+        let last = left == 0;
+        let n16 = n as u16;
+        w(&mut out, &[u8::from(last)])?;
+        w(&mut out, &n16.to_le_bytes())?;
+        w(&mut out, &(!n16).to_le_bytes())?;
+        w(&mut out, &buf[..n])?;
+        crc.update(&buf[..n]);
+        if last {
+            break;
+        }
+    }
+    w(&mut out, &crc.finalize().to_le_bytes())?;
+    w(&mut out, &((len & 0xffff_ffff) as u32).to_le_bytes())?;
+    out.flush().map_err(|e| Error::io(dest.display(), e))
+}
+
 /// [`tar_mirror`] that reuses what did not change: the archive is a series of gzip members
 /// (a gzip stream may be a concatenation of members; `tar xzf` reads it as one), each holding
 /// the tar entries of a group of paths without the end-of-archive blocks, and a last member
@@ -621,7 +796,32 @@ fn md5_hex(data: &[u8]) -> String {
 /// owner, link target) are unchanged is taken from `cache` as it was made last time. A run after
 /// a small change so recompresses a few groups instead of the whole webroot.
 pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) -> Result<()> {
+    let members = archive_members(mirror, root, cache)?;
+    let t2 = std::time::Instant::now();
+    let tmp = out.with_extension("adt-tmp");
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io(tmp.display(), e))?;
+        for m in &members {
+            let mut src = std::fs::File::open(m).map_err(|e| Error::io(m.display(), e))?;
+            std::io::copy(&mut src, &mut f).map_err(|e| Error::io(tmp.display(), e))?;
+        }
+    }
+    log::debug!("archive: members joined in {:?}", t2.elapsed());
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out.display(), e))
+}
+
+/// The members of [`tar_mirror_cached`]'s archive, in order (files in `cache`, remade where
+/// their entries changed; the parts no longer used are removed): the archive is their
+/// concatenation.
+pub fn archive_members(mirror: &Path, root: &str, cache: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(cache).map_err(|e| Error::io(cache.display(), e))?;
+    let t0 = std::time::Instant::now();
     let entries = mirror_entries(mirror)?;
     let mut groups: Vec<Vec<&Entry>> = vec![Vec::new()];
     let mut bytes = 0u64;
@@ -639,6 +839,8 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
     let transform = format!("s,^\\.,{root},S");
     let mut used = BTreeSet::new();
     let mut members = Vec::new();
+    let mut todo = Vec::new();
+    let t1 = std::time::Instant::now();
     for g in groups.iter().filter(|g| !g.is_empty()) {
         let mut key_text = root.to_string();
         for e in g {
@@ -647,47 +849,49 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
         let name = format!("{}.gz", md5_hex(key_text.as_bytes()));
         let member = cache.join(&name);
         if !member.is_file() {
-            let list = cache.join("list.tmp");
-            let mut l = Vec::new();
-            for e in g {
-                if e.rel == "." {
-                    l.extend_from_slice(b".");
-                } else {
-                    l.extend_from_slice(format!("./{}", e.rel).as_bytes());
-                }
-                l.push(0);
-            }
-            std::fs::write(&list, l).map_err(|e| Error::io(list.display(), e))?;
-            let raw = cache.join("group.tar");
-            let tmp = cache.join("member.tmp");
-            // tar, then its output without the two end-of-archive blocks compressed as one
-            // member: one shell a group (tar's own status checked before the compression).
-            let o = Run::new("/bin/sh")
-                .args([
-                    "-c",
-                    "tar -C \"$1\" --no-recursion -b1 --transform \"$2\" -cPf \"$3\" --null -T \"$4\" && head -c -1024 \"$3\" | gzip -1 > \"$5\"",
-                    "sh",
-                ])
-                .arg(mirror)
-                .arg(&transform)
-                .arg(&raw)
-                .arg(&list)
-                .arg(&tmp)
-                .output()?;
-            if !o.success() {
-                return Err(Error::Io(format!(
-                    "cannot make {}: {}",
-                    out.display(),
-                    o.first_error_line()
-                )));
-            }
-            std::fs::rename(&tmp, &member).map_err(|e| Error::io(member.display(), e))?;
-            let _ = std::fs::remove_file(&raw);
-            let _ = std::fs::remove_file(&list);
+            todo.push((g, member.clone()));
         }
         used.insert(name);
         members.push(member);
     }
+    // The groups to make, on every core (each worker with its own scratch names).
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(todo.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let made: Vec<Result<usize>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (todo, next, transform) = (&todo, &next, &transform);
+                sc.spawn(move || -> Result<usize> {
+                    let mut stored = 0;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some((g, member)) = todo.get(i) else {
+                            return Ok(stored);
+                        };
+                        if make_member(mirror, cache, transform, g, member, w)? {
+                            stored += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Io("an archive worker panicked".into())))
+            })
+            .collect()
+    });
+    let mut stored = 0;
+    for m in made {
+        stored += m?;
+    }
+    let remade = todo.len();
     // The end of the archive: two zero blocks, as one more member.
     let end = cache.join("end.gz");
     if !end.is_file() {
@@ -701,21 +905,13 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
     }
     used.insert("end.gz".into());
     members.push(end);
-    let tmp = out.with_extension("adt-tmp");
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io(tmp.display(), e))?;
-        for m in &members {
-            let mut src = std::fs::File::open(m).map_err(|e| Error::io(m.display(), e))?;
-            std::io::copy(&mut src, &mut f).map_err(|e| Error::io(tmp.display(), e))?;
-        }
-        f.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
-    }
+    log::debug!(
+        "archive: {} entries listed in {:?}; {remade} of {} groups remade ({stored} stored uncompressed) in {:?} on {workers} threads",
+        entries.len(),
+        t1 - t0,
+        members.len() - 1,
+        t1.elapsed()
+    );
     // Parts no longer used go.
     for e in std::fs::read_dir(cache).into_iter().flatten().flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
@@ -723,7 +919,7 @@ pub fn tar_mirror_cached(mirror: &Path, out: &Path, root: &str, cache: &Path) ->
             let _ = std::fs::remove_file(e.path());
         }
     }
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out.display(), e))
+    Ok(members)
 }
 
 /// Everything a run needs to know, read from the machine.
@@ -862,8 +1058,8 @@ pub fn run(
     );
     let settings = &inputs.settings;
     let p = inputs.period;
-    let hourly_off =
-        p == Period::Hourly && config::value(settings, "DISABLEHOURLY").as_deref() == Some("1");
+    let mode = crate::mode::Mode::from_settings(site.machine, settings);
+    let hourly_off = !mode.backup_copies(p == Period::Hourly);
     let url_text = config::value(settings, "WEBSITEURL").unwrap_or_default();
     if url_text.is_empty() {
         return Err(Error::Config("WEBSITEURL is not set".into()));
@@ -881,7 +1077,7 @@ pub fn run(
     check_ready(site, &inputs.webroot)?;
     if site.gen.backups != crate::layout::BackupNaming::Repos2022 {
         return Err(Error::Config(format!(
-            "not implemented yet: the {} generation's webroot backup (one bucket, relative member names, no git); the names are in backup::names",
+            "webroot::run is the 2022 backup; the {} generation's is backup::webroot2025",
             site.gen.name
         )));
     }
@@ -941,11 +1137,10 @@ pub fn run(
             Err(e) => failures.push(format!("repository {repo}: {e}")),
         }
     }
-    if config::value(settings, "SUPERSAFEWEBROOT").as_deref() == Some("1") {
+    if mode.backup_datastore_copy(p == Period::Hourly) {
         let bucket = names::webroot_bucket(site.gen, &url, p, None);
         let r = (|| -> Result<()> {
             let dest = open_bucket(&bucket)?;
-            let archive = state.join(WEBROOT_OBJECT);
             // Unchanged since the copy this bucket holds: nothing to upload.
             let tree = tree_id.clone();
             let marker = state.join(format!("uploaded-{bucket}"));
@@ -962,17 +1157,20 @@ pub fn run(
                     }
                 }
             }
-            tar_mirror_cached(
-                &mirror,
-                &archive,
-                ARCHIVE_ROOT,
-                &state.join("archive-parts"),
-            )?;
+            let members = archive_members(&mirror, ARCHIVE_ROOT, &state.join("archive-parts"))?;
             if !still_ours() {
                 return Err(lost());
             }
-            super::safecopy::put_rotated(dest.as_ref(), WEBROOT_OBJECT, &archive)?;
-            let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
+            super::safecopy::put_rotated_members(
+                dest.as_ref(),
+                WEBROOT_OBJECT,
+                &members,
+                &state.join(format!("layout-{bucket}")),
+            )?;
+            let size: u64 = members
+                .iter()
+                .map(|m| std::fs::metadata(m).map(|m| m.len()).unwrap_or(0))
+                .sum();
             if let Some(t) = &tree {
                 let _ = crate::fsutil::write_atomic(
                     &marker,
@@ -980,7 +1178,6 @@ pub fn run(
                     Some(0o600),
                 );
             }
-            let _ = std::fs::remove_file(&archive);
             log::debug!("datastore copy done at {:?}", started.elapsed());
             Ok(())
         })();
@@ -1114,6 +1311,10 @@ mod tests {
         assert_eq!(sync_mirror(&plan, &mirror, &manifest).unwrap(), (1, 1));
         assert_eq!(std::fs::read(mirror.join(".htaccess")).unwrap(), b"allow");
         assert!(!mirror.join("sub/img.bin").exists());
+        // The mirror's directories carry the webroot's times (not those of our rewrites).
+        let mt = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+        assert_eq!(mt(&mirror), mt(&web));
+        assert_eq!(mt(&mirror.join("sub")), mt(&web.join("sub")));
         // The live webroot was not touched.
         assert_eq!(
             std::fs::read(web.join("index.php")).unwrap(),
@@ -1136,6 +1337,24 @@ mod tests {
             std::fs::write(dir.join(format!("f{i}")), format!("{i}").repeat(i)).unwrap();
         }
         std::fs::write(m.join(".htaccess"), "x").unwrap();
+        // Incompressible files (stored, not gzip'ed), one larger than a stored block.
+        let noise = |seed: usize, n: usize| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut h = md5_hex(seed.to_string().as_bytes()).into_bytes();
+            while out.len() < n {
+                use md5::{Digest, Md5};
+                h = Md5::digest(&h).to_vec();
+                out.extend_from_slice(&h);
+            }
+            out.truncate(n);
+            out
+        };
+        std::fs::create_dir_all(m.join("up")).unwrap();
+        for i in 0..5 {
+            std::fs::write(m.join(format!("up/img{i}.jpg")), noise(i, 3000 + i * 40000)).unwrap();
+        }
+        assert!(looks_incompressible(&m.join("up/img4.jpg")));
+        assert!(!looks_incompressible(&m.join("d3/f10")));
         let long = "l".repeat(120);
         std::fs::write(m.join(&long), "long name").unwrap();
         let cache = d.path().join("cache");
@@ -1160,6 +1379,14 @@ mod tests {
         assert!(parts > 3, "several parts: {parts}");
         let x = list(&a);
         assert_eq!(std::fs::read(x.join(&long)).unwrap(), b"long name");
+        for i in 0..5 {
+            assert_eq!(
+                std::fs::read(x.join(format!("up/img{i}.jpg"))).unwrap(),
+                noise(i, 3000 + i * 40000)
+            );
+        }
+        let t = Run::new("gzip").arg("-t").arg(&a).output().unwrap();
+        assert!(t.success(), "{}", t.stderr);
         assert_eq!(
             std::fs::read(x.join("d3/f10")).unwrap(),
             "10".repeat(10).as_bytes()
@@ -1176,7 +1403,7 @@ mod tests {
         assert_eq!(std::fs::read(x.join("d0/new")).unwrap(), b"new");
         let listing = Run::new("tar").args(["-tPzf"]).arg(&a).output().unwrap();
         assert!(listing.success());
-        assert_eq!(listing.stdout.lines().count(), 1 + 7 + 300 + 2 + 1 - 1);
+        assert_eq!(listing.stdout.lines().count(), 1 + 7 + 300 + 2 + 1 - 1 + 6);
         assert!(listing.stdout.lines().all(|l| l.starts_with("/tmp/backup")));
     }
 

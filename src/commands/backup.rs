@@ -24,12 +24,14 @@ use super::{arg, Ctx};
 use crate::backup::lock::{self, NotTaken, Waiting};
 use crate::backup::names::{self, Url};
 use crate::backup::webroot::{self, Inputs};
+use crate::backup::webroot2025;
 use crate::backup::Period;
 use crate::error::{Error, Result};
 use crate::home::Machine;
 use std::time::Duration;
 
 const USAGE: &str = "This script needs to be run with the <build periodicity> parameter and the <build identifier> parameter\n";
+const USAGE_2025: &str = "This script needs to be run with the <build periodicity> parameter\n";
 
 /// Run the webroot backup for `period`, `still_ours` as the fleet lock says.
 fn webroot_backup(
@@ -39,6 +41,17 @@ fn webroot_backup(
     still_ours: &dyn Fn() -> bool,
 ) -> Result<webroot::Report> {
     let store = ctx.store()?;
+    if is_2025(ctx) {
+        let inputs = webroot2025::Inputs {
+            settings: ctx.settings()?,
+            webroot: ctx.webroot(),
+            period,
+            application_dat: std::fs::read_to_string(ctx.home.join("runtime/application.dat"))
+                .unwrap_or_default(),
+        };
+        let open = |bucket: &str| ctx.stores_in_every_account(bucket);
+        return webroot2025::run(&ctx.site, store.as_ref(), &open, &inputs, still_ours);
+    }
     let inputs = Inputs {
         settings: ctx.settings()?,
         webroot: ctx.webroot(),
@@ -49,10 +62,41 @@ fn webroot_backup(
     webroot::run(&ctx.site, store.as_ref(), &open, &inputs, still_ours)
 }
 
+/// The 2025 generation: one bucket, no git, `<P>` without a build identifier.
+fn is_2025(ctx: &Ctx) -> bool {
+    ctx.gen.backups == crate::layout::BackupNaming::SingleBucket2025
+}
+
+/// The period of the first argument, as the generation's Backup.sh reads it.
+fn period_arg(ctx: &Ctx, args: &[String]) -> Period {
+    if is_2025(ctx) {
+        webroot2025::period(arg(args, 0))
+    } else {
+        Period::parse(arg(args, 0))
+    }
+}
+
 /// Report a failed backup: one line on stderr, and (unless the webroot was simply not ready)
 /// legacy's log banner and e-mail.
 fn failed(ctx: &Ctx, period: Period, id: &str, e: &Error) -> i32 {
     ctx.report(e);
+    if is_2025(ctx) {
+        // VerifyBackupPresent.sh's mail (its subject names BUILDARCHIVECHOICE, as legacy's).
+        let choice = ctx
+            .settings()
+            .ok()
+            .and_then(|s| crate::config::value(&s, "BUILDARCHIVECHOICE"))
+            .unwrap_or_default();
+        if !matches!(e, Error::Config(_)) {
+            ctx.notify(
+                &format!(
+                    "Potential missing webroot backup for periodicity {choice} in your datastore"
+                ),
+                "A Backup that I expected seems to be missing in the git repository",
+            );
+        }
+        return 1;
+    }
     if !matches!(e, Error::Config(_)) {
         let url = ctx
             .settings()
@@ -70,11 +114,20 @@ pub fn backup(ctx: &Ctx, args: &[String]) -> i32 {
     if ctx.machine == Machine::Database {
         return super::backup_db::backup(ctx, args);
     }
-    if arg(args, 0).is_empty() || arg(args, 1).is_empty() {
+    if is_2025(ctx) {
+        if arg(args, 0).is_empty() {
+            super::out(USAGE_2025.as_bytes());
+            return 0;
+        }
+        if !webroot2025::PERIODS.contains(&period_arg(ctx, args)) {
+            super::out(format!("{}\n", webroot2025::INVALID_PERIOD).as_bytes());
+            return 0;
+        }
+    } else if arg(args, 0).is_empty() || arg(args, 1).is_empty() {
         super::out(USAGE.as_bytes());
         return 0;
     }
-    let period = Period::parse(arg(args, 0));
+    let period = period_arg(ctx, args);
     match webroot_backup(ctx, period, arg(args, 1), &|| true) {
         Ok(_) => 0,
         Err(e) => failed(ctx, period, arg(args, 1), &e),
@@ -134,7 +187,7 @@ pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
     if ctx.machine == Machine::Database {
         return super::backup_db::backup_from_cron(ctx, args);
     }
-    let period = Period::parse(arg(args, 0));
+    let period = period_arg(ctx, args);
     let id = arg(args, 1);
     jitter();
     match locked_backup(ctx, period, id) {

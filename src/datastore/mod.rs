@@ -54,6 +54,46 @@ pub enum Precondition {
     IfAbsent,
 }
 
+/// One piece of an object put by [`Backend::put_pieces`]: its bytes are stretches of local
+/// files, and may also be a range of an object already in the bucket, which a store that copies
+/// server-side (S3's UploadPartCopy) copies instead of receiving them again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// The bytes: (file, first byte, length), in order.
+    pub sources: Vec<(PathBuf, u64, u64)>,
+    /// The same bytes in this bucket: (key, the version they were read from, first byte).
+    pub copy_of: Option<(String, Version, u64)>,
+}
+
+impl Piece {
+    pub fn len(&self) -> u64 {
+        self.sources.iter().map(|s| s.2).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Append the piece's bytes, read from its local files, to `out`.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        use std::io::{Read, Seek};
+        for (path, start, len) in &self.sources {
+            let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+            f.seek(std::io::SeekFrom::Start(*start))
+                .map_err(|e| Error::io(path.display(), e))?;
+            let n =
+                std::io::copy(&mut f.take(*len), out).map_err(|e| Error::io(path.display(), e))?;
+            if n != *len {
+                return Err(Error::Io(format!(
+                    "{}: {n} bytes read of {len} (the file shrank)",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a datastore can do. Keys are object names inside the bucket (`webserverips/10.0.0.5`).
 pub trait Backend: Send + Sync {
     /// `s3://bucket` or `local:/dir/bucket`, for messages.
@@ -116,6 +156,14 @@ pub trait Backend: Send + Sync {
     fn head(&self, key: &str) -> Result<Option<(u64, Version)>> {
         Ok(object_size(self, key)?.map(|n| (n, Version(String::new()))))
     }
+    /// Put the concatenation of `pieces` as `key`, replacing it whole or not at all. The
+    /// default writes the bytes through a private temporary file; S3 sends one multipart upload
+    /// whose parts are the pieces, copying server-side those that say where their bytes
+    /// already are, and checks every part's MD5.
+    fn put_pieces(&self, key: &str, pieces: &[Piece]) -> Result<()> {
+        put_pieces_staged(self, key, pieces)
+    }
+
     /// Copy object `from` to `to` inside the bucket, replacing `to` whole or not at all (S3's
     /// CopyObject). The default goes through a private temporary file.
     fn copy(&self, from: &str, to: &str) -> Result<()> {
@@ -126,6 +174,31 @@ pub trait Backend: Send + Sync {
         let _ = std::fs::remove_dir_all(&tmp);
         r
     }
+}
+
+/// [`Backend::put_pieces`] through a staged file: the pieces' bytes written to a private
+/// temporary file, then put whole.
+pub fn put_pieces_staged<B: Backend + ?Sized>(
+    store: &B,
+    key: &str,
+    pieces: &[Piece],
+) -> Result<()> {
+    let tmp = tempfile_near_home()?;
+    let path = tmp.join("pieces");
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io(path.display(), e))?;
+        for p in pieces {
+            p.write_to(&mut f)?;
+        }
+        drop(f);
+        store.put_file(key, &path)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    r
 }
 
 /// A private scratch directory (0700) under the system's temporary directory, for

@@ -680,6 +680,145 @@ impl Backend for S3Store {
         })
     }
 
+    /// One multipart upload, a part per piece: a piece that names a range of an object in this
+    /// bucket is copied server-side (UploadPartCopy, only while that object is still at the
+    /// version named), the others are sent. Every part's ETag must be the MD5 of the piece's
+    /// bytes as read here, or the upload is aborted; a single piece is an ordinary put.
+    fn put_pieces(&self, key: &str, pieces: &[super::Piece]) -> Result<()> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        use md5::{Digest, Md5};
+        super::validate_object_key(key)?;
+        if pieces.len() < 2 || pieces.len() > 10_000 {
+            return super::put_pieces_staged(self, key, pieces);
+        }
+        let id = self.run("put", key, Duration::ZERO, async {
+            self.client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| self.fail("put", key, e))
+                .and_then(|r| {
+                    r.upload_id()
+                        .map(str::to_string)
+                        .ok_or_else(|| Error::Store(format!("{}: no upload id", self.uri(key))))
+                })
+        })?;
+        let abort = |e: Error| {
+            let _ = self.run("put", key, Duration::ZERO, async {
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.fail("abort", key, e))
+            });
+            e
+        };
+        let mut done = Vec::new();
+        let mut copied = 0u64;
+        for (i, piece) in pieces.iter().enumerate() {
+            let n = i as i32 + 1;
+            let mut bytes = Vec::with_capacity(if piece.copy_of.is_some() {
+                0
+            } else {
+                piece.len() as usize
+            });
+            // The piece's MD5, from the local bytes (kept only when they are sent).
+            let md5 = if piece.copy_of.is_some() {
+                let mut h = Md5Writer(Md5::new());
+                piece.write_to(&mut h).map_err(&abort)?;
+                h.0.finalize()
+            } else {
+                piece.write_to(&mut bytes).map_err(&abort)?;
+                Md5::digest(&bytes)
+            };
+            let want: String = md5.iter().map(|b| format!("{b:02x}")).collect();
+            let etag = match &piece.copy_of {
+                Some((from, version, start)) => {
+                    copied += piece.len();
+                    let source = format!("{}/{}", self.bucket, encode_copy_source(from));
+                    let range = format!("bytes={start}-{}", start + piece.len() - 1);
+                    self.run("copy", key, grace_for(piece.len()), async {
+                        self.client
+                            .upload_part_copy()
+                            .bucket(&self.bucket)
+                            .key(key)
+                            .upload_id(&id)
+                            .part_number(n)
+                            .copy_source(source)
+                            .copy_source_range(range)
+                            .copy_source_if_match(&version.0)
+                            .send()
+                            .await
+                            .map_err(|e| self.fail("copy", from, e))
+                            .map(|r| {
+                                r.copy_part_result()
+                                    .and_then(|c| c.e_tag())
+                                    .unwrap_or_default()
+                                    .to_string()
+                            })
+                    })
+                }
+                None => {
+                    let len = bytes.len() as u64;
+                    self.run("put", key, grace_for(len), async {
+                        self.client
+                            .upload_part()
+                            .bucket(&self.bucket)
+                            .key(key)
+                            .upload_id(&id)
+                            .part_number(n)
+                            .body(ByteStream::from(bytes))
+                            .send()
+                            .await
+                            .map_err(|e| self.fail("put", key, e))
+                            .map(|r| r.e_tag().unwrap_or_default().to_string())
+                    })
+                }
+            }
+            .map_err(&abort)?;
+            if etag.trim_matches('"').to_ascii_lowercase() != want {
+                return Err(abort(Error::Store(format!(
+                    "{}: part {n} is not the bytes meant ({} bytes{}): ETag {etag}, MD5 {want}",
+                    self.uri(key),
+                    piece.len(),
+                    if piece.copy_of.is_some() {
+                        ", copied"
+                    } else {
+                        ""
+                    }
+                ))));
+            }
+            done.push(CompletedPart::builder().e_tag(etag).part_number(n).build());
+        }
+        log::debug!(
+            "{}: {} parts, {copied} bytes copied in the store",
+            self.uri(key),
+            pieces.len()
+        );
+        let upload = CompletedMultipartUpload::builder()
+            .set_parts(Some(done))
+            .build();
+        self.run("put", key, Duration::ZERO, async {
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&id)
+                .multipart_upload(upload)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.fail("put", key, e))
+        })
+        .map_err(abort)
+    }
+
     fn delete(&self, key: &str) -> Result<()> {
         super::validate_key(key)?;
         self.delete_unchecked(key)
@@ -762,6 +901,20 @@ impl Backend for S3Store {
 }
 
 /// A key for CopyObject's `x-amz-copy-source` (percent-encoded, `/` kept).
+/// An MD5 as a writer.
+struct Md5Writer(md5::Md5);
+
+impl Write for Md5Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        md5::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn encode_copy_source(key: &str) -> String {
     key.bytes()
         .map(|b| match b {

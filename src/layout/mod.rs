@@ -570,6 +570,10 @@ pub static G2025: Generation = Generation {
         s!("application/", "InstallApplication", [WS]),
         // Executed by 2025's db.sh (2022 sources it): legacy's restore, then ours.
         s!("application/db/", "InstallApplicationDB", [DB]),
+        // The webroot backup (its names and single bucket: `backups` above); the database's is
+        // not taken over yet, so its BackupFromCron stays legacy's.
+        s!("application/backupscripts/", "Backup", [WS]),
+        s!("cron/", "BackupFromCron", [WS]),
     ],
 };
 
