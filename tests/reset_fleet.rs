@@ -235,6 +235,22 @@ fn after_a_reset_the_fleet_republishes_within_one_cron_cycle() {
         (&db, ns_of(db_ip)),
         (&asc, AS_NS.to_string()),
     ];
+    // ConfigureDBAccessByApplication is ours after legacy's step (the kept `.adt-legacy`, which
+    // writes the application's config from the database's settings): that step is not on this
+    // test machine, so a no-op stands in for it and our part must still succeed.
+    for (h, _) in &machines {
+        let launcher =
+            h.path("providerscripts/application/configuration/ConfigureDBAccessByApplication.sh");
+        if launcher.exists() {
+            let mut kept = launcher.into_os_string();
+            kept.push(".adt-legacy");
+            std::fs::write(
+                &kept,
+                "#!/bin/sh\n# legacy's step, not on this test machine\nexit 0\n",
+            )
+            .unwrap();
+        }
+    }
     let ran = cycle(&w, &machines, 1);
     for (m, r) in ["webserver", "webserver", "database", "autoscaler"]
         .iter()

@@ -643,9 +643,11 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
     }
 }
 
-/// Whether this machine was built from a baseline (`BUILDARCHIVECHOICE:baseline`).
-fn from_baseline(settings: &str) -> bool {
-    crate::config::value(settings, "BUILDARCHIVECHOICE").as_deref() == Some("baseline")
+/// Whether this machine was built from a baseline (`BUILDARCHIVECHOICE:baseline`), by the
+/// typed mode.
+fn from_baseline(ctx: &Ctx, settings: &str) -> bool {
+    crate::mode::Mode::from_settings(ctx.machine, settings).archive
+        == crate::mode::Archive::Baseline
 }
 
 /// The kept legacy script (`<path>.adt-legacy`) run with `/bin/sh` and `args`; its status.
@@ -723,7 +725,7 @@ fn legacy_then_fill(ctx: &Ctx, command: &str, args: &[String]) -> i32 {
 /// beside it and `runtime/` filled (see [`configure_db_access_by_application`]).
 fn fill_baseline_secrets(ctx: &Ctx) -> crate::Result<()> {
     let settings = ctx.settings()?;
-    if !from_baseline(&settings) || ctx.home.join(SECRETS_FILLED).exists() {
+    if !from_baseline(ctx, &settings) || ctx.home.join(SECRETS_FILLED).exists() {
         return Ok(());
     }
     let web = ctx.webroot();
@@ -772,7 +774,7 @@ pub fn install_application_db(ctx: &Ctx, args: &[String]) -> i32 {
     }
     let r = (|| -> crate::Result<Option<String>> {
         let settings = ctx.settings()?;
-        if !from_baseline(&settings) {
+        if !from_baseline(ctx, &settings) {
             return Ok(None);
         }
         let app = application(&settings).ok_or_else(|| {
