@@ -294,6 +294,46 @@ impl<'a> Answers<'a> {
     }
 }
 
+/// The cloud host a build machine helper works on: `--cloudhost`, else legacy's numbered
+/// question (`prompt`: each helper's own wording). None: an answer legacy does not know, after
+/// its "Unrecognised" line (legacy then exits 0).
+pub(super) fn choose_cloudhost(a: &mut Answers, prompt: &str) -> Option<String> {
+    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
+    if let Some(c) = a.flag("--cloudhost") {
+        return Some(c.to_string());
+    }
+    say(prompt);
+    match a.read().as_str() {
+        n @ ("1" | "2" | "3" | "4" | "5") => {
+            Some(HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string())
+        }
+        _ => {
+            say("Unrecognised  cloudhost. Exiting ....");
+            None
+        }
+    }
+}
+
+/// The build a helper works on: `--build-identifier`, else legacy's question (`prompt`) over
+/// the builds this build machine has for `cloudhost`.
+pub(super) fn choose_build(
+    a: &mut Answers,
+    build_home: &std::path::Path,
+    cloudhost: &str,
+    prompt: &str,
+) -> String {
+    if let Some(i) = a.flag("--build-identifier") {
+        return i.to_string();
+    }
+    say(prompt);
+    say("You have these builds to choose from: ");
+    for n in super::build_choices(build_home, cloudhost) {
+        say(&n);
+    }
+    say("Please enter the name of the build of the server you wish to connect with");
+    a.read()
+}
+
 /// The server a build machine helper works on: `--ip`, else legacy's walk through the cloud's
 /// servers whose name holds `token`, a Y/N for each (`none_running`, `which`: legacy's lines).
 /// Err: the status to exit with (no such server, or the cloud could not list them).
@@ -474,34 +514,15 @@ pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
         }
     };
     let build_home = ctx.home.clone();
-    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
-    let cloudhost = match a.flag("--cloudhost") {
-        Some(c) => c.to_string(),
-        None => {
-            say("Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost");
-            match a.read().as_str() {
-                n @ ("1" | "2" | "3" | "4" | "5") => {
-                    HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string()
-                }
-                _ => {
-                    say("Unrecognised  cloudhost. Exiting ....");
-                    return 0;
-                }
-            }
-        }
+    let Some(cloudhost) = choose_cloudhost(&mut a, "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost") else {
+        return 0;
     };
-    let id = match a.flag("--build-identifier") {
-        Some(i) => i.to_string(),
-        None => {
-            say("What is the build Identifer for your build?");
-            say("You have these builds to choose from: ");
-            for n in super::build_choices(&build_home, &cloudhost) {
-                say(&n);
-            }
-            say("Please enter the name of the build of the server you wish to connect with");
-            a.read()
-        }
-    };
+    let id = choose_build(
+        &mut a,
+        &build_home,
+        &cloudhost,
+        "What is the build Identifer for your build?",
+    );
     let ip = match choose_server(
         ctx,
         &mut a,

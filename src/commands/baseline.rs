@@ -535,7 +535,9 @@ pub fn perform_database_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 /// remote shell; the database helper asks for it on both key types (legacy's ECDSA branch
 /// silently used BUILD_IDENTIFIER); a failed remote run exits 1 (legacy 0).
 fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
-    use super::backup::{choose_key, choose_server, say, Answers, HelperRemote};
+    use super::backup::{
+        choose_build, choose_cloudhost, choose_key, choose_server, say, Answers, HelperRemote,
+    };
     let mut a = match Answers::new(args) {
         Ok(a) => a,
         Err(m) => {
@@ -544,34 +546,10 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
         }
     };
     let build_home = ctx.home.clone();
-    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
-    let cloudhost = match a.flag("--cloudhost") {
-        Some(c) => c.to_string(),
-        None => {
-            say(side.cloud_prompt);
-            match a.read().as_str() {
-                n @ ("1" | "2" | "3" | "4" | "5") => {
-                    HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string()
-                }
-                _ => {
-                    say("Unrecognised  cloudhost. Exiting ....");
-                    return 0;
-                }
-            }
-        }
+    let Some(cloudhost) = choose_cloudhost(&mut a, side.cloud_prompt) else {
+        return 0;
     };
-    let build = match a.flag("--build-identifier") {
-        Some(i) => i.to_string(),
-        None => {
-            say(side.build_prompt);
-            say("You have these builds to choose from: ");
-            for n in super::build_choices(&build_home, &cloudhost) {
-                say(&n);
-            }
-            say("Please enter the name of the build of the server you wish to connect with");
-            a.read()
-        }
-    };
+    let build = choose_build(&mut a, &build_home, &cloudhost, side.build_prompt);
     if side.token == "webserver" {
         say(&format!(
             "Please insure you have an empty repository called: {build}-{} available with your git provider",
