@@ -580,7 +580,8 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
         .collect();
     let before = cpu_times();
     // The sweep's end: every check is made within it or left unchecked.
-    let until = Instant::now() + sweep_time(c.timeout);
+    let started = Instant::now();
+    let until = started + sweep_time(c.timeout);
     let opening = Opening {
         probing: Slots::new(32 * cores),
         logins: Slots::new(crate::knobs::env_u64("ADT_SSH_NEW_AT_ONCE", 8 * cores as u64) as usize),
@@ -630,7 +631,7 @@ pub fn sweep(ips: &[IpAddr], c: &Config) -> Vec<Verdict> {
     log::debug!(
         "sweep of {} servers ({workers} at once): {} ms, its time {} ms",
         live.len(),
-        (Instant::now() + sweep_time(c.timeout) - until).as_millis(),
+        started.elapsed().as_millis(),
         sweep_time(c.timeout).as_millis()
     );
     let saturated = match (before, cpu_times()) {
