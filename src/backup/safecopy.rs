@@ -18,27 +18,35 @@ use std::path::{Path, PathBuf};
 
 /// The MD5 of a file, in hex.
 pub fn md5_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+    md5_files(&[path])
+}
+
+/// The MD5 of files read one after another, in hex.
+fn md5_files(paths: &[&Path]) -> Result<String> {
     let mut h = Md5::new();
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path.display(), e))?;
-        if n == 0 {
-            break;
+    for path in paths {
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(path.display(), e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
         }
-        h.update(&buf[..n]);
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Whether the stored object is the file: same size, and where the store gives a plain MD5
-/// ETag, the same MD5 (computed once, only when a store gives one).
+/// Whether the stored object is `files` one after another: same size, and where the store
+/// gives a plain MD5 ETag, the same MD5 (computed once, only when a store gives one; a
+/// multipart ETag is not an MD5, and every part was checked against its own when it was put).
 fn same(
     store: &dyn Backend,
     key: &str,
     size: u64,
     md5: &std::cell::OnceCell<String>,
-    file: &Path,
+    files: &[&Path],
 ) -> Result<bool> {
     match store.head(key)? {
         None => Ok(false),
@@ -52,11 +60,46 @@ fn same(
                 return Ok(true);
             }
             if md5.get().is_none() {
-                let _ = md5.set(md5_file(file)?);
+                let _ = md5.set(md5_files(files)?);
             }
             Ok(md5.get().map(String::as_str) == Some(etag.as_str()))
         }
     }
+}
+
+/// The upload `temp` (of `size` bytes, `files` one after another) made `key`, never leaving
+/// `key` without a complete archive: `temp` is checked, the previous object copied to
+/// `key.BACKUP`, `temp` copied in and `key` checked again; `temp` goes in every case.
+fn rotate_verified(
+    store: &dyn Backend,
+    temp: &str,
+    key: &str,
+    size: u64,
+    files: &[&Path],
+) -> Result<()> {
+    let backup = format!("{key}{PREVIOUS_SUFFIX}");
+    let cleanup = |e: Error| {
+        let _ = store.delete(temp);
+        e
+    };
+    let md5 = std::cell::OnceCell::new();
+    if !same(store, temp, size, &md5, files).map_err(cleanup)? {
+        return Err(cleanup(Error::Store(format!(
+            "{}/{temp}: the uploaded archive is not the one sent ({size} bytes)",
+            store.describe()
+        ))));
+    }
+    if store.head(key).map_err(cleanup)?.is_some() {
+        store.copy(key, &backup).map_err(cleanup)?;
+    }
+    store.copy(temp, key).map_err(cleanup)?;
+    if !same(store, key, size, &md5, files).map_err(cleanup)? {
+        return Err(cleanup(Error::Store(format!(
+            "{}/{key}: not the verified archive after the copy",
+            store.describe()
+        ))));
+    }
+    store.delete(temp)
 }
 
 /// Put `file` as `key`, keeping the previous one as `key.BACKUP`, never leaving `key` without
@@ -68,33 +111,13 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
     let size = std::fs::metadata(file)
         .map_err(|e| Error::io(file.display(), e))?
         .len();
-    let md5 = std::cell::OnceCell::new();
     let temp = format!("{key}.adt-upload-{}", std::process::id());
-    let backup = format!("{key}{PREVIOUS_SUFFIX}");
-    let cleanup = |e: Error| {
-        let _ = store.delete(&temp);
-        e
-    };
     let t = std::time::Instant::now();
-    store.put_file(&temp, file).map_err(cleanup)?;
+    store.put_file(&temp, file).inspect_err(|_| {
+        let _ = store.delete(&temp);
+    })?;
     log::debug!("safecopy: {size} bytes put in {:?}", t.elapsed());
-    if !same(store, &temp, size, &md5, file).map_err(cleanup)? {
-        return Err(cleanup(Error::Store(format!(
-            "{}/{temp}: the uploaded archive is not the one sent ({size} bytes)",
-            store.describe()
-        ))));
-    }
-    if store.head(key).map_err(cleanup)?.is_some() {
-        store.copy(key, &backup).map_err(cleanup)?;
-    }
-    store.copy(&temp, key).map_err(cleanup)?;
-    if !same(store, key, size, &md5, file).map_err(cleanup)? {
-        return Err(cleanup(Error::Store(format!(
-            "{}/{key}: not the verified archive after the copy",
-            store.describe()
-        ))));
-    }
-    store.delete(&temp)?;
+    rotate_verified(store, &temp, key, size, &[file])?;
     log::debug!("safecopy: verified and rotated at {:?}", t.elapsed());
     Ok(())
 }
@@ -289,7 +312,6 @@ pub fn put_rotated_members(
             && matches!(store.head(key), Ok(Some((n, v))) if n == l.size && v.0 == l.version)
     });
     let temp = format!("{key}.adt-upload-{}", std::process::id());
-    let backup = format!("{key}{PREVIOUS_SUFFIX}");
     let cleanup = |e: Error| {
         let _ = store.delete(&temp);
         e
@@ -319,51 +341,8 @@ pub fn put_rotated_members(
         t.elapsed(),
         pieces.len()
     );
-    let whole = || -> Result<String> {
-        let mut h = Md5Writer(Md5::new());
-        for (m, _) in &sized {
-            let mut f = std::fs::File::open(m).map_err(|e| Error::io(m.display(), e))?;
-            std::io::copy(&mut f, &mut h).map_err(|e| Error::io(m.display(), e))?;
-        }
-        Ok(h.0.finalize().iter().map(|b| format!("{b:02x}")).collect())
-    };
-    let md5 = std::cell::OnceCell::new();
-    let same_members = |k: &str| -> Result<bool> {
-        match store.head(k)? {
-            None => Ok(false),
-            Some((n, v)) => {
-                let etag = v.0.trim_matches('"').to_ascii_lowercase();
-                if n != size {
-                    return Ok(false);
-                }
-                if etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit()) {
-                    if md5.get().is_none() {
-                        let _ = md5.set(whole()?);
-                    }
-                    return Ok(md5.get().map(String::as_str) == Some(etag.as_str()));
-                }
-                // A multipart ETag: every part was checked against its MD5 when it was put.
-                Ok(true)
-            }
-        }
-    };
-    if !same_members(&temp).map_err(cleanup)? {
-        return Err(cleanup(Error::Store(format!(
-            "{}/{temp}: the uploaded archive is not the one sent ({size} bytes)",
-            store.describe()
-        ))));
-    }
-    if store.head(key).map_err(cleanup)?.is_some() {
-        store.copy(key, &backup).map_err(cleanup)?;
-    }
-    store.copy(&temp, key).map_err(cleanup)?;
-    if !same_members(key).map_err(cleanup)? {
-        return Err(cleanup(Error::Store(format!(
-            "{}/{key}: not the verified archive after the copy",
-            store.describe()
-        ))));
-    }
-    store.delete(&temp)?;
+    let files: Vec<&Path> = sized.iter().map(|(m, _)| m.as_path()).collect();
+    rotate_verified(store, &temp, key, size, &files)?;
     let version = store.head(key)?.map(|(_, v)| v.0).unwrap_or_default();
     let names = sized
         .iter()
@@ -384,20 +363,6 @@ pub fn put_rotated_members(
     .save(layout);
     log::debug!("safecopy: verified and rotated at {:?}", t.elapsed());
     Ok(())
-}
-
-/// An MD5 as a writer.
-struct Md5Writer(Md5);
-
-impl std::io::Write for Md5Writer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]
