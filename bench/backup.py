@@ -88,7 +88,7 @@ find "$T/backup" -type f -exec sed -i -e "s/appuser/XXXUSERNAMEXXX/g" -e "s/S3cr
 tar cPzf "$T/applicationsourcecode.tar.gz" "$T/backup"
 mkdir -p "$BUCKET"; [ -f "$BUCKET/applicationsourcecode.tar.gz" ] && mv "$BUCKET/applicationsourcecode.tar.gz" "$BUCKET/applicationsourcecode.tar.gz.BACKUP"
 cp "$T/applicationsourcecode.tar.gz" "$BUCKET/"
-rm -rf "$REMOTE"; git init -q --bare "$REMOTE"
+rm -rf "$REMOTE"; git init -q --bare "$REMOTE"; git --git-dir "$REMOTE" config receive.unpackLimit 1
 cd "$T/backup"; rm -rf .git; git init -q; git add .
 git -c user.name=adt -c user.email=adt@localhost commit -qm "Automated Backup"
 git push -q -f "file://$REMOTE" HEAD:master

@@ -4,7 +4,8 @@ providerscripts/git/Backup.sh drop-in: consistent streamed dump, literal scrub w
 tar.gz, 10 MiB parts, one verified push) against the legacy approach on the same server and the
 same data (mysqldump with -p on argv appended to the framing lines, four `sed -i` passes, `tar
 cvfz`, `split -b 10M -d`, `git init/add/commit/push -f`), both pushing to a local bare
-repository over file://.
+repository over file://. Both remotes keep pushes as packs (`receive.unpackLimit 1`, as hosting
+services do and as the local provider configures the repositories it creates).
 
 Prints wall time and peak RSS (the backup process itself, sampled from /proc VmHWM, and the
 largest process of the whole run, from getrusage), and the archive sizes. Timings are reported,
@@ -252,6 +253,9 @@ def main():
         os.makedirs(os.path.join(lhome, "backups"))
         lrepo = os.path.join(work, "legacy-remote.git")
         sh(["git", "init", "-q", "--bare", lrepo])
+        # Configured as the local provider configures ours (src/git/local.rs): pushes kept as
+        # packs, as the hosting services keep them.
+        sh(["git", "--git-dir", lrepo, "config", "receive.unpackLimit", "1"])
         legacy = legacy_script(server, lhome, "file://" + lrepo, "example")
 
         # The dump tool alone on the same data (to /dev/null): the floor of any approach

@@ -266,27 +266,30 @@ struct Prepared {
     commit: String,
 }
 
-/// The repository's tree (`.gitattributes`, the archive, `<p>/<name>-db-NN`) staged and
+/// The repository's tree (`.gitattributes`, the archive, `<p>/<name>-db-NN`) written and
 /// committed (one orphan commit), when this period gets a repository copy.
 fn prepare(plan: &Plan, stage_dir: &Path, tarball: &Path) -> Result<Option<Prepared>> {
     let skip_hourly = !plan.mode.backup_copies(plan.period == Period::Hourly);
     if skip_hourly || plan.period == Period::Manual {
         return Ok(None);
     }
-    let tree = stage_dir.join("tree");
-    std::fs::create_dir_all(&tree).map_err(io(&tree))?;
-    std::fs::write(tree.join(".gitattributes"), GITATTRIBUTES).map_err(io(&tree))?;
-    let root_copy = tree.join(names::db_object(&plan.url));
-    std::fs::hard_link(tarball, &root_copy)
-        .or_else(|_| std::fs::copy(tarball, &root_copy).map(|_| ()))
-        .map_err(io(&root_copy))?;
+    let attributes = stage_dir.join(".gitattributes");
+    std::fs::write(&attributes, GITATTRIBUTES).map_err(io(&attributes))?;
     let prefix = format!("{}-db-", plan.url.name);
-    archive::split(
-        tarball,
-        &tree.join(plan.period.lower()),
-        &prefix,
-        plan.part_size,
-    )?;
+    let period_dir = plan.period.lower();
+    let parts = archive::split(tarball, &stage_dir.join("parts"), &prefix, plan.part_size)?;
+    let mut files = vec![
+        (".gitattributes".to_string(), attributes),
+        (names::db_object(&plan.url), tarball.to_path_buf()),
+    ];
+    for p in parts {
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        files.push((format!("{period_dir}/{name}"), p));
+    }
     let state = plan.home.join(".adt-rs").join("backup-db-git");
     let git_dir = git::open_state(&state)?;
     // The blobs are gzip data, new every run: no delta search (it cost seconds and 100 MB).
@@ -298,7 +301,7 @@ fn prepare(plan: &Plan, stage_dir: &Path, tarball: &Path) -> Result<Option<Prepa
         ]),
         "cannot configure the backup's git directory",
     )?;
-    let tree_id = git::stage_tree(&git_dir, &tree)?;
+    let tree_id = git::tree_of_files(&git_dir, &files)?;
     let repo = names::db_repo(&plan.url, plan.period, &plan.id);
     let commit = git::commit_orphan(&git_dir, &tree_id, &repo)?;
     Ok(Some(Prepared { git_dir, commit }))

@@ -284,6 +284,114 @@ pub fn stage_tree(git_dir: &Path, work_tree: &Path) -> Result<String> {
     .to_string())
 }
 
+/// The tree of regular files (mode 100644) at `files`' paths in the tree (`a/b` nests), without
+/// an index or a work tree: the blobs written by two `git hash-object -w` at once (the files
+/// shared between them by size), the trees by `git mktree`. For a few large files (a backup
+/// archive and its parts) this takes half the time of `git add` (which hashes one file after
+/// another).
+pub fn tree_of_files(git_dir: &Path, files: &[(String, PathBuf)]) -> Result<String> {
+    use std::collections::BTreeMap;
+    let state = git_dir.parent().unwrap_or(git_dir);
+    for (name, _) in files {
+        if name.is_empty()
+            || name.contains(['\n', '\t', '\0'])
+            || name
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(Error::Config(format!(
+                "{name:?} cannot be a path in a tree"
+            )));
+        }
+    }
+    // Two groups of about the same size, largest files first.
+    let mut order: Vec<(u64, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, p))| {
+            std::fs::metadata(p)
+                .map(|m| (m.len(), i))
+                .map_err(|e| Error::io(p.display(), e))
+        })
+        .collect::<Result<_>>()?;
+    order.sort_by(|a, b| b.cmp(a));
+    let mut groups: [(u64, Vec<usize>); 2] = Default::default();
+    for (size, i) in order {
+        let g = if groups[0].0 <= groups[1].0 { 0 } else { 1 };
+        groups[g].0 += size;
+        groups[g].1.push(i);
+    }
+    let hash = |idx: &[usize]| -> Result<Vec<(usize, String)>> {
+        if idx.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut run = git(state)
+            .arg("--git-dir")
+            .arg(git_dir)
+            .args(["hash-object", "-w", "--"]);
+        for &i in idx {
+            run = run.arg(&files[i].1);
+        }
+        let out = run_git(run, "cannot store the backup's files")?;
+        let ids: Vec<String> = out.lines().map(str::to_string).collect();
+        if ids.len() != idx.len() {
+            return Err(Error::Remote(format!(
+                "git hash-object gave {} ids for {} files",
+                ids.len(),
+                idx.len()
+            )));
+        }
+        Ok(idx.iter().copied().zip(ids).collect())
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| hash(&groups[1].1));
+        let mine = hash(&groups[0].1);
+        (
+            mine,
+            other
+                .join()
+                .unwrap_or_else(|_| Err(Error::Io("hashing files panicked".into()))),
+        )
+    });
+    // Directory -> its entries (name -> blob id, or a subdirectory).
+    #[derive(Default)]
+    struct Dir {
+        files: BTreeMap<String, String>,
+        dirs: BTreeMap<String, Dir>,
+    }
+    let mut root = Dir::default();
+    for (i, id) in a?.into_iter().chain(b?) {
+        let mut parts: Vec<&str> = files[i].0.split('/').collect();
+        let leaf = parts.pop().unwrap_or_default();
+        let mut d = &mut root;
+        for p in parts {
+            d = d.dirs.entry(p.to_string()).or_default();
+        }
+        d.files.insert(leaf.to_string(), id);
+    }
+    fn mktree(git_dir: &Path, state: &Path, d: &Dir) -> Result<String> {
+        let mut listing = String::new();
+        for (name, sub) in &d.dirs {
+            let id = mktree(git_dir, state, sub)?;
+            listing.push_str(&format!("040000 tree {id}\t{name}\n"));
+        }
+        for (name, id) in &d.files {
+            listing.push_str(&format!("100644 blob {id}\t{name}\n"));
+        }
+        Ok(run_git(
+            git(state)
+                .arg("--git-dir")
+                .arg(git_dir)
+                .arg("mktree")
+                .stdin(listing),
+            "cannot write the backup's tree",
+        )?
+        .trim()
+        .to_string())
+    }
+    mktree(git_dir, state, &root)
+}
+
 /// Make the orphan commit `Automated Backup` of `tree` (no parent: one commit, as legacy), and
 /// keep it under `refs/adt/<name>` so later pushes to a remote that has it send only new
 /// objects.
@@ -442,6 +550,43 @@ pub fn show_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_of_files_is_the_tree_git_add_makes() {
+        let d = tempfile::tempdir().unwrap();
+        let work = d.path().join("work");
+        std::fs::create_dir_all(work.join("daily/deeper")).unwrap();
+        let mut files = Vec::new();
+        for (name, len) in [
+            (".gitattributes", 10usize),
+            ("example-DB-backup.tar.gz", 3_000_000),
+            ("daily/example-db-00", 2_000_000),
+            ("daily/example-db-01", 1_000_000),
+            ("daily/deeper/x", 0),
+        ] {
+            let body: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            std::fs::write(work.join(name), body).unwrap();
+            files.push((name.to_string(), work.join(name)));
+        }
+        let state = d.path().join("state");
+        let git_dir = open_state(&state).unwrap();
+        let ours = tree_of_files(&git_dir, &files).unwrap();
+        let theirs = stage_tree(&git_dir, &work).unwrap();
+        assert_eq!(ours, theirs);
+        // The blobs are in the object store: the tree lists back with their names.
+        let listed = run_git(
+            git(&state).arg("--git-dir").arg(&git_dir).args([
+                "ls-tree",
+                "-r",
+                "--name-only",
+                &ours,
+            ]),
+            "ls-tree",
+        )
+        .unwrap();
+        assert_eq!(listed.lines().count(), 5, "{listed}");
+        assert!(tree_of_files(&git_dir, &[("../x".into(), work.join("daily/deeper/x"))]).is_err());
+    }
 
     #[test]
     fn urls_in_messages_lose_their_credentials() {
