@@ -205,12 +205,15 @@ fn try_take(
         }
     };
     if written {
-        // Verify once the other writers' requests have landed (stores whose conditions are
-        // not atomic let two "succeed"; the token that is there holds it).
-        std::thread::sleep(Duration::from_millis(crate::knobs::env_u64(
-            "ADT_BACKUP_LOCK_SETTLE_MS",
-            300,
-        )));
+        // Where the store's conditions are not atomic (two writers may both "succeed"), verify
+        // once the other writers' requests have landed: the token that is there holds it. An
+        // enforced conditional create has one winner: read back at once.
+        if !enforced {
+            std::thread::sleep(Duration::from_millis(crate::knobs::env_u64(
+                "ADT_BACKUP_LOCK_SETTLE_MS",
+                300,
+            )));
+        }
         if store.get_bytes(key).ok().as_deref() == Some(token.as_bytes()) {
             return Ok(Ok(()));
         }
@@ -304,14 +307,13 @@ pub fn holding<T>(
     held: Held,
     work: impl FnOnce(&dyn Fn() -> bool) -> T,
 ) -> T {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc::{channel, RecvTimeoutError};
     use std::sync::Mutex;
     use std::time::Instant;
     let every = Duration::from_secs(crate::knobs::env_u64("ADT_BACKUP_LOCK_RENEW_SECS", 60).max(1));
     let life = Duration::from_secs(ttl());
     let current = Mutex::new(Some(held.token));
     let renewed_at = Mutex::new(Instant::now());
-    let done = AtomicBool::new(false);
     let key = held.key.as_str();
     let ours = || {
         current.lock().unwrap_or_else(|e| e.into_inner()).is_some()
@@ -322,20 +324,18 @@ pub fn holding<T>(
                 + Duration::from_secs(1)
                 < life
     };
+    // The renewer waits on a channel: the end of `work` (the sender dropped) wakes it at once.
+    let (finished, wake) = channel::<()>();
+    let (current, renewed_at) = (&current, &renewed_at);
     let out = std::thread::scope(|s| {
-        s.spawn(|| {
-            let mut last = Instant::now();
-            while !done.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(100));
-                if last.elapsed() < every {
-                    continue;
-                }
-                last = Instant::now();
+        s.spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = wake.recv_timeout(every) {
+                let now = Instant::now();
                 let mut t = current.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(tok) = t.clone() {
                     match renew(store, home, key, &tok) {
                         Ok(Some(new)) => {
-                            *renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = last;
+                            *renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = now;
                             *t = Some(new);
                         }
                         Ok(None) => *t = None,
@@ -345,7 +345,7 @@ pub fn holding<T>(
             }
         });
         let out = work(&ours);
-        done.store(true, Ordering::SeqCst);
+        drop(finished);
         out
     });
     if let Some(t) = current.lock().unwrap_or_else(|e| e.into_inner()).take() {
