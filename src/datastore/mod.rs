@@ -74,8 +74,9 @@ impl Piece {
         self.len() == 0
     }
 
-    /// Append the piece's bytes, read from its local files, to `out`.
-    pub fn write_to(&self, out: &mut dyn std::io::Write) -> Result<()> {
+    /// Append the piece's bytes, read from its local files, to `out` (file to file, the
+    /// kernel copies them: `copy_file_range`, no pass through this process's memory).
+    pub fn write_to<W: std::io::Write + ?Sized>(&self, out: &mut W) -> Result<()> {
         use std::io::{Read, Seek};
         for (path, start, len) in &self.sources {
             let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;

@@ -458,24 +458,12 @@ pub fn push_verified_to(
     branch: &str,
 ) -> Result<()> {
     let state = git_dir.parent().unwrap_or(git_dir);
-    // When the remote's current commit is not here (a first push, or a remote written by
-    // someone else), nearly every object goes: searching for deltas among them costs far more
-    // than it saves (ten times the push on a webroot of uploads), so it is skipped. Otherwise
-    // the few new objects are deltified against the remote's versions (less to send).
-    let known = match remote_head(git_dir, url, creds, branch)? {
-        Some(c) => git(state)
-            .arg("--git-dir")
-            .arg(git_dir)
-            .args(["cat-file", "-e", &format!("{c}^{{commit}}")])
-            .output()
-            .is_ok_and(|o| o.success()),
-        None => false,
-    };
-    let window = if known {
-        "pack.window=10"
-    } else {
-        "pack.window=0"
-    };
+    // No delta search: the pushed commit is an orphan, so the remote's versions of the changed
+    // files are not offered as delta bases, and the search found nothing. Measured on the
+    // 20,000-file benchmark webroot after 201 files changed: the same 3.8 MB pack with
+    // `pack.window=10` as with 0, in 0.40 s instead of 0.11 s; on a first push (every object
+    // new) it cost ten times the push.
+    let window = "pack.window=0";
     run_git(
         git_with(state, creds)?
             .arg("--git-dir")
