@@ -49,6 +49,7 @@ fn the_prompts_lead_to_a_backup_over_ssh_with_the_password_on_stdin() {
     let bin = h.dir.path().join("bin");
     let mut child = h
         .cmd_with(&bin, "helperscripts/PerformWebsiteBackup.sh")
+        .current_dir(h.path("helperscripts"))
         .args(["--ip", "10.0.0.5"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -105,6 +106,7 @@ fn flags_make_it_non_interactive_and_manual_archives_are_fetched() {
     let bin = h.dir.path().join("bin");
     let o = h
         .cmd_with(&bin, "helperscripts/PerformWebsiteBackup.sh")
+        .current_dir(h.path("helperscripts"))
         .args([
             "--cloudhost",
             "linode",
