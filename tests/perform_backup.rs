@@ -149,6 +149,24 @@ fn flags_make_it_non_interactive_and_manual_archives_are_fetched() {
     assert_eq!(stderr(&bad).lines().count(), 1);
 }
 
+/// `adt layout install --generation 2025 --machine <machine>` on `h`'s HOME.
+fn install_2025(h: &Host, machine: &str) {
+    let o = std::process::Command::new(adt_bin())
+        .args([
+            "layout",
+            "install",
+            "--generation",
+            "2025",
+            "--machine",
+            machine,
+        ])
+        .arg("--home")
+        .arg(&h.home)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// A 2025 build machine (`adt layout install --generation 2025 --machine build`) whose
 /// BUILD_HOME (named by the buildhome file it returns) has the build `prod1` on DigitalOcean in
 /// `runtimedata/` (build_environment, credentials), `ACTIVE_CLOUDHOST` linode, legacy's server
@@ -166,20 +184,7 @@ struct Build2025 {
 impl Build2025 {
     fn new(port: u16, server: &Host, server_env: &str, ips: &str, private_ips: &str) -> Build2025 {
         let bm = Host::new("build", port);
-        let o = std::process::Command::new(adt_bin())
-            .args([
-                "layout",
-                "install",
-                "--generation",
-                "2025",
-                "--machine",
-                "build",
-            ])
-            .arg("--home")
-            .arg(&bm.home)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
+        install_2025(&bm, "build");
         for p in ["PerformWebsiteBackup", "PerformDatabaseBackup"] {
             let text = std::fs::read_to_string(bm.path(&format!("helperscripts/{p}.sh"))).unwrap();
             assert!(text.contains("--adt-generation=2025"), "{text}");
@@ -334,20 +339,7 @@ fn the_2025_website_backup_by_prompts_and_by_flags() {
         ),
     )
     .unwrap();
-    let o = std::process::Command::new(adt_bin())
-        .args([
-            "layout",
-            "install",
-            "--generation",
-            "2025",
-            "--machine",
-            "webserver",
-        ])
-        .arg("--home")
-        .arg(&ws.home)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    install_2025(&ws, "webserver");
     std::fs::write(ws.path("runtime/WEBSERVER_READY"), "").unwrap();
     std::fs::write(
         ws.path("runtime/application.dat"),
@@ -520,20 +512,7 @@ fn the_2025_website_backup_by_prompts_and_by_flags() {
 #[test]
 fn the_2025_database_backup_by_prompts_and_by_flags() {
     let db = Host::new("database", free_port());
-    let o = std::process::Command::new(adt_bin())
-        .args([
-            "layout",
-            "install",
-            "--generation",
-            "2025",
-            "--machine",
-            "database",
-        ])
-        .arg("--home")
-        .arg(&db.home)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    install_2025(&db, "database");
     std::fs::write(
         db.path("runtime/database_configuration_settings.dat"),
         "WEBSITEURL:www.example.com\nSERVERUSER:X1234X\nBUILDIDENTIFIER:prod1\n",

@@ -10,7 +10,8 @@
 //!
 //! Flags answer the questions: `--cloudhost NAME|N --build-identifier ID --ip IP --key
 //! rsa|ecdsa --period P [--period P…] --yes` (P: a number of the question or HOURLY, DAILY,
-//! WEEKLY, MONTHLY, BIMONTHLY, MANUAL, ALL; `--yes` skips the waits for enter). A bad flag is one
+//! WEEKLY, MONTHLY, BIMONTHLY, MANUAL, ALL; `--yes` skips the waits for enter and answers Y to
+//! the 2025 active cloud host question; in 2025 `--key` overrides ALGORITHM). A bad flag is one
 //! line on stderr, status 2.
 //!
 //! 2025 (wintersys-projects/adt-build-machine-scripts, March 2026): BUILD_HOME from
@@ -42,7 +43,9 @@
 //! "Failed to make a backup of your database, sorry... exiting" and stops); no server chosen,
 //! a build identifier or remote BUILDIDENTIFIER that is not a plain name, or a build without
 //! a server user or SSH port is one line and status 1 (legacy ran ssh with empty values);
-//! legacy's broken `/bin/echo"####…"` line before "BACKUP STORED IN" prints nothing here either.
+//! legacy's broken `/bin/echo"####…"` line before "BACKUP STORED IN" prints nothing here either;
+//! MANUAL creates `manualbackups/` when it is missing (legacy's first run also left an empty
+//! `manualbackups/backup.<pid>` in it).
 
 use super::backup::{
     choose_build, choose_cloudhost, choose_key, choose_server, cloud_servers, key_alg, say,
