@@ -17,7 +17,9 @@
 //! `dbbackuplock.file` (an unreachable store stops the run instead of letting it run unlocked;
 //! another period's run is waited for instead of skipped); the shutdown backup takes the same
 //! lock instead of only checking it, and is `DAILY` then `SHUTDOWN` as the spec says (the
-//! April 2022 script ran `HOURLY`, unlocked).
+//! April 2022 script ran `HOURLY`, unlocked); the build machine's helper gives the sudo password
+//! on stdin (legacy put it on the remote command line, visible in `ps`), asks the same questions
+//! unless flags answer them, and exits 1 when the remote backup fails (legacy printed and exited 0).
 
 use super::{arg, out, Ctx};
 use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
