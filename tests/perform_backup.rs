@@ -648,3 +648,205 @@ fn the_2025_database_backup_by_prompts_and_by_flags() {
         "HOURLY prod1\nDAILY prod1\nWEEKLY prod1\n"
     );
 }
+
+/// A real sshd on 127.0.0.1 (a free port, its own host key, the build's key authorized) whose
+/// forced command runs the command on `server`'s HOME (its `/home/<user>` mapped there).
+struct Sshd {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Sshd {
+    fn start(
+        dir: &std::path::Path,
+        port: u16,
+        authorized: &std::path::Path,
+        server: &Host,
+        user: &str,
+    ) -> Sshd {
+        let hostkey = dir.join("hostkey");
+        let _ = std::fs::remove_file(&hostkey);
+        let _ = std::fs::remove_file(dir.join("hostkey.pub"));
+        let o = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&hostkey)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let map = dir.join("map.sh");
+        std::fs::write(
+            &map,
+            format!(
+                "#!/bin/sh\ncmd=$(printf '%s' \"$SSH_ORIGINAL_COMMAND\" | sed \"s#/home/{user}#{home}#g\")\n\
+                 export HOME='{home}' ADT_HOMEDIR_FILE='{hd}' ADT_TMP='{tmp}' PATH=/usr/local/bin:/usr/bin:/bin\n\
+                 exec /bin/sh -c \"$cmd\"\n",
+                home = server.home.display(),
+                hd = server.homedir_file.display(),
+                tmp = server.tmp.display(),
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&map, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(
+            dir.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {h}\nAuthorizedKeysFile {a}\n\
+                 PermitRootLogin yes\nPasswordAuthentication no\nUsePAM no\nUseDNS no\nStrictModes no\n\
+                 PidFile {d}/sshd.pid\nForceCommand {m}\n",
+                h = hostkey.display(),
+                a = authorized.display(),
+                d = dir.display(),
+                m = map.display(),
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all("/run/sshd").ok();
+        let child = std::process::Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(dir.join("sshd_config"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Sshd {
+            child,
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(self.dir.join("sshd.pid"));
+    }
+}
+
+/// The 2025 PerformDatabaseBackup.sh against a real sshd: the real ssh-keyscan records the
+/// server's host key on its port, the real ssh holds the server to it with the build's ed25519
+/// key and runs the database's Backup.sh (a recording script at the 2025 path); when the
+/// server's host key changes, nothing is run and the helper says so (status 1).
+#[test]
+fn the_2025_helper_holds_a_real_sshd_to_its_scanned_host_key() {
+    if !std::path::Path::new("/usr/sbin/sshd").exists() {
+        panic!("sshd is missing: apt-get install openssh-server (.ci/run does)");
+    }
+    let user = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let db = Host::new("database", free_port());
+    install_2025(&db, "database");
+    std::fs::write(
+        db.path("runtime/database_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nBUILDIDENTIFIER:prod1\n",
+    )
+    .unwrap();
+    let ran = db.dir.path().join("backups.log");
+    let script = db.path("application/backupscripts/Backup.sh");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", ran.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let b = Build2025::new(free_port(), &db, "", "127.0.0.1", "");
+    // The real ssh, ssh-keyscan and scp.
+    for p in ["ssh", "ssh-keyscan", "scp"] {
+        std::fs::remove_file(b.bin.join(p)).unwrap();
+    }
+    let port = free_port();
+    let build = b.rt("digitalocean/prod1");
+    std::fs::write(
+        build.join("build_environment"),
+        format!("REGION=\"lon1\"\nSSH_PORT=\"{port}\"\nALGORITHM=\"ed25519\"\n"),
+    )
+    .unwrap();
+    std::fs::write(build.join("credentials/SERVERUSER"), format!("{user}\n")).unwrap();
+    std::fs::write(b.rt("ACTIVE_CLOUDHOST"), "digitalocean\n").unwrap();
+    std::fs::create_dir_all(build.join("keys")).unwrap();
+    let key = build.join("keys/id_ed25519_AGILE_DEPLOYMENT_BUILD_KEY_prod1");
+    let o = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let sshd_dir = b.bm.dir.path().join("sshd");
+    std::fs::create_dir_all(&sshd_dir).unwrap();
+    let authorized = key.with_extension("pub");
+    let sshd = Sshd::start(&sshd_dir, port, &authorized, &db, &user);
+
+    let o = b.run("PerformDatabaseBackup", &[], "1\nprod1\nY\n2\n\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(
+            "Build identifier is set to: prod1\nOK, ready to create backup - press enter to confirm\n\
+             Making database backup for DAILY backup\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "DAILY prod1\n");
+    let known = build.join("keys/database_127.0.0.1keys");
+    let recorded = std::fs::read_to_string(&known).unwrap();
+    assert!(
+        recorded.contains(&format!("[127.0.0.1]:{port} ssh-ed25519 ")),
+        "{recorded}"
+    );
+
+    // Another host key on the same address: refused, nothing run, the recorded key kept.
+    drop(sshd);
+    let _sshd = Sshd::start(&sshd_dir, port, &authorized, &db, &user);
+    let o = b.run(
+        "PerformDatabaseBackup",
+        &[
+            "--cloudhost",
+            "digitalocean",
+            "--build-identifier",
+            "prod1",
+            "--ip",
+            "127.0.0.1",
+            "--period",
+            "WEEKLY",
+            "--yes",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("Build identifier is set to: \n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        !stdout(&o).contains("Making database backup"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "its host key is not the one in {}",
+            known.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "DAILY prod1\n");
+    assert_eq!(std::fs::read_to_string(&known).unwrap(), recorded);
+}

@@ -513,6 +513,11 @@ impl HelperRemote {
 
     /// A setting of the machine, as its ExtractConfigValue.sh prints it.
     pub(super) fn value(&self, k: &str) -> String {
+        self.value_run(k).1
+    }
+
+    /// [`HelperRemote::value`], with whether the remote run succeeded.
+    pub(super) fn value_run(&self, k: &str) -> (bool, String) {
         self.run(
             &format!(
                 "/home/{}/{}ExtractConfigValue.sh '{k}'",
@@ -520,7 +525,6 @@ impl HelperRemote {
             ),
             Duration::ZERO,
         )
-        .1
     }
 
     /// Legacy's look at the machine's repository settings, then a wait for enter (none with

@@ -481,11 +481,21 @@ fn perform(ctx: &Ctx, a: &mut Answers, side: &Side) -> Result<i32> {
             None => return Ok(0),
         },
     };
-    let remote_id = machine.value("BUILDIDENTIFIER").trim().to_string();
+    let (reached, remote_id) = machine.value_run("BUILDIDENTIFIER");
+    let remote_id = remote_id.trim().to_string();
     say(&format!("Build identifier is set to: {remote_id}"));
     say("OK, ready to create backup - press enter to confirm");
     if wait && !a.yes() {
         a.read();
+    }
+    if !reached {
+        let hint = match &machine.target.known_hosts {
+            Some(f) => format!(" (down, or its host key is not the one in {})", f.display()),
+            None => String::new(),
+        };
+        return Err(Error::Remote(format!(
+            "cannot read BUILDIDENTIFIER on {ip} over SSH{hint}; no backup taken"
+        )));
     }
     if !plain(&remote_id) {
         return Err(Error::Remote(format!(
