@@ -41,8 +41,10 @@
 //! no `sleep 5` before each period; `--ip` skips the server list; a failed remote backup is one
 //! line on stderr and status 1 (legacy exited 0; the database helper also prints
 //! "Failed to make a backup of your database, sorry... exiting" and stops); no server chosen,
-//! a build identifier or remote BUILDIDENTIFIER that is not a plain name, or a build without
-//! a server user or SSH port is one line and status 1 (legacy ran ssh with empty values);
+//! a build identifier or remote BUILDIDENTIFIER that is not a plain name, a machine whose
+//! BUILDIDENTIFIER cannot be read over SSH (down, or in 2025 a host key other than the recorded
+//! one), or a build without a server user or SSH port is one line on stderr and status 1, with
+//! no backup run (legacy ran ssh with the empty values);
 //! legacy's broken `/bin/echo"####…"` line before "BACKUP STORED IN" prints nothing here either;
 //! MANUAL creates `manualbackups/` when it is missing (legacy's first run also left an empty
 //! `manualbackups/backup.<pid>` in it).
