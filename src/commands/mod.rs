@@ -364,7 +364,7 @@ commands! {
     "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
     "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
     "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
-    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
+    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C|N] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|N|ALL ...] [--yes]   (asks what is not given; run from helperscripts/)";
     // providerscripts/git/: baselines
     "CreateWebrootBaseline" => baseline::create_webroot_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-webroot-sourcecode-baseline)";
     "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";
@@ -374,7 +374,7 @@ commands! {
     "InstallApplication" => baseline::install_application, "(2025 webserver; the legacy install, then fresh values for a baseline's salts and keys)";
     "InstallApplicationDB" => baseline::install_application_db, "(sourced after the kept legacy script; a baseline's administrator gets a fresh password)";
     "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
-    "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
+    "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C|N] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|N|ALL ...] [--yes]   (asks what is not given; run from helperscripts/)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map|detect ...";
     "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR] [--sendmail PROG]";
