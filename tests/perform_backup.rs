@@ -359,6 +359,18 @@ fn the_2025_website_backup_by_prompts_and_by_flags() {
     );
     let b = Build2025::new(server.port, &ws, &env, "10.0.0.7 10.0.0.8", "10.1.0.7");
 
+    // No BUILD_HOME: one line, status 1.
+    let o =
+        b.bm.cmd_with(&b.bin, "/bin/sh")
+            .arg(b.bm.path("helperscripts/PerformWebsiteBackup.sh"))
+            .env("ADT_BUILDHOME_FILE", b.bm.dir.path().join("missing.dat"))
+            .current_dir(b.bm.path("helperscripts"))
+            .output()
+            .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).contains("buildhome.dat"), "{}", stderr(&o));
+
     // Outside helperscripts/: legacy's refusal.
     let o =
         b.bm.cmd_with(&b.bin, "/bin/sh")

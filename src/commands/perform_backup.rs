@@ -411,6 +411,11 @@ fn perform(ctx: &Ctx, a: &mut Answers, side: &Side) -> Result<i32> {
         BuildState::BuildConfiguration2022 => build_home_2022(&cwd),
         BuildState::RuntimeData2025 => super::build_home_2025(),
     };
+    if build_home.as_os_str().is_empty() {
+        return Err(Error::Config(
+            "no BUILD_HOME: /home/buildhome.dat (ADT_BUILDHOME_FILE) is missing or empty".into(),
+        ));
+    }
     let rt = build_home.join("runtimedata");
     let prompt = if helpers.cloudhosts.contains(&"aws") {
         side.cloud_prompt.to_string()
