@@ -495,7 +495,12 @@ fn the_2025_website_backup_by_prompts_and_by_flags() {
     assert!(o.status.success(), "{}", stderr(&o));
     let calls = b.calls();
     assert!(!calls.contains("ssh-keyscan"), "{calls}");
-    assert!(!calls.contains("GetServer"), "{calls}");
+    // `--ip` is one of the build's webservers (listed, not asked).
+    assert!(
+        calls.contains("GetServerIPAddresses.sh ws-lon1-prod1 digitalocean"),
+        "{calls}"
+    );
+    assert!(!stdout(&o).contains("Press Y/N"), "{}", stdout(&o));
     for p in ["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "BIMONTHLY"] {
         assert!(stdout(&o).contains(&format!("Making backup for {p} periodicity\n")));
         assert!(
@@ -543,7 +548,7 @@ fn the_2025_database_backup_by_prompts_and_by_flags() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let b = Build2025::new(free_port(), &db, "", "10.0.0.9", "10.1.0.9");
+    let b = Build2025::new(free_port(), &db, "", "10.0.0.9", "10.1.0.9 10.0.0.66");
     std::fs::write(b.rt("ACTIVE_CLOUDHOST"), "digitalocean\n").unwrap();
     std::fs::write(b.rt("digitalocean/prod1/VPC-ACTIVE"), "").unwrap();
 
@@ -593,6 +598,27 @@ fn the_2025_database_backup_by_prompts_and_by_flags() {
         assert!(scp.contains(&part), "{part} not in {scp}");
     }
     assert!(b.bm.path("manualbackups/copied.tar.gz").is_file());
+
+    // An `--ip` that is not one of the build's databases: refused, nothing scanned or run.
+    std::fs::write(&b.log, "").unwrap();
+    let o = b.run(
+        "PerformDatabaseBackup",
+        &[
+            "--cloudhost=1",
+            "--build-identifier=prod1",
+            "--ip=10.9.9.9",
+            "--period=2",
+            "--yes",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).ends_with("10.9.9.9 is not one of the databases running: 10.1.0.9 10.0.0.66\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!b.calls().contains("ssh"), "{}", b.calls());
 
     // A machine whose host key cannot be scanned: legacy's line, no key file, no SSH.
     std::fs::write(&b.log, "").unwrap();

@@ -359,16 +359,20 @@ pub(super) fn choose_build(a: &mut Answers, builds: &[String], prompt: &str) -> 
 }
 
 /// The server a build machine helper works on: `--ip`, else legacy's walk through the servers
-/// `list` finds, a Y/N for each (`none_running`, `which`: legacy's lines). Ok(""): none chosen.
-/// Err: the status to exit with (no server running, or they could not be listed).
+/// `list` finds, a Y/N for each (`none_running`, `which`: legacy's lines). With `check` (the
+/// servers' name, `databases`), `--ip` must be one of those `list` finds; without it, `--ip` is
+/// taken as it is and nothing is listed. Ok(""): none chosen. Err: the status to exit with (no
+/// server running, `--ip` not one of them, or they could not be listed).
 pub(super) fn choose_server(
     ctx: &Ctx,
     a: &mut Answers,
     list: impl FnOnce() -> Result<Vec<String>>,
+    check: Option<&str>,
     none_running: &str,
     which: &str,
 ) -> std::result::Result<String, i32> {
-    if let Some(ip) = a.flag("--ip") {
+    let given = a.flag("--ip");
+    if let (Some(ip), None) = (given, check) {
         return Ok(ip.to_string());
     }
     let ips = match list() {
@@ -381,6 +385,16 @@ pub(super) fn choose_server(
     if ips.is_empty() {
         say(none_running);
         return Err(0);
+    }
+    if let (Some(ip), Some(servers)) = (given, check) {
+        if ips.iter().any(|i| i == ip) {
+            return Ok(ip.to_string());
+        }
+        say(&format!(
+            "{ip} is not one of the {servers} running: {}",
+            ips.join(" ")
+        ));
+        return Err(1);
     }
     say(which);
     for (n, ip) in ips.iter().enumerate() {

@@ -567,6 +567,7 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
         ctx,
         &mut a,
         || cloud_servers(ctx, &cloudhost, side.token),
+        None,
         side.none_running,
         side.which,
     ) {

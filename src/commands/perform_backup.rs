@@ -38,7 +38,8 @@
 //!
 //! Differences from legacy, both generations: the sudo password goes to the remote sudo on
 //! stdin, never on the remote command line (legacy `echo PASSWORD | sudo -S`, visible in `ps`);
-//! no `sleep 5` before each period; `--ip` skips the server list; a failed remote backup is one
+//! no `sleep 5` before each period; `--ip` must be one of the servers listed (the 2022 webserver
+//! helper, which finds them in the cloud's list, takes it as it is); a failed remote backup is one
 //! line on stderr and status 1 (legacy exited 0; the database helper also prints
 //! "Failed to make a backup of your database, sorry... exiting" and stops); no server chosen,
 //! a build identifier or remote BUILDIDENTIFIER that is not a plain name, a machine whose
@@ -76,6 +77,8 @@ pub(super) struct Side {
     /// no AWS).
     cloud_prompt: &'static str,
     build_prompt: &'static str,
+    /// The servers' name in the line refusing an `--ip` that is not one of them.
+    servers: &'static str,
     none_running: &'static str,
     which: &'static str,
     none_chosen: &'static str,
@@ -100,6 +103,7 @@ pub(super) const WEBSITE: Side = Side {
     script: "PerformWebsiteBackup.sh",
     cloud_prompt: "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
     build_prompt: "What is the build Identifer for your build?",
+    servers: "webservers",
     none_running: "There doesn't seem to be any webservers running",
     which: "Which webserver would you like to connect to?",
     none_chosen: "No webserver was chosen. Exiting ....",
@@ -117,6 +121,7 @@ pub(super) const DATABASE: Side = Side {
     script: "PerformDatabaseBackup.sh",
     cloud_prompt: "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
     build_prompt: "What is the build identifier you want to connect to?",
+    servers: "databases",
     none_running: "There doesn't seem to be any databases running",
     which: "Which Database server would you like to connect to?",
     none_chosen: "No database server was chosen. Exiting ....",
@@ -444,6 +449,12 @@ fn perform(ctx: &Ctx, a: &mut Answers, side: &Side) -> Result<i32> {
         ctx,
         a,
         || list_servers(ctx, helpers.state, side, &build_home, &cloudhost, &id),
+        // `--ip` is checked against the servers listed, except where the 2022 webserver
+        // helper finds them in the cloud's list (it took `--ip` as it is).
+        match (helpers.state, &side.servers_2022) {
+            (BuildState::BuildConfiguration2022, Servers2022::Cloud(_)) => None,
+            _ => Some(side.servers),
+        },
         side.none_running,
         side.which,
     ) {
