@@ -14,7 +14,9 @@
 //! the 2025 active cloud host question; in 2025 `--key` overrides ALGORITHM). A bad flag is one
 //! line on stderr, status 2.
 //!
-//! 2025 (wintersys-projects/adt-build-machine-scripts, March 2026): BUILD_HOME from
+//! 2025 (wintersys-projects/adt-build-machine-scripts as of March 2026; earlier 2025 versions
+//! ran `providerscripts/backupscripts/Backup.sh`, named the host key files `…-keys` and showed the
+//! repository settings first; the scripts as they stand win): BUILD_HOME from
 //! `/home/buildhome.dat`; the cloud hosts without AWS; a chosen cloud host other than
 //! `runtimedata/ACTIVE_CLOUDHOST` is offered as the active one (Y|y); the build is written to
 //! `runtimedata/ACTIVE_BUILD_IDENTIFIER`; servers named `ws-<REGION>-<id>` / `db-<REGION>-<id>`
