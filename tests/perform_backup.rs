@@ -149,22 +149,28 @@ fn flags_make_it_non_interactive_and_manual_archives_are_fetched() {
     assert_eq!(stderr(&bad).lines().count(), 1);
 }
 
-/// `adt layout install --generation 2025 --machine <machine>` on `h`'s HOME.
-fn install_2025(h: &Host, machine: &str) {
-    let o = std::process::Command::new(adt_bin())
-        .args([
-            "layout",
-            "install",
-            "--generation",
-            "2025",
-            "--machine",
-            machine,
-        ])
-        .arg("--home")
-        .arg(&h.home)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+/// A 2025 database machine's HOME (our 2025 launchers, BUILDIDENTIFIER prod1) whose
+/// `application/backupscripts/Backup.sh` (the database machine's own) is a stand-in that logs
+/// its arguments to the returned file, then runs `then`.
+fn database_2025(then: &str) -> (Host, std::path::PathBuf) {
+    let db = Host::new("database", free_port());
+    common::build2025::install_2025(&db.home, "database");
+    std::fs::write(
+        db.path("runtime/database_configuration_settings.dat"),
+        "WEBSITEURL:www.example.com\nSERVERUSER:X1234X\nBUILDIDENTIFIER:prod1\n",
+    )
+    .unwrap();
+    let ran = db.dir.path().join("backups.log");
+    let script = db.path("application/backupscripts/Backup.sh");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n{then}", ran.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (db, ran)
 }
 
 /// A 2025 build machine (`adt layout install --generation 2025 --machine build`) whose
@@ -183,31 +189,27 @@ struct Build2025 {
 
 impl Build2025 {
     fn new(port: u16, server: &Host, server_env: &str, ips: &str, private_ips: &str) -> Build2025 {
-        let bm = Host::new("build", port);
-        install_2025(&bm, "build");
+        let common::build2025::Build2025 { bm, buildhome } = common::build2025::Build2025::new(
+            port,
+            &[
+                (
+                    "digitalocean/prod1",
+                    "REGION=\"lon1\"\nSSH_PORT=\"1035\"\nALGORITHM=\"ed25519\"\nWEBSITE_URL=\"www.example.com\"\n",
+                    Some("X1234X"),
+                ),
+                ("linode/other", "", None),
+            ],
+            ("linode", "other"),
+        );
         for p in ["PerformWebsiteBackup", "PerformDatabaseBackup"] {
             let text = std::fs::read_to_string(bm.path(&format!("helperscripts/{p}.sh"))).unwrap();
             assert!(text.contains("--adt-generation=2025"), "{text}");
         }
-        let rt = bm.path("runtimedata");
-        let build = rt.join("digitalocean/prod1");
-        std::fs::create_dir_all(build.join("credentials")).unwrap();
-        std::fs::create_dir_all(rt.join("linode/other")).unwrap();
         std::fs::write(
-            build.join("build_environment"),
-            "REGION=\"lon1\"\nSSH_PORT=\"1035\"\nALGORITHM=\"ed25519\"\nWEBSITE_URL=\"www.example.com\"\n",
-        )
-        .unwrap();
-        std::fs::write(build.join("credentials/SERVERUSER"), "X1234X\n").unwrap();
-        std::fs::write(
-            build.join("credentials/SERVERUSERPASSWORD"),
+            bm.path("runtimedata/digitalocean/prod1/credentials/SERVERUSERPASSWORD"),
             "sudo-pw-2025\n",
         )
         .unwrap();
-        std::fs::write(rt.join("ACTIVE_CLOUDHOST"), "linode\n").unwrap();
-        std::fs::write(rt.join("ACTIVE_BUILD_IDENTIFIER"), "other\n").unwrap();
-        let buildhome = bm.dir.path().join("buildhome.dat");
-        std::fs::write(&buildhome, format!("{}\n", bm.home.display())).unwrap();
         let log = bm.dir.path().join("calls.log");
         let servers = bm.path("providerscripts/server");
         std::fs::create_dir_all(&servers).unwrap();
@@ -339,7 +341,7 @@ fn the_2025_website_backup_by_prompts_and_by_flags() {
         ),
     )
     .unwrap();
-    install_2025(&ws, "webserver");
+    common::build2025::install_2025(&ws.home, "webserver");
     std::fs::write(ws.path("runtime/WEBSERVER_READY"), "").unwrap();
     std::fs::write(
         ws.path("runtime/application.dat"),
@@ -528,26 +530,7 @@ fn the_2025_website_backup_by_prompts_and_by_flags() {
 /// not connected to; by flags, ALL stops at the first failed period with legacy's line.
 #[test]
 fn the_2025_database_backup_by_prompts_and_by_flags() {
-    let db = Host::new("database", free_port());
-    install_2025(&db, "database");
-    std::fs::write(
-        db.path("runtime/database_configuration_settings.dat"),
-        "WEBSITEURL:www.example.com\nSERVERUSER:X1234X\nBUILDIDENTIFIER:prod1\n",
-    )
-    .unwrap();
-    let ran = db.dir.path().join("backups.log");
-    let script = db.path("application/backupscripts/Backup.sh");
-    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> '{}'\n[ \"$1\" = WEEKLY ] && exit 1\nexit 0\n",
-            ran.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (db, ran) = database_2025("[ \"$1\" = WEEKLY ] && exit 1\nexit 0\n");
     let b = Build2025::new(free_port(), &db, "", "10.0.0.9", "10.1.0.9 10.0.0.66");
     std::fs::write(b.rt("ACTIVE_CLOUDHOST"), "digitalocean\n").unwrap();
     std::fs::write(b.rt("digitalocean/prod1/VPC-ACTIVE"), "").unwrap();
@@ -785,23 +768,7 @@ fn the_2025_helper_holds_a_real_sshd_to_its_scanned_host_key() {
     .unwrap()
     .trim()
     .to_string();
-    let db = Host::new("database", free_port());
-    install_2025(&db, "database");
-    std::fs::write(
-        db.path("runtime/database_configuration_settings.dat"),
-        "WEBSITEURL:www.example.com\nBUILDIDENTIFIER:prod1\n",
-    )
-    .unwrap();
-    let ran = db.dir.path().join("backups.log");
-    let script = db.path("application/backupscripts/Backup.sh");
-    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", ran.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (db, ran) = database_2025("");
     let b = Build2025::new(free_port(), &db, "", "127.0.0.1", "");
     // The real ssh, ssh-keyscan and scp.
     for p in ["ssh", "ssh-keyscan", "scp"] {
