@@ -28,13 +28,13 @@
 //! `ssh-keyscan` records in `runtimedata/<cloudhost>/<id>/keys/webserver_<ip>keys` (database:
 //! `database_<ip>keys`) checked strictly; the key `…/keys/id_<ALGORITHM>_AGILE_DEPLOYMENT_BUILD_KEY_<id>`;
 //! no key question and no repository settings shown; BUILDIDENTIFIER read by the machine's
-//! `utilities/config/ExtractConfigValue.sh`; seven period choices on both helpers.
+//! `utilities/config/ExtractConfigValue.sh`.
 //!
 //! 2022 (thedigitaloctopus/agile-infrastructure-build-client-scripts): BUILD_HOME above
 //! `helperscripts/` (or `buildconfiguration/buildhome`); the RSA/ECDSA question; the machine's
 //! repository settings shown before the build identifier; webservers found by the cloud's
-//! server list (`webserver` in the name), databases by `GetServerIPAddresses.sh`; the database
-//! helper offers the five cron periods; host keys not checked (legacy's
+//! server list (`webserver` in the name), databases by `GetServerIPAddresses.sh`; host keys
+//! not checked (legacy's
 //! `UserKnownHostsFile=/dev/null`); legacy's ECDSA branch does not wait for enter before the
 //! backup.
 //!
@@ -89,8 +89,6 @@ pub(super) struct Side {
     /// The key question's "if you are not sure" line (2022).
     key_hint: bool,
     servers_2022: Servers2022,
-    /// How many of the period choices the 2022 helper offers (5: the cron periods).
-    periods_2022: usize,
     /// The 2025 server name's first part (`ws`, `db`).
     prefix_2025: &'static str,
     /// The 2025 host key file's name before `<ip>keys`.
@@ -112,7 +110,6 @@ pub(super) const WEBSITE: Side = Side {
     making: "Making backup for {P} periodicity",
     key_hint: true,
     servers_2022: Servers2022::Cloud("webserver"),
-    periods_2022: 7,
     prefix_2025: "ws",
     host_keys_2025: "webserver_",
     failed: None,
@@ -136,7 +133,6 @@ pub(super) const DATABASE: Side = Side {
         ("vultr", "database"),
         ("aws", "*database*"),
     ]),
-    periods_2022: 5,
     prefix_2025: "db",
     host_keys_2025: "database_",
     failed: Some("Failed to make a backup of your database, sorry... exiting"),
@@ -154,13 +150,13 @@ const PERIOD_WORDS: [&str; 7] = [
     "ALL",
 ];
 
-/// The periods one answer to the period question names, of the first `offered` choices.
-fn periods_of(answer: &str, offered: usize) -> Option<Vec<&'static str>> {
+/// The periods one answer to the period question names.
+fn periods_of(answer: &str) -> Option<Vec<&'static str>> {
     let answer = answer.trim();
     let i = match answer.parse::<usize>() {
-        Ok(n) if (1..=offered).contains(&n) => n - 1,
+        Ok(n) if (1..=PERIOD_WORDS.len()).contains(&n) => n - 1,
         Ok(_) => return None,
-        Err(_) => PERIOD_WORDS[..offered].iter().position(|w| *w == answer)?,
+        Err(_) => PERIOD_WORDS.iter().position(|w| *w == answer)?,
     };
     Some(match i {
         6 => PERIOD_WORDS[..5].to_vec(),
@@ -170,12 +166,12 @@ fn periods_of(answer: &str, offered: usize) -> Option<Vec<&'static str>> {
 
 /// The periods to back up: `--period` (each one; a bad one ends the run), else legacy's
 /// question, asked again until the answer is one of its choices. None: no valid answer.
-fn choose_periods(a: &mut Answers, offered: usize) -> Option<Vec<&'static str>> {
+fn choose_periods(a: &mut Answers) -> Option<Vec<&'static str>> {
     const AGAIN: &str = "Sorry, that's not a valid selection, please try again";
     if let Some(given) = a.flags.get("--period").cloned() {
         let mut all = Vec::new();
         for p in given {
-            match periods_of(p, offered) {
+            match periods_of(p) {
                 Some(ps) => all.extend(ps),
                 None => {
                     say(AGAIN);
@@ -185,16 +181,11 @@ fn choose_periods(a: &mut Answers, offered: usize) -> Option<Vec<&'static str>> 
         }
         return Some(all);
     }
-    if offered == 7 {
-        say("Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY 6)MANUAL 7)ALL");
-        say("Please enter one of 1,2,3,4,5,6,7");
-    } else {
-        say("Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY");
-        say("Please enter one of 1,2,3,4,5");
-    }
+    say("Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY 6)MANUAL 7)ALL");
+    say("Please enter one of 1,2,3,4,5,6,7");
     loop {
         let answer = a.read_line()?;
-        if let Some(ps) = periods_of(&answer, offered) {
+        if let Some(ps) = periods_of(&answer) {
             return Some(ps);
         }
         say(AGAIN);
@@ -471,8 +462,7 @@ fn perform(ctx: &Ctx, a: &mut Answers, side: &Side) -> Result<i32> {
         .parse()
         .map_err(|_| Error::Usage(format!("{ip:?} is not an IP address")))?;
     let key_answer = (!is_2025).then(|| choose_key(a, side.key_hint));
-    let offered = if is_2025 { 7 } else { side.periods_2022 };
-    let Some(periods) = choose_periods(a, offered) else {
+    let Some(periods) = choose_periods(a) else {
         return Ok(1);
     };
     if periods.contains(&"MANUAL") {
@@ -568,18 +558,17 @@ mod tests {
 
     #[test]
     fn period_answers() {
-        assert_eq!(periods_of("2", 7), Some(vec!["DAILY"]));
-        assert_eq!(periods_of("DAILY", 5), Some(vec!["DAILY"]));
-        assert_eq!(periods_of("6", 7), Some(vec!["MANUAL"]));
-        assert_eq!(periods_of("6", 5), None);
-        assert_eq!(periods_of("MANUAL", 5), None);
+        assert_eq!(periods_of("2"), Some(vec!["DAILY"]));
+        assert_eq!(periods_of(" DAILY "), Some(vec!["DAILY"]));
+        assert_eq!(periods_of("6"), Some(vec!["MANUAL"]));
+        assert_eq!(periods_of("MANUAL"), Some(vec!["MANUAL"]));
         assert_eq!(
-            periods_of("7", 7),
+            periods_of("7"),
             Some(vec!["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "BIMONTHLY"])
         );
-        assert_eq!(periods_of("ALL", 7).map(|p| p.len()), Some(5));
-        for bad in ["", "0", "8", "1 2", "daily"] {
-            assert_eq!(periods_of(bad, 7), None, "{bad:?}");
+        assert_eq!(periods_of("ALL").map(|p| p.len()), Some(5));
+        for bad in ["", "0", "8", "1 2", "daily", "SHUTDOWN"] {
+            assert_eq!(periods_of(bad), None, "{bad:?}");
         }
     }
 
