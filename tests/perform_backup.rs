@@ -638,6 +638,37 @@ fn the_2025_database_backup_by_prompts_and_by_flags() {
     );
     assert!(!calls.contains("\nssh "), "{calls}");
 
+    // Vultr: its API key (the build's TOKEN) reaches legacy's lister in its environment, not
+    // its arguments; the cloud host not made active (n), so REGION is still the active build's
+    // (legacy's GetVariableValue); no database chosen: a line saying so, status 1.
+    let vultr = b.rt("vultr/prod1");
+    std::fs::create_dir_all(vultr.join("credentials")).unwrap();
+    std::fs::write(vultr.join("build_environment"), "REGION=\"ams\"\n").unwrap();
+    std::fs::write(vultr.join("TOKEN"), "VULTRTOKEN123\n").unwrap();
+    std::fs::write(&b.log, "").unwrap();
+    let o = b.run("PerformDatabaseBackup", &[], "4\nn\nprod1\nN\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(
+            "Which Database server would you like to connect to?\n1:   10.0.0.9\nPress Y/N to connect...\n\
+             No database server was chosen. Exiting ....\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        b.calls(),
+        format!("GetServerIPAddresses.sh db-lon1-prod1 vultr {home} VULTR_API_KEY=VULTRTOKEN123\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.rt("ACTIVE_CLOUDHOST")).unwrap(),
+        "digitalocean\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.rt("ACTIVE_BUILD_IDENTIFIER")).unwrap(),
+        "prod1\n"
+    );
+
     // Flags, ALL: HOURLY and DAILY made, WEEKLY fails: legacy's line, status 1, no more.
     std::fs::write(&ran, "").unwrap();
     let o = b.run(

@@ -43,8 +43,10 @@
 //! no `sleep 5` before each period; `--ip` must be one of the servers listed (the 2022 webserver
 //! helper, which finds them in the cloud's list, takes it as it is); a failed remote backup is one
 //! line on stderr and status 1 (legacy exited 0; the database helper also prints
-//! "Failed to make a backup of your database, sorry... exiting" and stops); no server chosen,
-//! a build identifier or remote BUILDIDENTIFIER that is not a plain name, a machine whose
+//! "Failed to make a backup of your database, sorry... exiting" and stops); no server chosen
+//! prints "No webserver was chosen. Exiting ...." (database: "No database server …") and is
+//! status 1 (legacy went on with an empty address); a build identifier or remote
+//! BUILDIDENTIFIER that is not a plain name, a machine whose
 //! BUILDIDENTIFIER cannot be read over SSH (down, or in 2025 a host key other than the recorded
 //! one), or a build without a server user or SSH port is one line on stderr and status 1, with
 //! no backup run (legacy ran ssh with the empty values);
