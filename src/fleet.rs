@@ -464,6 +464,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
                 mux: None,
                 kex_first: None,
+                known_hosts: None,
             },
             home: None,
             bin: "/usr/local/bin/adt".into(),

@@ -440,6 +440,9 @@ pub struct SshTarget {
     /// Key exchange algorithms tried before ssh's own list (OpenSSH's `^` prefix), e.g.
     /// `curve25519-sha256`; None: ssh's own order.
     pub kex_first: Option<String>,
+    /// The host keys to hold the machine to (`StrictHostKeyChecking=yes` against this file);
+    /// None: not checked (`UserKnownHostsFile=/dev/null`), as the 2022 helpers did.
+    pub known_hosts: Option<PathBuf>,
 }
 
 /// Connection reuse: OpenSSH's control master, its socket `<dir>/<host>-<port>`, kept open
@@ -493,6 +496,25 @@ pub fn ssh_output(
     run.output()
 }
 
+/// `scp` of `remote` (a path or glob on the machine) into `local`, with [`ssh`]'s options for
+/// `t` (its host key check among them).
+pub fn scp_from(
+    host: std::net::IpAddr,
+    t: &SshTarget,
+    remote: &str,
+    local: &Path,
+    deadline: Duration,
+) -> Result<Output> {
+    let mut o = ssh_options(host, t, "no");
+    o[0] = "-P".into();
+    Run::new("scp")
+        .args(o)
+        .arg(format!("{}@{host}:{remote}", t.user))
+        .arg(local)
+        .deadline(deadline)
+        .output()
+}
+
 /// ssh's options for `t` (`master`: its ControlMaster when `t` keeps connections). A command
 /// uses a kept connection but never becomes its master (`no`): a master that `auto` forks into
 /// the background would hold the command's output pipes, and the caller would wait for them
@@ -501,12 +523,16 @@ fn ssh_options(host: std::net::IpAddr, t: &SshTarget, master: &str) -> Vec<Strin
     let secs = t.timeout.as_secs().max(1);
     let mut o: Vec<String> = vec!["-p".into(), t.port.to_string(), "-i".into()];
     o.push(t.key.to_string_lossy().into_owned());
+    let (known, strict) = match &t.known_hosts {
+        Some(f) => (f.to_string_lossy().into_owned(), "yes"),
+        None => ("/dev/null".to_string(), "no"),
+    };
     for opt in [
         format!("ConnectTimeout={secs}"),
         "ConnectionAttempts=1".into(),
         "BatchMode=yes".into(),
-        "UserKnownHostsFile=/dev/null".into(),
-        "StrictHostKeyChecking=no".into(),
+        format!("UserKnownHostsFile={known}"),
+        format!("StrictHostKeyChecking={strict}"),
         "LogLevel=ERROR".into(),
         // Only the fleet key counts; no Kerberos or DNS round trips before it is tried.
         "GSSAPIAuthentication=no".into(),

@@ -780,7 +780,7 @@ fn build_machine_helper_takes_a_backup_over_ssh() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"1\nacme1\nN\nY\n1\n7\n3\n\n\n")
+        .write_all(b"1\nacme1\nN\nY\n1\n9\n3\n\n\n")
         .unwrap();
     let o = child.wait_with_output().unwrap();
     ok(&o);
@@ -789,6 +789,7 @@ fn build_machine_helper_takes_a_backup_over_ssh() {
         "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3) Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost",
         "You have these builds to choose from: \nacme1\n",
         "1:   10.0.0.8\nPress Y/N to connect...\n2:   10.0.0.9\n",
+        "Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY 6)MANUAL 7)ALL\nPlease enter one of 1,2,3,4,5,6,7\n",
         "Sorry, that's not a valid selection, please try again",
         "OK, ready to create backup - press enter to confirm",
     ] {

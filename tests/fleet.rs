@@ -124,6 +124,7 @@ fn in_build_ns<T: Send + 'static>(
             timeout: std::time::Duration::from_secs(10),
             mux: None,
             kex_first: None,
+            known_hosts: None,
         })
         .map_err(|e| e.to_string())
     })

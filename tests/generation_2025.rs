@@ -234,6 +234,8 @@ fn the_2025_build_machine_tree_is_installed_and_restored_byte_for_byte() {
     for want in [
         "helperscripts/AdjustScaling.sh",
         "helperscripts/AllowLaptopIP.sh",
+        "helperscripts/PerformWebsiteBackup.sh",
+        "helperscripts/PerformDatabaseBackup.sh",
         "initscripts/InitialiseUniqueConfigDatastore.sh",
         "security/firewall/AdjustBuildMachineFirewall.sh",
     ] {
@@ -249,11 +251,9 @@ fn the_2025_build_machine_tree_is_installed_and_restored_byte_for_byte() {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(md)).unwrap();
         legacy.push((p.clone(), body, md));
     }
-    // The 2025 tree also has the 2022 helpers' paths (not ours in 2025): more of them than of
-    // its own mapped scripts, yet it is detected as what it is, and they are left alone.
+    // The 2025 tree also has paths that the 2022 build machine maps and 2025 does not: the
+    // tree is detected as what it is, and they are left alone.
     for p in [
-        "helperscripts/PerformWebsiteBackup.sh",
-        "helperscripts/PerformDatabaseBackup.sh",
         "helperscripts/PerformWebsiteBaseline.sh",
         "helperscripts/PerformDatabaseBaseline.sh",
         "providerscripts/datastore/configwrapper/PutToConfigDatastore.sh",
@@ -280,8 +280,8 @@ fn the_2025_build_machine_tree_is_installed_and_restored_byte_for_byte() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(detect(), "2025 build\n");
     assert_eq!(
-        std::fs::read_to_string(home.join("helperscripts/PerformWebsiteBackup.sh")).unwrap(),
-        "#!/bin/sh\n# legacy 2025 helperscripts/PerformWebsiteBackup.sh\n"
+        std::fs::read_to_string(home.join("helperscripts/PerformWebsiteBaseline.sh")).unwrap(),
+        "#!/bin/sh\n# legacy 2025 helperscripts/PerformWebsiteBaseline.sh\n"
     );
     for (p, body, _) in &legacy {
         let launcher = std::fs::read_to_string(home.join(p)).unwrap();

@@ -527,41 +527,19 @@ fn adjust_scaling_on_the_2025_build_machine() {
     let server = S3Server::start();
     let bucket = "www-example-com-config-x9fk";
     server.make_bucket(bucket);
-    let bm = Host::new("build", server.port);
-    let o = std::process::Command::new(adt_bin())
-        .args([
-            "layout",
-            "install",
-            "--generation",
-            "2025",
-            "--machine",
-            "build",
-            "--home",
-        ])
-        .arg(&bm.home)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    let common::build2025::Build2025 { bm, buildhome } = common::build2025::Build2025::new(
+        server.port,
+        &[
+            ("linode/other", "PRODUCTION=\"1\"\n", None),
+            (
+                "digitalocean/prod1",
+                "WEBSITE_URL=\"www.example.com\"\nPRODUCTION=\"1\"\nREGION=\"lon1\"\n",
+                Some("X9fKqwer"),
+            ),
+        ],
+        ("linode", "other"),
+    );
     let rt = bm.home.join("runtimedata");
-    for (dir, env) in [
-        ("linode/other", "PRODUCTION=\"1\"\n"),
-        (
-            "digitalocean/prod1",
-            "WEBSITE_URL=\"www.example.com\"\nPRODUCTION=\"1\"\nREGION=\"lon1\"\n",
-        ),
-    ] {
-        std::fs::create_dir_all(rt.join(dir).join("credentials")).unwrap();
-        std::fs::write(rt.join(dir).join("build_environment"), env).unwrap();
-    }
-    std::fs::write(
-        rt.join("digitalocean/prod1/credentials/SERVERUSER"),
-        "X9fKqwer\n",
-    )
-    .unwrap();
-    std::fs::write(rt.join("ACTIVE_CLOUDHOST"), "linode\n").unwrap();
-    std::fs::write(rt.join("ACTIVE_BUILD_IDENTIFIER"), "other\n").unwrap();
-    let buildhome = bm.dir.path().join("buildhome.dat");
-    std::fs::write(&buildhome, format!("{}\n", bm.home.display())).unwrap();
     // The cloud: two autoscalers of this build, others that are not.
     let bin = bm.dir.path().join("bin");
     let fixtures = bm.dir.path().join("fixtures");

@@ -909,6 +909,7 @@ pub fn config_from(site: &Site, timeout: Duration) -> Result<Config> {
         ssh: SshTarget {
             mux: mux_for(&site.home),
             kex_first: health_kex(),
+            known_hosts: None,
             ..crate::cloud::fleet_ssh(site, timeout)?
         },
         ready_file: crate::cloud::webserver_home(site)

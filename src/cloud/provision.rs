@@ -40,6 +40,7 @@ pub fn fleet_ssh(site: &Site, timeout: Duration) -> Result<SshTarget> {
         timeout,
         mux: None,
         kex_first: None,
+        known_hosts: None,
     })
 }
 

@@ -392,7 +392,11 @@ pub fn allow_laptop_ip(ctx: &Ctx, _args: &[String]) -> i32 {
     };
     say.push_str("What is the build identifier you want to allow access for?\nYou have these builds to choose from: \n");
     // `{build_home}/` keeps an empty build home (working directory `/helper…`) meaning `/`.
-    for b in super::build_choices(std::path::Path::new(&format!("{build_home}/")), cloudhost) {
+    for b in super::build_choices(
+        std::path::Path::new(&format!("{build_home}/")),
+        cloudhost,
+        crate::layout::BuildState::BuildConfiguration2022,
+    ) {
         say.push_str(&format!("{b}\n"));
     }
     say.push_str("Please enter the name of the build of the server you wish to connect with\n");

@@ -1,7 +1,7 @@
 //! The temporal backup drop-ins (spec §1.1): `providerscripts/git/Backup.sh <P> <id>`,
 //! `cron/BackupFromCron.sh '<P>' <id>` (webserver and database), the backup step of
-//! `providerscripts/utilities/ShutdownThisWebserver.sh backup`, and the build machine's
-//! `helperscripts/PerformWebsiteBackup.sh`.
+//! `providerscripts/utilities/ShutdownThisWebserver.sh backup`, and the build machine helpers'
+//! shared questions and remote runs (their flow is `super::perform_backup`).
 //!
 //! Exit statuses: legacy's scripts exited 0 whatever happened; ours exit 0 when the backup was
 //! made (or legacy's silent skips: no database credentials yet, hourly disabled, the same
@@ -245,32 +245,44 @@ pub fn shutdown_this_webserver(ctx: &Ctx, args: &[String]) -> i32 {
     }
 }
 
-/// The build machine's answers for PerformWebsiteBackup: from flags, else asked on stdin with
-/// legacy's prompts.
+/// The build machine helpers' answers (PerformWebsiteBackup, PerformDatabaseBackup, the
+/// Perform*Baseline helpers): from flags, else asked on stdin with legacy's prompts.
 pub(super) struct Answers<'a> {
     pub(super) flags: std::collections::HashMap<&'a str, Vec<&'a str>>,
     input: std::io::StdinLock<'static>,
 }
 
 impl<'a> Answers<'a> {
+    /// `--cloudhost X --build-identifier X --ip IP --key rsa|ecdsa|1|2 --period P… --identifier
+    /// X --yes` (`--name=value` too); Err: the one line saying what is wrong.
     pub(super) fn new(args: &'a [String]) -> std::result::Result<Answers<'a>, String> {
         let mut flags: std::collections::HashMap<&str, Vec<&str>> = Default::default();
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            let name = match a.as_str() {
+            let (name, inline) = match a.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+                _ => (a.as_str(), None),
+            };
+            let name = match name {
                 "--cloudhost" | "--build-identifier" | "--ip" | "--key" | "--period"
-                | "--identifier" => a.as_str(),
-                "--yes" => {
+                | "--identifier" => name,
+                "--yes" if inline.is_none() => {
                     flags.entry("--yes").or_default();
                     continue;
                 }
                 other => return Err(format!("unknown argument {other:?}")),
             };
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            if name == "--key" && !matches!(v.as_str(), "rsa" | "ecdsa") {
-                return Err(format!("--key {v:?}: rsa or ecdsa"));
+            let v = match inline {
+                Some(v) => v,
+                None => it
+                    .next()
+                    .ok_or_else(|| format!("{name} needs a value"))?
+                    .as_str(),
+            };
+            if name == "--key" && key_alg(v).is_none() {
+                return Err(format!("--key {v:?}: rsa or ecdsa (1 or 2)"));
             }
-            flags.entry(name).or_default().push(v.as_str());
+            flags.entry(name).or_default().push(v);
         }
         Ok(Answers {
             flags,
@@ -288,81 +300,101 @@ impl<'a> Answers<'a> {
 
     /// One line from stdin (legacy `read`), without its newline.
     pub(super) fn read(&mut self) -> String {
-        let mut s = String::new();
-        let _ = std::io::BufRead::read_line(&mut self.input, &mut s);
-        s.trim_end_matches(['\n', '\r']).to_string()
+        self.read_line().unwrap_or_default()
+    }
+
+    /// One line from stdin without its newline; None at the end of input.
+    pub(super) fn read_line(&mut self) -> Option<String> {
+        super::read_line(&mut self.input)
     }
 }
 
-/// The cloud host a build machine helper works on: `--cloudhost`, else legacy's numbered
-/// question (`prompt`: each helper's own wording). None: an answer legacy does not know, after
-/// its "Unrecognised" line (legacy then exits 0).
-pub(super) fn choose_cloudhost(a: &mut Answers, prompt: &str) -> Option<String> {
-    const HOSTS: [&str; 5] = ["digitalocean", "exoscale", "linode", "vultr", "aws"];
-    if let Some(c) = a.flag("--cloudhost") {
-        return Some(c.to_string());
+/// The key algorithm a `--key` value or an answer to legacy's key question names.
+pub(super) fn key_alg(answer: &str) -> Option<&'static str> {
+    match answer {
+        "1" | "rsa" | "RSA" => Some("rsa"),
+        "2" | "ecdsa" | "ECDSA" => Some("ecdsa"),
+        _ => None,
     }
-    say(prompt);
-    match a.read().as_str() {
-        n @ ("1" | "2" | "3" | "4" | "5") => {
-            Some(HOSTS[n.parse::<usize>().unwrap_or(1) - 1].to_string())
+}
+
+/// The cloud host a build machine helper works on: `--cloudhost` (a name or its number), else
+/// legacy's numbered question (`prompt`: each helper's own wording) over `hosts` (the
+/// generation's, in order). None: an answer legacy does not know, after its "Unrecognised" line
+/// (legacy then exits 0).
+pub(super) fn choose_cloudhost(a: &mut Answers, prompt: &str, hosts: &[&str]) -> Option<String> {
+    let given = a.flag("--cloudhost");
+    let answer = match given {
+        Some(c) => c.to_string(),
+        None => {
+            say(prompt);
+            a.read()
         }
-        _ => {
-            say("Unrecognised  cloudhost. Exiting ....");
-            None
-        }
+    };
+    let chosen = match answer.parse::<usize>() {
+        Ok(n) if (1..=hosts.len()).contains(&n) => Some(hosts[n - 1]),
+        // A name only as a flag (legacy's question takes numbers).
+        _ if given.is_some() => hosts.iter().copied().find(|h| *h == answer),
+        _ => None,
+    };
+    if chosen.is_none() {
+        say("Unrecognised  cloudhost. Exiting ....");
     }
+    chosen.map(str::to_string)
 }
 
 /// The build a helper works on: `--build-identifier`, else legacy's question (`prompt`) over
-/// the builds this build machine has for `cloudhost`.
-pub(super) fn choose_build(
-    a: &mut Answers,
-    build_home: &std::path::Path,
-    cloudhost: &str,
-    prompt: &str,
-) -> String {
+/// `builds` (those this build machine has for the chosen cloud host).
+pub(super) fn choose_build(a: &mut Answers, builds: &[String], prompt: &str) -> String {
     if let Some(i) = a.flag("--build-identifier") {
         return i.to_string();
     }
     say(prompt);
     say("You have these builds to choose from: ");
-    for n in super::build_choices(build_home, cloudhost) {
-        say(&n);
+    for n in builds {
+        say(n);
     }
     say("Please enter the name of the build of the server you wish to connect with");
-    a.read()
+    a.read().trim().to_string()
 }
 
-/// The server a build machine helper works on: `--ip`, else legacy's walk through the cloud's
-/// servers whose name holds `token`, a Y/N for each (`none_running`, `which`: legacy's lines).
-/// Err: the status to exit with (no such server, or the cloud could not list them).
+/// The server a build machine helper works on: `--ip`, else legacy's walk through the servers
+/// `list` finds, a Y/N for each (`none_running`, `which`: legacy's lines). With `check` (the
+/// servers' name, `databases`), `--ip` must be one of those `list` finds; without it, `--ip` is
+/// taken as it is and nothing is listed. Ok(""): none chosen. Err: the status to exit with (no
+/// server running, `--ip` not one of them, or they could not be listed).
 pub(super) fn choose_server(
     ctx: &Ctx,
     a: &mut Answers,
-    cloudhost: &str,
-    token: &str,
+    list: impl FnOnce() -> Result<Vec<String>>,
+    check: Option<&str>,
     none_running: &str,
     which: &str,
 ) -> std::result::Result<String, i32> {
-    if let Some(ip) = a.flag("--ip") {
+    let given = a.flag("--ip");
+    if let (Some(ip), None) = (given, check) {
         return Ok(ip.to_string());
     }
-    let ips: Vec<String> =
-        match crate::cloud::Cloud::open_as(ctx, cloudhost).and_then(|c| c.servers()) {
-            Ok(s) => s
-                .into_iter()
-                .filter(|s| s.name.contains(token))
-                .filter_map(|s| s.public.map(|i| i.to_string()))
-                .collect(),
-            Err(e) => {
-                ctx.report(&e);
-                return Err(1);
-            }
-        };
+    let ips = match list() {
+        Ok(ips) => ips,
+        Err(e) => {
+            ctx.report(&e);
+            return Err(1);
+        }
+    };
     if ips.is_empty() {
         say(none_running);
         return Err(0);
+    }
+    if let (Some(ip), Some(servers)) = (given, check) {
+        if ips.iter().any(|i| i == ip) {
+            return Ok(ip.to_string());
+        }
+        say(&format!(
+            "{ip} is not one of the {servers} running: {}",
+            ips.join(" ")
+        ));
+        return Err(1);
     }
     say(which);
     for (n, ip) in ips.iter().enumerate() {
@@ -375,13 +407,24 @@ pub(super) fn choose_server(
     Ok(String::new())
 }
 
+/// The public IPs of the servers `cloudhost` lists whose names hold `token` (the 2022 helpers'
+/// way of finding a build's webservers).
+pub(super) fn cloud_servers(ctx: &Ctx, cloudhost: &str, token: &str) -> Result<Vec<String>> {
+    Ok(crate::cloud::Cloud::open_as(ctx, cloudhost)?
+        .servers()?
+        .into_iter()
+        .filter(|s| s.name.contains(token))
+        .filter_map(|s| s.public.map(|i| i.to_string()))
+        .collect())
+}
+
 /// The build key's kind: `--key rsa|ecdsa` as `1`/`2`, else legacy's question and its answer
 /// (`hint`: legacy's "if you are not sure" line, which only the webserver helpers print).
 pub(super) fn choose_key(a: &mut Answers, hint: bool) -> String {
-    match a.flag("--key") {
+    match a.flag("--key").and_then(key_alg) {
         Some("rsa") => "1".to_string(),
-        Some("ecdsa") => "2".to_string(),
-        Some(_) | None => {
+        Some(_) => "2".to_string(),
+        None => {
             say("Does your server use Elliptic Curve Digital Signature Algorithm or the Rivest Shamir Adleman Algorithm for authenitcation?");
             if hint {
                 say("If you are not sure, please try one and then the other. If you are prompted for a password, it is the wrong one");
@@ -392,18 +435,21 @@ pub(super) fn choose_key(a: &mut Answers, hint: bool) -> String {
     }
 }
 
-/// A fleet machine as the build machine's helpers reach it: SSH as the build's SERVERUSER
-/// (`buildconfiguration/<cloudhost>/<build>-credentials`) on the build's SSH_PORT with the build
-/// key `keys/<cloudhost>/<build>/id_<alg>_AGILE_DEPLOYMENT_BUILD_KEY_<build>`, root through sudo
-/// with the password on stdin (never argv).
+/// A fleet machine as the build machine's helpers reach it: SSH as the build's server user with
+/// the build key, root through sudo with the password on stdin (never argv), its settings read
+/// by its ExtractConfigValue.sh in `readers` (relative to the user's home).
 pub(super) struct HelperRemote {
-    host: std::net::IpAddr,
-    target: crate::process::SshTarget,
+    pub(super) host: std::net::IpAddr,
+    pub(super) target: crate::process::SshTarget,
     sudo_input: String,
     pub(super) user: String,
+    readers: &'static str,
 }
 
 impl HelperRemote {
+    /// A 2022 build's machine: SERVERUSER and its password from
+    /// `buildconfiguration/<cloudhost>/<build>-credentials/`, the build's SSH_PORT, the key
+    /// `keys/<cloudhost>/<build>/id_<alg>_AGILE_DEPLOYMENT_BUILD_KEY_<build>`.
     pub(super) fn new(
         build_home: &std::path::Path,
         cloudhost: &str,
@@ -412,12 +458,7 @@ impl HelperRemote {
         host: std::net::IpAddr,
     ) -> HelperRemote {
         let conf = build_home.join("buildconfiguration").join(cloudhost);
-        let read = |f: &str| {
-            std::fs::read_to_string(conf.join(format!("{build}-credentials")).join(f))
-                .map(|s| s.trim().to_string())
-                .unwrap_or_default()
-        };
-        let (user, password) = (read("SERVERUSER"), read("SERVERUSERPASSWORD"));
+        let read = |f: &str| super::first_line(&conf.join(format!("{build}-credentials")).join(f));
         let port = std::fs::read_to_string(conf.join(build))
             .unwrap_or_default()
             .lines()
@@ -430,23 +471,46 @@ impl HelperRemote {
             })
             .and_then(|p| p.parse::<u16>().ok())
             .unwrap_or(22);
+        let key = build_home
+            .join("keys")
+            .join(cloudhost)
+            .join(build)
+            .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{build}"));
+        HelperRemote::with(
+            host,
+            (read("SERVERUSER"), read("SERVERUSERPASSWORD")),
+            port,
+            key,
+            None,
+            "providerscripts/utilities/",
+        )
+    }
+
+    /// A machine reached as `user` (with its sudo `password`) on `port` with `key`, its host key
+    /// held to `known_hosts` when given.
+    pub(super) fn with(
+        host: std::net::IpAddr,
+        (user, password): (String, String),
+        port: u16,
+        key: std::path::PathBuf,
+        known_hosts: Option<std::path::PathBuf>,
+        readers: &'static str,
+    ) -> HelperRemote {
         let target = crate::process::SshTarget {
             user: user.clone(),
             port,
-            key: build_home
-                .join("keys")
-                .join(cloudhost)
-                .join(build)
-                .join(format!("id_{alg}_AGILE_DEPLOYMENT_BUILD_KEY_{build}")),
+            key,
             timeout: Duration::from_secs(10),
             mux: None,
             kex_first: None,
+            known_hosts,
         };
         HelperRemote {
             host,
             target,
             sudo_input: format!("{password}\n"),
             user,
+            readers,
         }
     }
 
@@ -463,14 +527,18 @@ impl HelperRemote {
 
     /// A setting of the machine, as its ExtractConfigValue.sh prints it.
     pub(super) fn value(&self, k: &str) -> String {
+        self.value_run(k).1
+    }
+
+    /// [`HelperRemote::value`], with whether the remote run succeeded.
+    pub(super) fn value_run(&self, k: &str) -> (bool, String) {
         self.run(
             &format!(
-                "/home/{}/providerscripts/utilities/ExtractConfigValue.sh '{k}'",
-                self.user
+                "/home/{}/{}ExtractConfigValue.sh '{k}'",
+                self.user, self.readers
             ),
             Duration::ZERO,
         )
-        .1
     }
 
     /// Legacy's look at the machine's repository settings, then a wait for enter (none with
@@ -499,138 +567,8 @@ pub(super) fn say(text: &str) {
     super::out(format!("{text}\n").as_bytes());
 }
 
-/// PerformWebsiteBackup.sh (build machine): legacy's prompts (cloud host, build, webserver, key
-/// type, periodicity, confirmations), then `Backup.sh <P> <id>` on the chosen webserver over SSH
-/// as root (the sudo password on stdin, never on the remote command line as legacy put it), and
-/// for MANUAL the archives copied into `${BUILD_HOME}/manualbackups`. Every answer can be given
-/// as a flag instead (`--cloudhost NAME --build-identifier ID --ip IP --key rsa|ecdsa --period
-/// P [--period P…] --yes`), for scripts.
+/// PerformWebsiteBackup.sh (build machine), either generation: see
+/// [`super::perform_backup`].
 pub fn perform_website_backup(ctx: &Ctx, args: &[String]) -> i32 {
-    let mut a = match Answers::new(args) {
-        Ok(a) => a,
-        Err(m) => {
-            ctx.report(&Error::Usage(m));
-            return 2;
-        }
-    };
-    let build_home = ctx.home.clone();
-    let Some(cloudhost) = choose_cloudhost(&mut a, "Which Cloudhost are you using? 1) Digital Ocean 2) Exoscale 3)Linode 4)Vultr 5)AWS. Please Enter the number for your cloudhost") else {
-        return 0;
-    };
-    let id = choose_build(
-        &mut a,
-        &build_home,
-        &cloudhost,
-        "What is the build Identifer for your build?",
-    );
-    let ip = match choose_server(
-        ctx,
-        &mut a,
-        &cloudhost,
-        "webserver",
-        "There doesn't seem to be any webservers running",
-        "Which webserver would you like to connect to?",
-    ) {
-        Ok(ip) => ip,
-        Err(status) => return status,
-    };
-    let key_kind = choose_key(&mut a, true);
-    let periods: Vec<String> = match a.flags.get("--period") {
-        Some(ps) => ps
-            .iter()
-            .flat_map(|p| {
-                if *p == "ALL" {
-                    Period::CRON
-                        .iter()
-                        .map(|p| p.upper().to_string())
-                        .collect::<Vec<_>>()
-                } else {
-                    vec![p.to_string()]
-                }
-            })
-            .collect(),
-        None => {
-            say("Which periodicity of backup do you want to make, 1) HOURLY 2)DAILY 3) WEEKLY 4)MONTHLY 5)BIMONTHLY 6)MANUAL 7)ALL");
-            say("Please enter one of 1,2,3,4,5,6,7");
-            let mut choice = a.read();
-            while !matches!(choice.as_str(), "1" | "2" | "3" | "4" | "5" | "6" | "7") {
-                say("Sorry, that's not a valid selection, please try again");
-                let next = a.read();
-                if next.is_empty() && choice.is_empty() {
-                    return 1; // end of input
-                }
-                choice = next;
-            }
-            match choice.as_str() {
-                "6" => vec!["MANUAL".to_string()],
-                "7" => Period::CRON.iter().map(|p| p.upper().to_string()).collect(),
-                n => vec![Period::CRON[n.parse::<usize>().unwrap_or(1) - 1]
-                    .upper()
-                    .to_string()],
-            }
-        }
-    };
-    if periods.iter().any(|p| p == "MANUAL") {
-        let _ = std::fs::create_dir_all(build_home.join("manualbackups"));
-    }
-    let alg = match key_kind.as_str() {
-        "1" => "rsa",
-        "2" => "ecdsa",
-        _ => {
-            say("Unrecognised selection, please select only 1 or 2");
-            return 0;
-        }
-    };
-    let Ok(host) = ip.parse::<std::net::IpAddr>() else {
-        ctx.report(&Error::Usage(format!("{ip:?} is not an IP address")));
-        return 1;
-    };
-    let machine = HelperRemote::new(&build_home, &cloudhost, &id, alg, host);
-    machine.confirm_repository(&mut a);
-    let value = |k: &str| machine.value(k);
-    let (user, remote) = (&machine.user, |cmd: &str, extra| machine.run(cmd, extra));
-    let remote_id = value("BUILDIDENTIFIER").trim().to_string();
-    say(&format!("Build identifier is set to: {remote_id}"));
-    say("OK, ready to create backup - press enter to confirm");
-    if !a.yes() {
-        a.read();
-    }
-    let mut status = 0;
-    for p in &periods {
-        say(&format!("Making backup for {p} periodicity"));
-        let cmd = format!("/home/{user}/providerscripts/git/Backup.sh {p} {remote_id}");
-        let (ok, _) = remote(&cmd, crate::git::git_deadline());
-        if !ok {
-            ctx.report(&Error::Remote(format!("the {p} backup on {ip} failed")));
-            status = 1;
-        }
-    }
-    if periods.last().map(String::as_str) == Some("MANUAL") {
-        let o = crate::process::Run::new("scp")
-            .args([
-                "-o",
-                "ConnectTimeout=5",
-                "-o",
-                "ConnectionAttempts=2",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "BatchMode=yes",
-            ])
-            .args(["-P", &machine.target.port.to_string(), "-i"])
-            .arg(&machine.target.key)
-            .arg(format!("{user}@{ip}:/tmp/backup_archive/*.tar.gz"))
-            .arg(build_home.join("manualbackups"))
-            .deadline(crate::git::git_deadline())
-            .output();
-        if !o.as_ref().is_ok_and(|o| o.success()) {
-            ctx.report(&Error::Remote(format!(
-                "cannot copy the manual archive from {ip}"
-            )));
-            status = 1;
-        }
-    }
-    status
+    super::perform_backup::perform_backup(ctx, args, &super::perform_backup::WEBSITE)
 }

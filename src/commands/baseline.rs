@@ -536,7 +536,8 @@ pub fn perform_database_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 /// silently used BUILD_IDENTIFIER); a failed remote run exits 1 (legacy 0).
 fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
     use super::backup::{
-        choose_build, choose_cloudhost, choose_key, choose_server, say, Answers, HelperRemote,
+        choose_build, choose_cloudhost, choose_key, choose_server, cloud_servers, say, Answers,
+        HelperRemote,
     };
     let mut a = match Answers::new(args) {
         Ok(a) => a,
@@ -546,10 +547,12 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
         }
     };
     let build_home = ctx.home.clone();
-    let Some(cloudhost) = choose_cloudhost(&mut a, side.cloud_prompt) else {
+    let helpers = &crate::layout::G2022.contract.build_helpers;
+    let Some(cloudhost) = choose_cloudhost(&mut a, side.cloud_prompt, helpers.cloudhosts) else {
         return 0;
     };
-    let build = choose_build(&mut a, &build_home, &cloudhost, side.build_prompt);
+    let builds = super::build_choices(&build_home, &cloudhost, helpers.state);
+    let build = choose_build(&mut a, &builds, side.build_prompt);
     if side.token == "webserver" {
         say(&format!(
             "Please insure you have an empty repository called: {build}-{} available with your git provider",
@@ -563,8 +566,8 @@ fn perform_baseline(ctx: &Ctx, args: &[String], side: &Side) -> i32 {
     let ip = match choose_server(
         ctx,
         &mut a,
-        &cloudhost,
-        side.token,
+        || cloud_servers(ctx, &cloudhost, side.token),
+        None,
         side.none_running,
         side.which,
     ) {

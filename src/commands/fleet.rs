@@ -140,6 +140,7 @@ fn remote(ctx: &Ctx, t: &Target) -> Result<Remote> {
             timeout: Duration::from_secs(10),
             mux: None,
             kex_first: None,
+            known_hosts: None,
         },
         home: t.remote_home.clone(),
         bin: t.remote_bin.clone(),

@@ -26,6 +26,7 @@ pub mod fleet;
 pub mod ip;
 pub mod layout;
 pub mod mode;
+pub mod perform_backup;
 pub mod scaling;
 pub mod server;
 
@@ -124,20 +125,62 @@ pub fn arg(args: &[String], i: usize) -> &str {
     args.get(i).map(String::as_str).unwrap_or("")
 }
 
-/// The build identifiers a build machine's helper scripts offer for `cloudhost`: the names under
-/// `<build_home>/buildconfiguration/<cloudhost>/` without the credentials entries, sorted (an
-/// unreadable directory offers none).
-pub fn build_choices(build_home: &std::path::Path, cloudhost: &str) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(build_home.join("buildconfiguration").join(cloudhost))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.contains("credentials"))
-            .collect();
+/// The build identifiers a build machine's helper scripts offer for `cloudhost`, by the
+/// generation's `state`: 2022, the names under `<build_home>/buildconfiguration/<cloudhost>/`
+/// without the credentials entries; 2025, every name under `<build_home>/runtimedata/
+/// <cloudhost>/`; sorted (an unreadable directory offers none).
+pub fn build_choices(
+    build_home: &std::path::Path,
+    cloudhost: &str,
+    state: crate::layout::BuildState,
+) -> Vec<String> {
+    use crate::layout::BuildState;
+    let dir = match state {
+        BuildState::BuildConfiguration2022 => "buildconfiguration",
+        BuildState::RuntimeData2025 => "runtimedata",
+    };
+    let mut names: Vec<String> = std::fs::read_dir(build_home.join(dir).join(cloudhost))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| state == BuildState::RuntimeData2025 || !n.contains("credentials"))
+        .collect();
     names.sort();
     names
+}
+
+/// The first line of a file, trimmed ("" when it cannot be read).
+pub fn first_line(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// A 2025 build machine's BUILD_HOME: the first line of `/home/buildhome.dat`
+/// (`ADT_BUILDHOME_FILE` names another file).
+pub fn build_home_2025() -> std::path::PathBuf {
+    let file =
+        std::env::var_os("ADT_BUILDHOME_FILE").unwrap_or_else(|| "/home/buildhome.dat".into());
+    std::path::PathBuf::from(first_line(std::path::Path::new(&file)))
+}
+
+/// A 2025 build machine's `helperscripts/GetVariableValue.sh NAME`: the `NAME=` line of the
+/// *active* build's `runtimedata/<ACTIVE_CLOUDHOST>/<ACTIVE_BUILD_IDENTIFIER>/build_environment`,
+/// quotes removed ("" when there is none).
+pub fn build_variable_2025(build_home: &std::path::Path, name: &str) -> String {
+    let rt = build_home.join("runtimedata");
+    let env = rt
+        .join(first_line(&rt.join("ACTIVE_CLOUDHOST")))
+        .join(first_line(&rt.join("ACTIVE_BUILD_IDENTIFIER")))
+        .join("build_environment");
+    std::fs::read_to_string(env)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .map(|v| v.replace('"', ""))
+        .unwrap_or_default()
 }
 
 /// One line of input without its newline; None at end of input.
@@ -321,7 +364,7 @@ commands! {
     "Backup" => backup::backup, "PERIOD BUILD_IDENTIFIER   (HOURLY DAILY WEEKLY MONTHLY BIMONTHLY SHUTDOWN MANUAL)";
     "BackupFromCron" => backup::backup_from_cron, "PERIOD BUILD_IDENTIFIER   (under the fleet-wide backup lock)";
     "ShutdownThisWebserver" => backup::shutdown_this_webserver, "[backup]   (the backup step; the kept legacy script shuts down)";
-    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|ALL ...] [--yes]   (asks what is not given)";
+    "PerformWebsiteBackup" => backup::perform_website_backup, "[--cloudhost C|N] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|N|ALL ...] [--yes]   (asks what is not given; run from helperscripts/)";
     // providerscripts/git/: baselines
     "CreateWebrootBaseline" => baseline::create_webroot_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-webroot-sourcecode-baseline)";
     "CreateDBBaseline" => baseline::create_db_baseline, "[IDENTIFIER]   (asks when absent; pushes <IDENTIFIER>-db-baseline)";
@@ -331,7 +374,7 @@ commands! {
     "InstallApplication" => baseline::install_application, "(2025 webserver; the legacy install, then fresh values for a baseline's salts and keys)";
     "InstallApplicationDB" => baseline::install_application_db, "(sourced after the kept legacy script; a baseline's administrator gets a fresh password)";
     "ShutdownThisDatabase" => backup_db::shutdown_this_database, "[backup]   (backup: DAILY then SHUTDOWN, then the legacy shutdown)";
-    "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C] [--build-identifier B] [--ip IP] [--key rsa|ecdsa] [--period P] [--yes]";
+    "PerformDatabaseBackup" => backup_db::perform_database_backup, "[--cloudhost C|N] [--build-identifier ID] [--ip IP] [--key rsa|ecdsa] [--period P|N|ALL ...] [--yes]   (asks what is not given; run from helperscripts/)";
     // adt's own subcommands (clap; `adt COMMAND --help` for the whole usage)
     "layout" => layout::main, "install|uninstall|render|map|detect ...";
     "authenticator" => auth::main, "--listen ADDR:PORT [--url URL] [--email-domain D] [--own-ip IP] [--token-ttl S] [--claim-ttl S] [--link-base URL] [--outbox DIR] [--sendmail PROG]";

@@ -248,29 +248,11 @@ fn adjust_scaling_2025(
     if !opts.yes {
         let _ = read_line(input);
     }
-    let first = |p: &std::path::Path| {
-        std::fs::read_to_string(p)
-            .ok()
-            .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
-            .unwrap_or_default()
-    };
-    let file =
-        std::env::var_os("ADT_BUILDHOME_FILE").unwrap_or_else(|| "/home/buildhome.dat".into());
-    let build_home = std::path::PathBuf::from(first(std::path::Path::new(&file)));
+    let first = super::first_line;
+    let build_home = super::build_home_2025();
     let rt = build_home.join("runtimedata");
     // GetVariableValue: the active build's build_environment, `NAME="value"`.
-    let variable = |name: &str| -> String {
-        let env = rt
-            .join(first(&rt.join("ACTIVE_CLOUDHOST")))
-            .join(first(&rt.join("ACTIVE_BUILD_IDENTIFIER")))
-            .join("build_environment");
-        std::fs::read_to_string(env)
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .map(|v| v.replace('"', ""))
-            .unwrap_or_default()
-    };
+    let variable = |name: &str| super::build_variable_2025(&build_home, name);
     if variable("PRODUCTION") != "1" {
         say!("You are not in PRODUCTION mode, cannot set scaling parameters");
         return 0;
@@ -321,14 +303,11 @@ fn adjust_scaling_2025(
     if opts.build_identifier.is_none() {
         say!("What is the build identifier you want to adjust scaling for?");
         say!("You have these builds to choose from: ");
-        let mut builds: Vec<String> = std::fs::read_dir(rt.join(cloudhost))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        builds.sort();
-        for b in builds {
+        for b in super::build_choices(
+            &build_home,
+            cloudhost,
+            crate::layout::BuildState::RuntimeData2025,
+        ) {
             say!("{b}");
         }
     }
@@ -466,7 +445,11 @@ fn adjust_scaling_2022(
     if opts.build_identifier.is_none() {
         say!("What is the build identifier you want to allow access for?");
         say!("You have these builds to choose from: ");
-        for b in super::build_choices(&build_home, cloudhost) {
+        for b in super::build_choices(
+            &build_home,
+            cloudhost,
+            crate::layout::BuildState::BuildConfiguration2022,
+        ) {
             say!("{b}");
         }
     }

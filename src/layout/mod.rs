@@ -314,6 +314,41 @@ pub struct Contract {
     pub firewall: Firewall,
     /// The scaling controls' contract.
     pub scaling: Scaling,
+    /// The build machine's helpers (PerformWebsiteBackup, PerformDatabaseBackup).
+    pub build_helpers: BuildHelpers,
+}
+
+/// Where a generation's build machine keeps a build's state, as its helpers read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildState {
+    /// 2022: BUILD_HOME is the directory above `helperscripts/`; a build's `SSH_PORT` in
+    /// `buildconfiguration/<cloudhost>/<id>`, its server user and password in
+    /// `buildconfiguration/<cloudhost>/<id>-credentials/`, its key
+    /// `keys/<cloudhost>/<id>/id_<alg>_AGILE_DEPLOYMENT_BUILD_KEY_<id>` (the helper asks RSA or
+    /// ECDSA); servers found by `webserver`/`database` in their names; host keys not checked.
+    BuildConfiguration2022,
+    /// 2025: BUILD_HOME is the first line of `/home/buildhome.dat`; `runtimedata/` holds
+    /// `ACTIVE_CLOUDHOST`, `ACTIVE_BUILD_IDENTIFIER` and per build `<cloudhost>/<id>/`:
+    /// `credentials/SERVERUSER`, `credentials/SERVERUSERPASSWORD`, `build_environment`
+    /// (`REGION`, `SSH_PORT`, `ALGORITHM`, read for the *active* build as GetVariableValue.sh
+    /// does), `VPC-ACTIVE` (servers by private IP), `TOKEN` (Vultr), `keys/id_<ALGORITHM>_
+    /// AGILE_DEPLOYMENT_BUILD_KEY_<id>` and the host keys ssh-keyscan recorded
+    /// (`keys/webserver_<ip>keys`, `keys/database_<ip>keys`), held to strictly; servers named
+    /// `ws-<REGION>-<id>` / `db-<REGION>-<id>`, listed by the build machine's
+    /// `providerscripts/server/GetServer{,Private}IPAddresses.sh`.
+    RuntimeData2025,
+}
+
+/// The build machine's helpers' contract: where their state is, which cloud hosts they offer
+/// (in their numbered question's order), and what they run on a fleet machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildHelpers {
+    pub state: BuildState,
+    pub cloudhosts: &'static [&'static str],
+    /// The backup script run on a webserver or database (`<script> <P> <build id>`), relative
+    /// to the server user's home; its ExtractConfigValue.sh is in the generation's
+    /// `readers_dir`.
+    pub backup_script: &'static str,
 }
 
 macro_rules! ipm {
@@ -407,6 +442,11 @@ pub static G2022: Generation = Generation {
         crontab: Crontab::V2022,
         firewall: Firewall::Lists2022,
         scaling: Scaling::Profile2022,
+        build_helpers: BuildHelpers {
+            state: BuildState::BuildConfiguration2022,
+            cloudhosts: &["digitalocean", "exoscale", "linode", "vultr", "aws"],
+            backup_script: "providerscripts/git/Backup.sh",
+        },
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB, BM]),
@@ -490,8 +530,8 @@ pub static G2022: Generation = Generation {
 /// `providerscripts/datastore/configwrapper/`, readers in `utilities/config/`, settings and
 /// buildstyles under `runtime/`, the bucket `<url with dots as dashes>-config-<first 4 of
 /// SERVERUSER, lower-case>`, credentials per S3 account in the tool's numbered files, IP scripts
-/// in `utilities/processing/`. The build machine's 2025 scripts (BUILD_HOME, runtimedata) are
-/// not mapped.
+/// in `utilities/processing/`. Of the build machine's 2025 scripts (BUILD_HOME, runtimedata),
+/// those listed below for `BM`.
 #[rustfmt::skip]
 pub static G2025: Generation = Generation {
     name: "2025",
@@ -535,6 +575,12 @@ pub static G2025: Generation = Generation {
         crontab: Crontab::V2025,
         firewall: Firewall::Ports2025(&FIREWALL_2025),
         scaling: Scaling::StaticScale2025,
+        build_helpers: BuildHelpers {
+            state: BuildState::RuntimeData2025,
+            cloudhosts: &["digitalocean", "exoscale", "linode", "vultr"],
+            // The same path on the webserver and the database machine.
+            backup_script: "application/backupscripts/Backup.sh",
+        },
     },
     scripts: &[
         s!("providerscripts/datastore/configwrapper/", "PutToConfigDatastore", [AS, WS, DB]),
@@ -564,6 +610,9 @@ pub static G2025: Generation = Generation {
         s!("helperscripts/", "AllowLaptopIP", [BM]),
         s!("security/firewall/", "AdjustBuildMachineFirewall", [BM]),
         s!("helperscripts/", "AdjustScaling", [BM]),
+        // The build machine's backup helpers (state in runtimedata/: `contract.build_helpers`).
+        s!("helperscripts/", "PerformWebsiteBackup", [BM]),
+        s!("helperscripts/", "PerformDatabaseBackup", [BM]),
         s!("application/backupscripts/", "CreateWebrootBaseline", [WS]),
         s!("application/backupscripts/", "CreateDBBaseline", [DB]),
         // Executed by 2025's ws.sh: legacy's install (a baseline's webroot cloned), then ours.

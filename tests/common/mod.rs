@@ -3,6 +3,7 @@
 //! and helpers to run launchers the way legacy shell code does.
 #![allow(dead_code)]
 
+pub mod build2025;
 pub mod db;
 pub mod fleet;
 
