@@ -444,13 +444,13 @@ pub(super) fn db_connection(
             let store = super::bounded(ctx.store())?;
             String::from_utf8_lossy(&store.get_bytes(key)?).into_owned()
         }
+        // As the generation's ExtractConfigValue reads them (2025: everything after the first
+        // colon, so a password may hold one).
         crate::layout::DbCredentials::Settings(n, p, u) => [n, p, u]
             .iter()
             .map(|k| {
-                format!(
-                    "{}\n",
-                    crate::config::value(settings, k).unwrap_or_default()
-                )
+                let v = crate::config::extract_value_by(settings, k, ctx.gen.extract_rule);
+                format!("{}\n", v.lines().next().unwrap_or(""))
             })
             .collect(),
     };
