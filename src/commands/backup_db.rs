@@ -19,6 +19,16 @@
 //! April 2022 script ran `HOURLY`, unlocked); the build machine's helper gives the sudo password
 //! on stdin (legacy put it on the remote command line, visible in `ps`), asks the same questions
 //! unless flags answer them, and exits 1 when the remote backup fails (legacy printed and exited 0).
+//!
+//! The 2025 generation (`crate::backup::database2025`): `application/backupscripts/Backup.sh
+//! <P>` and `cron/BackupFromCron.sh '<P>'`, no build identifier. Legacy's usage and period
+//! lines on stdout (status 0); silence before `INSTALLED_SUCCESSFULLY`; the fleet lock
+//! `DB_BACKUP_RUNNING` only with `MULTIREGION:1`, as legacy's BackupFromCron, and then the
+//! same period held by another machine ends the run silently (legacy's `exit`); a failure
+//! sends `<p> database backup FAILED`, prints one line on stderr and exits 1. Legacy's 1–60 s
+//! sleep before the lock is left out (the conditional lock keeps machines apart). 2025's
+//! `utilities/housekeeping/ShutdownThisDatabase.sh` stays legacy's: it runs `Backup.sh
+//! "shutdown"`, which is this.
 
 use super::{arg, out, Ctx};
 use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
