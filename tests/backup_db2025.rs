@@ -335,6 +335,15 @@ impl Machine {
     }
 }
 
+/// The installed dump tool (a wrapper of that name goes first on PATH).
+fn real_tool(tool: &str) -> PathBuf {
+    ["/usr/bin/", "/usr/local/bin/"]
+        .iter()
+        .map(|d| PathBuf::from(format!("{d}{tool}")))
+        .find(|p| p.is_file())
+        .unwrap()
+}
+
 fn ok(o: &Output) {
     assert!(
         o.status.success(),
@@ -385,10 +394,48 @@ fn backup_and_restore(kind: DbKind) {
     ok(&o);
     assert_eq!(stdout(&o), "Invalid periodicity passed to backup script\n");
 
-    // Cron's run: one archive in <url->-db-daily of both accounts.
-    let o = m.run("cron/BackupFromCron.sh", &["DAILY"]);
+    // Cron's run: one archive in <url->-db-daily of both accounts. The dump tool is the real
+    // one behind a wrapper that records its arguments.
+    let tools = tempfile::tempdir().unwrap();
+    let argv = tools.path().join("argv");
+    let tool = match kind {
+        DbKind::Maria => "mariadb-dump",
+        DbKind::Postgres => "pg_dump",
+    };
+    put(
+        tools.path(),
+        tool,
+        &format!(
+            "#!/bin/sh
+echo \"$@\" >> '{}'\nexec {} \"$@\"\n",
+            argv.display(),
+            real_tool(tool).display()
+        ),
+        0o755,
+    );
+    let o = m.run_with(Some(tools.path()), "cron/BackupFromCron.sh", &["DAILY"]);
     ok(&o);
     assert_eq!(stdout(&o), "");
+    let argv = std::fs::read_to_string(&argv).unwrap();
+    assert_eq!(argv.lines().count(), 1, "{argv}");
+    assert!(
+        !argv.contains(APP_PASSWORD) && !argv.contains("Pa$s"),
+        "{argv}"
+    );
+    if kind == DbKind::Maria {
+        for flag in [
+            "--ssl",
+            "--skip-lock-tables",
+            "--single-transaction",
+            "--hex-blob",
+            "--routines",
+            "--triggers",
+            "--force",
+            " -y ",
+        ] {
+            assert!(argv.contains(flag), "{flag} in {argv}");
+        }
+    }
     let first = m.object(0, BUCKET_DAILY, OBJECT).expect("account 1");
     assert_eq!(
         m.object(1, BUCKET_DAILY, OBJECT).as_ref(),
@@ -574,11 +621,7 @@ fn faults(kind: DbKind) {
         DbKind::Maria => "mariadb-dump",
         DbKind::Postgres => "pg_dump",
     };
-    let real = ["/usr/bin/", "/usr/local/bin/"]
-        .iter()
-        .map(|d| PathBuf::from(format!("{d}{tool}")))
-        .find(|p| p.is_file())
-        .unwrap();
+    let real = real_tool(tool);
     put(
         tools.path(),
         tool,

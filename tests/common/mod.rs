@@ -109,47 +109,55 @@ impl S3Server {
     /// A server of this kind whatever `ADT_TEST_S3` says (s3cmd's recursive get and delete need
     /// the ETags that only moto lists).
     pub fn start_kind(kind: S3Impl) -> S3Server {
-        let root = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut cmd = match kind {
-            S3Impl::S3sFs => {
-                let mut c = Command::new(find_s3s_fs());
-                c.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                    .args(["--access-key", ACCESS, "--secret-key", SECRET])
-                    .arg(root.path());
-                c
+        // A free port can be taken by another test's server between our probe and the
+        // server's bind (the server then exits at start-up): try again on another port.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let root = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let mut cmd = match kind {
+                S3Impl::S3sFs => {
+                    let mut c = Command::new(find_s3s_fs());
+                    c.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                        .args(["--access-key", ACCESS, "--secret-key", SECRET])
+                        .arg(root.path());
+                    c
+                }
+                S3Impl::Moto => {
+                    let mut c = Command::new(find_moto_server());
+                    c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                    c
+                }
+            };
+            let child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {kind:?}: {e}"));
+            let mut server = S3Server {
+                port,
+                root,
+                kind,
+                child: Some(child),
+            };
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(e) => last = e,
             }
-            S3Impl::Moto => {
-                let mut c = Command::new(find_moto_server());
-                c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-                c
-            }
-        };
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {kind:?}: {e}"));
-        let mut server = S3Server {
-            port,
-            root,
-            kind,
-            child: Some(child),
-        };
-        server.wait_ready();
-        server
+        }
+        panic!("{last}");
     }
 
     /// Wait until the server answers HTTP (moto's Python start-up takes a second or two).
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if http(self.port, "GET", "/").is_some() {
-                return;
+                return Ok(());
             }
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
-                    panic!("{:?} exited at start-up: {st}", self.kind);
+                    return Err(format!("{:?} exited at start-up: {st}", self.kind));
                 }
             }
             assert!(
