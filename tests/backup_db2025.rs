@@ -344,6 +344,74 @@ fn real_tool(tool: &str) -> PathBuf {
         .unwrap()
 }
 
+/// What the 2025 legacy scripts write as the archive's member, on the same database: a model
+/// of BackupDatabase.sh's steps (framing `echo`s, the dump with 2025's flags piped through its
+/// `sed` filter, the `sed -i` scrubs, StandardiseMySQLCollations' `grep`/`sed` loop), run
+/// with the real tools. The password goes in through the environment (legacy put it on argv
+/// unquoted, which this test's password would break).
+fn legacy_2025_member(m: &Machine) -> String {
+    let d = tempfile::tempdir().unwrap();
+    let script = match m.db.kind {
+        DbKind::Maria => format!(
+            "set -e; f=applicationDB.sql\n\
+             echo 'SET SESSION sql_require_primary_key = 0;' > $f\n\
+             echo 'DROP TABLE IF EXISTS `zzzz`;' >> $f\n\
+             {} --ssl --skip-lock-tables --single-transaction --hex-blob --routines --triggers --force -y \
+               --port={} --host=127.0.0.1 -u {APP_USER} -p\"$PW\" {APP_DB} | sed -e '/SET @@SESSION.SQL_LOG_BIN= 0;/d' \
+               -e '/SET GLOBAL INNODB_STATS_AUTO_RECALC=OFF;/d' \
+               -e '/SET GLOBAL INNODB_STATS_AUTO_RECALC=@OLD_INNODB_STATS_AUTO_RECALC;/d' \
+               -e '/SET @@GLOBAL.GTID_PURGED=/,/;/d' -e '/SET @@GLOBAL.GTID_PURGED=.*;/d' >> $f\n\
+             echo 'DROP TABLE IF EXISTS `zzzz`;' >> $f\n\
+             echo 'CREATE TABLE `zzzz` ( `idxx` int(10) unsigned NOT NULL, PRIMARY KEY (`idxx`) ) Engine=INNODB CHARSET=utf8mb4;' >> $f\n\
+             sed -i -- 's/http:\\/\\//https:\\/\\//g' $f\n\
+             sed -i 's/{APP_USER}/XXXXXXXXXX/g' $f\n\
+             sed -i '/SESSION.SQL_LOG_BIN/d' $f\n\
+             sed -i 's/{IPMASK}/YYYYYYYYYY/g' $f\n\
+             for c in `grep -o 'COLLATE=.*' $f | cut -d' ' -f1 | sed 's/;$//g' | sort -u`; do \
+               sed -i \"s/$c/COLLATE=utf8mb4_unicode_ci/g\" $f; done\n\
+             for c in `grep -o 'CHARSET=.* ' $f | cut -d' ' -f1 | sort -u`; do \
+               sed -i \"s/$c/CHARSET=utf8mb4/g\" $f; done\n\
+             cat $f\n",
+            real_tool("mariadb-dump").display(),
+            m.db.port
+        ),
+        DbKind::Postgres => format!(
+            "set -e; f=applicationDB.psql\n\
+             PGPASSWORD=\"$PW\" {} -U {APP_USER} -h 127.0.0.1 -p {} -d {APP_DB} > $f\n\
+             echo 'DROP TABLE IF EXISTS public.zzzz;' >> $f\n\
+             echo 'CREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );' >> $f\n\
+             sed -i -- 's/http:\\/\\//https:\\/\\//g' $f\n\
+             sed -i 's/{APP_USER}/XXXXXXXXXX/g' $f\n\
+             sed -i 's/{IPMASK}/YYYYYYYYYY/g' $f\n\
+             cat $f\n",
+            real_tool("pg_dump").display(),
+            m.db.port
+        ),
+    };
+    let o = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&script)
+        .env("PW", APP_PASSWORD)
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "the legacy model: {}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// A dump without what differs between two dumps of the same data: mariadb-dump's date line,
+/// pg_dump's random `\restrict` key.
+fn undated(dump: &str) -> String {
+    dump.lines()
+        .filter(|l| {
+            !l.starts_with("-- Dump completed on")
+                && !l.starts_with("\\restrict ")
+                && !l.starts_with("\\unrestrict ")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn ok(o: &Output) {
     assert!(
         o.status.success(),
@@ -478,6 +546,10 @@ echo \"$@\" >> '{}'\nexec {} \"$@\"\n",
         }
     }
     assert!(!dump.contains(APP_USER) && !dump.contains(APP_PASSWORD));
+    // Byte for byte what 2025's scripts write from the same database (but for the dump's date).
+    let legacy = legacy_2025_member(&m);
+    assert!(legacy.contains("CREATE TABLE") && legacy.contains("zzzz"));
+    assert_eq!(undated(&dump), undated(&legacy), "ours and legacy's member");
     assert!(!dump.contains("127.0.%.%"));
     // Nothing left behind in <H>/backups: no dump, no option file.
     let left: Vec<_> = std::fs::read_dir(m.host.path("backups"))

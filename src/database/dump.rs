@@ -6,7 +6,11 @@
 //! Framing (byte for byte as legacy's `echo`s): MySQL/MariaDB
 //! `SET SESSION sql_require_primary_key = 0;`, ``DROP TABLE IF EXISTS `zzzz`;``, the dump, then
 //! the `zzzz` CREATE sentinel line; PostgreSQL the dump, then
-//! `CREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );`.
+//! `CREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );`. The 2025 generation's
+//! (`providerscripts/database/BackupDatabase.sh`, [`Profile::Legacy2025`]) has its own dump
+//! flags, ends with the `zzzz` drop and create (`CHARSET=utf8mb4`; PostgreSQL
+//! `DROP TABLE IF EXISTS public.zzzz;` first) and names the PostgreSQL member
+//! `applicationDB.psql`.
 //!
 //! Differences from legacy: `--single-transaction` (legacy dumped with `--lock-tables=false`
 //! only: no consistent snapshot); the password in an option file / PGPASSFILE, never on argv;
