@@ -26,7 +26,11 @@
 //! `DB_BACKUP_RUNNING` only with `MULTIREGION:1`, as legacy's BackupFromCron, and then the
 //! same period held by another machine ends the run silently (legacy's `exit`); a failure
 //! sends `<p> database backup FAILED`, prints one line on stderr and exits 1. Legacy's 1–60 s
-//! sleep before the lock is left out (the conditional lock keeps machines apart). 2025's
+//! sleep before the lock is left out (the conditional lock keeps machines apart), and so is its
+//! `sleep 300` holding the lock after the backup (its delete then named a script that does not
+//! exist, `DeletetFromConfigDatastore.sh`, so the key stayed until a later run found it older
+//! than 300 s): ours is released when the run ends, so a database machine of another region
+//! that arrives after that makes its own backup of the period, into its own bucket. 2025's
 //! `utilities/housekeeping/ShutdownThisDatabase.sh` stays legacy's: it runs `Backup.sh
 //! "shutdown"`, which is this.
 
