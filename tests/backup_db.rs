@@ -591,56 +591,6 @@ fn postgres_faults_keep_the_last_good_backup() {
     faults(DbKind::Postgres);
 }
 
-/// A TCP proxy in front of the S3 server that cuts any connection whose request stream (client
-/// to server) passes `cut_after` bytes: an upload cut midway.
-struct UploadCut {
-    port: u16,
-}
-
-impl UploadCut {
-    fn start(upstream: u16, cut_after: usize) -> UploadCut {
-        use std::io::{Read, Write};
-        use std::net::{Shutdown, TcpListener, TcpStream};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(mut client) = client else { continue };
-                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let mut c_out = client.try_clone().unwrap();
-                let mut s_in = server.try_clone().unwrap();
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut s_in, &mut c_out);
-                    let _ = c_out.shutdown(Shutdown::Both);
-                });
-                std::thread::spawn(move || {
-                    let mut sent = 0usize;
-                    let mut buf = [0u8; 8192];
-                    loop {
-                        let n = match client.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        if sent + n > cut_after {
-                            let _ = server.write_all(&buf[..cut_after - sent]);
-                            break;
-                        }
-                        if server.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                        sent += n;
-                    }
-                    let _ = server.shutdown(Shutdown::Both);
-                    let _ = client.shutdown(Shutdown::Both);
-                });
-            }
-        });
-        UploadCut { port }
-    }
-}
-
 #[test]
 fn shutdown_backs_up_daily_then_shutdown_then_runs_the_legacy_shutdown() {
     let f = fleet(DbKind::Maria);

@@ -139,8 +139,22 @@ fn remove_stale_staging(backups: &Path) {
     }
 }
 
-/// Removes the staging directory however the run ends.
-struct Staging(PathBuf);
+/// A run's private staging directory `<H>/backups/.adt-staging-<pid>` (what dead runs left
+/// removed first), removed however the run ends.
+pub(super) struct Staging(PathBuf);
+
+impl Staging {
+    pub(super) fn create(backups: &Path) -> Result<Staging> {
+        remove_stale_staging(backups);
+        let dir = backups.join(format!("{STAGING}{}", std::process::id()));
+        fresh_private_dir(&dir)?;
+        Ok(Staging(dir))
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.0
+    }
+}
 
 impl Drop for Staging {
     fn drop(&mut self) {
@@ -153,10 +167,8 @@ impl Drop for Staging {
 pub fn run(plan: &Plan, t: &Targets) -> Result<Done> {
     let backups = plan.home.join("backups");
     std::fs::create_dir_all(&backups).map_err(io(&backups))?;
-    remove_stale_staging(&backups);
-    let stage_dir = backups.join(format!("{STAGING}{}", std::process::id()));
-    fresh_private_dir(&stage_dir)?;
-    let _cleanup = Staging(stage_dir.clone());
+    let staging = Staging::create(&backups)?;
+    let stage_dir = staging.path().to_path_buf();
     (t.log)(LOG_START);
     let started = std::time::Instant::now();
 

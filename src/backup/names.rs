@@ -67,11 +67,17 @@ pub fn webroot_bucket(
     }
 }
 
-/// The database's datastore bucket: 2022 `<url->-db-<p>`; 2025 the webroot's bucket.
+/// The database's datastore bucket: `<url->-db-<p>`; 2025 appends `-<cloudhost>` in a
+/// secondary region, as its webroot bucket does. (Spec §1.11 puts the 2025 database archive in
+/// the webroot's bucket `<url->-<p>`; the 2025 scripts, backup and restore alike, use
+/// `<url->-db-<p>`: wintersys-projects/adt-database-scripts b9ed9e1
+/// `application/backupscripts/Backup.sh` and `application/db/InstallApplicationDB.sh`. The
+/// scripts win.)
 pub fn db_bucket(gen: &Generation, url: &Url, p: Period, region_suffix: Option<&str>) -> String {
-    match gen.backups {
-        BackupNaming::Repos2022 => format!("{}-db-{}", url.dashed, p.lower()),
-        BackupNaming::SingleBucket2025 => webroot_bucket(gen, url, p, region_suffix),
+    let base = format!("{}-db-{}", url.dashed, p.lower());
+    match (gen.backups, region_suffix) {
+        (BackupNaming::SingleBucket2025, Some(s)) if !s.is_empty() => format!("{base}-{s}"),
+        _ => base,
     }
 }
 
@@ -160,7 +166,15 @@ mod tests {
         let u = Url::parse("www.example.com");
         assert_eq!(
             db_bucket(&G2025, &u, Period::Weekly, None),
-            "www-example-com-weekly"
+            "www-example-com-db-weekly"
+        );
+        assert_eq!(
+            db_bucket(&G2025, &u, Period::Shutdown, Some("linode")),
+            "www-example-com-db-shutdown-linode"
+        );
+        assert_eq!(
+            db_bucket(&G2022, &u, Period::Weekly, Some("linode")),
+            "www-example-com-db-weekly"
         );
         assert_eq!(
             webroot_bucket(&G2025, &u, Period::Weekly, Some("linode")),

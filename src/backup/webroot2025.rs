@@ -29,8 +29,7 @@
 //!   webserver"); here that holds only for an archive this machine did not put (the fleet lock
 //!   already keeps two machines apart), so a shutdown backup right after an hourly one is kept.
 //!
-//! Not done: the 2025 database backup (same bucket, `<name>-DB-backup.tar.gz`; the command says
-//! "not implemented yet").
+//! The 2025 database backup is [`super::database2025`] (its own bucket `<url->-db-<p>`).
 
 use super::names::{self, Url, WEBROOT_OBJECT};
 use super::period::Period;

@@ -20,11 +20,27 @@
 //! April 2022 script ran `HOURLY`, unlocked); the build machine's helper gives the sudo password
 //! on stdin (legacy put it on the remote command line, visible in `ps`), asks the same questions
 //! unless flags answer them, and exits 1 when the remote backup fails (legacy printed and exited 0).
+//!
+//! The 2025 generation (`crate::backup::database2025`): `application/backupscripts/Backup.sh
+//! <P>` and `cron/BackupFromCron.sh '<P>'`, no build identifier. Legacy's usage and period
+//! lines on stdout (status 0); silence before `INSTALLED_SUCCESSFULLY`; the fleet lock
+//! `DB_BACKUP_RUNNING` only with `MULTIREGION:1`, as legacy's BackupFromCron, and then the
+//! same period held by another machine ends the run silently (legacy's `exit`); a failure
+//! sends `<p> database backup FAILED`, prints one line on stderr and exits 1. Legacy's 1–60 s
+//! sleep before the lock is left out (the conditional lock keeps machines apart), and so is its
+//! `sleep 300` holding the lock after the backup (its delete then named a script that does not
+//! exist, `DeletetFromConfigDatastore.sh`, so the key stayed until a later run found it older
+//! than 300 s): ours is released when the run ends, so a database machine of another region
+//! that arrives after that makes its own backup of the period, into its own bucket. 2025's
+//! `utilities/housekeeping/ShutdownThisDatabase.sh` stays legacy's: it runs `Backup.sh
+//! "shutdown"`, which is this.
 
 use super::{arg, out, Ctx};
 use crate::backup::database::{self as dbbackup, Done, Plan, Targets};
+use crate::backup::database2025 as db2025;
 use crate::backup::lock::{self, NotTaken, Waiting};
 use crate::backup::names::{self, Url};
+use crate::backup::webroot2025;
 use crate::backup::Period;
 use crate::config;
 use crate::database::{archive, Connection};
@@ -44,12 +60,6 @@ enum Ran {
 
 /// The whole database backup for `period`; `still_ours` guards the replacements.
 fn take(ctx: &Ctx, period: Period, id: &str, still_ours: &dyn Fn() -> bool) -> Result<Ran> {
-    if ctx.gen.backups != crate::layout::BackupNaming::Repos2022 {
-        return Err(Error::Config(format!(
-            "not implemented yet: the {} generation's database backup (2025: the dump with its own flags and filter, `applicationDB.psql` for PostgreSQL, `<name>-DB-backup.tar.gz` in the webroot's period bucket of every S3 account, no git); its machines keep legacy's scripts",
-            ctx.gen.name
-        )));
-    }
     let store = ctx.store()?;
     if !store.any_with_prefix("credentials/shit")?
         || !store.any_with_prefix("INSTALLEDSUCCESSFULLY")?
@@ -114,9 +124,111 @@ fn render(ctx: &Ctx, r: Result<Ran>) -> i32 {
     }
 }
 
+/// The 2025 generation: one archive in `<url->-db-<p>` of every S3 account, no git, `<P>`
+/// without a build identifier.
+fn is_2025(ctx: &Ctx) -> bool {
+    ctx.gen.backups == crate::layout::BackupNaming::SingleBucket2025
+}
+
+/// The 2025 backup for the period word `p` (`crate::backup::database2025`).
+fn take_2025(ctx: &Ctx, p: &str, still_ours: &dyn Fn() -> bool) -> Result<db2025::Done> {
+    let store = ctx.store()?;
+    let settings = ctx.settings()?;
+    let connection = || super::baseline::db_connection(ctx, &settings);
+    let inputs = db2025::Inputs {
+        home: ctx.home.clone(),
+        gen: ctx.gen,
+        settings: settings.clone(),
+        period: webroot2025::period(p),
+        connection: &connection,
+    };
+    let open = |bucket: &str| ctx.stores_in_every_account(bucket);
+    db2025::run(store.as_ref(), &open, &inputs, still_ours)
+}
+
+/// Render a 2025 run: legacy's period line on stdout (status 0); on failure one line on
+/// stderr, legacy's `<p> database backup FAILED` mail, status 1.
+fn render_2025(ctx: &Ctx, p: &str, r: Result<db2025::Done>) -> i32 {
+    match r {
+        Ok(d) => {
+            log::debug!("2025 database backup: {d:?}");
+            0
+        }
+        Err(Error::Usage(line)) => {
+            out(format!("{line}\n").as_bytes());
+            0
+        }
+        Err(e) => {
+            let (subject, body) = db2025::failure_mail(&p.to_lowercase());
+            ctx.notify(&subject, body);
+            ctx.report_with(&e, "the last good backup was left as it is");
+            1
+        }
+    }
+}
+
+/// The 2025 `cron/BackupFromCron.sh '<P>'`: with `MULTIREGION:1` under the fleet lock
+/// `DB_BACKUP_RUNNING` (another machine on the same period: nothing, silently, as legacy;
+/// another period: waited for); without, straight to Backup.sh, as legacy.
+fn backup_from_cron_2025(ctx: &Ctx, p: &str) -> i32 {
+    let multi = ctx
+        .settings()
+        .ok()
+        .and_then(|s| config::value(&s, "MULTIREGION"))
+        .is_some_and(|v| v == "1");
+    if !multi {
+        return backup_2025(ctx, p, &|| true);
+    }
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report_with(&e, "no backup taken (the lock could not be taken)");
+            return 1;
+        }
+    };
+    let key = names::db_lock_key(ctx.gen);
+    let period = webroot2025::period(p);
+    match lock::acquire(
+        store.as_ref(),
+        &ctx.home,
+        key,
+        period,
+        Waiting::from_knobs(),
+    ) {
+        Ok(Ok(held)) => lock::holding(store.as_ref(), &ctx.home, held, |ours| {
+            backup_2025(ctx, p, ours)
+        }),
+        Ok(Err(NotTaken::SamePeriod(_))) => 0,
+        Ok(Err(NotTaken::WaitedTooLong(who))) => render_2025(
+            ctx,
+            p,
+            Err(Error::Conflict(format!(
+                "{key} is still held by {who}: no {} backup taken",
+                period.lower()
+            ))),
+        ),
+        Err(e) => {
+            ctx.report_with(&e, "no backup taken (the lock could not be taken)");
+            1
+        }
+    }
+}
+
+/// The 2025 `application/backupscripts/Backup.sh <P>`.
+fn backup_2025(ctx: &Ctx, p: &str, still_ours: &dyn Fn() -> bool) -> i32 {
+    if p.is_empty() {
+        out(db2025::USAGE.as_bytes());
+        return 0;
+    }
+    render_2025(ctx, p, take_2025(ctx, p, still_ours))
+}
+
 /// DB `providerscripts/git/Backup.sh <P> <id>` (no lock, as legacy: the build machine's
-/// helpers call it directly).
+/// helpers call it directly); 2025 `application/backupscripts/Backup.sh <P>`.
 pub fn backup(ctx: &Ctx, args: &[String]) -> i32 {
+    if is_2025(ctx) {
+        return backup_2025(ctx, arg(args, 0), &|| true);
+    }
     let (p, id) = (arg(args, 0), arg(args, 1));
     if p.is_empty() || id.is_empty() {
         out(USAGE.as_bytes());
@@ -174,8 +286,11 @@ fn locked_backup(ctx: &Ctx, period: Period, id: &str, quiet: bool) -> i32 {
     status
 }
 
-/// DB `cron/BackupFromCron.sh '<P>' <id>`.
+/// DB `cron/BackupFromCron.sh '<P>' <id>` (2025: `'<P>'`).
 pub fn backup_from_cron(ctx: &Ctx, args: &[String]) -> i32 {
+    if is_2025(ctx) {
+        return backup_from_cron_2025(ctx, arg(args, 0));
+    }
     let (p, id) = (arg(args, 0), arg(args, 1));
     if p.is_empty() || id.is_empty() {
         // Legacy ran Backup.sh, which printed its usage line.

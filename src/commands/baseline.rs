@@ -395,7 +395,7 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
                     .into(),
             )
         })?;
-        let conn = connection(ctx, &settings)?;
+        let conn = db_connection(ctx, &settings)?;
         let (provider, checker) = provider_and_checker(ctx, &settings)?;
         let work = publish::Work::create(&ctx.home.join("backups").join(format!("{id}-db")))?;
         let dumped = work.path().join("dumped.sql");
@@ -435,19 +435,22 @@ pub fn create_db_baseline(ctx: &Ctx, args: &[String]) -> i32 {
 
 /// The application database's connection: credentials where the generation keeps them (2022
 /// the datastore's `credentials/shit`, 2025 the settings' DBNAME/DBPASSWORD/DBUSERNAME).
-fn connection(ctx: &Ctx, settings: &str) -> crate::Result<crate::database::Connection> {
+pub(super) fn db_connection(
+    ctx: &Ctx,
+    settings: &str,
+) -> crate::Result<crate::database::Connection> {
     let creds = match ctx.gen.baselines.db_credentials {
         crate::layout::DbCredentials::StoreObject(key) => {
             let store = super::bounded(ctx.store())?;
             String::from_utf8_lossy(&store.get_bytes(key)?).into_owned()
         }
+        // As the generation's ExtractConfigValue reads them (2025: everything after the first
+        // colon, so a password may hold one).
         crate::layout::DbCredentials::Settings(n, p, u) => [n, p, u]
             .iter()
             .map(|k| {
-                format!(
-                    "{}\n",
-                    crate::config::value(settings, k).unwrap_or_default()
-                )
+                let v = crate::config::extract_value_by(settings, k, ctx.gen.extract_rule);
+                format!("{}\n", v.lines().next().unwrap_or(""))
             })
             .collect(),
     };
@@ -764,7 +767,7 @@ pub fn install_application_db(ctx: &Ctx, args: &[String]) -> i32 {
                     .into(),
             )
         })?;
-        let conn = connection(ctx, &settings)?;
+        let conn = db_connection(ctx, &settings)?;
         let store = super::bounded(ctx.store())?;
         let id = crate::config::value(&settings, "BUILDIDENTIFIER")
             .unwrap_or_default()

@@ -16,6 +16,9 @@ use std::time::Duration;
 /// The one member of a database backup archive.
 pub const MEMBER: &str = "applicationDB.sql";
 
+/// The member of a 2025 PostgreSQL backup archive.
+pub const MEMBER_PSQL: &str = "applicationDB.psql";
+
 /// Legacy's part size: `split -b 10M`.
 pub const PART_SIZE: u64 = 10 * 1024 * 1024;
 
@@ -183,10 +186,15 @@ impl TarHeader {
 
 /// The archive lists cleanly and holds exactly the dump.
 pub fn verify(archive: &Path) -> Result<()> {
+    verify_member(archive, MEMBER)
+}
+
+/// The archive lists cleanly and holds exactly `member`.
+pub fn verify_member(archive: &Path, member: &str) -> Result<()> {
     let members = list(archive)?;
-    if members != [MEMBER] {
+    if members != [member] {
         return Err(Error::Io(format!(
-            "{} holds {:?}, not just {MEMBER}",
+            "{} holds {:?}, not just {member}",
             archive.display(),
             members
         )));

@@ -6,7 +6,11 @@
 //! Framing (byte for byte as legacy's `echo`s): MySQL/MariaDB
 //! `SET SESSION sql_require_primary_key = 0;`, ``DROP TABLE IF EXISTS `zzzz`;``, the dump, then
 //! the `zzzz` CREATE sentinel line; PostgreSQL the dump, then
-//! `CREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );`.
+//! `CREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );`. The 2025 generation's
+//! (`providerscripts/database/BackupDatabase.sh`, [`Profile::Legacy2025`]) has its own dump
+//! flags, ends with the `zzzz` drop and create (`CHARSET=utf8mb4`; PostgreSQL
+//! `DROP TABLE IF EXISTS public.zzzz;` first) and names the PostgreSQL member
+//! `applicationDB.psql`.
 //!
 //! Differences from legacy: `--single-transaction` (legacy dumped with `--lock-tables=false`
 //! only: no consistent snapshot); the password in an option file / PGPASSFILE, never on argv;
@@ -29,6 +33,48 @@ pub const MYSQL_SENTINEL: &str = "CREATE TABLE `zzzz` ( `idxx` int(10) unsigned 
 /// Legacy's last line of a PostgreSQL backup.
 pub const POSTGRES_SENTINEL: &str = "CREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );\n";
 
+/// The 2025 generation's trailer of a MySQL/MariaDB backup (`CHARSET=utf8mb4`, and the
+/// sentinel dropped first, as its BackupDatabase.sh echoes them).
+pub const MYSQL_TRAILER_2025: &str = "DROP TABLE IF EXISTS `zzzz`;\nCREATE TABLE `zzzz` ( `idxx` int(10) unsigned NOT NULL, PRIMARY KEY (`idxx`) ) Engine=INNODB CHARSET=utf8mb4;\n";
+/// The 2025 generation's trailer of a PostgreSQL backup.
+pub const POSTGRES_TRAILER_2025: &str =
+    "DROP TABLE IF EXISTS public.zzzz;\nCREATE TABLE public.zzzz ( idxx serial PRIMARY KEY );\n";
+
+/// Which generation's dump: its tool flags and its framing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// 2022 `providerscripts/git/utilities/BackupDatabase.sh` (plus `--single-transaction`).
+    Legacy2022,
+    /// 2025 `providerscripts/database/BackupDatabase.sh`: `--skip-lock-tables
+    /// --single-transaction --hex-blob --routines --triggers --force -y`; `mariadb-dump --ssl`,
+    /// or MySQL's `mysqldump --set-gtid-purged=OFF --skip-column-statistics --ssl-mode=…`
+    /// where there is no mariadb-dump (legacy's test). `tls_required`: a managed database
+    /// (`--ssl-mode=REQUIRED`, as legacy); the server on this machine gets `PREFERRED` (legacy
+    /// required TLS there too, which a server without TLS refuses). MariaDB's `--ssl` uses TLS
+    /// when the server offers it and does not require it.
+    Legacy2025 { tls_required: bool },
+}
+
+impl Profile {
+    /// The member name of the archive (2025 PostgreSQL: `applicationDB.psql`).
+    pub fn member(self, engine: Engine) -> &'static str {
+        match (self, engine) {
+            (Profile::Legacy2025 { .. }, Engine::Postgres) => archive::MEMBER_PSQL,
+            _ => archive::MEMBER,
+        }
+    }
+
+    /// What follows the dump: the `zzzz` sentinel the restore checks for on the last line.
+    fn trailer(self, engine: Engine) -> &'static str {
+        match (self, engine) {
+            (Profile::Legacy2022, Engine::MySql) => MYSQL_SENTINEL,
+            (Profile::Legacy2022, Engine::Postgres) => POSTGRES_SENTINEL,
+            (Profile::Legacy2025 { .. }, Engine::MySql) => MYSQL_TRAILER_2025,
+            (Profile::Legacy2025 { .. }, Engine::Postgres) => POSTGRES_TRAILER_2025,
+        }
+    }
+}
+
 /// What a complete dump ends with (mysqldump/mariadb-dump, pg_dump).
 const MYSQL_END: &[u8] = b"-- Dump completed";
 const POSTGRES_END: &[u8] = b"-- PostgreSQL database dump complete";
@@ -44,17 +90,46 @@ pub struct Dumped {
 
 /// The dump command for `c` (its secret by file).
 pub fn dump_command(c: &Connection, secret: &Secret) -> Result<Run> {
+    dump_command_as(c, secret, Profile::Legacy2022)
+}
+
+/// The dump command for `c` with `profile`'s flags (its secret by file).
+pub fn dump_command_as(c: &Connection, secret: &Secret, profile: Profile) -> Result<Run> {
     Ok(match c.engine {
         Engine::MySql => {
-            let mut r = Run::new(program(&["mariadb-dump", "mysqldump"])?)
-                // Must come first: the client reads the option file before anything else.
-                .arg(format!("--defaults-extra-file={}", secret.path().display()))
-                .args([
+            let tool = program(&["mariadb-dump", "mysqldump"])?;
+            // Must come first: the client reads the option file before anything else.
+            let mut r =
+                Run::new(&tool).arg(format!("--defaults-extra-file={}", secret.path().display()));
+            r = match profile {
+                Profile::Legacy2022 => r.args([
                     "--single-transaction",
                     "--lock-tables=false",
                     "--no-tablespaces",
-                ])
-                .arg(format!("--host={}", c.host));
+                ]),
+                Profile::Legacy2025 { tls_required } => {
+                    let r = if tool.file_name().is_some_and(|n| n == "mariadb-dump") {
+                        r.arg("--ssl")
+                    } else {
+                        r.args(["--set-gtid-purged=OFF", "--skip-column-statistics"])
+                            .arg(if tls_required {
+                                "--ssl-mode=REQUIRED"
+                            } else {
+                                "--ssl-mode=PREFERRED"
+                            })
+                    };
+                    r.args([
+                        "--skip-lock-tables",
+                        "--single-transaction",
+                        "--hex-blob",
+                        "--routines",
+                        "--triggers",
+                        "--force",
+                        "-y",
+                    ])
+                }
+            };
+            r = r.arg(format!("--host={}", c.host));
             if !c.port.is_empty() {
                 r = r.arg(format!("--port={}", c.port));
             }
@@ -120,9 +195,15 @@ impl<W: Write> Write for Counting<W> {
 
 /// Dump `c` framed and scrubbed into `w`; the secret file lives in `work` (a private
 /// directory) while the dump runs. `Err` unless the dump tool exited 0 with its end marker.
-fn dump_into(c: &Connection, work: &Path, scrub: &mut Scrubber, w: &mut dyn Write) -> Result<u64> {
+fn dump_into(
+    c: &Connection,
+    work: &Path,
+    scrub: &mut Scrubber,
+    w: &mut dyn Write,
+    profile: Profile,
+) -> Result<u64> {
     let secret = Secret::new(c, work)?;
-    let run = dump_command(c, &secret)?.deadline(super::deadline());
+    let run = dump_command_as(c, &secret, profile)?.deadline(super::deadline());
     let name = run.name();
     let io = |e: std::io::Error| Error::io(format!("writing the dump of {}", c.name), e);
     let mut tail = Tail {
@@ -154,10 +235,11 @@ fn dump_into(c: &Connection, work: &Path, scrub: &mut Scrubber, w: &mut dyn Writ
         }
         None => return Err(Error::Io(format!("{name} was killed before it finished"))),
     }
-    let (marker, sentinel) = match c.engine {
-        Engine::MySql => (MYSQL_END, MYSQL_SENTINEL),
-        Engine::Postgres => (POSTGRES_END, POSTGRES_SENTINEL),
+    let marker = match c.engine {
+        Engine::MySql => MYSQL_END,
+        Engine::Postgres => POSTGRES_END,
     };
+    let sentinel = profile.trailer(c.engine);
     if !tail.has(marker) {
         return Err(Error::Io(format!(
             "{name} exited 0 but its output lacks its end marker ({:?}) after {} bytes: \
@@ -182,7 +264,7 @@ pub fn dump(c: &Connection, work: &Path, dest: &Path, mut scrub: Scrubber) -> Re
         inner: tmp.file(),
         bytes: 0,
     };
-    let raw_bytes = dump_into(c, work, &mut scrub, &mut w)?;
+    let raw_bytes = dump_into(c, work, &mut scrub, &mut w, Profile::Legacy2022)?;
     let file_bytes = w.bytes;
     tmp.commit()?;
     Ok(Dumped {
@@ -194,16 +276,23 @@ pub fn dump(c: &Connection, work: &Path, dest: &Path, mut scrub: Scrubber) -> Re
 /// Dump `c` straight into the backup archive `dest` (a tar.gz whose one member is
 /// `applicationDB.sql`, [`archive::TarGzWriter`]): the dump is compressed while it streams and
 /// is never on disk uncompressed. On any failure `dest` is left as it was.
-pub fn dump_archive(
+pub fn dump_archive(c: &Connection, work: &Path, dest: &Path, scrub: Scrubber) -> Result<Dumped> {
+    dump_archive_as(c, work, dest, scrub, Profile::Legacy2022)
+}
+
+/// [`dump_archive`] with `profile`'s flags, framing and member name
+/// ([`Profile::member`]).
+pub fn dump_archive_as(
     c: &Connection,
     work: &Path,
     dest: &Path,
     mut scrub: Scrubber,
+    profile: Profile,
 ) -> Result<Dumped> {
     let mut w = archive::TarGzWriter::create(dest)?;
-    let raw_bytes = dump_into(c, work, &mut scrub, &mut w)?;
+    let raw_bytes = dump_into(c, work, &mut scrub, &mut w, profile)?;
     let file_bytes = w.bytes();
-    w.finish(archive::MEMBER)?;
+    w.finish(profile.member(c.engine))?;
     Ok(Dumped {
         raw_bytes,
         file_bytes,

@@ -25,6 +25,13 @@ pub enum Step {
     Replace(Vec<u8>, Vec<u8>),
     /// Drop the whole line when it contains this.
     DropLinesWith(Vec<u8>),
+    /// Drop the statement that starts on a line containing this: that line and, when it does
+    /// not hold the statement's `;`, the lines after it up to the first one that does.
+    DropStatementFrom(Vec<u8>),
+    /// In every line that is not a data line (`INSERT INTO …`), set the word after each
+    /// occurrence of the prefix (letters, digits, `_`) to the value: `CHARSET=latin1` →
+    /// `CHARSET=utf8mb4`.
+    SetWordAfter(Vec<u8>, Vec<u8>),
 }
 
 /// The steps in order; applied to each line of a stream.
@@ -33,6 +40,8 @@ pub struct Scrubber {
     steps: Vec<Step>,
     /// The start of a line whose end has not come yet.
     partial: Vec<u8>,
+    /// Inside a statement a [`Step::DropStatementFrom`] is dropping.
+    dropping: bool,
 }
 
 impl Scrubber {
@@ -41,12 +50,14 @@ impl Scrubber {
             .into_iter()
             .filter(|s| match s {
                 Step::Replace(from, _) => !from.is_empty(),
-                Step::DropLinesWith(p) => !p.is_empty(),
+                Step::DropLinesWith(p) | Step::DropStatementFrom(p) => !p.is_empty(),
+                Step::SetWordAfter(p, _) => !p.is_empty(),
             })
             .collect();
         Scrubber {
             steps,
             partial: Vec::new(),
+            dropping: false,
         }
     }
 
@@ -63,6 +74,48 @@ impl Scrubber {
             ipmask.as_bytes().to_vec(),
             IPMASK_TOKEN.as_bytes().to_vec(),
         ));
+        Scrubber::new(steps)
+    }
+
+    /// The 2025 backup scrub (wintersys-projects/adt-database-scripts
+    /// `providerscripts/database/BackupDatabase.sh` and the `StandardiseMySQLCollations.sh` it
+    /// runs), in legacy's order: the filter the dump was piped through (the `SET
+    /// @@SESSION.SQL_LOG_BIN= 0;` and the two `SET GLOBAL INNODB_STATS_AUTO_RECALC` lines, the
+    /// `SET @@GLOBAL.GTID_PURGED=` statement), then the 2022 steps ([`Self::for_backup`]), then
+    /// for MySQL/MariaDB the collations: every table option `COLLATE=<x>` becomes
+    /// `COLLATE=utf8mb4_unicode_ci` and `CHARSET=<x>` becomes `CHARSET=utf8mb4`.
+    ///
+    /// Differences from legacy: the GTID statement ends at its own line when that line holds
+    /// its `;` (sed's `/GTID_PURGED=/,/;/d` range looked for the end from the next line on and
+    /// so also dropped the statement after it); the collations are set per word in the
+    /// statements, not in the data lines (legacy's global `sed` also rewrote table rows
+    /// holding such text, and `s/CHARSET=utf8/CHARSET=utf8mb4/g` turned an existing
+    /// `CHARSET=utf8mb4` into `CHARSET=utf8mb4mb4`).
+    pub fn for_backup_2025(db_user: &str, ipmask: &str, mysql: bool) -> Scrubber {
+        let mut steps = Vec::new();
+        if mysql {
+            for l in [
+                "SET @@SESSION.SQL_LOG_BIN= 0;",
+                "SET GLOBAL INNODB_STATS_AUTO_RECALC=OFF;",
+                "SET GLOBAL INNODB_STATS_AUTO_RECALC=@OLD_INNODB_STATS_AUTO_RECALC;",
+            ] {
+                steps.push(Step::DropLinesWith(l.as_bytes().to_vec()));
+            }
+            steps.push(Step::DropStatementFrom(
+                b"SET @@GLOBAL.GTID_PURGED=".to_vec(),
+            ));
+        }
+        steps.extend(Scrubber::for_backup(db_user, ipmask, mysql).steps);
+        if mysql {
+            steps.push(Step::SetWordAfter(
+                b"COLLATE=".to_vec(),
+                b"utf8mb4_unicode_ci".to_vec(),
+            ));
+            steps.push(Step::SetWordAfter(
+                b"CHARSET=".to_vec(),
+                b"utf8mb4".to_vec(),
+            ));
+        }
         Scrubber::new(steps)
     }
 
@@ -110,9 +163,10 @@ impl Scrubber {
     /// Applying a step to a run of lines at once is applying it to each line: no pattern or
     /// replacement holds a newline, so no match spans two lines. Borrowed when nothing changes
     /// (the common case: no copy).
-    pub fn lines<'a>(&self, lines: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    pub fn lines<'a>(&mut self, lines: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         use std::borrow::Cow;
         let mut cur: Cow<'a, [u8]> = Cow::Borrowed(lines);
+        let mut dropping = self.dropping;
         for s in &self.steps {
             match s {
                 Step::Replace(from, to) => {
@@ -132,8 +186,41 @@ impl Scrubber {
                         cur = Cow::Owned(kept);
                     }
                 }
+                Step::DropStatementFrom(p) => {
+                    if dropping || memchr::memmem::find(&cur, p).is_some() {
+                        let finder = memchr::memmem::Finder::new(p);
+                        let mut kept = Vec::with_capacity(cur.len());
+                        for l in cur.split_inclusive(|&b| b == b'\n') {
+                            if !dropping && finder.find(l).is_some() {
+                                dropping = true;
+                            }
+                            if dropping {
+                                if memchr::memchr(b';', l).is_some() {
+                                    dropping = false;
+                                }
+                            } else {
+                                kept.extend_from_slice(l);
+                            }
+                        }
+                        cur = Cow::Owned(kept);
+                    }
+                }
+                Step::SetWordAfter(p, value) => {
+                    if memchr::memmem::find(&cur, p).is_some() {
+                        let mut out = Vec::with_capacity(cur.len() + 16);
+                        for l in cur.split_inclusive(|&b| b == b'\n') {
+                            if l.starts_with(b"INSERT INTO ") {
+                                out.extend_from_slice(l);
+                            } else {
+                                set_words_after(l, p, value, &mut out);
+                            }
+                        }
+                        cur = Cow::Owned(out);
+                    }
+                }
             }
         }
+        self.dropping = dropping;
         cur
     }
 
@@ -178,6 +265,25 @@ impl Scrubber {
 pub const USER_TOKEN: &str = "XXXXXXXXXX";
 /// What IPMASK becomes in a backup (10 Y).
 pub const IPMASK_TOKEN: &str = "YYYYYYYYYY";
+
+/// `line` into `out` with the word after every `prefix` set to `value`.
+fn set_words_after(line: &[u8], prefix: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    let finder = memchr::memmem::Finder::new(prefix);
+    let mut rest = line;
+    while let Some(i) = finder.find(rest) {
+        let start = i + prefix.len();
+        out.extend_from_slice(&rest[..start]);
+        let word = rest[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        if word > 0 {
+            out.extend_from_slice(value);
+        }
+        rest = &rest[start + word..];
+    }
+    out.extend_from_slice(rest);
+}
 
 /// `hay` with every `from` (the first at `first`) replaced by `to`, left to right.
 fn replace_all(hay: &[u8], first: usize, from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -248,6 +354,44 @@ mod tests {
         assert_eq!(
             run(&mut s, b"http://a ttp\n", 4),
             b"hXXXXXXXXXXs://a XXXXXXXXXX\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn the_2025_filter_and_collations() {
+        let input = b"/*!40101 SET NAMES utf8mb4 */;\n\
+            SET @@SESSION.SQL_LOG_BIN= 0;\n\
+            SET GLOBAL INNODB_STATS_AUTO_RECALC=OFF;\n\
+            SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a:1-5,\n\
+            b:1-3';\n\
+            DROP TABLE IF EXISTS `t`;\n\
+            SET @@GLOBAL.GTID_PURGED='c:1';\n\
+            CREATE TABLE `t` (`a` int) ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE=latin1_swedish_ci;\n\
+            CREATE TABLE `u` (`a` int) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_uca1400_ai_ci;\n\
+            INSERT INTO `t` VALUES ('CHARSET=latin1 http://uappusr1u@10.1.%.%');\n\
+            SET GLOBAL INNODB_STATS_AUTO_RECALC=@OLD_INNODB_STATS_AUTO_RECALC;\n";
+        let want = b"/*!40101 SET NAMES utf8mb4 */;\n\
+            DROP TABLE IF EXISTS `t`;\n\
+            CREATE TABLE `t` (`a` int) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;\n\
+            CREATE TABLE `u` (`a` int) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;\n\
+            INSERT INTO `t` VALUES ('CHARSET=latin1 https://XXXXXXXXXX@YYYYYYYYYY');\n";
+        for chunk in [1, 5, 64, 4096] {
+            let mut s = Scrubber::for_backup_2025("uappusr1u", "10.1.%.%", true);
+            assert_eq!(
+                String::from_utf8(run(&mut s, input, chunk)).unwrap(),
+                String::from_utf8(want.to_vec()).unwrap(),
+                "chunk {chunk}"
+            );
+        }
+        // PostgreSQL: only the 2022 steps.
+        let mut s = Scrubber::for_backup_2025("uappusr1u", "", false);
+        assert_eq!(
+            run(
+                &mut s,
+                b"ALTER TABLE t OWNER TO uappusr1u; -- CHARSET=x\n",
+                3
+            ),
+            b"ALTER TABLE t OWNER TO XXXXXXXXXX; -- CHARSET=x\n".to_vec()
         );
     }
 

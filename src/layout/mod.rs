@@ -619,10 +619,11 @@ pub static G2025: Generation = Generation {
         s!("application/", "InstallApplication", [WS]),
         // Executed by 2025's db.sh (2022 sources it): legacy's restore, then ours.
         s!("application/db/", "InstallApplicationDB", [DB]),
-        // The webroot backup (its names and single bucket: `backups` above); the database's is
-        // not taken over yet, so its BackupFromCron stays legacy's.
-        s!("application/backupscripts/", "Backup", [WS]),
-        s!("cron/", "BackupFromCron", [WS]),
+        // The webroot and database backups (their names: `backups` above). The database's
+        // `utilities/housekeeping/ShutdownThisDatabase.sh` stays legacy's: its backup step is
+        // `Backup.sh "shutdown"`, which is ours.
+        s!("application/backupscripts/", "Backup", [WS, DB]),
+        s!("cron/", "BackupFromCron", [WS, DB]),
     ],
 };
 

@@ -110,47 +110,55 @@ impl S3Server {
     /// A server of this kind whatever `ADT_TEST_S3` says (s3cmd's recursive get and delete need
     /// the ETags that only moto lists).
     pub fn start_kind(kind: S3Impl) -> S3Server {
-        let root = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut cmd = match kind {
-            S3Impl::S3sFs => {
-                let mut c = Command::new(find_s3s_fs());
-                c.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                    .args(["--access-key", ACCESS, "--secret-key", SECRET])
-                    .arg(root.path());
-                c
+        // A free port can be taken by another test's server between our probe and the
+        // server's bind (the server then exits at start-up): try again on another port.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let root = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let mut cmd = match kind {
+                S3Impl::S3sFs => {
+                    let mut c = Command::new(find_s3s_fs());
+                    c.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                        .args(["--access-key", ACCESS, "--secret-key", SECRET])
+                        .arg(root.path());
+                    c
+                }
+                S3Impl::Moto => {
+                    let mut c = Command::new(find_moto_server());
+                    c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                    c
+                }
+            };
+            let child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {kind:?}: {e}"));
+            let mut server = S3Server {
+                port,
+                root,
+                kind,
+                child: Some(child),
+            };
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(e) => last = e,
             }
-            S3Impl::Moto => {
-                let mut c = Command::new(find_moto_server());
-                c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-                c
-            }
-        };
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {kind:?}: {e}"));
-        let mut server = S3Server {
-            port,
-            root,
-            kind,
-            child: Some(child),
-        };
-        server.wait_ready();
-        server
+        }
+        panic!("{last}");
     }
 
     /// Wait until the server answers HTTP (moto's Python start-up takes a second or two).
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if http(self.port, "GET", "/").is_some() {
-                return;
+                return Ok(());
             }
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
-                    panic!("{:?} exited at start-up: {st}", self.kind);
+                    return Err(format!("{:?} exited at start-up: {st}", self.kind));
                 }
             }
             assert!(
@@ -447,6 +455,56 @@ impl FaultProxy {
             }
         });
         FaultProxy { port, cuts }
+    }
+}
+
+/// A TCP proxy in front of the S3 server that cuts any connection whose request stream (client
+/// to server) passes `cut_after` bytes: an upload cut midway.
+pub struct UploadCut {
+    pub port: u16,
+}
+
+impl UploadCut {
+    pub fn start(upstream: u16, cut_after: usize) -> UploadCut {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let mut c_out = client.try_clone().unwrap();
+                let mut s_in = server.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s_in, &mut c_out);
+                    let _ = c_out.shutdown(Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let mut sent = 0usize;
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        let n = match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if sent + n > cut_after {
+                            let _ = server.write_all(&buf[..cut_after - sent]);
+                            break;
+                        }
+                        if server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n;
+                    }
+                    let _ = server.shutdown(Shutdown::Both);
+                    let _ = client.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        UploadCut { port }
     }
 }
 
