@@ -662,6 +662,19 @@ fn the_2025_lock_and_regions() {
             .is_some());
     }
     assert!(m.object(0, "www-example-com-db-weekly", OBJECT).is_none());
+    // Fewer than 4 tables: nothing replaced, status 1, the failure mail (legacy moved the
+    // archive to .BACKUP, put nothing and mailed).
+    let before = m.snapshot("www-example-com-db-weekly-linode");
+    m.db.sql(APP_DB, "DROP TABLE wp_table_2, wp_table_3, wp_table_4;");
+    let err = failed_with_one_line(&m.run("cron/BackupFromCron.sh", &["WEEKLY"]));
+    assert!(err.contains("tables are not there"), "{err}");
+    assert_eq!(m.snapshot("www-example-com-db-weekly-linode"), before);
+    assert!(m
+        .mails()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("weekly database backup FAILED|"));
 }
 
 /// The dump killed midway and the upload to the second account cut: where no new archive
