@@ -23,7 +23,9 @@
 //! Legacy's messages: the usage line and `Invalid periodicity passed to backup script` on
 //! stdout (status 0), silence before `INSTALLED_SUCCESSFULLY`, and on any failure the mail
 //! `<p> database backup FAILED` / `A database backup has failed (inconsistent or non existent
-//! backup)...` (the command layer sends it).
+//! backup)...` (the command layer sends it; legacy skipped it for a `virgin` build by a test of
+//! `BUILD_ARCHIVE_CHOICE`, a variable it never set, having read `BUILDARCHIVECHOICE` into
+//! `BUILD_ARCHIVCE_CHOICE`: so it always mailed, and so do we).
 //!
 //! Differences from legacy (each a §6 fix):
 //! - legacy deleted `.BACKUP` and moved the current archive there before the upload, so a
