@@ -165,19 +165,31 @@ pub fn run(
     archive::verify_member(&tarball, profile.member(conn.engine))?;
 
     let stores = stores_for_bucket(&bucket)?;
-    let mut failures = Vec::new();
-    for dest in &stores {
-        if !still_ours() {
-            failures.push(format!(
-                "{}: the fleet backup lock was lost before the backup could be replaced",
-                dest.describe()
-            ));
-            break;
-        }
-        if let Err(e) = safecopy::put_rotated(dest.as_ref(), &object, &tarball) {
-            failures.push(format!("{}/{object}: {e}", dest.describe()));
-        }
+    if !still_ours() {
+        return Err(Error::Conflict(
+            "the fleet backup lock was lost before the backup could be replaced: the previous backup is kept"
+                .into(),
+        ));
     }
+    // Every account at once (they are independent stores, often of different providers).
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let puts: Vec<_> = stores
+            .iter()
+            .map(|dest| {
+                let (object, tarball) = (&object, &tarball);
+                s.spawn(move || {
+                    safecopy::put_rotated(dest.as_ref(), object, tarball)
+                        .map_err(|e| format!("{}/{object}: {e}", dest.describe()))
+                })
+            })
+            .collect();
+        puts.into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(r) => r.err(),
+                Err(_) => Some("an upload thread panicked".to_string()),
+            })
+            .collect()
+    });
     if failures.is_empty() {
         Ok(Done::Backed {
             bucket,
