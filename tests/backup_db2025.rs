@@ -49,7 +49,11 @@ fn s3cfg(port: u16) -> String {
 /// A 2025 database machine: settings under `runtime/`, two S3 accounts, our launchers
 /// installed by the real installer, legacy's GetIP (here: the database is local) and mailer.
 fn machine(kind: DbKind) -> Machine {
-    let accounts = [S3Server::start(), S3Server::start()];
+    // s3s-fs whatever ADT_TEST_S3 says: the test reads the stored objects from its directory.
+    let accounts = [
+        S3Server::start_kind(S3Impl::S3sFs),
+        S3Server::start_kind(S3Impl::S3sFs),
+    ];
     accounts[0].make_bucket(CONFIG);
     let host = Host::new("database", accounts[0].port);
     let home = host.home.clone();
