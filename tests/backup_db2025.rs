@@ -49,7 +49,11 @@ fn s3cfg(port: u16) -> String {
 /// A 2025 database machine: settings under `runtime/`, two S3 accounts, our launchers
 /// installed by the real installer, legacy's GetIP (here: the database is local) and mailer.
 fn machine(kind: DbKind) -> Machine {
-    let accounts = [S3Server::start(), S3Server::start()];
+    // s3s-fs whatever ADT_TEST_S3 says: the test reads the stored objects from its directory.
+    let accounts = [
+        S3Server::start_kind(S3Impl::S3sFs),
+        S3Server::start_kind(S3Impl::S3sFs),
+    ];
     accounts[0].make_bucket(CONFIG);
     let host = Host::new("database", accounts[0].port);
     let home = host.home.clone();
@@ -662,6 +666,19 @@ fn the_2025_lock_and_regions() {
             .is_some());
     }
     assert!(m.object(0, "www-example-com-db-weekly", OBJECT).is_none());
+    // Fewer than 4 tables: nothing replaced, status 1, the failure mail (legacy moved the
+    // archive to .BACKUP, put nothing and mailed).
+    let before = m.snapshot("www-example-com-db-weekly-linode");
+    m.db.sql(APP_DB, "DROP TABLE wp_table_2, wp_table_3, wp_table_4;");
+    let err = failed_with_one_line(&m.run("cron/BackupFromCron.sh", &["WEEKLY"]));
+    assert!(err.contains("tables are not there"), "{err}");
+    assert_eq!(m.snapshot("www-example-com-db-weekly-linode"), before);
+    assert!(m
+        .mails()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("weekly database backup FAILED|"));
 }
 
 /// The dump killed midway and the upload to the second account cut: where no new archive

@@ -137,13 +137,17 @@ fn faults(kind: DbKind) {
     assert_eq!(std::fs::read(&tarball).unwrap(), good_archive);
     std::fs::remove_file(&tarball).unwrap();
 
-    // The server dies midway: the tool's failure is ours.
+    // The server dies midway: the tool's failure is ours. PostgreSQL's backend serving the dump
+    // is a child of the postmaster and outlives it (it could finish the dump when the machine
+    // was slow to notice), so the server's children die with it.
     let tools = tempfile::tempdir().unwrap();
     let pid = s.pid();
     let bin = wrapped_dump_tool(
         tools.path(),
         dump_tool(kind),
-        &format!("\"$REAL\" \"$@\" | (head -c 20000; kill -9 {pid}; cat)\nexit 0"),
+        &format!(
+            "\"$REAL\" \"$@\" | (head -c 20000; kill -9 {pid} $(pgrep -P {pid}); cat)\nexit 0"
+        ),
     );
     let e = with_path(&bin, || dump::dump(&c, work.path(), &sql, scrub())).unwrap_err();
     assert!(e.to_string().contains("end marker"), "{e}");

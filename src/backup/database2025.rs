@@ -23,14 +23,17 @@
 //! Legacy's messages: the usage line and `Invalid periodicity passed to backup script` on
 //! stdout (status 0), silence before `INSTALLED_SUCCESSFULLY`, and on any failure the mail
 //! `<p> database backup FAILED` / `A database backup has failed (inconsistent or non existent
-//! backup)...` (the command layer sends it).
+//! backup)...` (the command layer sends it; legacy skipped it for a `virgin` build by a test of
+//! `BUILD_ARCHIVE_CHOICE`, a variable it never set, having read `BUILDARCHIVECHOICE` into
+//! `BUILD_ARCHIVCE_CHOICE`: so it always mailed, and so do we).
 //!
 //! Differences from legacy (each a §6 fix):
 //! - legacy deleted `.BACKUP` and moved the current archive there before the upload, so a
 //!   failed dump or upload left no current archive (the only name the restore reads); here
-//!   the archive is complete and listed back before anything is touched, and each account's
-//!   copy is uploaded to a temporary key, verified (size, MD5), then rotated
-//!   ([`super::safecopy`]);
+//!   the archive is complete, and each account's copy is uploaded to a temporary key (all
+//!   accounts at once, while the archive is listed back), verified (size, MD5) and rotated in
+//!   only once the archive has listed back cleanly and the fleet lock is still ours, else
+//!   discarded ([`super::safecopy::upload`]);
 //! - legacy piped the dump through `sed`, so `$?` was sed's: a failed or killed dump shipped
 //!   a truncated file; here the dump tool must exit 0 with its end marker;
 //! - legacy's check downloaded the archive over the local one (the same path) and compared the
@@ -160,22 +163,63 @@ pub fn run(
     let tarball = stage.path().join(&object);
     dump::dump_archive_as(&conn, stage.path(), &tarball, scrub, profile)
         .map_err(|e| e.context("dump"))?;
-    archive::verify_member(&tarball, profile.member(conn.engine))?;
+    let member = profile.member(conn.engine);
 
     let stores = stores_for_bucket(&bucket)?;
-    let mut failures = Vec::new();
-    for dest in &stores {
-        if !still_ours() {
-            failures.push(format!(
-                "{}: the fleet backup lock was lost before the backup could be replaced",
-                dest.describe()
-            ));
-            break;
-        }
-        if let Err(e) = safecopy::put_rotated(dest.as_ref(), &object, &tarball) {
-            failures.push(format!("{}/{object}: {e}", dest.describe()));
-        }
+    // Every account at once (independent stores, often of different providers), while the
+    // archive is listed back: each upload goes to a temporary key and is rotated in only once
+    // the archive has passed and the fleet lock is still ours; otherwise it is discarded.
+    let (checked, uploads) = std::thread::scope(|s| {
+        let check = s.spawn(|| archive::verify_member(&tarball, member));
+        let uploads: Vec<_> = stores
+            .iter()
+            .map(|dest| {
+                let (object, tarball) = (&object, &tarball);
+                s.spawn(move || safecopy::upload(dest.as_ref(), object, tarball))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Io("an upload thread panicked".into())))
+            })
+            .collect::<Vec<_>>();
+        let checked = check
+            .join()
+            .unwrap_or_else(|_| Err(Error::Io("the archive check panicked".into())));
+        (checked, uploads)
+    });
+    let refused = match checked {
+        Err(e) => Some(e),
+        Ok(()) if !still_ours() => Some(Error::Conflict(
+            "the fleet backup lock was lost before the backup could be replaced".into(),
+        )),
+        Ok(()) => None,
+    };
+    if let Some(e) = refused {
+        uploads.into_iter().flatten().for_each(|u| u.discard());
+        return Err(e.context("the previous backup is kept"));
     }
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let rotations: Vec<_> = stores
+            .iter()
+            .zip(uploads)
+            .map(|(dest, up)| {
+                let object = &object;
+                s.spawn(move || {
+                    up.and_then(|u| u.rotate())
+                        .map_err(|e| format!("{}/{object}: {e}", dest.describe()))
+                })
+            })
+            .collect();
+        rotations
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(r) => r.err(),
+                Err(_) => Some("a rotation thread panicked".to_string()),
+            })
+            .collect()
+    });
     if failures.is_empty() {
         Ok(Done::Backed {
             bucket,

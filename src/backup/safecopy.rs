@@ -105,6 +105,38 @@ fn rotate_verified(
 /// Put `file` as `key`, keeping the previous one as `key.BACKUP`, never leaving `key` without
 /// a complete archive. The bucket is created when missing (legacy's Mount).
 pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
+    upload(store, key, file)?.rotate()
+}
+
+/// An archive uploaded under its temporary key, not yet in place ([`upload`]).
+pub struct Uploaded<'a> {
+    store: &'a dyn Backend,
+    temp: String,
+    key: String,
+    file: &'a Path,
+    size: u64,
+}
+
+impl Uploaded<'_> {
+    /// Check the upload and rotate it in (the previous object becomes `.BACKUP`).
+    pub fn rotate(self) -> Result<()> {
+        let t = std::time::Instant::now();
+        rotate_verified(self.store, &self.temp, &self.key, self.size, &[self.file])?;
+        log::debug!("safecopy: verified and rotated in {:?}", t.elapsed());
+        Ok(())
+    }
+
+    /// Drop the upload: the temporary key goes, `key` is untouched.
+    pub fn discard(self) {
+        let _ = self.store.delete(&self.temp);
+    }
+}
+
+/// The first half of [`put_rotated`]: `file` uploaded to the temporary key
+/// `<key>.adt-upload-<pid>` (the bucket created when missing), nothing else touched; the
+/// caller may check the archive meanwhile and then [`Uploaded::rotate`] or
+/// [`Uploaded::discard`] it.
+pub fn upload<'a>(store: &'a dyn Backend, key: &str, file: &'a Path) -> Result<Uploaded<'a>> {
     if !store.bucket_exists()? {
         store.create_bucket()?;
     }
@@ -117,9 +149,13 @@ pub fn put_rotated(store: &dyn Backend, key: &str, file: &Path) -> Result<()> {
         let _ = store.delete(&temp);
     })?;
     log::debug!("safecopy: {size} bytes put in {:?}", t.elapsed());
-    rotate_verified(store, &temp, key, size, &[file])?;
-    log::debug!("safecopy: verified and rotated at {:?}", t.elapsed());
-    Ok(())
+    Ok(Uploaded {
+        store,
+        temp,
+        key: key.to_string(),
+        file,
+        size,
+    })
 }
 
 /// The smallest part S3 takes (all but the last part of a multipart upload; s3s-fs and moto
@@ -369,6 +405,43 @@ pub fn put_rotated_members(
 mod tests {
     use super::*;
     use crate::datastore::local::LocalStore;
+
+    #[test]
+    fn a_discarded_upload_leaves_the_current_archive_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(d.path(), "www-example-com-db-daily");
+        let f = d.path().join("a.tar.gz");
+        std::fs::write(&f, b"good").unwrap();
+        put_rotated(&s, "example-DB-backup.tar.gz", &f).unwrap();
+        std::fs::write(&f, b"not checked yet").unwrap();
+        let up = upload(&s, "example-DB-backup.tar.gz", &f).unwrap();
+        assert_eq!(s.get_bytes("example-DB-backup.tar.gz").unwrap(), b"good");
+        up.discard();
+        let keys: Vec<String> = s
+            .list("", false)
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(
+            keys,
+            ["example-DB-backup.tar.gz"],
+            "nothing else, no temporary key"
+        );
+        upload(&s, "example-DB-backup.tar.gz", &f)
+            .unwrap()
+            .rotate()
+            .unwrap();
+        assert_eq!(
+            s.get_bytes("example-DB-backup.tar.gz").unwrap(),
+            b"not checked yet"
+        );
+        assert_eq!(
+            s.get_bytes("example-DB-backup.tar.gz.BACKUP").unwrap(),
+            b"good"
+        );
+    }
 
     #[test]
     fn the_new_archive_replaces_the_current_which_becomes_backup() {
