@@ -694,40 +694,26 @@ fn make_member(
         .map(|e| e.size)
         .sum();
     let store = total > 0 && dense * 10 >= total * 9;
-    let failed = |o: &crate::process::Output| {
-        Error::Io(format!(
+    // tar, then its output without the two end-of-archive blocks as one gzip member (tar's
+    // own status checked first): stored, or compressed in-process.
+    let o = Run::new("tar")
+        .arg("-C")
+        .arg(mirror)
+        .args(["--no-recursion", "-b1", "--transform", transform, "-cPf"])
+        .arg(&raw)
+        .args(["--null", "-T"])
+        .arg(&list)
+        .output()?;
+    if !o.success() {
+        return Err(Error::Io(format!(
             "cannot make the archive of {}: {}",
             mirror.display(),
             o.first_error_line()
-        ))
-    };
+        )));
+    }
     if store {
-        let o = Run::new("tar")
-            .arg("-C")
-            .arg(mirror)
-            .args(["--no-recursion", "-b1", "--transform", transform, "-cPf"])
-            .arg(&raw)
-            .args(["--null", "-T"])
-            .arg(&list)
-            .output()?;
-        if !o.success() {
-            return Err(failed(&o));
-        }
         stored_gzip(&raw, &tmp, 1024)?;
     } else {
-        // tar, then its output without the two end-of-archive blocks compressed as one
-        // member, in-process (tar's own status checked before the compression).
-        let o = Run::new("tar")
-            .arg("-C")
-            .arg(mirror)
-            .args(["--no-recursion", "-b1", "--transform", transform, "-cPf"])
-            .arg(&raw)
-            .args(["--null", "-T"])
-            .arg(&list)
-            .output()?;
-        if !o.success() {
-            return Err(failed(&o));
-        }
         deflated_gzip(&raw, &tmp, 1024)?;
     }
     std::fs::rename(&tmp, member).map_err(|e| Error::io(member.display(), e))?;
@@ -736,14 +722,18 @@ fn make_member(
     Ok(store)
 }
 
-/// `src` without its last `cut` bytes as one gzip member, compressed in-process (zlib-rs level
-/// 2: on PHP text as small as `gzip -1`'s output in half its time), written to `dest` (0600).
-fn deflated_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
+/// For [`deflated_gzip`] and [`stored_gzip`]: the length of `src` without its last `cut` bytes,
+/// `src` opened to read that many, and `dest` created 0600.
+fn open_cut(
+    src: &Path,
+    dest: &Path,
+    cut: u64,
+) -> Result<(u64, std::io::Take<std::fs::File>, std::fs::File)> {
     let len = std::fs::metadata(src)
         .map_err(|e| Error::io(src.display(), e))?
         .len()
         .saturating_sub(cut);
-    let mut input = std::fs::File::open(src)
+    let input = std::fs::File::open(src)
         .map_err(|e| Error::io(src.display(), e))?
         .take(len);
     let out = std::fs::OpenOptions::new()
@@ -753,6 +743,13 @@ fn deflated_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
         .mode(0o600)
         .open(dest)
         .map_err(|e| Error::io(dest.display(), e))?;
+    Ok((len, input, out))
+}
+
+/// `src` without its last `cut` bytes as one gzip member, compressed in-process (zlib-rs level
+/// 2: on PHP text as small as `gzip -1`'s output in half its time), written to `dest` (0600).
+fn deflated_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
+    let (len, mut input, out) = open_cut(src, dest, cut)?;
     let mut gz = flate2::GzBuilder::new().operating_system(3).write(
         std::io::BufWriter::with_capacity(1 << 16, out),
         flate2::Compression::new(2),
@@ -772,22 +769,7 @@ fn deflated_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
 /// `src` without its last `cut` bytes as one gzip member of stored (uncompressed) deflate
 /// blocks, written to `dest`.
 fn stored_gzip(src: &Path, dest: &Path, cut: u64) -> Result<()> {
-    let len = std::fs::metadata(src)
-        .map_err(|e| Error::io(src.display(), e))?
-        .len()
-        .saturating_sub(cut);
-    let mut input = std::io::BufReader::with_capacity(
-        1 << 16,
-        std::fs::File::open(src).map_err(|e| Error::io(src.display(), e))?,
-    )
-    .take(len);
-    let out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(dest)
-        .map_err(|e| Error::io(dest.display(), e))?;
+    let (len, mut input, out) = open_cut(src, dest, cut)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     let w = |out: &mut std::io::BufWriter<std::fs::File>, b: &[u8]| {
         out.write_all(b).map_err(|e| Error::io(dest.display(), e))
