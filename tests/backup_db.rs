@@ -237,30 +237,6 @@ impl Fleet {
     }
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn failed_with_one_line(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    let err = stderr(o);
-    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
-    eprintln!("as expected: {err}");
-    err
-}
-
 fn backup_and_restore(kind: DbKind) {
     let f = fleet(kind);
     // What a run killed by SIGKILL leaves: its staging directory with the option file.

@@ -416,30 +416,6 @@ fn undated(dump: &str) -> String {
         .collect()
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn failed_with_one_line(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    let err = stderr(o);
-    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
-    eprintln!("as expected: {err}");
-    err
-}
-
 fn backup_and_restore(kind: DbKind) {
     let m = machine(kind);
     // Legacy's lines (stdout, status 0) and its silence before INSTALLED_SUCCESSFULLY.

@@ -384,6 +384,32 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The command succeeded (its output shown when not).
+pub fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// The command failed with status 1 and one line on stderr: that line.
+pub fn failed_with_one_line(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
+    eprintln!("as expected: {err}");
+    err
+}
+
 /// A file's bytes, or None.
 pub fn read(p: &Path) -> Option<Vec<u8>> {
     std::fs::read(p).ok()
